@@ -1,0 +1,315 @@
+/**
+ * The embedded store: secrets in a SQLite database on this machine, each value encrypted at
+ * rest with AES-256-GCM. It is omnisecret's default provider.
+ *
+ * Several processes may use one database at once: WAL mode lets readers run beside a writer,
+ * the busy timeout makes a writer wait for another's lock instead of failing, and every
+ * operation is one statement, so each is atomic (a store is an INSERT that the primary key
+ * lets only one process win).
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import Database from "better-sqlite3";
+import envPaths from "env-paths";
+import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import {
+  ConfigError,
+  ProviderUnavailableError,
+  SecretAlreadyExistsError,
+  SecretIntegrityError,
+  SecretNotFoundError,
+} from "../../src/errors.js";
+import { parseStoredValues } from "../../src/validation.js";
+import type { ResolvedLocalOptions } from "./options.js";
+
+export type { LocalOptions } from "./options.js";
+
+const PROVIDER = "local";
+const KEY_BYTES = 32;
+const NONCE_BYTES = 12;
+const SCHEMA_VERSION = "1";
+// Encrypted with the key when the database is created, so a wrong key is detected on open
+// instead of surfacing later as unreadable secrets.
+const KEY_CHECK_PLAINTEXT = "omnisecret local store key check";
+const KEY_CHECK_AAD = "omnisecret:key-check";
+
+/** The database path used when none is configured: `<XDG data dir>/omnisecret/secrets.db`. */
+export function defaultLocalStorePath(): string {
+  return join(envPaths("omnisecret", { suffix: "" }).data, "secrets.db");
+}
+
+interface EncryptedRow {
+  nonce: Buffer;
+  ciphertext: Buffer;
+  auth_tag: Buffer;
+}
+
+export class LocalAdapter implements SecretsAdapter {
+  readonly provider = PROVIDER;
+  readonly maxValueBytes: number;
+  /** The database file. */
+  readonly path: string;
+  readonly #prefix: string;
+  readonly #key: Buffer;
+  readonly #db: Database.Database;
+  readonly #statements: {
+    insert: Database.Statement<[string, string, Buffer, Buffer, Buffer, number, number]>;
+    select: Database.Statement<[string, string], EncryptedRow>;
+    update: Database.Statement<[Buffer, Buffer, Buffer, number, string, string]>;
+    delete: Database.Statement<[string, string]>;
+    list: Database.Statement<[string], { id: string }>;
+  };
+
+  constructor(options: ResolvedLocalOptions, context: AdapterContext) {
+    this.maxValueBytes = options.maxValueBytes;
+    this.#prefix = context.prefix;
+    this.path = options.path ?? defaultLocalStorePath();
+    this.#db = openDatabase(this.path, options.busyTimeoutMs);
+    try {
+      this.#key = resolveKey(this.#db, this.path, options.key);
+      this.#statements = {
+        insert: this.#db.prepare(
+          "INSERT INTO omnisecret_secrets (prefix, id, nonce, ciphertext, auth_tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ),
+        select: this.#db.prepare(
+          "SELECT nonce, ciphertext, auth_tag FROM omnisecret_secrets WHERE prefix = ? AND id = ?",
+        ),
+        update: this.#db.prepare(
+          "UPDATE omnisecret_secrets SET nonce = ?, ciphertext = ?, auth_tag = ?, updated_at = ? WHERE prefix = ? AND id = ?",
+        ),
+        delete: this.#db.prepare("DELETE FROM omnisecret_secrets WHERE prefix = ? AND id = ?"),
+        list: this.#db.prepare("SELECT id FROM omnisecret_secrets WHERE prefix = ? ORDER BY id"),
+      };
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
+  }
+
+  async storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+    const { nonce, ciphertext, authTag } = encrypt(this.#key, serialized, this.#aad(id));
+    const now = Date.now();
+    try {
+      this.#run(id, () => this.#statements.insert.run(this.#prefix, id, nonce, ciphertext, authTag, now, now));
+    } catch (error) {
+      if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") throw new SecretAlreadyExistsError(id);
+      throw error;
+    }
+  }
+
+  async getSecretValues(id: string): Promise<SecretValues> {
+    const row = this.#run(id, () => this.#statements.select.get(this.#prefix, id));
+    if (!row) throw new SecretNotFoundError(id);
+    let serialized: string;
+    try {
+      serialized = decrypt(this.#key, row.nonce, row.ciphertext, row.auth_tag, this.#aad(id));
+    } catch {
+      throw new SecretIntegrityError(id, "its ciphertext did not authenticate with this store's key", {
+        provider: PROVIDER,
+      });
+    }
+    return parseStoredValues(serialized, id, PROVIDER);
+  }
+
+  async updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+    const { nonce, ciphertext, authTag } = encrypt(this.#key, serialized, this.#aad(id));
+    const result = this.#run(id, () =>
+      this.#statements.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id),
+    );
+    if (result.changes === 0) throw new SecretNotFoundError(id);
+  }
+
+  async deleteSecretValues(id: string): Promise<void> {
+    const result = this.#run(id, () => this.#statements.delete.run(this.#prefix, id));
+    if (result.changes === 0) throw new SecretNotFoundError(id);
+  }
+
+  async *listSecretIds(): AsyncIterable<string> {
+    // Read the ids first: iterating a statement holds the connection, and a caller may delete as it goes.
+    const rows = this.#run(undefined, () => this.#statements.list.all(this.#prefix));
+    for (const row of rows) yield row.id;
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+    this.#key.fill(0);
+  }
+
+  /** Binds each ciphertext to its row, so a ciphertext copied to another id does not decrypt. */
+  #aad(id: string): Buffer {
+    return Buffer.from(`${this.#prefix}\u0000${id}`, "utf8");
+  }
+
+  #run<T>(id: string | undefined, operation: () => T): T {
+    try {
+      return operation();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
+        throw new ProviderUnavailableError(id, {
+          provider: PROVIDER,
+          message: `the local store at ${this.path} stayed locked by another process past the busy timeout`,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+}
+
+export function createLocalAdapter(options: ResolvedLocalOptions, context: AdapterContext): SecretsAdapter {
+  return new LocalAdapter(options, context);
+}
+
+function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+  let db: Database.Database;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    db = new Database(path, { timeout: busyTimeoutMs });
+  } catch (error) {
+    throw new ConfigError(`the local store database at ${path} could not be opened`, {
+      provider: PROVIDER,
+      field: "path",
+      cause: error,
+    });
+  }
+  try {
+    restrictToOwner(path);
+    db.pragma("journal_mode = WAL");
+    // NORMAL is durable in WAL mode except for the last commits before a power loss.
+    db.pragma("synchronous = NORMAL");
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS omnisecret_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS omnisecret_secrets (
+        prefix TEXT NOT NULL,
+        id TEXT NOT NULL,
+        nonce BLOB NOT NULL,
+        ciphertext BLOB NOT NULL,
+        auth_tag BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (prefix, id)
+      ) WITHOUT ROWID;
+    `);
+    db.prepare("INSERT OR IGNORE INTO omnisecret_meta (name, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
+    return db;
+  } catch (error) {
+    db.close();
+    throw new ConfigError(`the local store database at ${path} could not be prepared (is it an omnisecret database?)`, {
+      provider: PROVIDER,
+      field: "path",
+      cause: error,
+    });
+  }
+}
+
+function restrictToOwner(path: string): void {
+  try {
+    chmodSync(path, 0o600);
+  } catch {
+    // A file we may read but not chmod (owned by another user) is the owner's decision.
+  }
+}
+
+function decodeKey(encoded: string, source: string): Buffer {
+  const key = Buffer.from(encoded.trim(), "base64");
+  if (key.length !== KEY_BYTES || key.toString("base64") !== encoded.trim()) {
+    throw new ConfigError(`the local store key from ${source} must be ${KEY_BYTES} bytes encoded as base64`, {
+      provider: PROVIDER,
+      field: "key",
+    });
+  }
+  return key;
+}
+
+/**
+ * The key comes from config, else from the key file beside the database. A key file is only
+ * ever created for a database that has no key check yet: creating a fresh key for a database
+ * encrypted with a lost one would make its secrets unreadable without saying why.
+ */
+function resolveKey(db: Database.Database, databasePath: string, configuredKey: string | undefined): Buffer {
+  const keyPath = `${databasePath}.key`;
+  const keyCheck = db.prepare("SELECT value FROM omnisecret_meta WHERE name = 'key_check'").pluck().get() as
+    | Buffer
+    | undefined;
+  let key: Buffer;
+  if (configuredKey !== undefined) {
+    key = decodeKey(configuredKey, "config `key` (OMNISECRET_LOCAL_KEY)");
+  } else if (existsSync(keyPath)) {
+    key = decodeKey(readFileSync(keyPath, "utf8"), `key file ${keyPath}`);
+  } else if (keyCheck !== undefined) {
+    throw new ConfigError(
+      `the local store at ${databasePath} is encrypted, but its key file ${keyPath} is missing and no key is configured (set \`key\` or OMNISECRET_LOCAL_KEY)`,
+      { provider: PROVIDER, field: "key" },
+    );
+  } else {
+    key = createKeyFile(keyPath);
+  }
+  verifyOrRecordKey(db, key, databasePath);
+  return key;
+}
+
+/** Creates the key file atomically: a racing process either wins or reads the winner's complete file. */
+function createKeyFile(keyPath: string): Buffer {
+  const candidate = randomBytes(KEY_BYTES);
+  const temporary = `${keyPath}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  writeFileSync(temporary, `${candidate.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
+  try {
+    linkSync(temporary, keyPath);
+    return candidate;
+  } catch (error) {
+    if ((error as { code?: string }).code !== "EEXIST") throw error;
+    return decodeKey(readFileSync(keyPath, "utf8"), `key file ${keyPath}`);
+  } finally {
+    unlinkSync(temporary);
+  }
+}
+
+function verifyOrRecordKey(db: Database.Database, key: Buffer, databasePath: string): void {
+  const check = db.transaction(() => {
+    const stored = db.prepare("SELECT value FROM omnisecret_meta WHERE name = 'key_check'").pluck().get() as
+      | Buffer
+      | undefined;
+    if (stored === undefined) {
+      const { nonce, ciphertext, authTag } = encrypt(key, KEY_CHECK_PLAINTEXT, Buffer.from(KEY_CHECK_AAD));
+      db.prepare("INSERT INTO omnisecret_meta (name, value) VALUES ('key_check', ?)").run(
+        Buffer.concat([nonce, authTag, ciphertext]),
+      );
+      return;
+    }
+    const nonce = stored.subarray(0, NONCE_BYTES);
+    const authTag = stored.subarray(NONCE_BYTES, NONCE_BYTES + 16);
+    const ciphertext = stored.subarray(NONCE_BYTES + 16);
+    let plaintext: string | undefined;
+    try {
+      plaintext = decrypt(key, nonce, ciphertext, authTag, Buffer.from(KEY_CHECK_AAD));
+    } catch {
+      plaintext = undefined;
+    }
+    if (plaintext !== KEY_CHECK_PLAINTEXT) {
+      throw new ConfigError(
+        `the key given for the local store at ${databasePath} is not the key its secrets were encrypted with`,
+        { provider: PROVIDER, field: "key" },
+      );
+    }
+  });
+  // IMMEDIATE takes the write lock first, so two processes opening a new database agree on one key check.
+  check.immediate();
+}
+
+function encrypt(key: Buffer, plaintext: string, aad: Buffer): { nonce: Buffer; ciphertext: Buffer; authTag: Buffer } {
+  // A random 96-bit nonce per write: with one key, the chance of a repeat stays negligible far past any realistic number of writes.
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  cipher.setAAD(aad);
+  const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+  return { nonce, ciphertext, authTag: cipher.getAuthTag() };
+}
+
+function decrypt(key: Buffer, nonce: Buffer, ciphertext: Buffer, authTag: Buffer, aad: Buffer): string {
+  const decipher = createDecipheriv("aes-256-gcm", key, nonce);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(authTag);
+  return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString("utf8");
+}

@@ -1,0 +1,14 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { testSecretsAdapter } from "../../src/testing/index.js";
+import { LocalAdapter } from "./index.js";
+import { localOptionsSchema } from "./options.js";
+
+const directory = mkdtempSync(join(tmpdir(), "omnisecret-local-contract-"));
+
+testSecretsAdapter("local", {
+  // One database for the whole suite, as an application would have; prefixes keep tests apart.
+  createAdapter: (context) =>
+    new LocalAdapter(localOptionsSchema.parse({ provider: "local", path: join(directory, "secrets.db") }), context),
+});

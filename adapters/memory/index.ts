@@ -1,0 +1,49 @@
+import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import { SecretAlreadyExistsError, SecretNotFoundError } from "../../src/errors.js";
+import { parseStoredValues } from "../../src/validation.js";
+import type { ResolvedMemoryOptions } from "./options.js";
+
+export type { MemoryOptions } from "./options.js";
+
+/**
+ * Keeps secrets in this process's memory, for tests of applications. Values are held as their
+ * JSON text, so nothing a caller does to an object it passed in or got back changes the store.
+ */
+export class MemoryAdapter implements SecretsAdapter {
+  readonly provider = "memory";
+  readonly maxValueBytes: number;
+  readonly #secrets = new Map<string, string>();
+
+  constructor(options: Pick<ResolvedMemoryOptions, "maxValueBytes">, _context?: AdapterContext) {
+    this.maxValueBytes = options.maxValueBytes;
+  }
+
+  async storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+    if (this.#secrets.has(id)) throw new SecretAlreadyExistsError(id);
+    this.#secrets.set(id, serialized);
+  }
+
+  async getSecretValues(id: string): Promise<SecretValues> {
+    const serialized = this.#secrets.get(id);
+    if (serialized === undefined) throw new SecretNotFoundError(id);
+    return parseStoredValues(serialized, id, this.provider);
+  }
+
+  async updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+    if (!this.#secrets.has(id)) throw new SecretNotFoundError(id);
+    this.#secrets.set(id, serialized);
+  }
+
+  async deleteSecretValues(id: string): Promise<void> {
+    if (!this.#secrets.delete(id)) throw new SecretNotFoundError(id);
+  }
+
+  async *listSecretIds(): AsyncIterable<string> {
+    // A snapshot, so deleting while iterating is safe.
+    yield* [...this.#secrets.keys()];
+  }
+}
+
+export function createMemoryAdapter(options: ResolvedMemoryOptions, context: AdapterContext): SecretsAdapter {
+  return new MemoryAdapter(options, context);
+}

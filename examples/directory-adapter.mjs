@@ -1,0 +1,57 @@
+// A custom omnisecret adapter: each secret is a JSON file in a directory.
+// Select it with { "provider": "custom", "module": "./examples/directory-adapter.mjs",
+//                  "options": { "directory": "/tmp/my-secrets" } }
+import { randomUUID } from "node:crypto";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { SecretAlreadyExistsError, SecretNotFoundError } from "omnisecret";
+
+/** @param {{ directory: string }} options @param {{ prefix: string }} context */
+export default async function createDirectoryAdapter(options, context) {
+  const directory = join(options.directory, context.prefix);
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const fileOf = (id) => join(directory, `${id}.json`);
+  const exists = (id) =>
+    stat(fileOf(id)).then(
+      () => true,
+      () => false,
+    );
+  // Write to a temporary file and rename it, so a reader never sees half a file.
+  const replace = async (id, serialized) => {
+    const temporary = join(directory, `.${id}.${randomUUID()}.tmp`);
+    await writeFile(temporary, serialized, { mode: 0o600 });
+    await rename(temporary, fileOf(id));
+  };
+
+  /** @type {import("omnisecret").SecretsAdapter} */
+  return {
+    provider: "directory",
+    maxValueBytes: 65_536,
+    async storeSecretValues(id, _values, serialized) {
+      // "wx" fails if the file exists: an atomic create, so one of several racing stores wins.
+      await writeFile(fileOf(id), serialized, { flag: "wx", mode: 0o600 }).catch((error) => {
+        throw error.code === "EEXIST" ? new SecretAlreadyExistsError(id) : error;
+      });
+    },
+    async getSecretValues(id) {
+      const text = await readFile(fileOf(id), "utf8").catch((error) => {
+        throw error.code === "ENOENT" ? new SecretNotFoundError(id) : error;
+      });
+      return JSON.parse(text);
+    },
+    async updateSecretValues(id, _values, serialized) {
+      if (!(await exists(id))) throw new SecretNotFoundError(id);
+      await replace(id, serialized);
+    },
+    async deleteSecretValues(id) {
+      await rm(fileOf(id)).catch((error) => {
+        throw error.code === "ENOENT" ? new SecretNotFoundError(id) : error;
+      });
+    },
+    async *listSecretIds() {
+      for (const name of await readdir(directory)) {
+        if (name.endsWith(".json")) yield name.slice(0, -".json".length);
+      }
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "..");
+
+describe("README", () => {
+  it("shows examples/directory-adapter.mjs exactly as the tests run it", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const example = readFileSync(join(root, "examples", "directory-adapter.mjs"), "utf8");
+    expect(readme).toContain(`\`\`\`js\n${example}\`\`\``);
+  });
+
+  it("documents every error code and the two front-door commands", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    for (const code of [
+      "E_SECRET_NOT_FOUND",
+      "E_SECRET_EXISTS",
+      "E_INVALID_SECRET_ID",
+      "E_INVALID_SECRET_VALUES",
+      "E_SECRET_TOO_LARGE",
+      "E_CONFIG",
+      "E_PERMISSION_DENIED",
+      "E_PROVIDER_UNAVAILABLE",
+    ]) {
+      expect(readme).toContain(code);
+    }
+    expect(readme).toContain("npm run demo");
+    expect(readme).toContain("npm test");
+  });
+});

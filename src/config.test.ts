@@ -1,0 +1,156 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { configFromSources, redactConfig, resolveConfig } from "./config.js";
+import { ConfigError } from "./errors.js";
+import { SecretStore } from "./secret-store.js";
+
+const directory = mkdtempSync(join(tmpdir(), "omnisecret-config-"));
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("resolveConfig", () => {
+  it("defaults to the local provider and the omnisecret prefix", () => {
+    const { config } = resolveConfig({});
+    expect(config).toMatchObject({ provider: "local", prefix: "omnisecret", maxValueBytes: 65_536 });
+  });
+
+  it("names the provider and the field of a bad value", () => {
+    const error = configError(() => resolveConfig({ provider: "local", maxValueBytes: "big" }));
+    expect(error.code).toBe("E_CONFIG");
+    expect(error.provider).toBe("local");
+    expect(error.field).toBe("maxValueBytes");
+    expect(error.message).toContain('provider "local"');
+    expect(error.message).toContain('"maxValueBytes"');
+  });
+
+  it("rejects unknown fields, so a typo is not silently ignored", () => {
+    const error = configError(() => resolveConfig({ provider: "memory", maxValueByte: 10 }));
+    expect(error.message).toContain('"maxValueByte"');
+  });
+
+  it("rejects an unknown provider and lists the known ones", () => {
+    const error = configError(() => resolveConfig({ provider: "dropbox" }));
+    expect(error.field).toBe("provider");
+    expect(error.message).toContain("local, memory, custom");
+  });
+
+  it("rejects a prefix that some provider could not use in a name", () => {
+    for (const prefix of ["", "has/slash", "under_score", "-dash", "x".repeat(49)]) {
+      expect(configError(() => resolveConfig({ provider: "memory", prefix })).field).toBe("prefix");
+    }
+  });
+
+  it("does not echo a bad key into the message", () => {
+    const error = configError(() => resolveConfig({ provider: "local", key: 12345678901 }));
+    expect(error.message).not.toContain("12345678901");
+  });
+
+  it("rejects a config that is not an object", () => {
+    expect(configError(() => resolveConfig("local")).code).toBe("E_CONFIG");
+  });
+});
+
+describe("configFromSources", () => {
+  it("reads OMNISECRET_PROVIDER and OMNISECRET_<PROVIDER>_<FIELD> variables", () => {
+    const config = configFromSources({
+      env: {
+        OMNISECRET_PROVIDER: "local",
+        OMNISECRET_LOCAL_PATH: "/tmp/x.db",
+        OMNISECRET_LOCAL_MAX_VALUE_BYTES: "1000",
+        OMNISECRET_PREFIX: "app",
+      },
+    });
+    expect(config).toEqual({ provider: "local", path: "/tmp/x.db", maxValueBytes: 1000, prefix: "app" });
+  });
+
+  it("reads custom adapter module and JSON options", () => {
+    const config = configFromSources({
+      env: { OMNISECRET_PROVIDER: "custom", OMNISECRET_CUSTOM_MODULE: "./m.mjs", OMNISECRET_CUSTOM_OPTIONS: '{"a":1}' },
+    });
+    expect(config).toEqual({ provider: "custom", module: "./m.mjs", options: { a: 1 } });
+  });
+
+  it("names the variable, not its content, when it cannot be parsed", () => {
+    const error = configError(() =>
+      configFromSources({
+        env: { OMNISECRET_PROVIDER: "custom", OMNISECRET_CUSTOM_MODULE: "m", OMNISECRET_CUSTOM_OPTIONS: "{hunter2" },
+      }),
+    );
+    expect(error.message).toContain("OMNISECRET_CUSTOM_OPTIONS");
+    expect(error.message).not.toContain("hunter2");
+  });
+
+  it("reads a JSON config file, with environment variables taking precedence", () => {
+    const file = join(directory, "config.json");
+    writeFileSync(file, JSON.stringify({ provider: "local", path: "/from/file.db", prefix: "filed" }));
+    expect(configFromSources({ env: { OMNISECRET_CONFIG: file } })).toEqual({
+      provider: "local",
+      path: "/from/file.db",
+      prefix: "filed",
+    });
+    expect(configFromSources({ env: { OMNISECRET_CONFIG: file, OMNISECRET_LOCAL_PATH: "/from/env.db" } }).path).toBe(
+      "/from/env.db",
+    );
+  });
+
+  it("keeps only the common fields of a file written for another provider", () => {
+    const file = join(directory, "other.json");
+    writeFileSync(file, JSON.stringify({ provider: "local", path: "/x.db", prefix: "shared" }));
+    expect(configFromSources({ configFile: file, provider: "memory", env: {} })).toEqual({
+      provider: "memory",
+      prefix: "shared",
+    });
+  });
+
+  it("reports a broken config file without quoting it", () => {
+    const file = join(directory, "broken.json");
+    writeFileSync(file, '{"provider": "local", "key": "hunter2-secret-key"');
+    const error = configError(() => configFromSources({ configFile: file, env: {} }));
+    expect(error.message).toContain("not valid JSON");
+    expect(error.message).not.toContain("hunter2");
+    expect(
+      configError(() => configFromSources({ configFile: join(directory, "absent.json"), env: {} })).message,
+    ).toContain("could not be read");
+  });
+
+  it("builds a working store from the environment", async () => {
+    const store = await SecretStore.fromEnv({ OMNISECRET_PROVIDER: "memory", OMNISECRET_MEMORY_MAX_VALUE_BYTES: "64" });
+    expect(store.provider).toBe("memory");
+    expect(store.maxValueBytes).toBe(64);
+    await store.close();
+  });
+});
+
+describe("redactConfig", () => {
+  it("hides keys, tokens, credentials and custom options", () => {
+    expect(
+      redactConfig({
+        provider: "local",
+        prefix: "p",
+        key: "k",
+        path: "/x",
+        options: { password: "p" },
+        credentials: { accessKeyId: "a", secretAccessKey: "s" },
+        token: "t",
+      }),
+    ).toEqual({
+      provider: "local",
+      prefix: "p",
+      key: "[redacted]",
+      path: "/x",
+      options: "[redacted]",
+      credentials: "[redacted]",
+      token: "[redacted]",
+    });
+  });
+});

@@ -1,0 +1,206 @@
+/**
+ * Configuration: one plain-JSON object keyed on `provider`, from code, a JSON file or the
+ * environment. Every source ends in the same validation, so a broken config fails the same
+ * way wherever it came from: a `ConfigError` naming the provider and the field.
+ */
+import { readFileSync } from "node:fs";
+import type { z } from "zod";
+import type { LocalOptions } from "../adapters/local/options.js";
+import type { MemoryOptions } from "../adapters/memory/options.js";
+import type { EnvField } from "./config-schema.js";
+import type { CustomOptions } from "./custom-adapter.js";
+import { ConfigError } from "./errors.js";
+import { getProviderDefinition, type ProviderDefinition } from "./registry.js";
+
+/** The configuration accepted by `SecretStore.create`. `provider` defaults to `local`. */
+export type OmnisecretConfig = LocalOptions | MemoryOptions | CustomOptions;
+
+/** Fields every provider accepts; they survive a provider override of a config file. */
+const COMMON_FIELDS = ["prefix"] as const;
+
+export const DEFAULT_PROVIDER = "local";
+
+export interface ResolvedConfig {
+  readonly provider: string;
+  readonly prefix: string;
+  readonly [field: string]: unknown;
+}
+
+/** Validates a config object against its provider's schema and fills in defaults. */
+export function resolveConfig(input: unknown): { definition: ProviderDefinition; config: ResolvedConfig } {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw new ConfigError("configuration must be an object with a `provider` field");
+  }
+  const withProvider = { provider: DEFAULT_PROVIDER, ...(input as Record<string, unknown>) };
+  const definition = getProviderDefinition(withProvider.provider);
+  const result = definition.optionsSchema.safeParse(withProvider);
+  if (!result.success) throw configErrorFromIssues(definition.name, result.error);
+  return { definition, config: result.data };
+}
+
+function configErrorFromIssues(provider: string, error: z.ZodError): ConfigError {
+  // zod's issue messages state what was expected, not the value received, so keys and
+  // credentials in a bad config are not echoed.
+  const [first, ...rest] = error.issues;
+  const field = first ? formatPath(first.path) : undefined;
+  const describe = (issue: z.core.$ZodIssue): string => {
+    const path = formatPath(issue.path);
+    if (issue.code === "unrecognized_keys") return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    return `field "${path || "(root)"}": ${issue.message}`;
+  };
+  const details = [first, ...rest].filter((issue) => issue !== undefined).map(describe);
+  return new ConfigError(`invalid configuration for provider "${provider}": ${details.join("; ")}`, {
+    provider,
+    field,
+  });
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map(String).join(".");
+}
+
+/** Reads a JSON config file. Parse errors do not quote the file, which may hold credentials. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`config file ${path} could not be read`, { field: "config", cause: error });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`config file ${path} is not valid JSON`, { field: "config" });
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`, { field: "config" });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export interface ConfigSources {
+  /** Environment variables; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
+  /** A JSON config file; overrides `OMNISECRET_CONFIG`. */
+  configFile?: string | undefined;
+  /** Overrides the provider of the file and of `OMNISECRET_PROVIDER`. */
+  provider?: string | undefined;
+}
+
+/**
+ * Builds a raw config from a JSON file (`OMNISECRET_CONFIG`), `OMNISECRET_PROVIDER` and the
+ * provider's `OMNISECRET_<PROVIDER>_<FIELD>` variables, in rising order of precedence, then the
+ * provider's standard variables (such as `VAULT_ADDR`) for fields still unset.
+ */
+export function configFromSources(sources: ConfigSources = {}): Record<string, unknown> {
+  const env = sources.env ?? process.env;
+  const filePath = sources.configFile ?? nonEmpty(env.OMNISECRET_CONFIG);
+  const fromFile = filePath ? readConfigFile(filePath) : {};
+  const provider =
+    sources.provider ??
+    nonEmpty(env.OMNISECRET_PROVIDER) ??
+    (fromFile.provider as string | undefined) ??
+    DEFAULT_PROVIDER;
+  const definition = getProviderDefinition(provider);
+
+  // A file written for another provider still lends its common fields, never its
+  // provider-specific ones, which the new provider's schema would reject.
+  const base: Record<string, unknown> =
+    fromFile.provider === undefined || fromFile.provider === provider
+      ? { ...fromFile }
+      : Object.fromEntries(COMMON_FIELDS.filter((f) => f in fromFile).map((f) => [f, fromFile[f]]));
+  base.provider = provider;
+
+  const prefix = nonEmpty(env.OMNISECRET_PREFIX);
+  if (prefix !== undefined) base.prefix = prefix;
+
+  for (const field of definition.envFields) {
+    const [name, raw] = firstSetVariable(env, field);
+    if (name === undefined || raw === undefined) continue;
+    const ownVariable = name.startsWith("OMNISECRET_");
+    // Standard variables (VAULT_ADDR, AWS_REGION, ...) fill gaps; they never override a config file.
+    if (!ownVariable && getPath(base, field.field) !== undefined) continue;
+    setPath(base, field.field, parseEnvValue(definition.name, field, name, raw));
+  }
+  return base;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function firstSetVariable(env: NodeJS.ProcessEnv, field: EnvField): [string | undefined, string | undefined] {
+  for (const name of field.names) {
+    const value = nonEmpty(env[name]);
+    if (value !== undefined) return [name, value];
+  }
+  return [undefined, undefined];
+}
+
+function parseEnvValue(provider: string, field: EnvField, name: string, raw: string): unknown {
+  const fail = (expected: string) =>
+    new ConfigError(`environment variable ${name} must be ${expected}`, { provider, field: field.field });
+  switch (field.type) {
+    case "string":
+      return raw;
+    case "integer": {
+      if (!/^-?\d+$/.test(raw.trim())) throw fail("an integer");
+      return Number(raw.trim());
+    }
+    case "boolean": {
+      const normalized = raw.trim().toLowerCase();
+      if (["1", "true", "yes", "on"].includes(normalized)) return true;
+      if (["0", "false", "no", "off"].includes(normalized)) return false;
+      throw fail("true or false");
+    }
+    case "json":
+      try {
+        return JSON.parse(raw);
+      } catch {
+        throw fail("valid JSON");
+      }
+  }
+}
+
+function getPath(target: Record<string, unknown>, path: string): unknown {
+  let current: unknown = target;
+  for (const part of path.split(".")) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let current = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = current[part];
+    if (next === null || typeof next !== "object" || Array.isArray(next)) current[part] = {};
+    current = current[part] as Record<string, unknown>;
+  }
+  current[parts[parts.length - 1] as string] = value;
+}
+
+const SENSITIVE_FIELD = /key|token|secret|password|credential|passphrase|options|client$/i;
+
+/**
+ * A copy of a config that is safe to print: credentials, keys, tokens and opaque custom options
+ * are replaced by "[redacted]", injected clients by their class name.
+ */
+export function redactConfig(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(config).map(([field, value]) => {
+      if (value === undefined || value === null) return [field, value];
+      if (field !== "provider" && field !== "prefix" && SENSITIVE_FIELD.test(field)) return [field, "[redacted]"];
+      if (typeof value === "object" && !Array.isArray(value)) {
+        const prototype = Object.getPrototypeOf(value);
+        if (prototype !== Object.prototype && prototype !== null)
+          return [field, `[${prototype?.constructor?.name ?? "object"}]`];
+        return [field, redactConfig(value as Record<string, unknown>)];
+      }
+      return [field, value];
+    }),
+  );
+}

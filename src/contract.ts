@@ -1,0 +1,75 @@
+/**
+ * The adapter contract: what a provider must implement to sit behind `SecretStore`.
+ *
+ * The facade has already validated everything an adapter receives: `id` is a canonical
+ * lowercase UUID, `values` is a plain object of non-empty string keys to string values,
+ * and `serialized` (its `JSON.stringify`) is within `maxValueBytes`. Adapters never see bad
+ * input, so they only translate between the contract and their provider.
+ *
+ * Adapters signal outcomes by throwing the typed errors from `omnisecret` (for example
+ * `new SecretNotFoundError(id)`); anything else they throw is wrapped by the facade in a
+ * `SecretStoreError` with code `E_UNKNOWN` and the original error as `cause`.
+ */
+
+/** A secret's values: string keys to string values. */
+export type SecretValues = Record<string, string>;
+
+export interface SecretsAdapter {
+  /** The provider name reported in errors, such as `"aws"`; defaults to the configured provider. */
+  readonly provider?: string;
+
+  /**
+   * The provider's limit on the serialised values, in UTF-8 bytes of `JSON.stringify(values)`.
+   * The facade rejects larger values with `SecretTooLargeError` before calling the adapter.
+   */
+  readonly maxValueBytes: number;
+
+  /**
+   * Creates a new secret.
+   * - Missing id: stores it.
+   * - Existing id: throws `SecretAlreadyExistsError` and leaves the stored values unchanged.
+   *   Where the provider allows it the create is atomic, so of several racing stores of one id
+   *   exactly one succeeds.
+   */
+  storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void>;
+
+  /**
+   * Reads a secret.
+   * - Existing id: returns its values (a fresh object the caller may change).
+   * - Missing id: throws `SecretNotFoundError`.
+   */
+  getSecretValues(id: string): Promise<SecretValues>;
+
+  /**
+   * Replaces the whole map of an existing secret: keys absent from `values` are gone afterwards.
+   * - Missing id: throws `SecretNotFoundError`; it never creates.
+   */
+  updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void>;
+
+  /**
+   * Removes a secret for good, so the same id can be stored again at once.
+   * - Missing id: throws `SecretNotFoundError`.
+   */
+  deleteSecretValues(id: string): Promise<void>;
+
+  /** Yields the ids of the secrets this adapter owns (its prefix and ownership marks), each once. Optional. */
+  listSecretIds?(): AsyncIterable<string>;
+
+  /** Releases connections and handles. Optional; called once by `SecretStore.close()`. */
+  close?(): Promise<void> | void;
+}
+
+/** What every adapter factory receives besides its own options. */
+export interface AdapterContext {
+  /** The name prefix adapters put in front of the UUID (default `omnisecret`). */
+  readonly prefix: string;
+}
+
+/**
+ * A function that builds an adapter, sync or async. A custom adapter module's default export is
+ * one of these, or a class whose constructor takes the same arguments.
+ */
+export type SecretsAdapterFactory<Options = Record<string, unknown>> = (
+  options: Options,
+  context: AdapterContext,
+) => SecretsAdapter | Promise<SecretsAdapter>;

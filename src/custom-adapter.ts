@@ -1,0 +1,90 @@
+/**
+ * Custom adapters, as in ZenML's custom secrets store: the configuration names a module whose
+ * default export builds the adapter, and passes it plain JSON options.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { z } from "zod";
+import { type EnvField, envField, prefixSchema } from "./config-schema.js";
+import type { AdapterContext, SecretsAdapter, SecretsAdapterFactory } from "./contract.js";
+import { ConfigError } from "./errors.js";
+
+export const customOptionsSchema = z.strictObject({
+  provider: z.literal("custom"),
+  prefix: prefixSchema,
+  /**
+   * The adapter module: a file path (relative paths resolve against the working directory) or a
+   * package name. Its default export is a factory `(options, context) => adapter` (sync or
+   * async), or a class constructed with the same arguments.
+   */
+  module: z.string().min(1),
+  /**
+   * Passed to the factory as its first argument.
+   * @default {}
+   */
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
+export type CustomOptions = z.input<typeof customOptionsSchema>;
+export type ResolvedCustomOptions = z.output<typeof customOptionsSchema>;
+
+export const customEnvFields: EnvField[] = [
+  envField("custom", "module", "string"),
+  envField("custom", "options", "json", { secret: true }),
+];
+
+function moduleSpecifier(module: string): string {
+  const looksLikePath = module.startsWith(".") || isAbsolute(module);
+  return looksLikePath ? pathToFileURL(resolve(process.cwd(), module)).href : module;
+}
+
+function isClass(candidate: unknown): boolean {
+  return typeof candidate === "function" && /^class[\s{]/.test(Function.prototype.toString.call(candidate));
+}
+
+export async function createCustomAdapter(
+  options: ResolvedCustomOptions,
+  context: AdapterContext,
+): Promise<SecretsAdapter> {
+  let loaded: { default?: unknown };
+  try {
+    loaded = (await import(moduleSpecifier(options.module))) as { default?: unknown };
+  } catch (error) {
+    throw new ConfigError(`custom adapter module "${options.module}" could not be loaded`, {
+      provider: "custom",
+      field: "module",
+      cause: error,
+    });
+  }
+  const exported = loaded.default;
+  if (typeof exported !== "function") {
+    throw new ConfigError(
+      `custom adapter module "${options.module}" must have a default export that is a factory function or a class`,
+      { provider: "custom", field: "module" },
+    );
+  }
+  const adapter = isClass(exported)
+    ? new (exported as new (o: unknown, c: AdapterContext) => SecretsAdapter)(options.options, context)
+    : await (exported as SecretsAdapterFactory)(options.options, context);
+  assertIsAdapter(adapter, options.module);
+  return adapter;
+}
+
+const REQUIRED_METHODS = ["storeSecretValues", "getSecretValues", "updateSecretValues", "deleteSecretValues"] as const;
+
+function assertIsAdapter(candidate: unknown, module: string): asserts candidate is SecretsAdapter {
+  const adapter = candidate as Partial<SecretsAdapter> | null;
+  const missing =
+    adapter === null || typeof adapter !== "object"
+      ? ["an object"]
+      : [
+          ...REQUIRED_METHODS.filter((name) => typeof adapter[name] !== "function"),
+          ...(typeof adapter.maxValueBytes === "number" && adapter.maxValueBytes > 0 ? [] : ["maxValueBytes"]),
+        ];
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `custom adapter module "${module}" built something that is not a SecretsAdapter (missing: ${missing.join(", ")})`,
+      { provider: "custom", field: "module" },
+    );
+  }
+}

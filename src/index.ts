@@ -1,0 +1,24 @@
+export type { LocalOptions } from "../adapters/local/options.js";
+export type { MemoryOptions } from "../adapters/memory/options.js";
+export { type ConfigSources, configFromSources, type OmnisecretConfig, redactConfig } from "./config.js";
+export type { AdapterContext, SecretsAdapter, SecretsAdapterFactory, SecretValues } from "./contract.js";
+export type { CustomOptions } from "./custom-adapter.js";
+export {
+  ConfigError,
+  InvalidSecretIdError,
+  InvalidSecretValuesError,
+  isSecretStoreError,
+  OperationNotSupportedError,
+  PermissionDeniedError,
+  ProviderUnavailableError,
+  SecretAlreadyExistsError,
+  SecretIntegrityError,
+  SecretNotFoundError,
+  SecretStoreError,
+  type SecretStoreErrorCode,
+  type SecretStoreErrorOptions,
+  SecretTooLargeError,
+} from "./errors.js";
+export { providerNames } from "./registry.js";
+export { SecretStore } from "./secret-store.js";
+export { canonicalSecretId } from "./validation.js";

@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "./errors.js";
+import { getProviderDefinition, loadAdapterFactory, type ProviderDefinition } from "./registry.js";
+
+describe("provider registry", () => {
+  it("names the npm package to install when a provider's SDK is missing", async () => {
+    const definition: ProviderDefinition = {
+      ...getProviderDefinition("memory"),
+      name: "imaginary",
+      sdkPackages: ["@omnisecret-test/not-installed-sdk"],
+      // @ts-expect-error the package does not exist: that is the point
+      loadFactory: async () => (await import("@omnisecret-test/not-installed-sdk")).default,
+    };
+    const error = await loadAdapterFactory(definition).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain("npm install @omnisecret-test/not-installed-sdk");
+    expect((error as ConfigError).provider).toBe("imaginary");
+  });
+
+  it("says a planned provider is not available yet rather than unknown", () => {
+    expect(() => getProviderDefinition("gcp")).toThrow(/not available in this release/);
+  });
+});

@@ -1,0 +1,97 @@
+import { randomUUID } from "node:crypto";
+import { inspect } from "node:util";
+import { describe, expect, it, vi } from "vitest";
+import type { SecretsAdapter } from "./contract.js";
+import { SecretNotFoundError, SecretStoreError } from "./errors.js";
+import { SecretStore } from "./secret-store.js";
+
+function adapterThatThrows(error: unknown): SecretsAdapter {
+  const fail = async () => {
+    throw error;
+  };
+  return {
+    maxValueBytes: 1000,
+    storeSecretValues: vi.fn(fail),
+    getSecretValues: vi.fn(fail),
+    updateSecretValues: vi.fn(fail),
+    deleteSecretValues: vi.fn(fail),
+  };
+}
+
+describe("SecretStore facade", () => {
+  it("validates before calling the adapter, so bad input never reaches a provider", async () => {
+    const adapter = adapterThatThrows(new Error("must not be called"));
+    const store = SecretStore.fromAdapter(adapter, { provider: "spy" });
+    await expect(store.storeSecretValues("nope", { a: "b" })).rejects.toMatchObject({ code: "E_INVALID_SECRET_ID" });
+    await expect(store.storeSecretValues(randomUUID(), { a: 1 } as never)).rejects.toMatchObject({
+      code: "E_INVALID_SECRET_VALUES",
+    });
+    await expect(store.updateSecretValues(randomUUID(), { a: "x".repeat(2000) })).rejects.toMatchObject({
+      code: "E_SECRET_TOO_LARGE",
+      provider: "spy",
+    });
+    expect(adapter.storeSecretValues).not.toHaveBeenCalled();
+    expect(adapter.updateSecretValues).not.toHaveBeenCalled();
+  });
+
+  it("passes canonical lowercase ids and the serialised values to the adapter", async () => {
+    const adapter = adapterThatThrows(new SecretNotFoundError("x"));
+    adapter.storeSecretValues = vi.fn(async () => undefined);
+    const store = SecretStore.fromAdapter(adapter);
+    const id = randomUUID();
+    await store.storeSecretValues(id.toUpperCase(), { b: "2", a: "1" });
+    expect(adapter.storeSecretValues).toHaveBeenCalledWith(id, { b: "2", a: "1" }, '{"b":"2","a":"1"}');
+  });
+
+  it("fills in the provider of a typed error thrown by an adapter", async () => {
+    const store = SecretStore.fromAdapter(adapterThatThrows(new SecretNotFoundError(randomUUID())), {
+      provider: "mine",
+    });
+    await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({
+      code: "E_SECRET_NOT_FOUND",
+      provider: "mine",
+    });
+  });
+
+  it("wraps an unknown failure with its cause, and cuts the call's values out of the message", async () => {
+    const secret = `s3cr3t-${randomUUID()}`;
+    const native = new TypeError(`socket hang up while sending ${secret}`);
+    const store = SecretStore.fromAdapter(adapterThatThrows(native), { provider: "flaky" });
+    const id = randomUUID();
+    const error = (await store
+      .storeSecretValues(id, { password: secret })
+      .catch((e: unknown) => e)) as SecretStoreError;
+    expect(error).toBeInstanceOf(SecretStoreError);
+    expect(error.code).toBe("E_UNKNOWN");
+    expect(error.cause).toBe(native);
+    expect(error.secretId).toBe(id);
+    expect(error.message).toContain("TypeError: socket hang up while sending [redacted]");
+    expect(error.message).not.toContain(secret);
+  });
+
+  it("reports listSecretIds as not supported when the adapter has none", async () => {
+    const store = SecretStore.fromAdapter(adapterThatThrows(new Error("x")));
+    await expect(async () => {
+      for await (const _ of store.listSecretIds()) break;
+    }).rejects.toMatchObject({ code: "E_NOT_SUPPORTED" });
+  });
+
+  it("refuses calls after close, and closes the adapter once", async () => {
+    const adapter = adapterThatThrows(new Error("x"));
+    adapter.close = vi.fn();
+    const store = SecretStore.fromAdapter(adapter);
+    await store.close();
+    await store.close();
+    expect(adapter.close).toHaveBeenCalledTimes(1);
+    await expect(store.getSecretValues(randomUUID())).rejects.toBeInstanceOf(SecretStoreError);
+  });
+
+  it("shows no key or credential in inspect or JSON output", async () => {
+    const key = Buffer.alloc(32, 7).toString("base64");
+    const store = await SecretStore.create({ provider: "local", path: ":memory:", key });
+    expect(inspect(store, { depth: 10 })).not.toContain(key);
+    expect(JSON.stringify(store)).not.toContain(key);
+    expect(inspect(store)).toContain("local");
+    await store.close();
+  });
+});

@@ -1,0 +1,195 @@
+import { debuglog, inspect } from "node:util";
+import { type ConfigSources, configFromSources, type OmnisecretConfig, redactConfig, resolveConfig } from "./config.js";
+import type { SecretsAdapter, SecretValues } from "./contract.js";
+import { isSecretStoreError, OperationNotSupportedError, SecretStoreError } from "./errors.js";
+import { loadAdapterFactory } from "./registry.js";
+import { canonicalSecretId, copyValidSecretValues, isCanonicalSecretId, serializeWithinLimit } from "./validation.js";
+
+// NODE_DEBUG=omnisecret shows operations and ids; never values, never credentials.
+const debug = debuglog("omnisecret");
+
+type Operation = "store" | "get" | "update" | "delete" | "list" | "close";
+
+/**
+ * The one API an application uses: store, get, update and delete a secret's values by its UUID,
+ * whichever provider the configuration selects.
+ *
+ * Input is validated here, once, before any adapter call: a bad id, bad values or values over
+ * the provider's size limit are rejected with a typed error and nothing stored changes.
+ */
+export class SecretStore {
+  readonly provider: string;
+  readonly prefix: string;
+  readonly #adapter: SecretsAdapter;
+  readonly #config: Record<string, unknown>;
+  #closed = false;
+
+  private constructor(adapter: SecretsAdapter, provider: string, prefix: string, config: Record<string, unknown>) {
+    this.#adapter = adapter;
+    this.provider = provider;
+    this.prefix = prefix;
+    this.#config = config;
+  }
+
+  /** Validates `config` (a `ConfigError` names the field at fault), loads the provider's adapter and builds the store. */
+  static async create(config: OmnisecretConfig | Record<string, unknown> = {}): Promise<SecretStore> {
+    const { definition, config: resolved } = resolveConfig(config);
+    const factory = await loadAdapterFactory(definition);
+    let adapter: SecretsAdapter;
+    try {
+      adapter = await factory(resolved as never, { prefix: resolved.prefix });
+    } catch (error) {
+      throw wrapUnknown(error, definition.name, "create");
+    }
+    debug("created %s store with prefix %s", definition.name, resolved.prefix);
+    return new SecretStore(adapter, adapter.provider ?? definition.name, resolved.prefix, resolved);
+  }
+
+  /** Builds the store from `OMNISECRET_*` variables and the provider's standard ones; see the README's configuration table. */
+  static async fromEnv(env: NodeJS.ProcessEnv = process.env): Promise<SecretStore> {
+    return SecretStore.create(configFromSources({ env }));
+  }
+
+  /** Builds the store from a config file, the environment and overrides, as the CLI does. */
+  static async fromSources(sources: ConfigSources): Promise<SecretStore> {
+    return SecretStore.create(configFromSources(sources));
+  }
+
+  /** Puts an adapter you built yourself behind the facade, with the same validation. */
+  static fromAdapter(adapter: SecretsAdapter, options: { provider?: string; prefix?: string } = {}): SecretStore {
+    const provider = adapter.provider ?? options.provider ?? "custom";
+    return new SecretStore(adapter, provider, options.prefix ?? "", { provider });
+  }
+
+  /** The largest `JSON.stringify(values)`, in UTF-8 bytes, this store accepts. */
+  get maxValueBytes(): number {
+    return this.#adapter.maxValueBytes;
+  }
+
+  /** Stores a new secret. Throws `SecretAlreadyExistsError` if the id exists; the stored values then stay as they were. */
+  async storeSecretValues(id: string, values: SecretValues): Promise<void> {
+    const secretId = this.#validId(id);
+    const copy = copyValidSecretValues(values, secretId, this.provider);
+    const serialized = serializeWithinLimit(copy, secretId, this.#adapter.maxValueBytes, this.provider);
+    await this.#call("store", secretId, () => this.#adapter.storeSecretValues(secretId, copy, serialized), copy);
+  }
+
+  /** Returns a fresh copy of the secret's values. Throws `SecretNotFoundError` if it is missing. */
+  async getSecretValues(id: string): Promise<SecretValues> {
+    const secretId = this.#validId(id);
+    const values = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
+    return { ...values };
+  }
+
+  /** Replaces the whole map of an existing secret. Throws `SecretNotFoundError` if it is missing; it never creates. */
+  async updateSecretValues(id: string, values: SecretValues): Promise<void> {
+    const secretId = this.#validId(id);
+    const copy = copyValidSecretValues(values, secretId, this.provider);
+    const serialized = serializeWithinLimit(copy, secretId, this.#adapter.maxValueBytes, this.provider);
+    await this.#call("update", secretId, () => this.#adapter.updateSecretValues(secretId, copy, serialized), copy);
+  }
+
+  /** Removes the secret for good, so its id can be stored again at once. Throws `SecretNotFoundError` if it is missing. */
+  async deleteSecretValues(id: string): Promise<void> {
+    const secretId = this.#validId(id);
+    await this.#call("delete", secretId, () => this.#adapter.deleteSecretValues(secretId));
+  }
+
+  /** Yields the ids of the secrets this store owns (its provider, prefix and ownership marks). */
+  async *listSecretIds(): AsyncIterable<string> {
+    this.#assertOpen();
+    const adapter = this.#adapter;
+    if (!adapter.listSecretIds) throw new OperationNotSupportedError("listSecretIds", { provider: this.provider });
+    try {
+      for await (const id of adapter.listSecretIds()) {
+        // An adapter bug must not hand callers something that is not an id.
+        if (typeof id === "string" && isCanonicalSecretId(id)) yield id;
+      }
+    } catch (error) {
+      throw wrapUnknown(error, this.provider, "list");
+    }
+  }
+
+  /** Releases the adapter's connections. The store cannot be used afterwards; a second call does nothing. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#adapter.close?.();
+    } catch (error) {
+      throw wrapUnknown(error, this.provider, "close");
+    }
+  }
+
+  [inspect.custom](): string {
+    return `SecretStore ${inspect(redactConfig({ ...this.#config, provider: this.provider, prefix: this.prefix }))}`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return redactConfig({ ...this.#config, provider: this.provider, prefix: this.prefix });
+  }
+
+  #validId(id: string): string {
+    this.#assertOpen();
+    return canonicalSecretId(id, this.provider);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new SecretStoreError("E_CONFIG", "this SecretStore has been closed", { provider: this.provider });
+    }
+  }
+
+  async #call<T>(operation: Operation, secretId: string, run: () => Promise<T>, values?: SecretValues): Promise<T> {
+    debug("%s %s secret %s", this.provider, operation, secretId);
+    try {
+      return await run();
+    } catch (error) {
+      throw wrapUnknown(error, this.provider, operation, secretId, values);
+    }
+  }
+}
+
+/**
+ * Typed errors pass through (with the provider filled in); anything else becomes a
+ * `SecretStoreError` with code `E_UNKNOWN` that keeps the original as `cause`. Its message
+ * quotes the cause's message with every value the call carried cut out.
+ */
+function wrapUnknown(
+  error: unknown,
+  provider: string,
+  operation: Operation | "create",
+  secretId?: string,
+  values?: SecretValues,
+): SecretStoreError {
+  if (isSecretStoreError(error)) {
+    error.provider ??= provider;
+    return error;
+  }
+  const name = error instanceof Error ? error.name : typeof error;
+  const causeMessage = error instanceof Error ? redactValues(error.message, values) : "";
+  const target = secretId ? ` secret ${secretId}` : "";
+  return new SecretStoreError(
+    "E_UNKNOWN",
+    `${operation}${target} failed on provider "${provider}": ${name}${causeMessage ? `: ${causeMessage}` : ""}`,
+    { provider, secretId, cause: error },
+  );
+}
+
+/**
+ * Values shorter than this are not cut out of texts: a one-letter value would shred every word
+ * of a message, and such a value is not told apart from ordinary text anyway. omnisecret's own
+ * messages never contain values; this is the second line of defence, for provider messages.
+ */
+const MIN_REDACTED_VALUE_LENGTH = 4;
+
+export function redactValues(text: string, values: SecretValues | undefined): string {
+  if (!values) return text;
+  let result = text;
+  // Longest first, so a value that contains another is cut out whole.
+  const secrets = Object.values(values)
+    .filter((value) => value.length >= MIN_REDACTED_VALUE_LENGTH)
+    .sort((a, b) => b.length - a.length);
+  for (const secret of secrets) result = result.split(secret).join("[redacted]");
+  return result;
+}

@@ -1,0 +1,285 @@
+/**
+ * The shared contract suite: the behaviour every adapter must have, written once and run
+ * against every built-in adapter. Export it to test your own:
+ *
+ * ```ts
+ * import { testSecretsAdapter } from "omnisecret/testing";
+ * testSecretsAdapter("my adapter", { createAdapter: ({ prefix }) => new MyAdapter({ prefix }) });
+ * ```
+ *
+ * It needs vitest (`describe`, `it`, `expect` are imported from it). Each test builds a fresh
+ * adapter with a fresh random prefix and uses fresh random UUIDs, so runs against a shared
+ * server never see each other's secrets.
+ */
+import { randomUUID } from "node:crypto";
+import { inspect } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import type { AdapterContext, SecretsAdapter, SecretValues } from "../contract.js";
+import { isSecretStoreError, type SecretStoreError, type SecretStoreErrorCode } from "../errors.js";
+import { SecretStore } from "../secret-store.js";
+
+export interface SecretsAdapterSuiteOptions {
+  /** Builds a fresh adapter for one test. Put `context.prefix` in front of the names it uses. */
+  createAdapter: (context: AdapterContext) => SecretsAdapter | Promise<SecretsAdapter>;
+  /** Timeout of each test, for servers that retry. @default 30000 */
+  timeoutMs?: number;
+  /**
+   * How many stores of one id race in the concurrency test.
+   * @default 20
+   */
+  concurrentStores?: number;
+}
+
+/** Builds values whose `JSON.stringify` is exactly `bytes` UTF-8 bytes, with multi-byte characters in it. */
+export function valuesOfSerializedSize(bytes: number): SecretValues {
+  const overhead = Buffer.byteLength(JSON.stringify({ k: "" }), "utf8");
+  const payload = bytes - overhead;
+  if (payload < 0) throw new RangeError(`cannot build values of ${bytes} bytes`);
+  const twoByteChars = Math.floor(payload / 4);
+  return { k: "é".repeat(twoByteChars) + "a".repeat(payload - 2 * twoByteChars) };
+}
+
+/** A value that is easy to spot in any text it leaks into. */
+export function markedSecretValue(): string {
+  return `s3cr3t-${randomUUID()}`;
+}
+
+export function testSecretsAdapter(name: string, options: SecretsAdapterSuiteOptions): void {
+  const timeout = options.timeoutMs ?? 30_000;
+  const concurrentStores = options.concurrentStores ?? 20;
+
+  describe(`SecretsAdapter contract: ${name}`, () => {
+    const opened: SecretStore[] = [];
+
+    async function openStore(prefix = `ct-${randomUUID().slice(0, 8)}`): Promise<SecretStore> {
+      const adapter = await options.createAdapter({ prefix });
+      const store = SecretStore.fromAdapter(adapter, { prefix });
+      opened.push(store);
+      return store;
+    }
+
+    afterEach(async () => {
+      // Remove what the test left behind, so a shared server does not fill up.
+      for (const store of opened.splice(0)) {
+        try {
+          for await (const id of store.listSecretIds()) await store.deleteSecretValues(id).catch(() => undefined);
+        } catch {
+          // Adapters without listSecretIds leave their test secrets; each test used its own prefix.
+        }
+        await store.close();
+      }
+    }, timeout);
+
+    async function expectCode(promise: Promise<unknown>, code: SecretStoreErrorCode): Promise<SecretStoreError> {
+      const error = await promise.then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(isSecretStoreError(error), `expected a SecretStoreError with code ${code}, got ${String(error)}`).toBe(
+        true,
+      );
+      expect((error as SecretStoreError).code).toBe(code);
+      return error as SecretStoreError;
+    }
+
+    it("stores and reads back values", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      await store.storeSecretValues(id, { username: "admin", password: "hunter2" });
+      expect(await store.getSecretValues(id)).toEqual({ username: "admin", password: "hunter2" });
+    });
+
+    it("keeps unicode keys and values intact", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      const values = { "clé-ключ-鍵": "välue 🔐 значение 値", "emoji 🎉": "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", rtl: "مرحبا" };
+      await store.storeSecretValues(id, values);
+      expect(await store.getSecretValues(id)).toEqual(values);
+    });
+
+    it("keeps quotes, newlines, backslashes and JSON inside values intact", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      const values = {
+        quotes: `it's "quoted" \`and\` 'single'`,
+        newlines: "line one\nline two\r\n\ttabbed",
+        json: JSON.stringify({ nested: { a: [1, "two", null] }, s: 'x"y' }),
+        backslashes: "C:\\path\\to\\file \\n not a newline",
+        control: "nul\u0000bell\u0007",
+        'key with spaces and "quotes"': "v",
+      };
+      // An object literal's __proto__ sets the prototype, so build the intended own key explicitly.
+      const withProtoKey = Object.fromEntries([...Object.entries(values), ["__proto__", "own key"]]);
+      await store.storeSecretValues(id, withProtoKey);
+      const read = await store.getSecretValues(id);
+      expect(read).toEqual(withProtoKey);
+      expect(Object.getOwnPropertyNames(read)).toContain("__proto__");
+      expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+    });
+
+    it("stores an empty map", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      await store.storeSecretValues(id, {});
+      expect(await store.getSecretValues(id)).toEqual({});
+    });
+
+    it("refuses to store an existing id and keeps the stored values", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      await store.storeSecretValues(id, { first: "1" });
+      const error = await expectCode(store.storeSecretValues(id, { second: "2" }), "E_SECRET_EXISTS");
+      expect(error.secretId).toBe(id);
+      expect(await store.getSecretValues(id)).toEqual({ first: "1" });
+    });
+
+    it("reports a missing id as not found on get, update and delete, and update does not create", {
+      timeout,
+    }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      expect((await expectCode(store.getSecretValues(id), "E_SECRET_NOT_FOUND")).secretId).toBe(id);
+      await expectCode(store.updateSecretValues(id, { a: "b" }), "E_SECRET_NOT_FOUND");
+      await expectCode(store.deleteSecretValues(id), "E_SECRET_NOT_FOUND");
+      await expectCode(store.getSecretValues(id), "E_SECRET_NOT_FOUND");
+    });
+
+    it("replaces the whole map on update", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      await store.storeSecretValues(id, { keep: "old", drop: "old" });
+      await store.updateSecretValues(id, { keep: "new", added: "new" });
+      expect(await store.getSecretValues(id)).toEqual({ keep: "new", added: "new" });
+      await store.updateSecretValues(id, {});
+      expect(await store.getSecretValues(id)).toEqual({});
+    });
+
+    it("deletes for good, so the same id can be stored again at once", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      await store.storeSecretValues(id, { generation: "1" });
+      await store.deleteSecretValues(id);
+      await expectCode(store.getSecretValues(id), "E_SECRET_NOT_FOUND");
+      await store.storeSecretValues(id, { generation: "2" });
+      expect(await store.getSecretValues(id)).toEqual({ generation: "2" });
+      await store.deleteSecretValues(id);
+      await expectCode(store.deleteSecretValues(id), "E_SECRET_NOT_FOUND");
+    });
+
+    it("stores values exactly at the size limit and rejects one byte more without storing anything", {
+      timeout,
+    }, async () => {
+      const store = await openStore();
+      const limit = store.maxValueBytes;
+      const atLimit = valuesOfSerializedSize(limit);
+      const overLimit = valuesOfSerializedSize(limit + 1);
+      expect(Buffer.byteLength(JSON.stringify(atLimit), "utf8")).toBe(limit);
+
+      const fits = randomUUID();
+      await store.storeSecretValues(fits, atLimit);
+      expect(await store.getSecretValues(fits)).toEqual(atLimit);
+
+      const tooLarge = randomUUID();
+      const error = await expectCode(store.storeSecretValues(tooLarge, overLimit), "E_SECRET_TOO_LARGE");
+      expect(error.message).toContain(String(limit));
+      await expectCode(store.getSecretValues(tooLarge), "E_SECRET_NOT_FOUND");
+
+      await expectCode(store.updateSecretValues(fits, overLimit), "E_SECRET_TOO_LARGE");
+      expect(await store.getSecretValues(fits)).toEqual(atLimit);
+    });
+
+    it("hands out copies: changing a passed or returned map changes nothing stored", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      const input = { a: "1" };
+      await store.storeSecretValues(id, input);
+      input.a = "changed after store";
+      const first = await store.getSecretValues(id);
+      expect(first).toEqual({ a: "1" });
+      first.a = "changed after get";
+      (first as Record<string, string>).extra = "x";
+      expect(await store.getSecretValues(id)).toEqual({ a: "1" });
+      expect(await store.getSecretValues(id)).not.toBe(await store.getSecretValues(id));
+    });
+
+    it(`lets exactly one of ${concurrentStores} concurrent stores of one id succeed`, { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      const results = await Promise.allSettled(
+        Array.from({ length: concurrentStores }, (_, index) => store.storeSecretValues(id, { writer: String(index) })),
+      );
+      const winners = results.flatMap((result, index) => (result.status === "fulfilled" ? [index] : []));
+      expect(winners).toHaveLength(1);
+      for (const result of results) {
+        if (result.status === "rejected") expect((result.reason as SecretStoreError).code).toBe("E_SECRET_EXISTS");
+      }
+      expect(await store.getSecretValues(id)).toEqual({ writer: String(winners[0]) });
+    });
+
+    it("lists exactly the ids it stores, and none of another prefix", { timeout }, async () => {
+      const store = await openStore();
+      const other = await openStore();
+      const ids = [randomUUID(), randomUUID(), randomUUID()];
+      for (const id of ids) await store.storeSecretValues(id, { id });
+      const foreign = randomUUID();
+      await other.storeSecretValues(foreign, { other: "prefix" });
+      await store.deleteSecretValues(ids[2] as string);
+
+      const listed: string[] = [];
+      for await (const id of store.listSecretIds()) listed.push(id);
+      expect(listed.sort()).toEqual(ids.slice(0, 2).sort());
+    });
+
+    it("treats an uppercase spelling of an id as the same secret", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      await store.storeSecretValues(id.toUpperCase(), { case: "upper" });
+      expect(await store.getSecretValues(id)).toEqual({ case: "upper" });
+      await expectCode(store.storeSecretValues(id, { case: "lower" }), "E_SECRET_EXISTS");
+      const listed: string[] = [];
+      for await (const listedId of store.listSecretIds()) listed.push(listedId);
+      expect(listed).toEqual([id]);
+      await store.deleteSecretValues(id.toUpperCase());
+      await expectCode(store.getSecretValues(id), "E_SECRET_NOT_FOUND");
+    });
+
+    it("rejects bad input before storing anything", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      await expectCode(store.storeSecretValues("not-a-uuid", { a: "b" }), "E_INVALID_SECRET_ID");
+      await expectCode(store.getSecretValues(`${id}x`), "E_INVALID_SECRET_ID");
+      await expectCode(store.storeSecretValues(id, { a: 1 } as unknown as SecretValues), "E_INVALID_SECRET_VALUES");
+      await expectCode(store.storeSecretValues(id, { "": "empty key" }), "E_INVALID_SECRET_VALUES");
+      await expectCode(store.storeSecretValues(id, ["a"] as unknown as SecretValues), "E_INVALID_SECRET_VALUES");
+      await expectCode(store.storeSecretValues(id, null as unknown as SecretValues), "E_INVALID_SECRET_VALUES");
+      await expectCode(store.getSecretValues(id), "E_SECRET_NOT_FOUND");
+    });
+
+    it("never puts a value into an error message or its inspect output", { timeout }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      const secret = markedSecretValue();
+      await store.storeSecretValues(id, { password: secret });
+      const errors = [
+        await expectCode(store.storeSecretValues(id, { password: secret }), "E_SECRET_EXISTS"),
+        await expectCode(store.updateSecretValues(randomUUID(), { password: secret }), "E_SECRET_NOT_FOUND"),
+        await expectCode(store.storeSecretValues(secret as string, { password: secret }), "E_INVALID_SECRET_ID"),
+        await expectCode(store.getSecretValues(secret), "E_INVALID_SECRET_ID"),
+        await expectCode(
+          store.storeSecretValues(randomUUID(), { password: secret, n: 5 } as unknown as SecretValues),
+          "E_INVALID_SECRET_VALUES",
+        ),
+        await expectCode(
+          store.updateSecretValues(id, { password: secret, pad: "x".repeat(store.maxValueBytes) }),
+          "E_SECRET_TOO_LARGE",
+        ),
+      ];
+      for (const error of errors) {
+        expect(error.message).not.toContain(secret);
+        expect(String(error.stack)).not.toContain(secret);
+        expect(inspect(error, { depth: 10 })).not.toContain(secret);
+      }
+      expect(inspect(store, { depth: 10 })).not.toContain(secret);
+    });
+  });
+}

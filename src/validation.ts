@@ -1,0 +1,96 @@
+import type { SecretValues } from "./contract.js";
+import {
+  describeInput,
+  InvalidSecretIdError,
+  InvalidSecretValuesError,
+  SecretIntegrityError,
+  SecretTooLargeError,
+} from "./errors.js";
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Returns the canonical (lowercase) form of a UUID secret id, or throws `InvalidSecretIdError`. */
+export function canonicalSecretId(id: unknown, provider?: string): string {
+  if (typeof id !== "string" || !UUID_PATTERN.test(id)) {
+    throw new InvalidSecretIdError(id, { provider });
+  }
+  return id.toLowerCase();
+}
+
+export function isCanonicalSecretId(id: string): boolean {
+  return UUID_PATTERN.test(id) && id === id.toLowerCase();
+}
+
+/**
+ * Checks that `values` is a plain object of non-empty string keys to string values and returns
+ * a copy, so a caller who changes their object afterwards cannot change what is stored.
+ * Error messages name the offending key and the type found, never a value.
+ */
+export function copyValidSecretValues(values: unknown, secretId: string, provider?: string): SecretValues {
+  if (values === null || typeof values !== "object" || Array.isArray(values)) {
+    throw new InvalidSecretValuesError(
+      secretId,
+      `values must be an object of string keys to string values (got ${describeInput(values)})`,
+      { provider },
+    );
+  }
+  const prototype = Object.getPrototypeOf(values);
+  if (prototype !== Object.prototype && prototype !== null) {
+    throw new InvalidSecretValuesError(secretId, "values must be a plain object (got an instance of a class)", {
+      provider,
+    });
+  }
+  if (Object.getOwnPropertySymbols(values).length > 0) {
+    throw new InvalidSecretValuesError(secretId, "keys must be strings (got a symbol key)", { provider });
+  }
+  const entries: [string, string][] = [];
+  for (const [key, value] of Object.entries(values)) {
+    if (key.length === 0) {
+      throw new InvalidSecretValuesError(secretId, "keys must be non-empty strings", { provider });
+    }
+    if (typeof value !== "string") {
+      throw new InvalidSecretValuesError(
+        secretId,
+        `the value of key ${JSON.stringify(key)} must be a string (got ${describeInput(value)})`,
+        { provider },
+      );
+    }
+    entries.push([key, value]);
+  }
+  // Object.fromEntries defines own properties, so a key such as "__proto__" stays data.
+  return Object.fromEntries(entries);
+}
+
+/** Serialises values and enforces a provider's size limit on the UTF-8 bytes of the JSON. */
+export function serializeWithinLimit(
+  values: SecretValues,
+  secretId: string,
+  maxValueBytes: number,
+  provider?: string,
+): string {
+  const serialized = JSON.stringify(values);
+  const sizeBytes = Buffer.byteLength(serialized, "utf8");
+  if (sizeBytes > maxValueBytes) {
+    throw new SecretTooLargeError(secretId, sizeBytes, maxValueBytes, { provider });
+  }
+  return serialized;
+}
+
+/**
+ * Parses stored JSON back into values, checking its shape: data that is not a map of strings
+ * is reported as an integrity failure rather than handed to the caller.
+ */
+export function parseStoredValues(serialized: string, secretId: string, provider?: string): SecretValues {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(serialized);
+  } catch {
+    // V8's JSON.parse message quotes the input, so the native error is not kept as the cause.
+    throw new SecretIntegrityError(secretId, "the stored data is not valid JSON", { provider });
+  }
+  try {
+    return copyValidSecretValues(parsed, secretId, provider);
+  } catch {
+    throw new SecretIntegrityError(secretId, "the stored data is not a map of strings to strings", { provider });
+  }
+}
