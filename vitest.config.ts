@@ -10,13 +10,25 @@ const alias = {
 export default defineConfig({
   resolve: { alias },
   test: {
+    reporters: ["default", "./test-support/summary-reporter.ts"],
     projects: [
       {
         resolve: { alias },
         test: {
           name: "unit",
-          globalSetup: ["test-support/build-dist.ts"],
           include: ["src/**/*.test.ts", "adapters/**/*.test.ts", "examples/**/*.test.ts"],
+          globalSetup: ["test-support/build-dist.ts"],
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: "integration",
+          include: ["integration-tests/**/*.test.ts"],
+          // Builds dist/ for the fresh-process checks, then installs and starts the servers.
+          globalSetup: ["test-support/build-dist.ts", "integration-tests/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
+import type { AwsOptions } from "../adapters/aws/options.js";
 import type { LocalOptions } from "../adapters/local/options.js";
 import type { MemoryOptions } from "../adapters/memory/options.js";
 import type { EnvField } from "./config-schema.js";
@@ -13,7 +14,7 @@ import { ConfigError } from "./errors.js";
 import { getProviderDefinition, type ProviderDefinition } from "./registry.js";
 
 /** The configuration accepted by `SecretStore.create`. `provider` defaults to `local`. */
-export type OmnisecretConfig = LocalOptions | MemoryOptions | CustomOptions;
+export type OmnisecretConfig = LocalOptions | MemoryOptions | AwsOptions | CustomOptions;
 
 /** Fields every provider accepts; they survive a provider override of a config file. */
 const COMMON_FIELDS = ["prefix"] as const;

@@ -1,3 +1,4 @@
+export type { AwsOptions } from "../adapters/aws/options.js";
 export type { LocalOptions } from "../adapters/local/options.js";
 export type { MemoryOptions } from "../adapters/memory/options.js";
 export { type ConfigSources, configFromSources, type OmnisecretConfig, redactConfig } from "./config.js";
@@ -20,5 +21,5 @@ export {
   SecretTooLargeError,
 } from "./errors.js";
 export { providerNames } from "./registry.js";
-export { SecretStore } from "./secret-store.js";
+export { createAdapterFromConfig, SecretStore } from "./secret-store.js";
 export { canonicalSecretId } from "./validation.js";

@@ -7,6 +7,7 @@
  * here are plain zod and load no SDK.
  */
 import type { z } from "zod";
+import { awsEnvFields, awsOptionsSchema } from "../adapters/aws/options.js";
 import { localEnvFields, localOptionsSchema } from "../adapters/local/options.js";
 import { memoryEnvFields, memoryOptionsSchema } from "../adapters/memory/options.js";
 import type { EnvField } from "./config-schema.js";
@@ -40,6 +41,13 @@ const builtInProviders: readonly ProviderDefinition[] = [
     loadFactory: async () => (await import("../adapters/memory/index.js")).createMemoryAdapter,
   },
   {
+    name: "aws",
+    optionsSchema: awsOptionsSchema,
+    envFields: awsEnvFields,
+    sdkPackages: ["@aws-sdk/client-secrets-manager"],
+    loadFactory: async () => (await import("../adapters/aws/index.js")).createAwsAdapter,
+  },
+  {
     name: "custom",
     optionsSchema: customOptionsSchema,
     envFields: customEnvFields,
@@ -49,7 +57,7 @@ const builtInProviders: readonly ProviderDefinition[] = [
 ];
 
 /** Providers whose adapters are planned but not in this release. */
-const comingProviders = ["aws", "gcp", "azure", "vault"] as const;
+const comingProviders = ["gcp", "azure", "vault"] as const;
 
 export const providerNames: readonly string[] = builtInProviders.map((definition) => definition.name);
 

@@ -1,5 +1,12 @@
 import { debuglog, inspect } from "node:util";
-import { type ConfigSources, configFromSources, type OmnisecretConfig, redactConfig, resolveConfig } from "./config.js";
+import {
+  type ConfigSources,
+  configFromSources,
+  type OmnisecretConfig,
+  type ResolvedConfig,
+  redactConfig,
+  resolveConfig,
+} from "./config.js";
 import type { SecretsAdapter, SecretValues } from "./contract.js";
 import { isSecretStoreError, OperationNotSupportedError, SecretStoreError } from "./errors.js";
 import { loadAdapterFactory } from "./registry.js";
@@ -33,16 +40,9 @@ export class SecretStore {
 
   /** Validates `config` (a `ConfigError` names the field at fault), loads the provider's adapter and builds the store. */
   static async create(config: OmnisecretConfig | Record<string, unknown> = {}): Promise<SecretStore> {
-    const { definition, config: resolved } = resolveConfig(config);
-    const factory = await loadAdapterFactory(definition);
-    let adapter: SecretsAdapter;
-    try {
-      adapter = await factory(resolved as never, { prefix: resolved.prefix });
-    } catch (error) {
-      throw wrapUnknown(error, definition.name, "create");
-    }
-    debug("created %s store with prefix %s", definition.name, resolved.prefix);
-    return new SecretStore(adapter, adapter.provider ?? definition.name, resolved.prefix, resolved);
+    const { adapter, config: resolved } = await createAdapterFromConfig(config);
+    debug("created %s store with prefix %s", resolved.provider, resolved.prefix);
+    return new SecretStore(adapter, adapter.provider ?? resolved.provider, resolved.prefix, resolved);
   }
 
   /** Builds the store from `OMNISECRET_*` variables and the provider's standard ones; see the README's configuration table. */
@@ -147,6 +147,22 @@ export class SecretStore {
     } catch (error) {
       throw wrapUnknown(error, this.provider, operation, secretId, values);
     }
+  }
+}
+
+/**
+ * Validates a config and builds its provider's adapter, without the facade around it (the
+ * contract suite and tools that wrap adapters use this).
+ */
+export async function createAdapterFromConfig(
+  config: OmnisecretConfig | Record<string, unknown>,
+): Promise<{ adapter: SecretsAdapter; config: ResolvedConfig }> {
+  const { definition, config: resolved } = resolveConfig(config);
+  const factory = await loadAdapterFactory(definition);
+  try {
+    return { adapter: await factory(resolved as never, { prefix: resolved.prefix }), config: resolved };
+  } catch (error) {
+    throw wrapUnknown(error, definition.name, "create");
   }
 }
 

@@ -1,0 +1,100 @@
+import { randomUUID } from "node:crypto";
+import { SecretsManagerClient, SecretsManagerServiceException } from "@aws-sdk/client-secrets-manager";
+import { describe, expect, it } from "vitest";
+import { SecretStore } from "../../src/secret-store.js";
+import { AwsSecretsAdapter } from "./index.js";
+import { awsOptionsSchema } from "./options.js";
+
+/** An AWS service error as the SDK builds it from a response. */
+function serviceError(name: string, status: number, fault: "client" | "server" = "client") {
+  return new SecretsManagerServiceException({
+    name,
+    $fault: fault,
+    $metadata: { httpStatusCode: status, attempts: 3 },
+    message: `simulated ${name}`,
+  });
+}
+
+/** A store whose client fails every request with `error` (the server cannot be made to produce these codes). */
+function storeFailingWith(error: unknown): SecretStore {
+  const client = new SecretsManagerClient({ region: "us-east-1" });
+  client.send = async () => Promise.reject(error);
+  const options = awsOptionsSchema.parse({ provider: "aws", client });
+  return SecretStore.fromAdapter(new AwsSecretsAdapter(options, { prefix: "omnisecret" }));
+}
+
+describe("AWS error mapping", () => {
+  it.each([
+    ["AccessDeniedException", 400, "E_PERMISSION_DENIED"],
+    ["UnrecognizedClientException", 400, "E_PERMISSION_DENIED"],
+    ["DecryptionFailure", 400, "E_PERMISSION_DENIED"],
+    ["ThrottlingException", 400, "E_PROVIDER_UNAVAILABLE"],
+    ["LimitExceededException", 400, "E_PROVIDER_UNAVAILABLE"],
+    ["InternalServiceError", 500, "E_PROVIDER_UNAVAILABLE"],
+    ["ServiceUnavailable", 503, "E_PROVIDER_UNAVAILABLE"],
+    ["ResourceNotFoundException", 400, "E_SECRET_NOT_FOUND"],
+  ])("maps %s to %s on every operation", async (name, status, code) => {
+    const error = serviceError(name, status, status >= 500 ? "server" : "client");
+    const store = storeFailingWith(error);
+    const id = randomUUID();
+    for (const operation of [
+      () => store.getSecretValues(id),
+      () => store.updateSecretValues(id, { a: "b" }),
+      () => store.deleteSecretValues(id),
+    ]) {
+      const caught = await operation().catch((e: unknown) => e);
+      expect(caught).toMatchObject({ code, provider: "aws", secretId: id });
+      expect((caught as Error).cause).toBe(error);
+    }
+  });
+
+  it("maps a store that hits throttling or denial", async () => {
+    await expect(
+      storeFailingWith(serviceError("ThrottlingException", 400)).storeSecretValues(randomUUID(), {}),
+    ).rejects.toMatchObject({
+      code: "E_PROVIDER_UNAVAILABLE",
+    });
+    await expect(
+      storeFailingWith(serviceError("AccessDeniedException", 400)).storeSecretValues(randomUUID(), {}),
+    ).rejects.toMatchObject({
+      code: "E_PERMISSION_DENIED",
+    });
+  });
+
+  it("treats a secret marked for deletion as not found", async () => {
+    const error = serviceError("InvalidRequestException", 400);
+    error.message = "You can't perform this operation on the secret because it was marked for deletion.";
+    await expect(storeFailingWith(error).getSecretValues(randomUUID())).rejects.toMatchObject({
+      code: "E_SECRET_NOT_FOUND",
+    });
+  });
+
+  it("maps a refused connection to provider unavailable, and a list failure too", async () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+    const store = storeFailingWith(refused);
+    await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+    await expect(async () => {
+      for await (const _ of store.listSecretIds()) break;
+    }).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+  });
+
+  it("wraps an error with no typed counterpart, keeping it as the cause", async () => {
+    const error = serviceError("InvalidParameterException", 400);
+    const caught = await storeFailingWith(error)
+      .getSecretValues(randomUUID())
+      .catch((e: unknown) => e);
+    expect(caught).toMatchObject({ code: "E_UNKNOWN", provider: "aws" });
+    expect((caught as Error).cause).toBe(error);
+  });
+
+  it("validates its options: endpoint, owner and page size", () => {
+    expect(awsOptionsSchema.safeParse({ provider: "aws", endpoint: "not a url" }).success).toBe(false);
+    expect(awsOptionsSchema.safeParse({ provider: "aws", owner: "" }).success).toBe(false);
+    expect(awsOptionsSchema.safeParse({ provider: "aws", listPageSize: 101 }).success).toBe(false);
+    expect(awsOptionsSchema.parse({ provider: "aws" })).toMatchObject({
+      owner: "default",
+      listPageSize: 100,
+      maxAttempts: 3,
+    });
+  });
+});

@@ -1,0 +1,251 @@
+/**
+ * AWS Secrets Manager. A secret is named `<prefix>/<uuid>` and tagged with its id and its
+ * owner; a secret under the prefix whose tags do not match is not found, and is never read,
+ * changed or deleted through omnisecret.
+ *
+ * Requests: store 1 (CreateSecret); get, update and delete 2 each (DescribeSecret to check the
+ * tags first, so a foreign secret's value is never fetched, then the operation on the ARN it
+ * returned, so a secret swapped in between is not touched either).
+ */
+import { randomUUID } from "node:crypto";
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  paginateListSecrets,
+  SecretsManagerClient,
+  type Tag,
+} from "@aws-sdk/client-secrets-manager";
+import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import {
+  ConfigError,
+  isSecretStoreError,
+  ProviderUnavailableError,
+  SecretIntegrityError,
+  SecretNotFoundError,
+} from "../../src/errors.js";
+import { retryWithBackoff } from "../../src/retry.js";
+import { parseStoredValues } from "../../src/validation.js";
+import { isPendingDeletion, mapAwsError, PROVIDER } from "./errors.js";
+import type { ResolvedAwsOptions } from "./options.js";
+
+export type { AwsOptions } from "./options.js";
+
+export const ID_TAG = "omnisecret:id";
+export const OWNER_TAG = "omnisecret:owner";
+
+/** AWS's limit on SecretString. */
+export const AWS_MAX_VALUE_BYTES = 65_536;
+
+/** Thrown inside the re-create loop while AWS still holds a deleted secret's name. */
+class NameStillHeld extends Error {
+  override name = "NameStillHeld";
+}
+
+export class AwsSecretsAdapter implements SecretsAdapter {
+  readonly provider = PROVIDER;
+  readonly maxValueBytes = AWS_MAX_VALUE_BYTES;
+  readonly #client: SecretsManagerClient;
+  readonly #ownsClient: boolean;
+  readonly #prefix: string;
+  readonly #options: ResolvedAwsOptions;
+
+  constructor(options: ResolvedAwsOptions, context: AdapterContext) {
+    this.#options = options;
+    this.#prefix = context.prefix;
+    this.#ownsClient = options.client === undefined;
+    this.#client =
+      options.client ??
+      new SecretsManagerClient({
+        ...(options.region ? { region: options.region } : {}),
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        // A copy: the SDK writes bookkeeping fields into the credentials object it is given.
+        ...(options.credentials ? { credentials: { ...options.credentials } } : {}),
+        maxAttempts: options.maxAttempts,
+      });
+  }
+
+  /** The provider-native name of a secret. */
+  nameOf(id: string): string {
+    return `${this.#prefix}/${id}`;
+  }
+
+  async storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+    const create = () =>
+      this.#client.send(
+        new CreateSecretCommand({
+          Name: this.nameOf(id),
+          SecretString: serialized,
+          Tags: this.#tagsFor(id),
+          ...(this.#options.kmsKeyId ? { KmsKeyId: this.#options.kmsKeyId } : {}),
+          // The SDK re-sends this token on its own retries, so a create that timed out but
+          // succeeded is not made twice.
+          ClientRequestToken: randomUUID(),
+        }),
+      );
+    try {
+      await retryWithBackoff(
+        async () => {
+          try {
+            await create();
+          } catch (error) {
+            if (await this.#nameHeldByDeletedSecret(error, id)) throw new NameStillHeld(undefined, { cause: error });
+            throw error;
+          }
+        },
+        (error) => error instanceof NameStillHeld,
+        { attempts: this.#options.recreateAttempts, initialDelayMs: 250, maxDelayMs: 4_000 },
+      );
+    } catch (error) {
+      if (error instanceof NameStillHeld) {
+        throw new ProviderUnavailableError(id, {
+          provider: PROVIDER,
+          message: `AWS still holds the name ${this.nameOf(id)} of a deleted secret after ${this.#options.recreateAttempts} attempts; try again later`,
+          cause: error.cause,
+        });
+      }
+      throw this.#map(error, id);
+    }
+  }
+
+  async getSecretValues(id: string): Promise<SecretValues> {
+    const described = await this.#describeOwned(id);
+    const result = await this.#send(id, () =>
+      this.#client.send(new GetSecretValueCommand({ SecretId: described.ARN })),
+    );
+    if (typeof result.SecretString !== "string") {
+      throw new SecretIntegrityError(id, "the secret holds binary data, not omnisecret's JSON", { provider: PROVIDER });
+    }
+    return parseStoredValues(result.SecretString, id, PROVIDER);
+  }
+
+  async updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+    const described = await this.#describeOwned(id);
+    await this.#send(id, () =>
+      this.#client.send(
+        new PutSecretValueCommand({
+          SecretId: described.ARN,
+          SecretString: serialized,
+          ClientRequestToken: randomUUID(),
+        }),
+      ),
+    );
+  }
+
+  async deleteSecretValues(id: string): Promise<void> {
+    const described = await this.#describeOwned(id);
+    await this.#forceDelete(id, described.ARN as string);
+  }
+
+  async *listSecretIds(): AsyncIterable<string> {
+    const pages = paginateListSecrets(
+      { client: this.#client, pageSize: this.#options.listPageSize },
+      {
+        Filters: [
+          // A prefix match: the slash keeps "app" from matching "app-other/...".
+          { Key: "name", Values: [`${this.#prefix}/`] },
+          { Key: "tag-key", Values: [OWNER_TAG] },
+          { Key: "tag-value", Values: [this.#options.owner] },
+        ],
+      },
+    );
+    const namePattern = new RegExp(`^${escapeRegExp(this.#prefix)}/([0-9a-f-]{36})$`);
+    try {
+      for await (const page of pages) {
+        for (const secret of page.SecretList ?? []) {
+          const id = namePattern.exec(secret.Name ?? "")?.[1];
+          // The filters are prefix matches and may pair one tag's key with another's value, so check exactly.
+          if (id && !secret.DeletedDate && this.#isOwned(secret.Tags, id)) yield id;
+        }
+      }
+    } catch (error) {
+      throw this.#map(error, undefined);
+    }
+  }
+
+  close(): void {
+    if (this.#ownsClient) this.#client.destroy();
+  }
+
+  #tagsFor(id: string): Tag[] {
+    return [
+      { Key: ID_TAG, Value: id },
+      { Key: OWNER_TAG, Value: this.#options.owner },
+    ];
+  }
+
+  #isOwned(tags: Tag[] | undefined, id: string): boolean {
+    const tag = (key: string) => tags?.find((candidate) => candidate.Key === key)?.Value;
+    return tag(ID_TAG) === id && tag(OWNER_TAG) === this.#options.owner;
+  }
+
+  /** The secret's description, if it exists, is not pending deletion and carries this store's tags. */
+  async #describeOwned(id: string): Promise<DescribeSecretCommandOutput & { ARN: string }> {
+    const described = await this.#send(id, () =>
+      this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) })),
+    );
+    if (described.DeletedDate || !described.ARN || !this.#isOwned(described.Tags, id)) {
+      throw new SecretNotFoundError(id, { provider: PROVIDER });
+    }
+    return described as DescribeSecretCommandOutput & { ARN: string };
+  }
+
+  /**
+   * After a failed create: is the name held by a deleted secret, so that a retry can succeed?
+   * A secret of ours deleted with a recovery window (outside omnisecret) is force-deleted here;
+   * one that is not ours is never touched, and its name stays taken.
+   */
+  async #nameHeldByDeletedSecret(error: unknown, id: string): Promise<boolean> {
+    const name = (error as { name?: string } | null)?.name;
+    // AWS: InvalidRequestException "scheduled for deletion"; moto: ResourceExistsException.
+    if (!isPendingDeletion(error) && name !== "ResourceExistsException") return false;
+    let described: DescribeSecretCommandOutput;
+    try {
+      described = await this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) }));
+    } catch (describeError) {
+      // Gone from DescribeSecret but not yet free for CreateSecret: AWS is finishing a force delete.
+      return (describeError as { name?: string }).name === "ResourceNotFoundException" && isPendingDeletion(error);
+    }
+    if (!described.DeletedDate) return false;
+    if (!this.#isOwned(described.Tags, id)) return false;
+    await this.#forceDelete(id, described.ARN as string);
+    return true;
+  }
+
+  async #forceDelete(id: string, arn: string): Promise<void> {
+    await this.#send(id, () =>
+      this.#client.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true })),
+    );
+  }
+
+  async #send<T>(id: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw this.#map(error, id);
+    }
+  }
+
+  #map(error: unknown, id: string | undefined): unknown {
+    if (isSecretStoreError(error)) return error;
+    if (error instanceof Error && /region is missing/i.test(error.message)) {
+      return new ConfigError("no AWS region is configured: set `region`, OMNISECRET_AWS_REGION or AWS_REGION", {
+        provider: PROVIDER,
+        field: "region",
+        cause: error,
+      });
+    }
+    return mapAwsError(error, id) ?? error;
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+export function createAwsAdapter(options: ResolvedAwsOptions, context: AdapterContext): SecretsAdapter {
+  return new AwsSecretsAdapter(options, context);
+}
