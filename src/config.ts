@@ -8,13 +8,14 @@ import type { z } from "zod";
 import type { AwsOptions } from "../adapters/aws/options.js";
 import type { LocalOptions } from "../adapters/local/options.js";
 import type { MemoryOptions } from "../adapters/memory/options.js";
+import type { VaultOptions } from "../adapters/vault/options.js";
 import type { EnvField } from "./config-schema.js";
 import type { CustomOptions } from "./custom-adapter.js";
 import { ConfigError } from "./errors.js";
 import { getProviderDefinition, type ProviderDefinition } from "./registry.js";
 
 /** The configuration accepted by `SecretStore.create`. `provider` defaults to `local`. */
-export type OmnisecretConfig = LocalOptions | MemoryOptions | AwsOptions | CustomOptions;
+export type OmnisecretConfig = LocalOptions | MemoryOptions | AwsOptions | VaultOptions | CustomOptions;
 
 /** Fields every provider accepts; they survive a provider override of a config file. */
 const COMMON_FIELDS = ["prefix"] as const;

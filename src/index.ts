@@ -1,6 +1,7 @@
 export type { AwsOptions } from "../adapters/aws/options.js";
 export type { LocalOptions } from "../adapters/local/options.js";
 export type { MemoryOptions } from "../adapters/memory/options.js";
+export type { VaultOptions } from "../adapters/vault/options.js";
 export { type ConfigSources, configFromSources, type OmnisecretConfig, redactConfig } from "./config.js";
 export type { AdapterContext, SecretsAdapter, SecretsAdapterFactory, SecretValues } from "./contract.js";
 export type { CustomOptions } from "./custom-adapter.js";

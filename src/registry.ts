@@ -10,6 +10,7 @@ import type { z } from "zod";
 import { awsEnvFields, awsOptionsSchema } from "../adapters/aws/options.js";
 import { localEnvFields, localOptionsSchema } from "../adapters/local/options.js";
 import { memoryEnvFields, memoryOptionsSchema } from "../adapters/memory/options.js";
+import { vaultEnvFields, vaultOptionsSchema } from "../adapters/vault/options.js";
 import type { EnvField } from "./config-schema.js";
 import type { SecretsAdapterFactory } from "./contract.js";
 import { createCustomAdapter, customEnvFields, customOptionsSchema } from "./custom-adapter.js";
@@ -48,6 +49,13 @@ const builtInProviders: readonly ProviderDefinition[] = [
     loadFactory: async () => (await import("../adapters/aws/index.js")).createAwsAdapter,
   },
   {
+    name: "vault",
+    optionsSchema: vaultOptionsSchema,
+    envFields: vaultEnvFields,
+    sdkPackages: ["node-vault"],
+    loadFactory: async () => (await import("../adapters/vault/index.js")).createVaultAdapter,
+  },
+  {
     name: "custom",
     optionsSchema: customOptionsSchema,
     envFields: customEnvFields,
@@ -57,7 +65,7 @@ const builtInProviders: readonly ProviderDefinition[] = [
 ];
 
 /** Providers whose adapters are planned but not in this release. */
-const comingProviders = ["gcp", "azure", "vault"] as const;
+const comingProviders = ["gcp", "azure"] as const;
 
 export const providerNames: readonly string[] = builtInProviders.map((definition) => definition.name);
 

@@ -88,8 +88,13 @@ export function parseStoredValues(serialized: string, secretId: string, provider
     // V8's JSON.parse message quotes the input, so the native error is not kept as the cause.
     throw new SecretIntegrityError(secretId, "the stored data is not valid JSON", { provider });
   }
+  return checkStoredValues(parsed, secretId, provider);
+}
+
+/** Checks the shape of values a provider returned already parsed, and copies them. */
+export function checkStoredValues(stored: unknown, secretId: string, provider?: string): SecretValues {
   try {
-    return copyValidSecretValues(parsed, secretId, provider);
+    return copyValidSecretValues(stored, secretId, provider);
   } catch {
     throw new SecretIntegrityError(secretId, "the stored data is not a map of strings to strings", { provider });
   }

@@ -3,7 +3,8 @@
  * the package registries, start it on loopback, tell that it answers, and configure
  * `SecretStore.create` for it. A provider's server is added here and nowhere else.
  */
-import { isPortOpen, runInstallScript } from "./process.js";
+import { awsServer } from "./aws-server.js";
+import { vaultServer } from "./vault-server.js";
 
 export interface Launch {
   readonly command: string;
@@ -30,40 +31,7 @@ export interface ServerDefinition {
   launch(executable: string, env: NodeJS.ProcessEnv): Promise<Launch>;
 }
 
-async function assertPortFree(port: number, provider: string, variable: string): Promise<void> {
-  if (await isPortOpen(port)) {
-    throw new Error(
-      `port ${port} on 127.0.0.1 is already in use, so the ${provider} test server cannot start there. ` +
-        `Stop whatever listens on it, choose another port with ${variable}, or point the tests at a server you run yourself (see localstack/README.md).`,
-    );
-  }
-}
-
-const AWS_TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
-
-export const awsServer: ServerDefinition = {
-  provider: "aws",
-  description: "moto's server (the LocalStack Secrets Manager API)",
-  external(env) {
-    const endpoint = env.OMNISECRET_TEST_AWS_ENDPOINT;
-    if (!endpoint) return undefined;
-    return { provider: "aws", region: "us-east-1", endpoint, credentials: AWS_TEST_CREDENTIALS };
-  },
-  install: (env) => runInstallScript("install-moto.sh", env),
-  async launch(executable, env) {
-    const port = Number(env.OMNISECRET_TEST_AWS_PORT ?? 4566);
-    await assertPortFree(port, "aws", "OMNISECRET_TEST_AWS_PORT");
-    const endpoint = `http://127.0.0.1:${port}`;
-    return {
-      command: executable,
-      args: ["-H", "127.0.0.1", "-p", String(port)],
-      isReady: async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok,
-      config: { provider: "aws", region: "us-east-1", endpoint, credentials: AWS_TEST_CREDENTIALS },
-    };
-  },
-};
-
-export const serverDefinitions: readonly ServerDefinition[] = [awsServer];
+export const serverDefinitions: readonly ServerDefinition[] = [awsServer, vaultServer];
 
 export function serverDefinition(provider: string): ServerDefinition {
   const definition = serverDefinitions.find((candidate) => candidate.provider === provider);

@@ -147,3 +147,13 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Fails with advice when a fixed port is taken, instead of letting the server die with a bind error. */
+export async function assertPortFree(port: number, provider: string, variable: string): Promise<void> {
+  if (await isPortOpen(port)) {
+    throw new Error(
+      `port ${port} on 127.0.0.1 is already in use, so the ${provider} test server cannot start there. ` +
+        `Stop whatever listens on it, choose another port with ${variable}, or point the tests at a server you run yourself (see localstack/README.md).`,
+    );
+  }
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from "node:crypto";
+import { inspect } from "node:util";
+import { describe, expect, it, vi } from "vitest";
+import { SecretStore } from "../../src/secret-store.js";
+import { markedSecretValue } from "../../src/testing/index.js";
+import { VaultAdapter } from "./index.js";
+import { vaultOptionsSchema } from "./options.js";
+
+/** An error as node-vault rejects with for an HTTP answer. */
+function answered(statusCode: number, errors: string[] = []) {
+  return Object.assign(new Error(errors[0] ?? `Status ${statusCode}`), { response: { statusCode, body: { errors } } });
+}
+
+/** A node-vault client whose every request fails with `error`. */
+function failingClient(error: unknown) {
+  const fail = vi.fn(async (..._request: unknown[]): Promise<unknown> => Promise.reject(error));
+  const client: Record<string, unknown> & { calls: typeof fail; read: typeof fail } = {
+    read: fail,
+    write: fail,
+    delete: fail,
+    list: fail,
+    token: "t",
+    calls: fail,
+  };
+  return client;
+}
+
+function storeWith(client: ReturnType<typeof failingClient>, extra: Record<string, unknown> = {}) {
+  const options = vaultOptionsSchema.parse({ provider: "vault", client, maxAttempts: 3, ...extra });
+  return SecretStore.fromAdapter(new VaultAdapter(options, { prefix: "omnisecret" }));
+}
+
+describe("Vault error mapping", () => {
+  it.each([
+    [404, "E_SECRET_NOT_FOUND", 1],
+    [403, "E_PERMISSION_DENIED", 1],
+    [429, "E_PROVIDER_UNAVAILABLE", 3],
+    [500, "E_PROVIDER_UNAVAILABLE", 3],
+    [503, "E_PROVIDER_UNAVAILABLE", 3],
+  ])("maps HTTP %i to %s after %i attempt(s)", async (status, code, attempts) => {
+    const client = failingClient(answered(status, status === 503 ? ["Vault is sealed"] : []));
+    const id = randomUUID();
+    await expect(storeWith(client).getSecretValues(id)).rejects.toMatchObject({
+      code,
+      provider: "vault",
+      secretId: id,
+    });
+    expect(client.calls).toHaveBeenCalledTimes(attempts);
+  });
+
+  it("maps a check-and-set mismatch on store to already exists", async () => {
+    const client = failingClient(answered(400, ["check-and-set parameter did not match the current version"]));
+    client.read = vi.fn(async () => ({
+      data: { current_version: 1, versions: { "1": { deletion_time: "", destroyed: false } } },
+    }));
+    await expect(storeWith(client).storeSecretValues(randomUUID(), { a: "b" })).rejects.toMatchObject({
+      code: "E_SECRET_EXISTS",
+    });
+  });
+
+  it("keeps no request body in the cause of a network failure, which for a write holds the values", async () => {
+    const secret = markedSecretValue();
+    // axios attaches the request config, body included, to its errors.
+    const networkError = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8200"), {
+      code: "ECONNREFUSED",
+      config: { data: JSON.stringify({ data: { password: secret } }) },
+    });
+    const error = await storeWith(failingClient(networkError))
+      .storeSecretValues(randomUUID(), { password: secret })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+    expect(inspect(error, { depth: 20 })).not.toContain(secret);
+    expect((error as Error).cause).toMatchObject({ name: "VaultRequestError", code: "ECONNREFUSED" });
+  });
+
+  it("validates its options", () => {
+    expect(vaultOptionsSchema.safeParse({ provider: "vault", mount: "/bad//mount" }).success).toBe(false);
+    expect(vaultOptionsSchema.safeParse({ provider: "vault", keepVersions: 0 }).success).toBe(false);
+    expect(vaultOptionsSchema.parse({ provider: "vault" })).toMatchObject({
+      address: "http://127.0.0.1:8200",
+      mount: "secret",
+      keepVersions: 1,
+      maxValueBytes: 65_536,
+    });
+  });
+});

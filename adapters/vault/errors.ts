@@ -1,0 +1,92 @@
+/**
+ * How Vault's answers become omnisecret's errors, in one place.
+ *
+ * node-vault's errors are not kept as causes: a failed request's axios error carries the request
+ * body, which for a write is the secret's values. Causes are rebuilt as `VaultRequestError`,
+ * which holds the status, Vault's error strings and the network error code only.
+ */
+import {
+  PermissionDeniedError,
+  ProviderUnavailableError,
+  SecretAlreadyExistsError,
+  SecretNotFoundError,
+  type SecretStoreError,
+} from "../../src/errors.js";
+
+export const PROVIDER = "vault";
+
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ECONNABORTED",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ERR_SOCKET_CONNECTION_TIMEOUT",
+]);
+
+/** A Vault request that failed, described without its body. */
+export class VaultRequestError extends Error {
+  override name = "VaultRequestError";
+  readonly statusCode: number | undefined;
+  readonly code: string | undefined;
+  readonly errors: readonly string[];
+
+  constructor(statusCode: number | undefined, code: string | undefined, errors: readonly string[]) {
+    super(
+      statusCode !== undefined
+        ? `Vault answered ${statusCode}${errors.length > 0 ? `: ${errors.join("; ")}` : ""}`
+        : `Vault could not be reached (${code ?? "network error"})`,
+    );
+    this.statusCode = statusCode;
+    this.code = code;
+    this.errors = errors;
+  }
+}
+
+/** Rebuilds whatever node-vault threw as a `VaultRequestError` (see above for why). */
+export function toVaultRequestError(error: unknown): VaultRequestError {
+  if (error instanceof VaultRequestError) return error;
+  const candidate = (error ?? {}) as {
+    response?: { statusCode?: number; body?: { errors?: unknown } };
+    code?: unknown;
+  };
+  const statusCode = candidate.response?.statusCode;
+  const rawErrors = candidate.response?.body?.errors;
+  const errors = Array.isArray(rawErrors) ? rawErrors.filter((e): e is string => typeof e === "string") : [];
+  const code = typeof candidate.code === "string" ? candidate.code : undefined;
+  return new VaultRequestError(statusCode, statusCode === undefined ? (code ?? "EUNKNOWN") : code, errors);
+}
+
+/** 429 (rate limited), 5xx (sealed, standby, overloaded) and unanswered requests pass with time. */
+export function isRetryable(error: VaultRequestError): boolean {
+  const status = error.statusCode;
+  if (status === undefined) return NETWORK_CODES.has(error.code ?? "") || error.code === "EUNKNOWN";
+  return status === 429 || status >= 500;
+}
+
+export function isCheckAndSetMismatch(error: VaultRequestError): boolean {
+  return error.statusCode === 400 && error.errors.some((message) => /check-and-set/i.test(message));
+}
+
+/** Maps a failed request to a typed error, or returns undefined for one with no typed counterpart. */
+export function mapVaultError(error: VaultRequestError, secretId: string | undefined): SecretStoreError | undefined {
+  const options = { provider: PROVIDER, cause: error };
+  if (error.statusCode === 404) {
+    return secretId === undefined ? undefined : new SecretNotFoundError(secretId, options);
+  }
+  if (isCheckAndSetMismatch(error)) {
+    return secretId === undefined ? undefined : new SecretAlreadyExistsError(secretId, options);
+  }
+  if (error.statusCode === 403 || error.statusCode === 401) {
+    return new PermissionDeniedError(secretId, { ...options, message: `Vault denied access (${error.statusCode})` });
+  }
+  if (isRetryable(error)) {
+    return new ProviderUnavailableError(secretId, {
+      ...options,
+      message: `Vault was unavailable after retries (${error.statusCode ?? error.code})`,
+    });
+  }
+  return undefined;
+}

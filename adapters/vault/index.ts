@@ -1,0 +1,350 @@
+/**
+ * HashiCorp Vault's KV version 2 engine (OpenBao works the same). A secret lives at
+ * `<mount>/data/<prefix>/<uuid>`, its values being the version's data map.
+ *
+ * Requests: store 2 (a `cas: 0` write, atomic, then the metadata with `max_versions`); get 1;
+ * update 2 (the metadata, to refuse a missing secret and learn the version for a `cas` write);
+ * delete 2 (the metadata, then DELETE on it, which removes every version); list 1.
+ */
+import { readFileSync } from "node:fs";
+import { rootCertificates } from "node:tls";
+import nodeVault from "node-vault";
+import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import {
+  ConfigError,
+  PermissionDeniedError,
+  SecretAlreadyExistsError,
+  SecretNotFoundError,
+  SecretStoreError,
+} from "../../src/errors.js";
+import { retryWithBackoff } from "../../src/retry.js";
+import { checkStoredValues } from "../../src/validation.js";
+import {
+  isCheckAndSetMismatch,
+  isRetryable,
+  mapVaultError,
+  PROVIDER,
+  toVaultRequestError,
+  VaultRequestError,
+} from "./errors.js";
+import type { ResolvedVaultOptions } from "./options.js";
+
+export type { VaultOptions } from "./options.js";
+
+/** What KV v2 says of a secret at `<mount>/metadata/<path>`. */
+interface SecretMetadata {
+  current_version: number;
+  versions: Record<string, { deletion_time: string; destroyed: boolean }>;
+}
+
+/** Thrown inside the retry loop after a fresh AppRole login, so the request is sent again. */
+class LoggedInAgain extends Error {
+  override name = "LoggedInAgain";
+}
+
+/**
+ * A request body axios sends as it is. axios deep-copies plain-object bodies by assignment,
+ * which turns a key named "__proto__" into a prototype and drops it; a class instance is not
+ * copied, and JSON.stringify serialises what toJSON returns.
+ */
+class JsonBody {
+  readonly #body: unknown;
+  constructor(body: unknown) {
+    this.#body = body;
+  }
+  toJSON(): unknown {
+    return this.#body;
+  }
+}
+
+/** Updates racing on one secret retry their check-and-set write this many times. */
+const UPDATE_CONFLICT_ATTEMPTS = 5;
+
+export class VaultAdapter implements SecretsAdapter {
+  readonly provider = PROVIDER;
+  readonly maxValueBytes: number;
+  readonly #client: nodeVault.client;
+  readonly #options: ResolvedVaultOptions;
+  readonly #prefix: string;
+  #login: Promise<void> | undefined;
+  /** When the AppRole token expires (ms since the epoch); renewed a little before. */
+  #tokenExpiresAt = 0;
+
+  constructor(options: ResolvedVaultOptions, context: AdapterContext) {
+    this.#options = options;
+    this.#prefix = context.prefix;
+    this.maxValueBytes = options.maxValueBytes;
+    this.#client = options.client ?? createClient(options);
+  }
+
+  /** The KV v2 path of a secret below the mount. */
+  pathOf(id: string): string {
+    return `${this.#prefix}/${id}`;
+  }
+
+  async storeSecretValues(id: string, values: SecretValues): Promise<void> {
+    try {
+      // cas 0: written only if no version exists, so of racing stores exactly one wins.
+      await this.#request(() =>
+        this.#client.write(this.#dataPath(id), new JsonBody({ data: values, options: { cas: 0 } })),
+      );
+    } catch (error) {
+      if (!(error instanceof VaultRequestError && isCheckAndSetMismatch(error))) throw this.#map(error, id);
+      await this.#recreateOverDeletedVersion(id, values, error);
+    }
+    await this.#writeMetadata(id);
+  }
+
+  async getSecretValues(id: string): Promise<SecretValues> {
+    const body = await this.#send(id, () => this.#client.read(this.#dataPath(id)));
+    const data = (body as { data?: { data?: unknown } } | undefined)?.data?.data;
+    // A deleted latest version answers 404 on Vault; an empty data field is the same state.
+    if (data === null || data === undefined) throw new SecretNotFoundError(id, { provider: PROVIDER });
+    return checkStoredValues(data, id, PROVIDER);
+  }
+
+  async updateSecretValues(id: string, values: SecretValues): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const metadata = await this.#liveMetadata(id);
+      try {
+        // cas = the version just read: the write fails rather than create a secret deleted meanwhile.
+        await this.#request(() =>
+          this.#client.write(
+            this.#dataPath(id),
+            new JsonBody({ data: values, options: { cas: metadata.current_version } }),
+          ),
+        );
+        return;
+      } catch (error) {
+        const conflict = error instanceof VaultRequestError && isCheckAndSetMismatch(error);
+        if (!conflict || attempt >= UPDATE_CONFLICT_ATTEMPTS) throw this.#map(error, id, "update");
+      }
+    }
+  }
+
+  async deleteSecretValues(id: string): Promise<void> {
+    await this.#liveMetadata(id);
+    // DELETE on the metadata removes every version for good, so the id can be stored again at once.
+    await this.#send(id, () => this.#client.delete(this.#metadataPath(id)));
+  }
+
+  async *listSecretIds(): AsyncIterable<string> {
+    let keys: unknown[] = [];
+    try {
+      const body = (await this.#request(() =>
+        this.#client.list(`${this.#options.mount}/metadata/${this.#prefix}/`),
+      )) as {
+        data?: { keys?: unknown[] };
+      };
+      keys = body?.data?.keys ?? [];
+    } catch (error) {
+      // LIST answers 404 when nothing is stored under the prefix.
+      if (error instanceof VaultRequestError && error.statusCode === 404) return;
+      throw this.#map(error, undefined);
+    }
+    for (const key of keys) {
+      if (typeof key === "string" && /^[0-9a-f-]{36}$/.test(key)) yield key;
+    }
+  }
+
+  #dataPath(id: string): string {
+    return `${this.#options.mount}/data/${this.pathOf(id)}`;
+  }
+
+  #metadataPath(id: string): string {
+    return `${this.#options.mount}/metadata/${this.pathOf(id)}`;
+  }
+
+  /** Keeps `keepVersions` versions of this secret (not of the whole mount) and marks it as omnisecret's. */
+  async #writeMetadata(id: string): Promise<void> {
+    await this.#send(id, () =>
+      this.#client.write(this.#metadataPath(id), {
+        max_versions: this.#options.keepVersions,
+        custom_metadata: { "managed-by": "omnisecret", "omnisecret-id": id },
+      }),
+    );
+  }
+
+  /** The secret's metadata, if its latest version is live; otherwise it is not found. */
+  async #liveMetadata(id: string): Promise<SecretMetadata> {
+    const body = (await this.#send(id, () => this.#client.read(this.#metadataPath(id)))) as { data?: SecretMetadata };
+    const metadata = body?.data;
+    if (!metadata || latestVersionIsGone(metadata)) throw new SecretNotFoundError(id, { provider: PROVIDER });
+    return metadata;
+  }
+
+  /**
+   * A `cas: 0` create fails on a path whose latest version was deleted or destroyed outside
+   * omnisecret, though reads find nothing there. Such a secret does not exist for omnisecret,
+   * so the store writes a new version over it, again with check-and-set so one racer wins.
+   */
+  async #recreateOverDeletedVersion(id: string, values: SecretValues, mismatch: VaultRequestError): Promise<void> {
+    let metadata: SecretMetadata | undefined;
+    try {
+      metadata = ((await this.#request(() => this.#client.read(this.#metadataPath(id)))) as { data?: SecretMetadata })
+        ?.data;
+    } catch (error) {
+      throw this.#map(error, id);
+    }
+    if (!metadata || !latestVersionIsGone(metadata)) {
+      throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
+    }
+    try {
+      await this.#request(() =>
+        this.#client.write(
+          this.#dataPath(id),
+          new JsonBody({ data: values, options: { cas: metadata.current_version } }),
+        ),
+      );
+    } catch (error) {
+      throw this.#map(error, id);
+    }
+  }
+
+  async #send<T>(id: string | undefined, request: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#request(request);
+    } catch (error) {
+      throw this.#map(error, id);
+    }
+  }
+
+  /**
+   * Sends a request with a valid token, retrying 429, 5xx and unanswered requests with backoff,
+   * and a 403 once after a fresh AppRole login (the token expired or was revoked). Throws
+   * `VaultRequestError`.
+   */
+  async #request<T>(request: () => Promise<T>): Promise<T> {
+    await this.#ensureToken();
+    let loggedInAgain = false;
+    try {
+      return await retryWithBackoff(
+        async () => {
+          try {
+            return await request();
+          } catch (error) {
+            const failure = toVaultRequestError(error);
+            if (failure.statusCode === 403 && this.#options.appRole && !loggedInAgain) {
+              loggedInAgain = true;
+              await this.#logIn(true);
+              throw new LoggedInAgain(undefined, { cause: failure });
+            }
+            throw failure;
+          }
+        },
+        (error) => error instanceof LoggedInAgain || (error instanceof VaultRequestError && isRetryable(error)),
+        { attempts: this.#options.maxAttempts, initialDelayMs: 100, maxDelayMs: 2_000 },
+      );
+    } catch (error) {
+      throw error instanceof LoggedInAgain ? error.cause : error;
+    }
+  }
+
+  async #ensureToken(): Promise<void> {
+    if (!this.#options.appRole || this.#options.client) return;
+    if (this.#tokenExpiresAt > Date.now()) return;
+    await this.#logIn(false);
+  }
+
+  /** One login at a time: concurrent requests that need a token wait for the same one. */
+  #logIn(force: boolean): Promise<void> {
+    if (this.#login && !force) return this.#login;
+    const appRole = this.#options.appRole;
+    if (!appRole) return Promise.resolve();
+    const login = (async () => {
+      let body: { auth?: { client_token?: string; lease_duration?: number } };
+      try {
+        body = await retryWithBackoff(
+          async () => {
+            try {
+              return await this.#client.write(`auth/${appRole.mount}/login`, {
+                role_id: appRole.roleId,
+                secret_id: appRole.secretId,
+              });
+            } catch (error) {
+              throw toVaultRequestError(error);
+            }
+          },
+          (error) => error instanceof VaultRequestError && isRetryable(error),
+          { attempts: this.#options.maxAttempts, initialDelayMs: 100, maxDelayMs: 2_000 },
+        );
+      } catch (error) {
+        // Vault answers wrong AppRole credentials with 400 "invalid role or secret ID".
+        if (error instanceof VaultRequestError && error.statusCode === 400) {
+          throw new PermissionDeniedError(undefined, {
+            provider: PROVIDER,
+            message: `Vault refused the AppRole login at auth/${appRole.mount}`,
+            cause: error,
+          });
+        }
+        throw mapVaultError(error as VaultRequestError, undefined) ?? error;
+      }
+      const token = body?.auth?.client_token;
+      if (!token)
+        throw new SecretStoreError("E_PERMISSION_DENIED", "Vault's AppRole login returned no token", {
+          provider: PROVIDER,
+        });
+      this.#client.token = token;
+      // Log in again a little before the lease ends (10%, at most 30 s), rather than on a 403.
+      const leaseMs = (body.auth?.lease_duration ?? 0) * 1_000;
+      this.#tokenExpiresAt =
+        leaseMs > 0 ? Date.now() + leaseMs - Math.min(leaseMs * 0.1, 30_000) : Number.POSITIVE_INFINITY;
+    })();
+    this.#login = login;
+    login.catch(() => {
+      if (this.#login === login) this.#login = undefined;
+    });
+    return login;
+  }
+
+  #map(error: unknown, id: string | undefined, operation?: "update"): unknown {
+    if (error instanceof SecretStoreError) return error;
+    if (!(error instanceof VaultRequestError)) return error;
+    // A check-and-set conflict on update is a lost race with another writer, not an existing id.
+    if (operation === "update" && isCheckAndSetMismatch(error)) {
+      return new SecretStoreError("E_PROVIDER_UNAVAILABLE", `secret ${id} kept changing while it was updated`, {
+        provider: PROVIDER,
+        secretId: id,
+        cause: error,
+      });
+    }
+    return mapVaultError(error, id) ?? error;
+  }
+}
+
+function latestVersionIsGone(metadata: SecretMetadata): boolean {
+  const latest = metadata.versions?.[String(metadata.current_version)];
+  if (!latest) return true;
+  if (latest.destroyed) return true;
+  return latest.deletion_time !== "" && Date.parse(latest.deletion_time) <= Date.now();
+}
+
+function createClient(options: ResolvedVaultOptions): nodeVault.client {
+  let ca: string[] | undefined;
+  if (options.caCertFile) {
+    try {
+      // Added to the system's CAs, not instead of them.
+      ca = [...rootCertificates, readFileSync(options.caCertFile, "utf8")];
+    } catch (error) {
+      throw new ConfigError(`the CA certificate file ${options.caCertFile} could not be read`, {
+        provider: PROVIDER,
+        field: "caCertFile",
+        cause: error,
+      });
+    }
+  }
+  return nodeVault({
+    endpoint: options.address,
+    ...(options.token ? { token: options.token } : {}),
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    requestOptions: { timeout: options.requestTimeoutMs, ...(ca ? { ca } : {}) },
+    // node-vault's own debug output prints request bodies, which are secret values.
+    debug: () => undefined,
+    // TLS stays verified: VAULT_SKIP_VERIFY, which node-vault honours by default, is ignored.
+    rpDefaults: { strictSSL: true },
+  } as nodeVault.VaultOptions);
+}
+
+export function createVaultAdapter(options: ResolvedVaultOptions, context: AdapterContext): SecretsAdapter {
+  return new VaultAdapter(options, context);
+}

@@ -1,0 +1,90 @@
+import type NodeVault from "node-vault";
+import { z } from "zod";
+import { type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+
+export const vaultOptionsSchema = z.strictObject({
+  provider: z.literal("vault"),
+  prefix: prefixSchema,
+  /**
+   * The Vault (or OpenBao) server.
+   * @default `VAULT_ADDR`, else `http://127.0.0.1:8200`
+   */
+  address: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8200"),
+  /** A token. Give this or `appRole`; `VAULT_TOKEN` is read when neither is in the config. */
+  token: z.string().min(1).optional(),
+  /**
+   * AppRole credentials: omnisecret logs in, and logs in again when the token expires or is
+   * revoked, without the caller noticing.
+   */
+  appRole: z
+    .strictObject({
+      roleId: z.string().min(1),
+      secretId: z.string().min(1),
+      /**
+       * Where the AppRole auth method is mounted.
+       * @default "approle"
+       */
+      mount: z.string().min(1).default("approle"),
+    })
+    .optional(),
+  /** Vault Enterprise or OpenBao namespace (header `X-Vault-Namespace`). @default `VAULT_NAMESPACE` */
+  namespace: z.string().min(1).optional(),
+  /**
+   * Path of the KV version 2 secrets engine.
+   * @default "secret"
+   */
+  mount: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, { message: "must be a mount path such as secret or team/kv" })
+    .default("secret"),
+  /**
+   * Versions Vault keeps of each secret (its metadata's `max_versions`); older ones are removed.
+   * @default 1
+   */
+  keepVersions: z.number().int().min(1).max(1000).default(1),
+  /**
+   * Limit on `JSON.stringify(values)` in UTF-8 bytes. Vault itself allows more; the default is
+   * the smallest cloud limit but Azure's, so values that fit here move to AWS and GCP unchanged.
+   * @default 65536
+   */
+  maxValueBytes: z.number().int().positive().default(65_536),
+  /** PEM file of a CA to trust for an HTTPS address, beside the system's. @default `VAULT_CACERT` */
+  caCertFile: z.string().min(1).optional(),
+  /**
+   * Attempts for a request answered 429 or 5xx (sealed, standby) or not answered, with backoff.
+   * @default 4
+   */
+  maxAttempts: z.number().int().min(1).max(20).default(4),
+  /**
+   * Milliseconds before a request is abandoned.
+   * @default 10000
+   */
+  requestTimeoutMs: z.number().int().positive().default(10_000),
+  /** A node-vault client you built yourself; address, token, namespace and TLS options are then ignored. */
+  client: z
+    .custom<NodeVault.client>(
+      (value) =>
+        typeof value === "object" && value !== null && typeof (value as { read?: unknown }).read === "function",
+      { message: "must be a node-vault client" },
+    )
+    .optional(),
+});
+
+/** Options of the HashiCorp Vault (KV version 2) provider; OpenBao works the same. */
+export type VaultOptions = z.input<typeof vaultOptionsSchema>;
+export type ResolvedVaultOptions = z.output<typeof vaultOptionsSchema>;
+
+export const vaultEnvFields: EnvField[] = [
+  envField("vault", "address", "string", { standardNames: ["VAULT_ADDR"] }),
+  envField("vault", "token", "string", { standardNames: ["VAULT_TOKEN"], secret: true }),
+  envField("vault", "appRole.roleId", "string", { secret: true }),
+  envField("vault", "appRole.secretId", "string", { secret: true }),
+  envField("vault", "appRole.mount", "string"),
+  envField("vault", "namespace", "string", { standardNames: ["VAULT_NAMESPACE"] }),
+  envField("vault", "mount", "string"),
+  envField("vault", "keepVersions", "integer"),
+  envField("vault", "maxValueBytes", "integer"),
+  envField("vault", "caCertFile", "string", { standardNames: ["VAULT_CACERT"] }),
+  envField("vault", "maxAttempts", "integer"),
+  envField("vault", "requestTimeoutMs", "integer"),
+];

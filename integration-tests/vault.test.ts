@@ -1,0 +1,196 @@
+/**
+ * The Vault adapter against a real Vault API: an OpenBao dev server built and started by the
+ * harness on 127.0.0.1:8200 (or the server named by OMNISECRET_TEST_VAULT_ADDR).
+ */
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAdapterFromConfig, SecretStore } from "../src/index.js";
+import { testSecretsAdapter } from "../src/testing/index.js";
+import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../test-support/packages-loaded.js";
+import { serverConfig } from "./server-config.js";
+
+const config = serverConfig("vault");
+const address = config.address as string;
+const rootToken = config.token as string;
+const freshName = (kind: string) => `${kind}-${randomUUID().slice(0, 8)}`;
+
+/** A request with the root token, for the setup a Vault operator would do. */
+// biome-ignore lint/suspicious/noExplicitAny: Vault's JSON answers, read field by field below
+async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${address}/v1/${path}`, {
+    method,
+    headers: { "X-Vault-Token": rootToken, "Content-Type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function enableKv2(mount: string): Promise<void> {
+  const enabled = await admin("POST", `sys/mounts/${mount}`, { type: "kv", options: { version: "2" } });
+  expect(enabled.status).toBe(204);
+  // A new KV v2 mount finishes its setup in the background; writes fail until it has.
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const probe = await admin("POST", `${mount}/data/ready-probe`, { data: {} });
+    if (probe.status === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`KV v2 mount ${mount} never became writable`);
+}
+
+testSecretsAdapter("vault", {
+  createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
+});
+
+describe("vault adapter against the Vault API", () => {
+  const stores: SecretStore[] = [];
+  const open = async (extra: Record<string, unknown> = {}) => {
+    const store = await SecretStore.create({ ...config, prefix: freshName("it"), ...extra });
+    stores.push(store);
+    return store;
+  };
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+  });
+
+  it("writes the map as the version's data at <mount>/data/<prefix>/<uuid>, keeping one version", async () => {
+    const store = await open();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { user: "admin" });
+    await store.updateSecretValues(id, { user: "root" });
+    const data = await admin("GET", `secret/data/${store.prefix}/${id}`);
+    expect(data.body.data.data).toEqual({ user: "root" });
+    const metadata = await admin("GET", `secret/metadata/${store.prefix}/${id}`);
+    expect(metadata.body.data.max_versions).toBe(1);
+    expect(Object.keys(metadata.body.data.versions)).toEqual(["2"]);
+    expect(metadata.body.data.custom_metadata).toMatchObject({ "managed-by": "omnisecret", "omnisecret-id": id });
+  });
+
+  it("keeps N versions per secret, set on the secret and not on the mount", async () => {
+    const keepVersions = 3;
+    const store = await open({ keepVersions });
+    const id = randomUUID();
+    await store.storeSecretValues(id, { version: "1" });
+    for (let update = 1; update <= keepVersions + 2; update += 1) {
+      await store.updateSecretValues(id, { version: String(update + 1) });
+    }
+    const metadata = await admin("GET", `secret/metadata/${store.prefix}/${id}`);
+    expect(metadata.body.data.current_version).toBe(keepVersions + 3);
+    expect(Object.keys(metadata.body.data.versions)).toHaveLength(keepVersions);
+    const mount = await admin("GET", "secret/config");
+    expect(mount.body.data.max_versions).not.toBe(keepVersions);
+    expect(await store.getSecretValues(id)).toEqual({ version: String(keepVersions + 3) });
+  });
+
+  it("honours a second KV v2 mount in every operation, apart from the default one", async () => {
+    const mount = freshName("kv");
+    await enableKv2(mount);
+    const prefix = freshName("it");
+    const onMount = await open({ prefix, mount });
+    const onDefault = await open({ prefix });
+    const id = randomUUID();
+    await onMount.storeSecretValues(id, { mount });
+    await expect(onDefault.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await onDefault.storeSecretValues(id, { mount: "secret" });
+    expect(await onMount.getSecretValues(id)).toEqual({ mount });
+    await onMount.updateSecretValues(id, { mount, updated: "yes" });
+    expect(await onDefault.getSecretValues(id)).toEqual({ mount: "secret" });
+    expect((await admin("GET", `${mount}/data/${prefix}/${id}`)).body.data.data).toEqual({ mount, updated: "yes" });
+    const listed: string[] = [];
+    for await (const listedId of onMount.listSecretIds()) listed.push(listedId);
+    expect(listed).toEqual([id]);
+    await onMount.deleteSecretValues(id);
+    expect((await admin("GET", `${mount}/metadata/${prefix}/${id}`)).status).toBe(404);
+    expect(await onDefault.getSecretValues(id)).toEqual({ mount: "secret" });
+  });
+
+  it("reads a secret whose latest version was soft-deleted outside omnisecret as missing, and stores the id again", async () => {
+    const store = await open();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { generation: "1" });
+    expect((await admin("DELETE", `secret/data/${store.prefix}/${id}`)).status).toBe(204);
+    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(store.updateSecretValues(id, { generation: "x" })).rejects.toMatchObject({
+      code: "E_SECRET_NOT_FOUND",
+    });
+    await expect(store.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await store.storeSecretValues(id, { generation: "2" });
+    expect(await store.getSecretValues(id)).toEqual({ generation: "2" });
+    await expect(store.storeSecretValues(id, { generation: "3" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
+  });
+
+  describe("AppRole", () => {
+    const authMount = freshName("approle");
+    const policy = freshName("omnisecret");
+    let appRole: { roleId: string; secretId: string; mount: string };
+
+    beforeAll(async () => {
+      expect((await admin("POST", `sys/auth/${authMount}`, { type: "approle" })).status).toBe(204);
+      const rules = 'path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] }';
+      expect((await admin("PUT", `sys/policies/acl/${policy}`, { policy: rules })).status).toBe(204);
+      // Tokens that live two seconds, so the test sees them expire.
+      const role = await admin("POST", `auth/${authMount}/role/app`, {
+        token_policies: [policy],
+        token_ttl: "2s",
+        token_max_ttl: "2s",
+      });
+      expect(role.status).toBe(204);
+      const roleId = (await admin("GET", `auth/${authMount}/role/app/role-id`)).body.data.role_id as string;
+      const secretId = (await admin("POST", `auth/${authMount}/role/app/secret-id`)).body.data.secret_id as string;
+      appRole = { roleId, secretId, mount: authMount };
+    });
+
+    it("keeps working after its token expires", { timeout: 30_000 }, async () => {
+      const store = await open({ token: undefined, appRole });
+      const id = randomUUID();
+      await store.storeSecretValues(id, { phase: "before expiry" });
+      await sleep(3_000);
+      expect(await store.getSecretValues(id)).toEqual({ phase: "before expiry" });
+      await store.updateSecretValues(id, { phase: "after expiry" });
+      await sleep(2_500);
+      expect(await store.getSecretValues(id)).toEqual({ phase: "after expiry" });
+      await store.deleteSecretValues(id);
+    });
+
+    it("logs in again when its token is revoked", async () => {
+      const store = await open({ token: undefined, appRole });
+      const id = randomUUID();
+      await store.storeSecretValues(id, { phase: "before revocation" });
+      // Revoke every token this AppRole mount handed out, as an operator might.
+      const accessors = (await admin("LIST", "auth/token/accessors")).body.data.keys as string[];
+      let revoked = 0;
+      for (const accessor of accessors) {
+        const lookup = await admin("POST", "auth/token/lookup-accessor", { accessor });
+        if (String(lookup.body?.data?.path ?? "").startsWith(`auth/${authMount}/`)) {
+          expect((await admin("POST", "auth/token/revoke-accessor", { accessor })).status).toBe(204);
+          revoked += 1;
+        }
+      }
+      expect(revoked).toBeGreaterThan(0);
+      expect(await store.getSecretValues(id)).toEqual({ phase: "before revocation" });
+    });
+
+    it("reports wrong AppRole credentials as permission denied", async () => {
+      const store = await open({ token: undefined, appRole: { ...appRole, secretId: randomUUID() } });
+      await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_PERMISSION_DENIED" });
+    });
+  });
+
+  it("reports a token without access as permission denied", async () => {
+    const store = await open({ token: "not-a-valid-token" });
+    await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_PERMISSION_DENIED" });
+  });
+
+  it("reports a server that does not answer as unavailable", async () => {
+    const store = await open({ address: "http://127.0.0.1:9", maxAttempts: 2 });
+    await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+  });
+
+  it("loads node-vault and no cloud SDK when vault is selected", () => {
+    const loaded = packagesLoadedFor(config);
+    expect(loaded).toContain("node-vault");
+    for (const sdk of CLOUD_SDK_PACKAGES.filter((name) => name !== "node-vault")) expect(loaded).not.toContain(sdk);
+    expect(loaded).not.toContain("better-sqlite3");
+  });
+});
