@@ -41,7 +41,7 @@ describe("resolveConfig", () => {
   it("rejects an unknown provider and lists the known ones", () => {
     const error = configError(() => resolveConfig({ provider: "dropbox" }));
     expect(error.field).toBe("provider");
-    expect(error.message).toContain("local, memory, aws, vault, custom");
+    expect(error.message).toContain("local, memory, aws, gcp, vault, custom");
   });
 
   it("rejects a prefix that some provider could not use in a name", () => {

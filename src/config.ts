@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
 import type { AwsOptions } from "../adapters/aws/options.js";
+import type { GcpOptions } from "../adapters/gcp/options.js";
 import type { LocalOptions } from "../adapters/local/options.js";
 import type { MemoryOptions } from "../adapters/memory/options.js";
 import type { VaultOptions } from "../adapters/vault/options.js";
@@ -15,7 +16,7 @@ import { ConfigError } from "./errors.js";
 import { getProviderDefinition, type ProviderDefinition } from "./registry.js";
 
 /** The configuration accepted by `SecretStore.create`. `provider` defaults to `local`. */
-export type OmnisecretConfig = LocalOptions | MemoryOptions | AwsOptions | VaultOptions | CustomOptions;
+export type OmnisecretConfig = LocalOptions | MemoryOptions | AwsOptions | GcpOptions | VaultOptions | CustomOptions;
 
 /** Fields every provider accepts; they survive a provider override of a config file. */
 const COMMON_FIELDS = ["prefix"] as const;

@@ -1,4 +1,5 @@
 export type { AwsOptions } from "../adapters/aws/options.js";
+export type { GcpOptions } from "../adapters/gcp/options.js";
 export type { LocalOptions } from "../adapters/local/options.js";
 export type { MemoryOptions } from "../adapters/memory/options.js";
 export type { VaultOptions } from "../adapters/vault/options.js";

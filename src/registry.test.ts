@@ -18,6 +18,6 @@ describe("provider registry", () => {
   });
 
   it("says a planned provider is not available yet rather than unknown", () => {
-    expect(() => getProviderDefinition("gcp")).toThrow(/not available in this release/);
+    expect(() => getProviderDefinition("azure")).toThrow(/not available in this release/);
   });
 });

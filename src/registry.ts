@@ -8,6 +8,7 @@
  */
 import type { z } from "zod";
 import { awsEnvFields, awsOptionsSchema } from "../adapters/aws/options.js";
+import { gcpEnvFields, gcpOptionsSchema } from "../adapters/gcp/options.js";
 import { localEnvFields, localOptionsSchema } from "../adapters/local/options.js";
 import { memoryEnvFields, memoryOptionsSchema } from "../adapters/memory/options.js";
 import { vaultEnvFields, vaultOptionsSchema } from "../adapters/vault/options.js";
@@ -49,6 +50,13 @@ const builtInProviders: readonly ProviderDefinition[] = [
     loadFactory: async () => (await import("../adapters/aws/index.js")).createAwsAdapter,
   },
   {
+    name: "gcp",
+    optionsSchema: gcpOptionsSchema,
+    envFields: gcpEnvFields,
+    sdkPackages: ["@google-cloud/secret-manager", "google-gax"],
+    loadFactory: async () => (await import("../adapters/gcp/index.js")).createGcpAdapter,
+  },
+  {
     name: "vault",
     optionsSchema: vaultOptionsSchema,
     envFields: vaultEnvFields,
@@ -65,7 +73,7 @@ const builtInProviders: readonly ProviderDefinition[] = [
 ];
 
 /** Providers whose adapters are planned but not in this release. */
-const comingProviders = ["gcp", "azure"] as const;
+const comingProviders = ["azure"] as const;
 
 export const providerNames: readonly string[] = builtInProviders.map((definition) => definition.name);
 

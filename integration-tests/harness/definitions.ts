@@ -4,6 +4,7 @@
  * `SecretStore.create` for it. A provider's server is added here and nowhere else.
  */
 import { awsServer } from "./aws-server.js";
+import { gcpServer } from "./gcp-server.js";
 import { vaultServer } from "./vault-server.js";
 
 export interface Launch {
@@ -31,7 +32,7 @@ export interface ServerDefinition {
   launch(executable: string, env: NodeJS.ProcessEnv): Promise<Launch>;
 }
 
-export const serverDefinitions: readonly ServerDefinition[] = [awsServer, vaultServer];
+export const serverDefinitions: readonly ServerDefinition[] = [awsServer, vaultServer, gcpServer];
 
 export function serverDefinition(provider: string): ServerDefinition {
   const definition = serverDefinitions.find((candidate) => candidate.provider === provider);

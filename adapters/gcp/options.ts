@@ -1,0 +1,179 @@
+import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
+import { z } from "zod";
+import { type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+
+/** `localhost`, `127.0.0.0/8` and `::1` (bracketed or not): the hosts a plaintext connection may go to. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(bare);
+}
+
+/** GCP label values: lowercase letters, digits, `_` and `-`, at most 63. */
+const labelValue = z.string().regex(/^[a-z0-9_-]{1,63}$/, {
+  message: "must be 1-63 lowercase letters, digits, underscores or dashes (a GCP label value)",
+});
+
+const location = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { message: "must be a GCP location such as us-east1" });
+
+export const gcpOptionsSchema = z
+  .strictObject({
+    provider: z.literal("gcp"),
+    prefix: prefixSchema,
+    /**
+     * The project that holds the secrets (its id, or its number).
+     * Required; also read from `GOOGLE_CLOUD_PROJECT` and `GCLOUD_PROJECT`.
+     */
+    projectId: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined
+            ? "is required: set projectId, OMNISECRET_GCP_PROJECT_ID or GOOGLE_CLOUD_PROJECT"
+            : "must be a string",
+      })
+      .regex(/^[a-z0-9][a-z0-9.:-]{0,98}[a-z0-9]$/, { message: "must be a GCP project id or number" }),
+    /**
+     * A service account key: the parsed key file JSON, at least `client_email` and `private_key`.
+     * @default application default credentials (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's, or the metadata server)
+     */
+    credentials: z
+      .looseObject({
+        client_email: z.string().min(1),
+        private_key: z.string().min(1),
+      })
+      .optional(),
+    /**
+     * The host of the Secret Manager API, without scheme or port; an emulator's is `127.0.0.1`.
+     * @default "secretmanager.googleapis.com"
+     */
+    apiEndpoint: z
+      .string()
+      .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/, {
+        message: "must be a host name or IP address, without scheme or port",
+      })
+      .optional(),
+    /**
+     * The port of `apiEndpoint`.
+     * @default 443
+     */
+    port: z.number().int().min(1).max(65_535).optional(),
+    /**
+     * Talk to `apiEndpoint` without TLS and without credentials, as emulators want. Refused unless
+     * `apiEndpoint` is a loopback host (`localhost`, `127.0.0.0/8`, `::1`) or `allowPlaintextRemote` is set.
+     * @default false
+     */
+    plaintext: z.boolean().default(false),
+    /**
+     * Allow `plaintext` to a host other than loopback (an emulator on another machine). Everything,
+     * values included, then crosses the network unencrypted.
+     * @default false
+     */
+    allowPlaintextRemote: z.boolean().default(false),
+    /**
+     * Marks the secrets of this installation, as ZenML's server id does: a secret whose
+     * `omnisecret-owner` label differs is not found, and is never read, changed or deleted.
+     * @default "default"
+     */
+    owner: labelValue.default("default"),
+    /**
+     * Where new secrets are replicated: `"automatic"` (Google chooses), or
+     * `{ "userManaged": { "locations": ["us-east1", "europe-west1"] } }`.
+     * @default "automatic"
+     */
+    replication: z
+      .union([
+        z.literal("automatic"),
+        z.strictObject({
+          userManaged: z.strictObject({
+            locations: z
+              .array(location)
+              .min(1)
+              .refine((list) => new Set(list).size === list.length, { message: "must not repeat a location" }),
+          }),
+        }),
+      ])
+      .default("automatic"),
+    /**
+     * Enabled versions an update keeps, the new one included; older enabled versions are pruned
+     * (see `pruneAction`), so old values do not linger or cost money.
+     * @default 1
+     */
+    keepVersions: z.number().int().min(1).max(100).default(1),
+    /**
+     * What happens to the versions beyond `keepVersions` after an update: `"destroy"` (gone for
+     * good), `"disable"` (kept, unreadable, still billed) or `"none"` (nothing: every version stays
+     * enabled; for emulators without version management).
+     * @default "destroy"
+     */
+    pruneAction: z.enum(["destroy", "disable", "none"]).default("destroy"),
+    /**
+     * Results per ListSecrets (and ListSecretVersions) page (1-25000).
+     * @default 100
+     */
+    listPageSize: z.number().int().min(1).max(25_000).default(100),
+    /**
+     * Attempts for each request that hits RESOURCE_EXHAUSTED, and for each read (and version add)
+     * that hits UNAVAILABLE or DEADLINE_EXCEEDED, with backoff. AccessSecretVersion is also
+     * retried by the SDK itself.
+     * @default 3
+     */
+    maxAttempts: z.number().int().min(1).max(10).default(3),
+    /**
+     * A store is two requests (CreateSecret, then AddSecretVersion). A secret of this store that
+     * has no version 1 this many milliseconds after a store found it is taken for the leftover of
+     * a store that died between the two: that store deletes it and creates the secret anew.
+     * Until then its id is not found on get and update, and taken for store.
+     * @default 10000
+     */
+    halfCreatedGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+    /** A client you built yourself; `credentials`, `apiEndpoint`, `port` and `plaintext` are then ignored. */
+    client: z
+      .custom<SecretManagerServiceClient>(
+        (value) =>
+          typeof value === "object" &&
+          value !== null &&
+          ["createSecret", "addSecretVersion", "getSecret", "accessSecretVersion", "deleteSecret"].every(
+            (method) => typeof (value as Record<string, unknown>)[method] === "function",
+          ),
+        { message: "must be a SecretManagerServiceClient" },
+      )
+      .optional(),
+  })
+  .superRefine((options, context) => {
+    if (!options.plaintext || options.client !== undefined) return;
+    if (options.apiEndpoint === undefined) {
+      context.addIssue({
+        code: "custom",
+        path: ["plaintext"],
+        message: "needs apiEndpoint (the emulator's host); Google's own endpoint is only reachable over TLS",
+      });
+    } else if (!isLoopbackHost(options.apiEndpoint) && !options.allowPlaintextRemote) {
+      context.addIssue({
+        code: "custom",
+        path: ["plaintext"],
+        message:
+          "is refused for a host other than localhost, 127.0.0.0/8 or ::1 (values would cross the network unencrypted); set allowPlaintextRemote to force it",
+      });
+    }
+  });
+
+/** Options of the Google Cloud Secret Manager provider. */
+export type GcpOptions = z.input<typeof gcpOptionsSchema>;
+export type ResolvedGcpOptions = z.output<typeof gcpOptionsSchema>;
+
+export const gcpEnvFields: EnvField[] = [
+  envField("gcp", "projectId", "string", { standardNames: ["GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"] }),
+  envField("gcp", "credentials", "json", { secret: true }),
+  envField("gcp", "credentials.client_email", "string", { secret: true }),
+  envField("gcp", "credentials.private_key", "string", { secret: true }),
+  envField("gcp", "apiEndpoint", "string"),
+  envField("gcp", "port", "integer"),
+  envField("gcp", "plaintext", "boolean"),
+  envField("gcp", "allowPlaintextRemote", "boolean"),
+  envField("gcp", "owner", "string"),
+  envField("gcp", "replication", "json"),
+  envField("gcp", "keepVersions", "integer"),
+  envField("gcp", "pruneAction", "string"),
+  envField("gcp", "listPageSize", "integer"),
+  envField("gcp", "maxAttempts", "integer"),
+  envField("gcp", "halfCreatedGraceMs", "integer"),
+];
