@@ -177,6 +177,25 @@ describe("vault adapter against the Vault API", () => {
     });
   });
 
+  it("keeps a namespace's secrets apart from the root namespace's (X-Vault-Namespace)", async () => {
+    const namespace = freshName("ns");
+    expect((await admin("POST", `sys/namespaces/${namespace}`, {})).status).toBe(200);
+    const inNamespace = await fetch(`${address}/v1/sys/mounts/secret`, {
+      method: "POST",
+      headers: { "X-Vault-Token": rootToken, "X-Vault-Namespace": namespace },
+      body: JSON.stringify({ type: "kv", options: { version: "2" } }),
+    });
+    expect(inNamespace.status).toBe(204);
+    const prefix = freshName("it");
+    const namespaced = await open({ prefix, namespace });
+    const root = await open({ prefix });
+    const id = randomUUID();
+    await namespaced.storeSecretValues(id, { namespace });
+    await expect(root.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    expect(await namespaced.getSecretValues(id)).toEqual({ namespace });
+    await namespaced.deleteSecretValues(id);
+  });
+
   it("reports a token without access as permission denied", async () => {
     const store = await open({ token: "not-a-valid-token" });
     await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_PERMISSION_DENIED" });
