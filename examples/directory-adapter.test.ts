@@ -21,4 +21,18 @@ testSecretsAdapter("custom (examples/directory-adapter.mjs)", {
     ),
 });
 
+testSecretsAdapter("custom (examples/directory-adapter.mjs)", {
+  createAdapter: (context) =>
+    createCustomAdapter(
+      customOptionsSchema.parse({
+        provider: "custom",
+        prefix: context.prefix,
+        module: "./examples/directory-adapter.mjs",
+        options: { directory },
+      }),
+      context,
+    ),
+  cache: { ttlMs: 60_000, cacheNotFound: true },
+});
+
 void SecretStore;

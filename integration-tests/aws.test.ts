@@ -29,6 +29,11 @@ testSecretsAdapter("aws", {
   createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
 });
 
+testSecretsAdapter("aws", {
+  createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
+  cache: { ttlMs: 60_000 },
+});
+
 describe("aws adapter against the Secrets Manager API", () => {
   const stores: SecretStore[] = [];
   const open = async (extra: Record<string, unknown> = {}) => {

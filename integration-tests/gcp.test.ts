@@ -252,3 +252,8 @@ describe("gcp adapter against the Secret Manager emulator", () => {
     expect(loaded).not.toContain("better-sqlite3");
   });
 });
+
+testSecretsAdapter("gcp", {
+  createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
+  cache: { ttlMs: 60_000 },
+});

@@ -43,6 +43,11 @@ testSecretsAdapter("vault", {
   createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
 });
 
+testSecretsAdapter("vault", {
+  createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
+  cache: { ttlMs: 60_000 },
+});
+
 describe("vault adapter against the Vault API", () => {
   const stores: SecretStore[] = [];
   const open = async (extra: Record<string, unknown> = {}) => {

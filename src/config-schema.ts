@@ -19,6 +19,28 @@ export const prefixSchema = z
 
 export const DEFAULT_PREFIX = "omnisecret";
 
+/**
+ * The opt-in read cache, a field every provider accepts (env `OMNISECRET_CACHE_TTL_MS`,
+ * `OMNISECRET_CACHE_MAX_ENTRIES`, `OMNISECRET_CACHE_NOT_FOUND`). Off when absent.
+ */
+export const cacheSchema = z
+  .strictObject({
+    /** Milliseconds a value read from the provider is served from memory. */
+    ttlMs: z.number().int().positive(),
+    /**
+     * Entries kept at most; the least recently used go first. The cache reserves room for this
+     * many when it is made, hence the upper bound.
+     * @default 1000
+     */
+    maxEntries: z.number().int().positive().max(1_000_000).default(1_000),
+    /**
+     * Cache "not found" answers too, until they expire or this process stores the id.
+     * @default false
+     */
+    cacheNotFound: z.boolean().default(false),
+  })
+  .optional();
+
 export type EnvFieldType = "string" | "integer" | "boolean" | "json";
 
 /** One option field and the environment variables it can be read from, first match wins. */

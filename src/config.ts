@@ -10,22 +10,32 @@ import type { GcpOptions } from "../adapters/gcp/options.js";
 import type { LocalOptions } from "../adapters/local/options.js";
 import type { MemoryOptions } from "../adapters/memory/options.js";
 import type { VaultOptions } from "../adapters/vault/options.js";
-import type { EnvField } from "./config-schema.js";
+import { cacheSchema, type EnvField } from "./config-schema.js";
 import type { CustomOptions } from "./custom-adapter.js";
 import { ConfigError } from "./errors.js";
+import type { ResolvedCacheOptions } from "./read-cache.js";
 import { getProviderDefinition, type ProviderDefinition } from "./registry.js";
 
 /** The configuration accepted by `SecretStore.create`. `provider` defaults to `local`. */
 export type OmnisecretConfig = LocalOptions | MemoryOptions | AwsOptions | GcpOptions | VaultOptions | CustomOptions;
 
 /** Fields every provider accepts; they survive a provider override of a config file. */
-const COMMON_FIELDS = ["prefix"] as const;
+const COMMON_FIELDS = ["prefix", "cache"] as const;
+
+/** The read cache's variables, the same for every provider: `cache.<field>` and its type. */
+const CACHE_ENV_FIELDS: readonly EnvField[] = [
+  { field: "cache.ttlMs", names: ["OMNISECRET_CACHE_TTL_MS"], type: "integer" },
+  { field: "cache.maxEntries", names: ["OMNISECRET_CACHE_MAX_ENTRIES"], type: "integer" },
+  { field: "cache.cacheNotFound", names: ["OMNISECRET_CACHE_NOT_FOUND"], type: "boolean" },
+];
 
 export const DEFAULT_PROVIDER = "local";
 
 export interface ResolvedConfig {
   readonly provider: string;
   readonly prefix: string;
+  /** The read cache, when it is on. */
+  readonly cache?: ResolvedCacheOptions | undefined;
   readonly [field: string]: unknown;
 }
 
@@ -41,6 +51,16 @@ export function resolveConfig(input: unknown): { definition: ProviderDefinition;
   return { definition, config: result.data };
 }
 
+/** Validates read cache options given in code (`SecretStore.fromAdapter`) and fills in defaults. */
+export function resolveCacheOptions(input: unknown, provider: string): ResolvedCacheOptions | undefined {
+  const result = cacheSchema.safeParse(input);
+  if (!result.success) {
+    const issues = result.error.issues.map((issue) => ({ ...issue, path: ["cache", ...issue.path] }));
+    throw configErrorFromIssues(provider, { issues } as z.ZodError);
+  }
+  return result.data;
+}
+
 function configErrorFromIssues(provider: string, error: z.ZodError): ConfigError {
   // zod's issue messages state what was expected, not the value received, so keys and
   // credentials in a bad config are not echoed.
@@ -48,7 +68,9 @@ function configErrorFromIssues(provider: string, error: z.ZodError): ConfigError
   const field = first ? formatPath(first.path) : undefined;
   const describe = (issue: z.core.$ZodIssue): string => {
     const path = formatPath(issue.path);
-    if (issue.code === "unrecognized_keys") return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    if (issue.code === "unrecognized_keys") {
+      return `unknown field(s) ${issue.keys.map((k) => `"${path ? `${path}.` : ""}${k}"`).join(", ")}`;
+    }
     return `field "${path || "(root)"}": ${issue.message}`;
   };
   const details = [first, ...rest].filter((issue) => issue !== undefined).map(describe);
@@ -117,6 +139,10 @@ export function configFromSources(sources: ConfigSources = {}): Record<string, u
 
   const prefix = nonEmpty(env.OMNISECRET_PREFIX);
   if (prefix !== undefined) base.prefix = prefix;
+  for (const field of CACHE_ENV_FIELDS) {
+    const [name, raw] = firstSetVariable(env, field);
+    if (name !== undefined && raw !== undefined) setPath(base, field.field, parseEnvValue(provider, field, name, raw));
+  }
 
   for (const field of definition.envFields) {
     const [name, raw] = firstSetVariable(env, field);

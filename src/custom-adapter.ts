@@ -5,13 +5,15 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { type EnvField, envField, prefixSchema } from "./config-schema.js";
+import { cacheSchema, type EnvField, envField, prefixSchema } from "./config-schema.js";
 import type { AdapterContext, SecretsAdapter, SecretsAdapterFactory } from "./contract.js";
 import { ConfigError } from "./errors.js";
 
 export const customOptionsSchema = z.strictObject({
   provider: z.literal("custom"),
   prefix: prefixSchema,
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  cache: cacheSchema,
   /**
    * The adapter module: a file path (relative paths resolve against the working directory) or a
    * package name. Its default export is a factory `(options, context) => adapter` (sync or

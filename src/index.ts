@@ -22,6 +22,7 @@ export {
   type SecretStoreErrorOptions,
   SecretTooLargeError,
 } from "./errors.js";
+export type { CacheOptions } from "./read-cache.js";
 export { providerNames } from "./registry.js";
 export { createAdapterFromConfig, SecretStore } from "./secret-store.js";
 export { canonicalSecretId } from "./validation.js";

@@ -21,7 +21,20 @@ export async function retryWithBackoff<T>(
   shouldRetry: (error: unknown) => boolean,
   options: BackoffOptions,
 ): Promise<T> {
-  return pRetry(operation, {
+  // Nearly every request succeeds at its first attempt, so that one is made without p-retry, whose
+  // setup per call was the largest cost omnisecret added to a request (see the README's
+  // Performance section). A failure goes through p-retry as its first attempt, unchanged.
+  let firstFailure: unknown;
+  try {
+    return await operation(1);
+  } catch (error) {
+    firstFailure = error;
+  }
+  const attempt = (attemptNumber: number): Promise<T> => {
+    if (attemptNumber === 1) return Promise.reject(firstFailure);
+    return operation(attemptNumber);
+  };
+  return pRetry(attempt, {
     retries: Math.max(0, options.attempts - 1),
     minTimeout: options.initialDelayMs,
     maxTimeout: options.maxDelayMs,

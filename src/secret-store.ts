@@ -5,10 +5,12 @@ import {
   type OmnisecretConfig,
   type ResolvedConfig,
   redactConfig,
+  resolveCacheOptions,
   resolveConfig,
 } from "./config.js";
 import type { SecretsAdapter, SecretValues } from "./contract.js";
-import { isSecretStoreError, OperationNotSupportedError, SecretStoreError } from "./errors.js";
+import { isSecretStoreError, OperationNotSupportedError, SecretNotFoundError, SecretStoreError } from "./errors.js";
+import { type CacheOptions, ReadCache, type ResolvedCacheOptions } from "./read-cache.js";
 import { loadAdapterFactory } from "./registry.js";
 import { canonicalSecretId, copyValidSecretValues, isCanonicalSecretId, serializeWithinLimit } from "./validation.js";
 
@@ -23,26 +25,36 @@ type Operation = "store" | "get" | "update" | "delete" | "list" | "close";
  *
  * Input is validated here, once, before any adapter call: a bad id, bad values or values over
  * the provider's size limit are rejected with a typed error and nothing stored changes.
+ *
+ * With `cache` in the config, gets are answered from memory for `ttlMs` (see `read-cache.ts`).
  */
 export class SecretStore {
   readonly provider: string;
   readonly prefix: string;
   readonly #adapter: SecretsAdapter;
   readonly #config: Record<string, unknown>;
+  readonly #cache: ReadCache | undefined;
   #closed = false;
 
-  private constructor(adapter: SecretsAdapter, provider: string, prefix: string, config: Record<string, unknown>) {
+  private constructor(
+    adapter: SecretsAdapter,
+    provider: string,
+    prefix: string,
+    config: Record<string, unknown>,
+    cache: ResolvedCacheOptions | undefined,
+  ) {
     this.#adapter = adapter;
     this.provider = provider;
     this.prefix = prefix;
     this.#config = config;
+    this.#cache = cache ? new ReadCache(cache) : undefined;
   }
 
   /** Validates `config` (a `ConfigError` names the field at fault), loads the provider's adapter and builds the store. */
   static async create(config: OmnisecretConfig | Record<string, unknown> = {}): Promise<SecretStore> {
     const { adapter, config: resolved } = await createAdapterFromConfig(config);
     debug("created %s store with prefix %s", resolved.provider, resolved.prefix);
-    return new SecretStore(adapter, adapter.provider ?? resolved.provider, resolved.prefix, resolved);
+    return new SecretStore(adapter, adapter.provider ?? resolved.provider, resolved.prefix, resolved, resolved.cache);
   }
 
   /** Builds the store from `OMNISECRET_*` variables and the provider's standard ones; see the README's configuration table. */
@@ -55,10 +67,14 @@ export class SecretStore {
     return SecretStore.create(configFromSources(sources));
   }
 
-  /** Puts an adapter you built yourself behind the facade, with the same validation. */
-  static fromAdapter(adapter: SecretsAdapter, options: { provider?: string; prefix?: string } = {}): SecretStore {
+  /** Puts an adapter you built yourself behind the facade, with the same validation (and the read cache if `cache` is given). */
+  static fromAdapter(
+    adapter: SecretsAdapter,
+    options: { provider?: string; prefix?: string; cache?: CacheOptions | undefined } = {},
+  ): SecretStore {
     const provider = adapter.provider ?? options.provider ?? "custom";
-    return new SecretStore(adapter, provider, options.prefix ?? "", { provider });
+    const cache = resolveCacheOptions(options.cache, provider);
+    return new SecretStore(adapter, provider, options.prefix ?? "", { provider, ...(cache ? { cache } : {}) }, cache);
   }
 
   /** The largest `JSON.stringify(values)`, in UTF-8 bytes, this store accepts. */
@@ -71,13 +87,35 @@ export class SecretStore {
     const secretId = this.#validId(id);
     const copy = copyValidSecretValues(values, secretId, this.provider);
     const serialized = serializeWithinLimit(copy, secretId, this.#adapter.maxValueBytes, this.provider);
-    await this.#call("store", secretId, () => this.#adapter.storeSecretValues(secretId, copy, serialized), copy);
+    await this.#write("store", secretId, () => this.#adapter.storeSecretValues(secretId, copy, serialized), copy);
   }
 
-  /** Returns a fresh copy of the secret's values. Throws `SecretNotFoundError` if it is missing. */
+  /**
+   * Returns a fresh copy of the secret's values. Throws `SecretNotFoundError` if it is missing.
+   * With the read cache on, a value read within `ttlMs` comes from memory.
+   */
   async getSecretValues(id: string): Promise<SecretValues> {
     const secretId = this.#validId(id);
-    const values = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
+    const cache = this.#cache;
+    if (cache === undefined) {
+      const values = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
+      return { ...values };
+    }
+    const cached = cache.lookup(secretId);
+    if (cached !== undefined) {
+      if ("values" in cached) return { ...cached.values };
+      throw new SecretNotFoundError(secretId, { provider: this.provider });
+    }
+    const ticket = cache.beginRead(secretId);
+    let values: SecretValues;
+    try {
+      values = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
+    } catch (error) {
+      if ((error as SecretStoreError).code === "E_SECRET_NOT_FOUND") cache.completeNotFound(secretId, ticket);
+      else cache.abandonRead(secretId, ticket);
+      throw error;
+    }
+    cache.completeRead(secretId, ticket, values);
     return { ...values };
   }
 
@@ -86,13 +124,13 @@ export class SecretStore {
     const secretId = this.#validId(id);
     const copy = copyValidSecretValues(values, secretId, this.provider);
     const serialized = serializeWithinLimit(copy, secretId, this.#adapter.maxValueBytes, this.provider);
-    await this.#call("update", secretId, () => this.#adapter.updateSecretValues(secretId, copy, serialized), copy);
+    await this.#write("update", secretId, () => this.#adapter.updateSecretValues(secretId, copy, serialized), copy);
   }
 
   /** Removes the secret for good, so its id can be stored again at once. Throws `SecretNotFoundError` if it is missing. */
   async deleteSecretValues(id: string): Promise<void> {
     const secretId = this.#validId(id);
-    await this.#call("delete", secretId, () => this.#adapter.deleteSecretValues(secretId));
+    await this.#write("delete", secretId, () => this.#adapter.deleteSecretValues(secretId));
   }
 
   /** Yields the ids of the secrets this store owns (its provider, prefix and ownership marks). */
@@ -114,6 +152,7 @@ export class SecretStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#cache?.clear();
     try {
       await this.#adapter.close?.();
     } catch (error) {
@@ -137,6 +176,18 @@ export class SecretStore {
   #assertOpen(): void {
     if (this.#closed) {
       throw new SecretStoreError("E_CONFIG", "this SecretStore has been closed", { provider: this.provider });
+    }
+  }
+
+  /** A store, update or delete: the id's cache entry goes when it starts and again when it ends, however it ends. */
+  async #write(operation: Operation, secretId: string, run: () => Promise<void>, values?: SecretValues): Promise<void> {
+    const cache = this.#cache;
+    if (cache === undefined) return this.#call(operation, secretId, run, values);
+    cache.invalidate(secretId);
+    try {
+      await this.#call(operation, secretId, run, values);
+    } finally {
+      cache.invalidate(secretId);
     }
   }
 

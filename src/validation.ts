@@ -43,8 +43,14 @@ export function copyValidSecretValues(values: unknown, secretId: string, provide
   if (Object.getOwnPropertySymbols(values).length > 0) {
     throw new InvalidSecretValuesError(secretId, "keys must be strings (got a symbol key)", { provider });
   }
-  const entries: [string, string][] = [];
-  for (const [key, value] of Object.entries(values)) {
+  const source = values as Record<string, unknown>;
+  const copy: SecretValues = {};
+  // A plain loop over the keys: this runs on every store, update and get, and is several times
+  // faster than Object.entries and Object.fromEntries.
+  const keys = Object.keys(source);
+  for (let index = 0; index < keys.length; index += 1) {
+    const key = keys[index] as string;
+    const value = source[key];
     if (key.length === 0) {
       throw new InvalidSecretValuesError(secretId, "keys must be non-empty strings", { provider });
     }
@@ -55,10 +61,14 @@ export function copyValidSecretValues(values: unknown, secretId: string, provide
         { provider },
       );
     }
-    entries.push([key, value]);
+    // Assigning "__proto__" would set the prototype; it must stay an own data property.
+    if (key === "__proto__") {
+      Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+    } else {
+      copy[key] = value;
+    }
   }
-  // Object.fromEntries defines own properties, so a key such as "__proto__" stays data.
-  return Object.fromEntries(entries);
+  return copy;
 }
 
 /** Serialises values and enforces a provider's size limit on the UTF-8 bytes of the JSON. */

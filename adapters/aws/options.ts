@@ -1,10 +1,12 @@
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { z } from "zod";
-import { type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
 
 export const awsOptionsSchema = z.strictObject({
   provider: z.literal("aws"),
   prefix: prefixSchema,
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  cache: cacheSchema,
   /**
    * The AWS region.
    * @default the SDK's (`AWS_REGION`, then the shared config file)

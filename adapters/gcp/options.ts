@@ -1,6 +1,6 @@
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { z } from "zod";
-import { type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
 
 /** `localhost`, `127.0.0.0/8` and `::1` (bracketed or not): the hosts a plaintext connection may go to. */
 export function isLoopbackHost(host: string): boolean {
@@ -19,6 +19,8 @@ export const gcpOptionsSchema = z
   .strictObject({
     provider: z.literal("gcp"),
     prefix: prefixSchema,
+    /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+    cache: cacheSchema,
     /**
      * The project that holds the secrets (its id, or its number).
      * Required; also read from `GOOGLE_CLOUD_PROJECT` and `GCLOUD_PROJECT`.

@@ -12,3 +12,9 @@ testSecretsAdapter("local", {
   createAdapter: (context) =>
     new LocalAdapter(localOptionsSchema.parse({ provider: "local", path: join(directory, "secrets.db") }), context),
 });
+
+testSecretsAdapter("local", {
+  createAdapter: (context) =>
+    new LocalAdapter(localOptionsSchema.parse({ provider: "local", path: join(directory, "secrets.db") }), context),
+  cache: { ttlMs: 60_000, maxEntries: 100 },
+});

@@ -1,9 +1,11 @@
 import { z } from "zod";
-import { type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
 
 export const localOptionsSchema = z.strictObject({
   provider: z.literal("local"),
   prefix: prefixSchema,
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  cache: cacheSchema,
   /**
    * Path of the SQLite database file.
    * @default `<XDG data dir>/omnisecret/secrets.db` (`$XDG_DATA_HOME`, else `~/.local/share` on Linux)

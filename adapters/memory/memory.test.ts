@@ -4,6 +4,12 @@ import { testSecretsAdapter } from "../../src/testing/index.js";
 import { MemoryAdapter } from "./index.js";
 
 testSecretsAdapter("memory", { createAdapter: () => new MemoryAdapter({ maxValueBytes: 65_536 }) });
+testSecretsAdapter("memory", {
+  createAdapter: () => new MemoryAdapter({ maxValueBytes: 65_536 }),
+  cache: { ttlMs: 60_000 },
+  // Each MemoryAdapter holds its own secrets: two of them are not two processes on one store.
+  sharedStorage: false,
+});
 
 describe("memory provider", () => {
   it("is selected by config and honours a configured limit", async () => {

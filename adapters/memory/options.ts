@@ -1,9 +1,11 @@
 import { z } from "zod";
-import { type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
 
 export const memoryOptionsSchema = z.strictObject({
   provider: z.literal("memory"),
   prefix: prefixSchema,
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  cache: cacheSchema,
   /**
    * Limit on `JSON.stringify(values)` in UTF-8 bytes.
    * @default 65536

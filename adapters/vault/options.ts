@@ -1,10 +1,12 @@
 import type NodeVault from "node-vault";
 import { z } from "zod";
-import { type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
 
 export const vaultOptionsSchema = z.strictObject({
   provider: z.literal("vault"),
   prefix: prefixSchema,
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  cache: cacheSchema,
   /**
    * The Vault (or OpenBao) server.
    * @default `VAULT_ADDR`, else `http://127.0.0.1:8200`

@@ -16,6 +16,7 @@ import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../contract.js";
 import { isSecretStoreError, type SecretStoreError, type SecretStoreErrorCode } from "../errors.js";
+import type { CacheOptions } from "../read-cache.js";
 import { SecretStore } from "../secret-store.js";
 
 export interface SecretsAdapterSuiteOptions {
@@ -28,6 +29,18 @@ export interface SecretsAdapterSuiteOptions {
    * @default 20
    */
   concurrentStores?: number;
+  /**
+   * Runs the suite with the read cache on, with these options. Adds a test that a write through
+   * a second store (as another process would make it) shows only once the cached entry expires.
+   * @default off
+   */
+  cache?: CacheOptions;
+  /**
+   * Whether two adapters built with the same prefix see the same secrets, as two processes on
+   * one server do; the cache's second-store test needs it.
+   * @default true
+   */
+  sharedStorage?: boolean;
 }
 
 /** Builds values whose `JSON.stringify` is exactly `bytes` UTF-8 bytes, with multi-byte characters in it. */
@@ -47,13 +60,17 @@ export function markedSecretValue(): string {
 export function testSecretsAdapter(name: string, options: SecretsAdapterSuiteOptions): void {
   const timeout = options.timeoutMs ?? 30_000;
   const concurrentStores = options.concurrentStores ?? 20;
+  const cache = options.cache;
 
-  describe(`SecretsAdapter contract: ${name}`, () => {
+  describe(`SecretsAdapter contract: ${name}${cache ? " (read cache on)" : ""}`, () => {
     const opened: SecretStore[] = [];
 
-    async function openStore(prefix = `ct-${randomUUID().slice(0, 8)}`): Promise<SecretStore> {
+    async function openStore(
+      prefix = `ct-${randomUUID().slice(0, 8)}`,
+      cacheOptions: CacheOptions | undefined = cache,
+    ): Promise<SecretStore> {
       const adapter = await options.createAdapter({ prefix });
-      const store = SecretStore.fromAdapter(adapter, { prefix });
+      const store = SecretStore.fromAdapter(adapter, { prefix, cache: cacheOptions });
       opened.push(store);
       return store;
     }
@@ -281,5 +298,40 @@ export function testSecretsAdapter(name: string, options: SecretsAdapterSuiteOpt
       }
       expect(inspect(store, { depth: 10 })).not.toContain(secret);
     });
+
+    if (cache) {
+      it("serves copies from the cache and sees its own writes at once", { timeout }, async () => {
+        const store = await openStore();
+        const id = randomUUID();
+        await expectCode(store.getSecretValues(id), "E_SECRET_NOT_FOUND");
+        await store.storeSecretValues(id, { v: "1" });
+        const first = await store.getSecretValues(id);
+        expect(first).toEqual({ v: "1" });
+        first.v = "changed by the caller";
+        expect(await store.getSecretValues(id)).toEqual({ v: "1" });
+        await store.updateSecretValues(id, { v: "2" });
+        expect(await store.getSecretValues(id)).toEqual({ v: "2" });
+        await store.deleteSecretValues(id);
+        await expectCode(store.getSecretValues(id), "E_SECRET_NOT_FOUND");
+      });
+    }
+
+    if (cache && options.sharedStorage !== false) {
+      it("shows another store's update only after the cache's TTL", { timeout }, async () => {
+        const ttlMs = 1_500;
+        const prefix = `ct-${randomUUID().slice(0, 8)}`;
+        const reader = await openStore(prefix, { ...cache, ttlMs });
+        // A store without a cache stands for another process writing to the same provider.
+        const writer = await openStore(prefix, undefined);
+        const id = randomUUID();
+        await writer.storeSecretValues(id, { v: "old" });
+        const cachedAt = performance.now();
+        expect(await reader.getSecretValues(id)).toEqual({ v: "old" });
+        await writer.updateSecretValues(id, { v: "new" });
+        if (performance.now() - cachedAt < ttlMs - 100) expect(await reader.getSecretValues(id)).toEqual({ v: "old" });
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, cachedAt + ttlMs + 50 - performance.now())));
+        expect(await reader.getSecretValues(id)).toEqual({ v: "new" });
+      });
+    }
   });
 }

@@ -1,0 +1,64 @@
+/**
+ * Counts the requests each operation sends, process-wide, on both sides of a benchmark:
+ *
+ * - HTTP (aws, vault): node's diagnostics channel `http.client.request.start`, published by
+ *   `http.request` for every request it sends (the AWS SDK and axios in node-vault use it), and
+ *   undici's `undici:request:create` for `fetch`, which neither SDK uses.
+ * - gRPC (gcp): the Secret Manager SDK (google-gax) passes no interceptors from its options to
+ *   grpc-js, and grpc-js binds its `Client` request methods into each service class when the
+ *   class is made, so the channel is counted instead: every call, retries included, is one
+ *   `Channel.createCall` (one HTTP/2 stream) of the grpc-js copy the SDK uses.
+ * - SQLite (local): no network; the statements run are counted instead, by wrapping `run`,
+ *   `get`, `all` and `iterate` of better-sqlite3's `Statement`.
+ *
+ * A benchmark reads `requestCount()` before and after a workload; only one side runs at a time.
+ */
+import { subscribe } from "node:diagnostics_channel";
+import { createRequire } from "node:module";
+
+let count = 0;
+const increment = () => {
+  count += 1;
+};
+
+subscribe("http.client.request.start", increment);
+subscribe("undici:request:create", increment);
+
+export function requestCount(): number {
+  return count;
+}
+
+let grpcWrapped = false;
+
+/** Wraps `Channel.prototype.createCall` of the grpc-js that @google-cloud/secret-manager's google-gax loads. */
+export function countGrpcCalls(): void {
+  if (grpcWrapped) return;
+  const require = createRequire(import.meta.url);
+  const gaxEntry = createRequire(require.resolve("@google-cloud/secret-manager")).resolve("google-gax");
+  const grpc = createRequire(gaxEntry)("@grpc/grpc-js") as { Channel: { prototype: Record<string, unknown> } };
+  const original = grpc.Channel.prototype.createCall as (...args: unknown[]) => unknown;
+  grpc.Channel.prototype.createCall = function (this: unknown, ...args: unknown[]) {
+    count += 1;
+    return original.apply(this, args);
+  };
+  grpcWrapped = true;
+}
+
+let sqliteWrapped = false;
+
+/** Wraps better-sqlite3's `Statement` methods that execute a statement. */
+export async function countSqliteStatements(): Promise<void> {
+  if (sqliteWrapped) return;
+  const { default: Database } = await import("better-sqlite3");
+  const db = new Database(":memory:");
+  const prototype = Object.getPrototypeOf(db.prepare("SELECT 1")) as Record<string, unknown>;
+  db.close();
+  for (const method of ["run", "get", "all", "iterate"]) {
+    const original = prototype[method] as (...args: unknown[]) => unknown;
+    prototype[method] = function (this: unknown, ...args: unknown[]) {
+      count += 1;
+      return original.apply(this, args);
+    };
+  }
+  sqliteWrapped = true;
+}

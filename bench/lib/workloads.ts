@@ -1,0 +1,128 @@
+/**
+ * The workloads, run alternately on omnisecret and on the raw baseline so that machine noise
+ * hits both alike. In each round one side runs its four sequential phases (store, get, update,
+ * delete of the same fresh ids), then the other side; then the mixed workload, in the opposite
+ * order. The side that goes first swaps from round to round, and an even number of rounds gives
+ * each side each position equally often. (Swapping the order from phase to phase instead would
+ * put one side's gets right after its own stores and the other's after a foreign phase, which
+ * on the fast local store biases the result by far more than omnisecret's overhead.) Each side
+ * works on its own fresh ids under its own prefix.
+ */
+import { randomUUID } from "node:crypto";
+import { requestCount } from "./counters.js";
+import type { Driver, SecretValues } from "./driver.js";
+import type { Operation } from "./minimums.js";
+
+export type SideName = "omnisecret" | "raw";
+export type Workload = Operation | "mixed";
+
+export const SEQUENTIAL: readonly Operation[] = ["store", "get", "update", "delete"];
+/** One cycle of the mixed workload, on one fresh id: read-heavy, every kind of write once. */
+export const MIXED_CYCLE: readonly Operation[] = ["store", "get", "get", "update", "get", "delete"];
+
+export interface Sample {
+  readonly ops: number;
+  readonly ms: number;
+  readonly requests: number;
+  readonly latenciesMs: number[];
+}
+
+export interface Sides {
+  readonly omnisecret: Driver;
+  readonly raw: Driver;
+}
+
+const STORED: SecretValues = {
+  username: "bench-user",
+  password: "Zp4kQ9vN2xW7mR1tB8cY5hJ3gF6dS0aL",
+  url: "postgres://db.internal:5432/app",
+};
+const UPDATED: SecretValues = { ...STORED, password: "Qm7wE2rT9yU4iO1pA6sD3fG8hJ5kL0zX" };
+
+function operate(driver: Driver, operation: Operation, id: string): Promise<unknown> {
+  switch (operation) {
+    case "store":
+      return driver.storeSecretValues(id, STORED);
+    case "get":
+      return driver.getSecretValues(id);
+    case "update":
+      return driver.updateSecretValues(id, UPDATED);
+    case "delete":
+      return driver.deleteSecretValues(id);
+  }
+}
+
+/** One sequential phase: `operation` on each id in turn, each awaited before the next. */
+async function phase(driver: Driver, operation: Operation, ids: readonly string[]): Promise<Sample> {
+  const latenciesMs = new Array<number>(ids.length);
+  const requestsBefore = requestCount();
+  const start = performance.now();
+  for (let i = 0; i < ids.length; i += 1) {
+    const opStart = performance.now();
+    await operate(driver, operation, ids[i] as string);
+    latenciesMs[i] = performance.now() - opStart;
+  }
+  const ms = performance.now() - start;
+  return { ops: ids.length, ms, requests: requestCount() - requestsBefore, latenciesMs };
+}
+
+/** `concurrency` workers, each running `cycles` mixed cycles on fresh ids: that many operations in flight at once. */
+async function mixed(driver: Driver, concurrency: number, cycles: number): Promise<Sample> {
+  const latenciesMs: number[] = [];
+  const requestsBefore = requestCount();
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let cycle = 0; cycle < cycles; cycle += 1) {
+        const id = randomUUID();
+        for (const operation of MIXED_CYCLE) {
+          const opStart = performance.now();
+          await operate(driver, operation, id);
+          latenciesMs.push(performance.now() - opStart);
+        }
+      }
+    }),
+  );
+  const ms = performance.now() - start;
+  return { ops: latenciesMs.length, ms, requests: requestCount() - requestsBefore, latenciesMs };
+}
+
+export type RoundResult = Record<Workload, Record<SideName, Sample>>;
+
+function order(round: number): readonly SideName[] {
+  return round % 2 === 0 ? ["omnisecret", "raw"] : ["raw", "omnisecret"];
+}
+
+/** One round: each side's four sequential phases on `n` fresh ids, then each side's mixed workload (ABBA). */
+export async function runRound(
+  sides: Sides,
+  options: { round: number; n: number; concurrency: number; cycles: number },
+): Promise<RoundResult> {
+  const result = Object.fromEntries(
+    [...SEQUENTIAL, "mixed"].map((workload) => [workload, {} as Record<SideName, Sample>]),
+  ) as RoundResult;
+  const [first, second] = order(options.round) as [SideName, SideName];
+  for (const side of [first, second]) {
+    const ids = Array.from({ length: options.n }, () => randomUUID());
+    for (const operation of SEQUENTIAL) result[operation][side] = await phase(sides[side], operation, ids);
+  }
+  for (const side of [second, first])
+    result.mixed[side] = await mixed(sides[side], options.concurrency, options.cycles);
+  return result;
+}
+
+/** Gets of one id with the read cache warm, each awaited: cached gets per second. */
+export async function cachedGets(driver: Driver, count: number): Promise<{ opsPerSec: number; requests: number }> {
+  const id = randomUUID();
+  await driver.storeSecretValues(id, STORED);
+  await driver.getSecretValues(id);
+  const requestsBefore = requestCount();
+  const start = performance.now();
+  for (let i = 0; i < count; i += 1) await driver.getSecretValues(id);
+  const ms = performance.now() - start;
+  const requests = requestCount() - requestsBefore;
+  await driver.deleteSecretValues(id);
+  return { opsPerSec: (count / ms) * 1_000, requests };
+}
+
+export { STORED as BENCH_VALUES };

@@ -1,0 +1,311 @@
+/**
+ * `npm run bench`: omnisecret against the raw SDK or client of every provider whose server the
+ * integration harness can start (and the local store), on the same server in the same run.
+ * Builds dist/ first, starts the servers it needs (or reuses those of `npm run servers:start`)
+ * and stops them afterwards. Writes bench/results/latest.json and latest.md and prints the
+ * tables, and (in a run with the default settings) puts them into the README between its
+ * bench:latest markers. See the README's "Performance" section for the method.
+ *
+ * Settings (environment): BENCH_N (200 operations per sequential workload), BENCH_LOCAL_N
+ * (25 x BENCH_N: the local store is fast enough that 200 operations last a few milliseconds),
+ * BENCH_ROUNDS (10; keep it even), BENCH_CONCURRENCY (16), BENCH_MIXED_OPS (about 1000; local 25x),
+ * BENCH_COLD_RUNS (7), BENCH_CACHED_GETS (1000000), BENCH_PROVIDERS (local,aws,vault[,gcp]);
+ * BENCH_AA=1 puts a second raw baseline in omnisecret's place, to show the noise floor.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { backgroundServers, type RunningServer, startServer, stopServers } from "../integration-tests/harness/index.js";
+import { freePort } from "../integration-tests/harness/process.js";
+import type * as Omnisecret from "../src/index.js";
+import { coldStart } from "./lib/cold-start.js";
+import { countGrpcCalls, countSqliteStatements } from "./lib/counters.js";
+import type { Driver, RawFactory } from "./lib/driver.js";
+import { MINIMUMS } from "./lib/minimums.js";
+import {
+  checkTargets,
+  machineInfo,
+  markdown,
+  type ProviderResult,
+  type Settings,
+  summarizeColdStart,
+  summarizeRounds,
+} from "./lib/report.js";
+import { median, round } from "./lib/stats.js";
+import { cachedGets, MIXED_CYCLE, type RoundResult, runRound } from "./lib/workloads.js";
+import { createRawAws } from "./raw/aws.js";
+import { createRawGcp } from "./raw/gcp.js";
+import { createRawLocal } from "./raw/local.js";
+import { createRawVault } from "./raw/vault.js";
+
+const root = join(import.meta.dirname, "..");
+const resultsDir = join(import.meta.dirname, "results");
+const began = performance.now();
+
+function setting(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer (got ${raw})`);
+  return value;
+}
+
+const n = setting("BENCH_N", 200);
+const concurrency = setting("BENCH_CONCURRENCY", 16);
+const cyclesFor = (ops: number) => Math.max(1, Math.round(ops / (concurrency * MIXED_CYCLE.length)));
+const cycles = cyclesFor(setting("BENCH_MIXED_OPS", 1_000));
+const localScale = 25;
+const settings: Settings = {
+  n,
+  localN: setting("BENCH_LOCAL_N", n * localScale),
+  rounds: setting("BENCH_ROUNDS", 10),
+  concurrency,
+  mixedOps: cycles * concurrency * MIXED_CYCLE.length,
+  coldRuns: setting("BENCH_COLD_RUNS", 7),
+  cachedGets: setting("BENCH_CACHED_GETS", 1_000_000),
+};
+const localCycles = cycles * localScale;
+
+const gcpReady = existsSync(join(root, "adapters", "gcp", "index.ts"));
+const providers = process.env.BENCH_PROVIDERS?.split(",")
+  .map((name) => name.trim())
+  .filter(Boolean) ?? ["local", "aws", "vault", ...(gcpReady ? ["gcp"] : [])];
+
+const rawFactories: Record<string, RawFactory> = {
+  local: createRawLocal,
+  aws: createRawAws,
+  vault: createRawVault,
+  gcp: createRawGcp,
+};
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+// 1. The build: the omnisecret side and the cold-start probes run dist/, as users do.
+log("building dist/ ...");
+execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
+  cwd: root,
+  stdio: "inherit",
+});
+const { SecretStore } = (await import(pathToFileURL(join(root, "dist", "src", "index.js")).href)) as typeof Omnisecret;
+
+// 2. The servers: reuse those of `npm run servers:start`, start the others on free ports.
+const started: RunningServer[] = [];
+const skipped: { provider: string; reason: string }[] = [];
+const configs: Record<string, Record<string, unknown>> = {};
+const scratch = mkdtempSync(join(tmpdir(), "omnisecret-bench-"));
+
+async function cleanUp(): Promise<void> {
+  await stopServers(started.splice(0));
+  rmSync(scratch, { recursive: true, force: true });
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the servers this run started`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+const serverEnv: NodeJS.ProcessEnv = {
+  ...process.env,
+  // Free ports, so a test run using the default ports at the same time is not disturbed.
+  OMNISECRET_TEST_AWS_PORT: process.env.OMNISECRET_TEST_AWS_PORT ?? String(await freePort()),
+  OMNISECRET_TEST_VAULT_PORT: process.env.OMNISECRET_TEST_VAULT_PORT ?? String(await freePort()),
+};
+const reusable = backgroundServers();
+for (const provider of providers) {
+  if (!(provider in rawFactories)) {
+    skipped.push({ provider, reason: "no baseline for this provider" });
+    continue;
+  }
+  if (provider === "local") {
+    configs.local = {
+      provider: "local",
+      path: join(scratch, "bench.db"),
+      key: randomBytes(32).toString("base64"),
+    };
+    continue;
+  }
+  if (provider === "gcp" && !gcpReady) {
+    skipped.push({ provider, reason: "adapters/gcp/index.ts does not exist yet" });
+    continue;
+  }
+  const background = reusable.find((server) => server.provider === provider);
+  if (background) {
+    log(`${provider}: reusing the server from servers:start`);
+    configs[provider] = background.config;
+    continue;
+  }
+  try {
+    log(`${provider}: starting its server ...`);
+    const server = await startServer(provider, { env: serverEnv });
+    started.push(server);
+    configs[provider] = server.config;
+    log(`${provider}: ready (install ${Math.round(server.installMs)} ms, start ${Math.round(server.startMs)} ms)`);
+  } catch (error) {
+    const reason =
+      error instanceof Error ? `${error.message}${error.cause ? `: ${String(error.cause)}` : ""}` : String(error);
+    log(`${provider}: its server could not be started, so it is left out: ${reason}`);
+    skipped.push({ provider, reason: `its server could not be started: ${reason.split("\n")[0]}` });
+  }
+}
+
+// 3. The benchmarks, one provider at a time.
+if (configs.gcp) countGrpcCalls();
+if (configs.local) await countSqliteStatements();
+
+async function benchProvider(provider: string, config: Record<string, unknown>): Promise<ProviderResult> {
+  const local = provider === "local";
+  const opsPerPhase = local ? settings.localN : settings.n;
+  const mixedCycles = local ? localCycles : cycles;
+  const run = randomUUID().slice(0, 8);
+  const omnisecret = await SecretStore.create({ ...config, prefix: `bench-o-${run}` });
+  // Local: each side gets its own database file (same setup), so neither reads through the
+  // other's write-ahead log or B-tree pages; the servers are shared as they are.
+  const ownConfig = (side: string) => (local ? { ...config, path: join(scratch, `${side}-${run}.db`) } : config);
+  const raw = await (rawFactories[provider] as RawFactory)(ownConfig("raw"), `bench-r-${run}`);
+  // BENCH_AA=1: a second raw baseline in omnisecret's place, to see this machine's noise floor.
+  const calibration =
+    process.env.BENCH_AA === "1"
+      ? await (rawFactories[provider] as RawFactory)(ownConfig("calibration"), `bench-a-${run}`)
+      : undefined;
+  const sides = { omnisecret: calibration ?? (omnisecret as Driver), raw };
+  try {
+    log(`${provider}: warming up`);
+    // A full unmeasured round first: the SDKs' code paths (grpc-js, protobufjs, the AWS SDK's
+    // middleware) take hundreds of calls before the JIT has settled on them.
+    await runRound(sides, { round: 0, n: opsPerPhase, concurrency, cycles: mixedCycles });
+    const rounds: RoundResult[] = [];
+    for (let index = 0; index < settings.rounds; index += 1) {
+      const roundStart = performance.now();
+      rounds.push(await runRound(sides, { round: index, n: opsPerPhase, concurrency, cycles: mixedCycles }));
+      log(`${provider}: round ${index + 1}/${settings.rounds} in ${Math.round(performance.now() - roundStart)} ms`);
+    }
+    const workloads = summarizeRounds(provider, rounds);
+
+    log(`${provider}: cached gets`);
+    const cachedStore = await SecretStore.create({ ...config, prefix: `bench-c-${run}`, cache: { ttlMs: 600_000 } });
+    const cachedRuns = [];
+    for (let index = 0; index < 3; index += 1) cachedRuns.push(await cachedGets(cachedStore, settings.cachedGets));
+    await cachedStore.close();
+
+    log(`${provider}: cold start`);
+    const id = randomUUID();
+    await omnisecret.storeSecretValues(id, { username: "cold", password: "start" });
+    const cold = await coldStart(provider, { ...config, prefix: omnisecret.prefix }, id, settings.coldRuns);
+    await omnisecret.deleteSecretValues(id);
+
+    return {
+      provider,
+      n: opsPerPhase,
+      rounds: settings.rounds,
+      mixedOps: mixedCycles * concurrency * MIXED_CYCLE.length,
+      workloads,
+      coldStart: summarizeColdStart(cold),
+      cachedGets: {
+        count: settings.cachedGets,
+        opsPerSec: round(median(cachedRuns.map((r) => r.opsPerSec)), 0),
+        requests: cachedRuns.reduce((sum, r) => sum + r.requests, 0),
+      },
+    };
+  } finally {
+    await omnisecret.close();
+    await raw.close();
+    await calibration?.close();
+  }
+}
+
+const results: ProviderResult[] = [];
+try {
+  for (const provider of providers) {
+    const config = configs[provider];
+    if (!config) continue;
+    try {
+      results.push(await benchProvider(provider, config));
+    } catch (error) {
+      log(`${provider}: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      skipped.push({
+        provider,
+        reason: `the benchmark failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    }
+  }
+} finally {
+  await cleanUp();
+}
+
+// 4. The results.
+const durationS = round((performance.now() - began) / 1_000, 1);
+const calibrating = process.env.BENCH_AA === "1";
+const stem = calibrating ? "aa-latest" : "latest";
+const title = calibrating
+  ? "# omnisecret benchmark: A/A calibration (`BENCH_AA=1`: a second raw baseline in omnisecret's place)"
+  : "# omnisecret benchmark";
+const machine = machineInfo();
+const checks = checkTargets(results);
+const table = markdown(machine, settings, results, checks, skipped, durationS);
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(
+  join(resultsDir, `${stem}.json`),
+  `${JSON.stringify(
+    {
+      machine,
+      settings,
+      durationS,
+      method: {
+        alternation:
+          "each round runs every workload once per side, the side going first swapping from workload to workload and round to round",
+        requestCounting: {
+          http: "diagnostics_channel http.client.request.start (and undici:request:create), process-wide",
+          grpc: "grpc-js Channel.prototype.createCall wrapped: one per call sent, retries included (google-gax passes no interceptors to grpc-js)",
+          sqlite: "better-sqlite3 Statement run/get/all/iterate wrapped; statements, not network requests",
+        },
+        coldStart:
+          "fresh node processes, alternating; wall time spawn to exit measured by the parent, peak RSS from process.resourceUsage().maxRSS; one unmeasured warm-up run per side",
+      },
+      results,
+      targets: checks,
+      minimums: MINIMUMS,
+      skipped,
+    },
+    null,
+    2,
+  )}\n`,
+);
+// In Biome's format, so that `npm run lint` passes with the results committed.
+try {
+  execFileSync(
+    process.execPath,
+    [
+      join(root, "node_modules", "@biomejs", "biome", "bin", "biome"),
+      "format",
+      "--write",
+      join(resultsDir, `${stem}.json`),
+    ],
+    { cwd: root, stdio: "ignore" },
+  );
+} catch {
+  log(`could not format bench/results/${stem}.json with Biome; run \`npx biome format --write bench/results\``);
+}
+writeFileSync(join(resultsDir, `${stem}.md`), `${title}\n\n${table}`);
+process.stdout.write(`\n${table}`);
+log(`results written to bench/results/${stem}.json and ${stem}.md (${durationS} s)`);
+
+// 5. The README shows the table of the latest run with the default settings.
+const README_START = "<!-- bench:latest:start -->";
+const README_END = "<!-- bench:latest:end -->";
+const customized = Object.keys(process.env).some((name) => name.startsWith("BENCH_"));
+if (customized) {
+  log("README.md left as it is: BENCH_* settings were given, so this is not a default run");
+} else {
+  const readmePath = join(root, "README.md");
+  const readme = readFileSync(readmePath, "utf8");
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start >= 0 && end > start) {
+    writeFileSync(readmePath, `${readme.slice(0, start + README_START.length)}\n\n${table}\n${readme.slice(end)}`);
+    log("README.md: the Performance table is updated");
+  }
+}
