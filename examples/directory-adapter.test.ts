@@ -2,37 +2,24 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCustomAdapter, customOptionsSchema } from "../src/custom-adapter.js";
-import { SecretStore } from "../src/secret-store.js";
 import { testSecretsAdapter } from "../src/testing/index.js";
 
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-custom-contract-"));
 
 // Loaded exactly as a user's config would load it: provider "custom" with a module path.
-testSecretsAdapter("custom (examples/directory-adapter.mjs)", {
-  createAdapter: (context) =>
-    createCustomAdapter(
-      customOptionsSchema.parse({
-        provider: "custom",
-        prefix: context.prefix,
-        module: "./examples/directory-adapter.mjs",
-        options: { directory },
-      }),
-      context,
-    ),
-});
+const createAdapter = (context: { prefix: string }) =>
+  createCustomAdapter(
+    customOptionsSchema.parse({
+      provider: "custom",
+      prefix: context.prefix,
+      module: "./examples/directory-adapter.mjs",
+      options: { directory },
+    }),
+    context,
+  );
 
+testSecretsAdapter("custom (examples/directory-adapter.mjs)", { createAdapter });
 testSecretsAdapter("custom (examples/directory-adapter.mjs)", {
-  createAdapter: (context) =>
-    createCustomAdapter(
-      customOptionsSchema.parse({
-        provider: "custom",
-        prefix: context.prefix,
-        module: "./examples/directory-adapter.mjs",
-        options: { directory },
-      }),
-      context,
-    ),
+  createAdapter,
   cache: { ttlMs: 60_000, cacheNotFound: true },
 });
-
-void SecretStore;

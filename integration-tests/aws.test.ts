@@ -11,10 +11,9 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { afterAll, describe, expect, it } from "vitest";
-import { createAdapterFromConfig, SecretStore } from "../src/index.js";
-import { testSecretsAdapter } from "../src/testing/index.js";
+import { SecretStore } from "../src/index.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../test-support/packages-loaded.js";
-import { serverConfig } from "./server-config.js";
+import { serverConfig, storeOpener, testContractOnServer } from "./server-config.js";
 
 const config = serverConfig("aws");
 const freshPrefix = () => `it-${randomUUID().slice(0, 8)}`;
@@ -25,25 +24,10 @@ const rawClient = new SecretsManagerClient({
 });
 afterAll(() => rawClient.destroy());
 
-testSecretsAdapter("aws", {
-  createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
-});
-
-testSecretsAdapter("aws", {
-  createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
-  cache: { ttlMs: 60_000 },
-});
+testContractOnServer("aws", config);
 
 describe("aws adapter against the Secrets Manager API", () => {
-  const stores: SecretStore[] = [];
-  const open = async (extra: Record<string, unknown> = {}) => {
-    const store = await SecretStore.create({ ...config, prefix: freshPrefix(), ...extra });
-    stores.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    for (const store of stores) await store.close();
-  });
+  const open = storeOpener(config, () => freshPrefix());
 
   it("names the secret <prefix>/<uuid>, stores the map as JSON and tags it with id and owner", async () => {
     const store = await open({ owner: "server-42" });

@@ -13,10 +13,9 @@ import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { grpc } from "google-gax";
 import { afterAll, describe, expect, it } from "vitest";
 import { crc32c } from "../adapters/gcp/index.js";
-import { createAdapterFromConfig, SecretStore } from "../src/index.js";
-import { testSecretsAdapter } from "../src/testing/index.js";
+import { SecretStore } from "../src/index.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../test-support/packages-loaded.js";
-import { serverConfig } from "./server-config.js";
+import { serverConfig, storeOpener, testContractOnServer } from "./server-config.js";
 
 const config = serverConfig("gcp");
 const parent = `projects/${config.projectId as string}`;
@@ -52,20 +51,10 @@ function grpcError(code: number, details: string): Error {
   return Object.assign(new Error(`${code} ${details}`), { code, details });
 }
 
-testSecretsAdapter("gcp", {
-  createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
-});
+testContractOnServer("gcp", config);
 
 describe("gcp adapter against the Secret Manager emulator", () => {
-  const stores: SecretStore[] = [];
-  const open = async (extra: Record<string, unknown> = {}) => {
-    const store = await SecretStore.create({ ...config, prefix: freshPrefix(), ...extra });
-    stores.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    for (const store of stores) await store.close();
-  });
+  const open = storeOpener(config, () => freshPrefix());
 
   it("names the secret <prefix>-<uuid>, labels it, and stores the map as the payload", async () => {
     const store = await open({ owner: "server-42" });
@@ -251,9 +240,4 @@ describe("gcp adapter against the Secret Manager emulator", () => {
     }
     expect(loaded).not.toContain("better-sqlite3");
   });
-});
-
-testSecretsAdapter("gcp", {
-  createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
-  cache: { ttlMs: 60_000 },
 });

@@ -1,4 +1,6 @@
-import { inject } from "vitest";
+import { afterAll, inject } from "vitest";
+import { createAdapterFromConfig, SecretStore } from "../src/index.js";
+import { testSecretsAdapter } from "../src/testing/index.js";
 
 /**
  * The ready config of a provider's test server. A test file for a provider whose server was
@@ -12,4 +14,31 @@ export function serverConfig(provider: string): Record<string, unknown> {
     );
   }
   return structuredClone(config);
+}
+
+/** Runs the shared contract suite against a provider's test server, with the read cache off and on. */
+export function testContractOnServer(provider: string, config: Record<string, unknown>): void {
+  const createAdapter = async ({ prefix }: { prefix: string }) =>
+    (await createAdapterFromConfig({ ...config, prefix })).adapter;
+  testSecretsAdapter(provider, { createAdapter });
+  testSecretsAdapter(provider, { createAdapter, cache: { ttlMs: 60_000 } });
+}
+
+/**
+ * Returns a function that opens a store on the test server with a fresh prefix (and any
+ * overrides); every store it opened is closed after the file's tests.
+ */
+export function storeOpener(
+  config: Record<string, unknown>,
+  freshPrefix: () => string,
+): (overrides?: Record<string, unknown>) => Promise<SecretStore> {
+  const stores: SecretStore[] = [];
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+  });
+  return async (overrides = {}) => {
+    const store = await SecretStore.create({ ...config, prefix: freshPrefix(), ...overrides });
+    stores.push(store);
+    return store;
+  };
 }

@@ -4,11 +4,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAdapterFromConfig, SecretStore } from "../src/index.js";
-import { testSecretsAdapter } from "../src/testing/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../test-support/packages-loaded.js";
-import { serverConfig } from "./server-config.js";
+import { serverConfig, storeOpener, testContractOnServer } from "./server-config.js";
 
 const config = serverConfig("vault");
 const address = config.address as string;
@@ -39,25 +37,10 @@ async function enableKv2(mount: string): Promise<void> {
   throw new Error(`KV v2 mount ${mount} never became writable`);
 }
 
-testSecretsAdapter("vault", {
-  createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
-});
-
-testSecretsAdapter("vault", {
-  createAdapter: async ({ prefix }) => (await createAdapterFromConfig({ ...config, prefix })).adapter,
-  cache: { ttlMs: 60_000 },
-});
+testContractOnServer("vault", config);
 
 describe("vault adapter against the Vault API", () => {
-  const stores: SecretStore[] = [];
-  const open = async (extra: Record<string, unknown> = {}) => {
-    const store = await SecretStore.create({ ...config, prefix: freshName("it"), ...extra });
-    stores.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    for (const store of stores) await store.close();
-  });
+  const open = storeOpener(config, () => freshName("it"));
 
   it("writes the map as the version's data at <mount>/data/<prefix>/<uuid>, keeping one version", async () => {
     const store = await open();

@@ -2,21 +2,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { expectConfigError } from "../test-support/expect-config-error.js";
 import { configFromSources, redactConfig, resolveConfig } from "./config.js";
-import { ConfigError } from "./errors.js";
 import { SecretStore } from "./secret-store.js";
 
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-config-"));
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("resolveConfig", () => {
   it("defaults to the local provider and the omnisecret prefix", () => {
@@ -25,7 +15,7 @@ describe("resolveConfig", () => {
   });
 
   it("names the provider and the field of a bad value", () => {
-    const error = configError(() => resolveConfig({ provider: "local", maxValueBytes: "big" }));
+    const error = expectConfigError(() => resolveConfig({ provider: "local", maxValueBytes: "big" }));
     expect(error.code).toBe("E_CONFIG");
     expect(error.provider).toBe("local");
     expect(error.field).toBe("maxValueBytes");
@@ -34,29 +24,29 @@ describe("resolveConfig", () => {
   });
 
   it("rejects unknown fields, so a typo is not silently ignored", () => {
-    const error = configError(() => resolveConfig({ provider: "memory", maxValueByte: 10 }));
+    const error = expectConfigError(() => resolveConfig({ provider: "memory", maxValueByte: 10 }));
     expect(error.message).toContain('"maxValueByte"');
   });
 
   it("rejects an unknown provider and lists the known ones", () => {
-    const error = configError(() => resolveConfig({ provider: "dropbox" }));
+    const error = expectConfigError(() => resolveConfig({ provider: "dropbox" }));
     expect(error.field).toBe("provider");
     expect(error.message).toContain("local, memory, aws, gcp, vault, custom");
   });
 
   it("rejects a prefix that some provider could not use in a name", () => {
     for (const prefix of ["", "has/slash", "under_score", "-dash", "x".repeat(49)]) {
-      expect(configError(() => resolveConfig({ provider: "memory", prefix })).field).toBe("prefix");
+      expect(expectConfigError(() => resolveConfig({ provider: "memory", prefix })).field).toBe("prefix");
     }
   });
 
   it("does not echo a bad key into the message", () => {
-    const error = configError(() => resolveConfig({ provider: "local", key: 12345678901 }));
+    const error = expectConfigError(() => resolveConfig({ provider: "local", key: 12345678901 }));
     expect(error.message).not.toContain("12345678901");
   });
 
   it("rejects a config that is not an object", () => {
-    expect(configError(() => resolveConfig("local")).code).toBe("E_CONFIG");
+    expect(expectConfigError(() => resolveConfig("local")).code).toBe("E_CONFIG");
   });
 });
 
@@ -81,7 +71,7 @@ describe("configFromSources", () => {
   });
 
   it("names the variable, not its content, when it cannot be parsed", () => {
-    const error = configError(() =>
+    const error = expectConfigError(() =>
       configFromSources({
         env: { OMNISECRET_PROVIDER: "custom", OMNISECRET_CUSTOM_MODULE: "m", OMNISECRET_CUSTOM_OPTIONS: "{hunter2" },
       }),
@@ -115,11 +105,11 @@ describe("configFromSources", () => {
   it("reports a broken config file without quoting it", () => {
     const file = join(directory, "broken.json");
     writeFileSync(file, '{"provider": "local", "key": "hunter2-secret-key"');
-    const error = configError(() => configFromSources({ configFile: file, env: {} }));
+    const error = expectConfigError(() => configFromSources({ configFile: file, env: {} }));
     expect(error.message).toContain("not valid JSON");
     expect(error.message).not.toContain("hunter2");
     expect(
-      configError(() => configFromSources({ configFile: join(directory, "absent.json"), env: {} })).message,
+      expectConfigError(() => configFromSources({ configFile: join(directory, "absent.json"), env: {} })).message,
     ).toContain("could not be read");
   });
 

@@ -12,6 +12,7 @@ import { configFromSources, resolveConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
 import { SecretStore } from "../../src/secret-store.js";
 import { testSecretsAdapter } from "../../src/testing/index.js";
+import { expectConfigError } from "../../test-support/expect-config-error.js";
 import { Status } from "./errors.js";
 import { crc32c, GcpSecretsAdapter } from "./index.js";
 import { type GcpOptions, gcpOptionsSchema } from "./options.js";
@@ -214,16 +215,6 @@ function storeOn(fake: FakeSecretManager, options: Partial<GcpOptions> = {}, pre
   return { adapter, store: SecretStore.fromAdapter(adapter, { prefix: prefix ?? "" }) };
 }
 
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error("expected a ConfigError");
-}
-
 describe("crc32c", () => {
   it("computes the standard check values", () => {
     expect(crc32c(Buffer.from("123456789"))).toBe(0xe3069283);
@@ -234,7 +225,7 @@ describe("crc32c", () => {
 
 describe("gcp options", () => {
   it("requires a project id and names the field", () => {
-    const error = configError(() => resolveConfig({ provider: "gcp" }));
+    const error = expectConfigError(() => resolveConfig({ provider: "gcp" }));
     expect(error.field).toBe("projectId");
     expect(error.message).toContain("GOOGLE_CLOUD_PROJECT");
   });
@@ -286,13 +277,13 @@ describe("gcp options", () => {
       });
     }
     for (const apiEndpoint of ["10.0.0.5", "emulator.internal", "secretmanager.googleapis.com", "128.0.0.1"]) {
-      const error = configError(() =>
+      const error = expectConfigError(() =>
         resolveConfig({ provider: "gcp", projectId: "p-1", apiEndpoint, plaintext: true }),
       );
       expect(error.field).toBe("plaintext");
       expect(error.message).toContain("allowPlaintextRemote");
     }
-    expect(configError(() => resolveConfig({ provider: "gcp", projectId: "p-1", plaintext: true })).field).toBe(
+    expect(expectConfigError(() => resolveConfig({ provider: "gcp", projectId: "p-1", plaintext: true })).field).toBe(
       "plaintext",
     );
     expect(
