@@ -53,12 +53,11 @@ else
   GCP_EMULATOR_MODSUM="${OMNISECRET_GCP_EMULATOR_MODSUM:-}"
 fi
 
-log() { printf 'install-gcp-emulator: %s\n' "$*" >&2; }
+INSTALL_NAME=install-gcp-emulator
+# shellcheck source=integration-tests/servers/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-cache_root="${OMNISECRET_CACHE_DIR:-${HOME:?HOME is not set}/.cache/omnisecret}"
-mkdir -p "$cache_root"
-cache_root="$(cd "$cache_root" && pwd -P)"
-
+cache_root="$(omnisecret_cache_root)"
 base="$cache_root/gcp-emulator/$GCP_EMULATOR_VERSION"
 exe_name="${GCP_EMULATOR_CMD##*/}"
 exe="$base/$exe_name"
@@ -68,28 +67,10 @@ is_ready() {
   [[ "${GCP_EMULATOR_FORCE_REINSTALL:-0}" != "1" && -f "$exe" && -x "$exe" ]]
 }
 
-# Fast path: nothing to do.
-if is_ready; then
-  printf '%s\n' "$exe"
-  exit 0
-fi
-
-mkdir -p "$base"
-
-# Serialise concurrent installs of the same version (e.g. parallel test jobs).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$base/.lock"
-  if ! flock -n 9; then
-    log "another install of $pkg@$GCP_EMULATOR_VERSION is running; waiting for it"
-    flock 9
-  fi
-  # Whoever held the lock may have finished the job.
-  if is_ready; then
-    printf '%s\n' "$exe"
-    exit 0
-  fi
-  # The lock is held from here on: a forced reinstall is done once, not per waiter.
-fi
+exit_if_installed is_ready "$exe"
+hold_install_lock "$base" "$pkg@$GCP_EMULATOR_VERSION"
+# Whoever held the lock may have finished the job; from here on a forced reinstall is done once.
+exit_if_installed is_ready "$exe"
 
 if ! command -v go >/dev/null 2>&1; then
   log "error: 'go' not found on PATH; install Go >= 1.24"

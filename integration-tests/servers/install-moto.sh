@@ -21,12 +21,11 @@ set -euo pipefail
 
 MOTO_VERSION="5.2.5"
 
-log() { printf 'install-moto: %s\n' "$*" >&2; }
+INSTALL_NAME=install-moto
+# shellcheck source=integration-tests/servers/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-cache_root="${OMNISECRET_CACHE_DIR:-${HOME:?HOME is not set}/.cache/omnisecret}"
-mkdir -p "$cache_root"
-cache_root="$(cd "$cache_root" && pwd -P)"
-
+cache_root="$(omnisecret_cache_root)"
 base="$cache_root/moto/$MOTO_VERSION"
 venv="$base/venv"
 exe="$venv/bin/moto_server"
@@ -36,27 +35,10 @@ is_ready() {
   [[ "${MOTO_FORCE_REINSTALL:-0}" != "1" && -f "$marker" && -x "$exe" ]]
 }
 
-# Fast path: nothing to do.
-if is_ready; then
-  printf '%s\n' "$exe"
-  exit 0
-fi
-
-mkdir -p "$base"
-
-# Serialise concurrent installs of the same version (e.g. parallel test jobs).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$base/.lock"
-  if ! flock -n 9; then
-    log "another install of moto $MOTO_VERSION is running; waiting for it"
-    flock 9
-  fi
-  # Whoever held the lock may have finished the job.
-  if is_ready; then
-    printf '%s\n' "$exe"
-    exit 0
-  fi
-fi
+exit_if_installed is_ready "$exe"
+hold_install_lock "$base" "moto $MOTO_VERSION"
+# Whoever held the lock may have finished the job.
+exit_if_installed is_ready "$exe"
 
 python="${OMNISECRET_PYTHON:-python3}"
 if ! command -v "$python" >/dev/null 2>&1; then

@@ -35,21 +35,21 @@ OPENBAO_SDK_VERSION="v2.4.0"
 # Minimum Go toolchain: the `go` directive of the OpenBao v2.4.0 go.mod.
 GO_MIN_VERSION="1.24.6"
 
-CACHE_ROOT="${OMNISECRET_CACHE_DIR:-$HOME/.cache/omnisecret}"
+INSTALL_NAME=install-openbao
+# shellcheck source=integration-tests/servers/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CACHE_ROOT="$(omnisecret_cache_root)"
 DEST_DIR="$CACHE_ROOT/openbao/$OPENBAO_VERSION"
 BIN="$DEST_DIR/bao"
-
-log() { printf '[install-openbao] %s\n' "$*" >&2; }
 
 binary_ok() {
   [[ -x "$1" ]] && "$1" version >/dev/null 2>&1
 }
+is_ready() { binary_ok "$BIN"; }
 
 # ---- warm path -------------------------------------------------------------
-if binary_ok "$BIN"; then
-  printf '%s\n' "$BIN"
-  exit 0
-fi
+exit_if_installed is_ready "$BIN"
 
 # ---- cold path -------------------------------------------------------------
 if ! command -v go >/dev/null 2>&1; then
@@ -62,21 +62,9 @@ if [[ "$(printf '%s\n%s\n' "$GO_MIN_VERSION" "$go_version" | sort -V | head -n1)
   log "warning: go $go_version is older than $GO_MIN_VERSION; relying on GOTOOLCHAIN to fetch a newer toolchain"
 fi
 
-mkdir -p "$DEST_DIR"
-
-# Serialise concurrent installs (e.g. parallel test workers).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$DEST_DIR/.lock"
-  if ! flock -n 9; then
-    log "another install is in progress; waiting for its lock"
-    flock 9
-  fi
-  if binary_ok "$BIN"; then
-    log "built by a concurrent install"
-    printf '%s\n' "$BIN"
-    exit 0
-  fi
-fi
+hold_install_lock "$DEST_DIR" "OpenBao $OPENBAO_VERSION"
+# A concurrent install may have built it meanwhile.
+exit_if_installed is_ready "$BIN"
 
 # Work dir next to the destination so the final mv is an atomic rename.
 WORK_DIR="$(mktemp -d "$DEST_DIR/.build.XXXXXX")"
