@@ -13,7 +13,12 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 import { SecretStore } from "../src/index.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../test-support/packages-loaded.js";
-import { serverConfig, storeOpener, testContractOnServer } from "./server-config.js";
+import {
+  itTreatsAnotherOwnersSecretAsMissing,
+  serverConfig,
+  storeOpener,
+  testContractOnServer,
+} from "./server-config.js";
 
 const config = serverConfig("aws");
 const freshPrefix = () => `it-${randomUUID().slice(0, 8)}`;
@@ -75,16 +80,7 @@ describe("aws adapter against the Secrets Manager API", () => {
     await rawClient.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
   });
 
-  it("treats another owner's secret as missing", async () => {
-    const prefix = freshPrefix();
-    const mine = await open({ prefix, owner: "team-a" });
-    const theirs = await open({ prefix, owner: "team-b" });
-    const id = randomUUID();
-    await theirs.storeSecretValues(id, { team: "b" });
-    await expect(mine.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    await expect(mine.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    expect(await theirs.getSecretValues(id)).toEqual({ team: "b" });
-  });
+  itTreatsAnotherOwnersSecretAsMissing(open, freshPrefix);
 
   it("lists every id across several pages", async () => {
     const store = await open({ listPageSize: 2 });

@@ -12,10 +12,15 @@ import { randomUUID } from "node:crypto";
 import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { grpc } from "google-gax";
 import { afterAll, describe, expect, it } from "vitest";
-import { crc32c } from "../adapters/gcp/index.js";
+import { crc32c } from "../adapters/gcp/crc32c.js";
 import { SecretStore } from "../src/index.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../test-support/packages-loaded.js";
-import { serverConfig, storeOpener, testContractOnServer } from "./server-config.js";
+import {
+  itTreatsAnotherOwnersSecretAsMissing,
+  serverConfig,
+  storeOpener,
+  testContractOnServer,
+} from "./server-config.js";
 
 const config = serverConfig("gcp");
 const parent = `projects/${config.projectId as string}`;
@@ -116,16 +121,7 @@ describe("gcp adapter against the Secret Manager emulator", () => {
     await rawClient.deleteSecret({ name });
   });
 
-  it("treats another owner's secret as missing", async () => {
-    const prefix = freshPrefix();
-    const mine = await open({ prefix, owner: "team-a" });
-    const theirs = await open({ prefix, owner: "team-b" });
-    const id = randomUUID();
-    await theirs.storeSecretValues(id, { team: "b" });
-    await expect(mine.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    await expect(mine.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    expect(await theirs.getSecretValues(id)).toEqual({ team: "b" });
-  });
+  itTreatsAnotherOwnersSecretAsMissing(open, freshPrefix);
 
   // Injected client: the emulator cannot be made to fail AddSecretVersion.
   it("leaves nothing behind when addSecretVersion fails after createSecret, and the id can be stored afterwards", async () => {

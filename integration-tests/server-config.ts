@@ -1,4 +1,5 @@
-import { afterAll, inject } from "vitest";
+import { randomUUID } from "node:crypto";
+import { afterAll, expect, inject, it } from "vitest";
 import { createAdapterFromConfig, SecretStore } from "../src/index.js";
 import { testSecretsAdapter } from "../src/testing/index.js";
 
@@ -41,4 +42,24 @@ export function storeOpener(
     stores.push(store);
     return store;
   };
+}
+
+/**
+ * A test that a secret stored under another `owner` (same prefix) is missing for this one and
+ * stays intact: the ownership marks of adapters that have an `owner` option.
+ */
+export function itTreatsAnotherOwnersSecretAsMissing(
+  open: (overrides?: Record<string, unknown>) => Promise<SecretStore>,
+  freshPrefix: () => string,
+): void {
+  it("treats another owner's secret as missing", async () => {
+    const prefix = freshPrefix();
+    const mine = await open({ prefix, owner: "team-a" });
+    const theirs = await open({ prefix, owner: "team-b" });
+    const id = randomUUID();
+    await theirs.storeSecretValues(id, { team: "b" });
+    await expect(mine.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(mine.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    expect(await theirs.getSecretValues(id)).toEqual({ team: "b" });
+  });
 }

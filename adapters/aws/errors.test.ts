@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { SecretsManagerClient, SecretsManagerServiceException } from "@aws-sdk/client-secrets-manager";
 import { describe, expect, it } from "vitest";
 import { SecretStore } from "../../src/secret-store.js";
+import { failuresOfGetUpdateDelete } from "../../test-support/failures.js";
 import { AwsSecretsAdapter } from "./index.js";
 import { awsOptionsSchema } from "./options.js";
 
@@ -37,12 +38,7 @@ describe("AWS error mapping", () => {
     const error = serviceError(name, status, status >= 500 ? "server" : "client");
     const store = storeFailingWith(error);
     const id = randomUUID();
-    for (const operation of [
-      () => store.getSecretValues(id),
-      () => store.updateSecretValues(id, { a: "b" }),
-      () => store.deleteSecretValues(id),
-    ]) {
-      const caught = await operation().catch((e: unknown) => e);
+    for (const caught of await failuresOfGetUpdateDelete(store, id)) {
       expect(caught).toMatchObject({ code, provider: "aws", secretId: id });
       expect((caught as Error).cause).toBe(error);
     }

@@ -13,8 +13,10 @@ import { ConfigError } from "../../src/errors.js";
 import { SecretStore } from "../../src/secret-store.js";
 import { testSecretsAdapter } from "../../src/testing/index.js";
 import { expectConfigError } from "../../test-support/expect-config-error.js";
+import { failuresOfGetUpdateDelete } from "../../test-support/failures.js";
+import { crc32c } from "./crc32c.js";
 import { Status } from "./errors.js";
-import { crc32c, GcpSecretsAdapter } from "./index.js";
+import { GcpSecretsAdapter } from "./index.js";
 import { type GcpOptions, gcpOptionsSchema } from "./options.js";
 
 type Labels = Record<string, string>;
@@ -609,13 +611,7 @@ describe("gcp error mapping", () => {
   ])("maps gRPC code %i to %s on get, update and delete", async (code, expected) => {
     const error = grpcError(code, "simulated");
     const { store } = failingStore(error);
-    const id = randomUUID();
-    for (const operation of [
-      () => store.getSecretValues(id),
-      () => store.updateSecretValues(id, { a: "b" }),
-      () => store.deleteSecretValues(id),
-    ]) {
-      const caught = await operation().catch((e: unknown) => e);
+    for (const caught of await failuresOfGetUpdateDelete(store)) {
       expect(caught).toMatchObject({ code: expected, provider: "gcp" });
       expect((caught as Error).cause).toBe(error);
     }

@@ -8,23 +8,8 @@
 import { createRequire } from "node:module";
 import { type protos, SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Gax from "google-gax";
+import { crc32c } from "../../adapters/gcp/crc32c.js";
 import { type Driver, NotFound, type RawFactory } from "../lib/driver.js";
-
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n += 1) {
-    let c = n;
-    for (let bit = 0; bit < 8; bit += 1) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32c(data: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = (CRC32C_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 export const createRawGcp: RawFactory = async (config, prefix) => {
   const owner = (config.owner as string | undefined) ?? "default";
