@@ -9,21 +9,21 @@
  * Settings (environment): BENCH_N (200 operations per sequential workload), BENCH_LOCAL_N
  * (25 x BENCH_N: the local store is fast enough that 200 operations last a few milliseconds),
  * BENCH_ROUNDS (10; keep it even), BENCH_CONCURRENCY (16), BENCH_MIXED_OPS (about 1000; local 25x),
- * BENCH_COLD_RUNS (7), BENCH_CACHED_GETS (1000000), BENCH_PROVIDERS (local,aws,vault[,gcp]);
+ * BENCH_COLD_RUNS (7), BENCH_CACHED_GETS (1000000), BENCH_PROVIDERS (every provider with a raw side in integration-tests/servers/index.ts);
  * BENCH_AA=1 puts a second raw baseline in omnisecret's place, to show the noise floor.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { backgroundServers, type RunningServer, startServer, stopServers } from "../integration-tests/harness/index.js";
 import { freePort } from "../integration-tests/harness/process.js";
+import { providerTestSides } from "../integration-tests/servers/index.js";
 import type * as Omnisecret from "../src/index.js";
 import { coldStart } from "./lib/cold-start.js";
 import { countGrpcCalls, countSqliteStatements } from "./lib/counters.js";
-import type { Driver, RawFactory } from "./lib/driver.js";
 import { MINIMUMS } from "./lib/minimums.js";
 import {
   checkTargets,
@@ -34,12 +34,9 @@ import {
   summarizeColdStart,
   summarizeRounds,
 } from "./lib/report.js";
+import type { BenchSide, RawFactory } from "./lib/side.js";
 import { median, round } from "./lib/stats.js";
 import { cachedGets, MIXED_CYCLE, type RoundResult, runRound } from "./lib/workloads.js";
-import { createRawAws } from "./raw/aws.js";
-import { createRawGcp } from "./raw/gcp.js";
-import { createRawLocal } from "./raw/local.js";
-import { createRawVault } from "./raw/vault.js";
 
 const root = join(import.meta.dirname, "..");
 const resultsDir = join(import.meta.dirname, "results");
@@ -69,17 +66,16 @@ const settings: Settings = {
 };
 const localCycles = cycles * localScale;
 
-const gcpReady = existsSync(join(root, "adapters", "gcp", "index.ts"));
-const providers = process.env.BENCH_PROVIDERS?.split(",")
-  .map((name) => name.trim())
-  .filter(Boolean) ?? ["local", "aws", "vault", ...(gcpReady ? ["gcp"] : [])];
+const benchable = providerTestSides.filter((side) => side.loadBenchRaw !== undefined);
+const providers =
+  process.env.BENCH_PROVIDERS?.split(",")
+    .map((name) => name.trim())
+    .filter(Boolean) ?? benchable.map((side) => side.provider);
 
-const rawFactories: Record<string, RawFactory> = {
-  local: createRawLocal,
-  aws: createRawAws,
-  vault: createRawVault,
-  gcp: createRawGcp,
-};
+const rawFactories: Record<string, RawFactory> = {};
+for (const side of benchable) {
+  if (side.loadBenchRaw && providers.includes(side.provider)) rawFactories[side.provider] = await side.loadBenchRaw();
+}
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -128,10 +124,6 @@ for (const provider of providers) {
     };
     continue;
   }
-  if (provider === "gcp" && !gcpReady) {
-    skipped.push({ provider, reason: "adapters/gcp/index.ts does not exist yet" });
-    continue;
-  }
   const background = reusable.find((server) => server.provider === provider);
   if (background) {
     log(`${provider}: reusing the server from servers:start`);
@@ -171,7 +163,7 @@ async function benchProvider(provider: string, config: Record<string, unknown>):
     process.env.BENCH_AA === "1"
       ? await (rawFactories[provider] as RawFactory)(ownConfig("calibration"), `bench-a-${run}`)
       : undefined;
-  const sides = { omnisecret: calibration ?? (omnisecret as Driver), raw };
+  const sides = { omnisecret: calibration ?? (omnisecret as BenchSide), raw };
   try {
     log(`${provider}: warming up`);
     // A full unmeasured round first: the SDKs' code paths (grpc-js, protobufjs, the AWS SDK's

@@ -1,7 +1,7 @@
 /**
- * Building blocks shared by every provider's options schema: the name prefix, and the mapping
- * from environment variables to option fields. Each adapter owns its own options schema in
- * `adapters/<provider>/options.ts` and builds it from these.
+ * Building blocks shared by every provider's options schema: the name prefix and the read cache.
+ * Each adapter owns its own options schema in `adapters/<provider>/options.ts` and builds it
+ * from these; the schema module is loaded only for the provider a config selects.
  */
 import { z } from "zod";
 
@@ -40,41 +40,3 @@ export const cacheSchema = z
     cacheNotFound: z.boolean().default(false),
   })
   .optional();
-
-export type EnvFieldType = "string" | "integer" | "boolean" | "json";
-
-/** One option field and the environment variables it can be read from, first match wins. */
-export interface EnvField {
-  /** Dotted path of the option, such as `path` or `credentials.accessKeyId`. */
-  readonly field: string;
-  /** Variable names, omnisecret's own first, then the provider's standard ones. */
-  readonly names: readonly string[];
-  readonly type: EnvFieldType;
-  /** Credentials and keys: never shown in messages or inspect output. */
-  readonly secret?: boolean;
-}
-
-/** `OMNISECRET_<PROVIDER>_<FIELD>` for a camelCase field, e.g. `local` + `maxValueBytes`. */
-export function omnisecretEnvName(provider: string, field: string): string {
-  const snake = field
-    .split(".")
-    .map((part) => part.replace(/([a-z0-9])([A-Z])/g, "$1_$2"))
-    .join("_")
-    .toUpperCase();
-  return `OMNISECRET_${provider.toUpperCase()}_${snake}`;
-}
-
-/** Shorthand for a field read from its `OMNISECRET_<PROVIDER>_<FIELD>` variable, then `standardNames`. */
-export function envField(
-  provider: string,
-  field: string,
-  type: EnvFieldType,
-  options: { standardNames?: readonly string[]; secret?: boolean } = {},
-): EnvField {
-  return {
-    field,
-    type,
-    names: [omnisecretEnvName(provider, field), ...(options.standardNames ?? [])],
-    ...(options.secret ? { secret: true } : {}),
-  };
-}

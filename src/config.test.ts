@@ -9,13 +9,13 @@ import { SecretStore } from "./secret-store.js";
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-config-"));
 
 describe("resolveConfig", () => {
-  it("defaults to the local provider and the omnisecret prefix", () => {
-    const { config } = resolveConfig({});
+  it("defaults to the local provider and the omnisecret prefix", async () => {
+    const { config } = await resolveConfig({});
     expect(config).toMatchObject({ provider: "local", prefix: "omnisecret", maxValueBytes: 65_536 });
   });
 
-  it("names the provider and the field of a bad value", () => {
-    const error = expectConfigError(() => resolveConfig({ provider: "local", maxValueBytes: "big" }));
+  it("names the provider and the field of a bad value", async () => {
+    const error = await expectConfigError(() => resolveConfig({ provider: "local", maxValueBytes: "big" }));
     expect(error.code).toBe("E_CONFIG");
     expect(error.provider).toBe("local");
     expect(error.field).toBe("maxValueBytes");
@@ -23,30 +23,30 @@ describe("resolveConfig", () => {
     expect(error.message).toContain('"maxValueBytes"');
   });
 
-  it("rejects unknown fields, so a typo is not silently ignored", () => {
-    const error = expectConfigError(() => resolveConfig({ provider: "memory", maxValueByte: 10 }));
+  it("rejects unknown fields, so a typo is not silently ignored", async () => {
+    const error = await expectConfigError(() => resolveConfig({ provider: "memory", maxValueByte: 10 }));
     expect(error.message).toContain('"maxValueByte"');
   });
 
-  it("rejects an unknown provider and lists the known ones", () => {
-    const error = expectConfigError(() => resolveConfig({ provider: "dropbox" }));
+  it("rejects an unknown provider and lists the known ones", async () => {
+    const error = await expectConfigError(() => resolveConfig({ provider: "dropbox" }));
     expect(error.field).toBe("provider");
     expect(error.message).toContain("local, memory, aws, gcp, vault, custom");
   });
 
-  it("rejects a prefix that some provider could not use in a name", () => {
+  it("rejects a prefix that some provider could not use in a name", async () => {
     for (const prefix of ["", "has/slash", "under_score", "-dash", "x".repeat(49)]) {
-      expect(expectConfigError(() => resolveConfig({ provider: "memory", prefix })).field).toBe("prefix");
+      expect((await expectConfigError(() => resolveConfig({ provider: "memory", prefix }))).field).toBe("prefix");
     }
   });
 
-  it("does not echo a bad key into the message", () => {
-    const error = expectConfigError(() => resolveConfig({ provider: "local", key: 12345678901 }));
+  it("does not echo a bad key into the message", async () => {
+    const error = await expectConfigError(() => resolveConfig({ provider: "local", key: 12345678901 }));
     expect(error.message).not.toContain("12345678901");
   });
 
-  it("rejects a config that is not an object", () => {
-    expect(expectConfigError(() => resolveConfig("local")).code).toBe("E_CONFIG");
+  it("rejects a config that is not an object", async () => {
+    expect((await expectConfigError(() => resolveConfig("local"))).code).toBe("E_CONFIG");
   });
 });
 
@@ -70,8 +70,8 @@ describe("configFromSources", () => {
     expect(config).toEqual({ provider: "custom", module: "./m.mjs", options: { a: 1 } });
   });
 
-  it("names the variable, not its content, when it cannot be parsed", () => {
-    const error = expectConfigError(() =>
+  it("names the variable, not its content, when it cannot be parsed", async () => {
+    const error = await expectConfigError(() =>
       configFromSources({
         env: { OMNISECRET_PROVIDER: "custom", OMNISECRET_CUSTOM_MODULE: "m", OMNISECRET_CUSTOM_OPTIONS: "{hunter2" },
       }),
@@ -102,14 +102,15 @@ describe("configFromSources", () => {
     });
   });
 
-  it("reports a broken config file without quoting it", () => {
+  it("reports a broken config file without quoting it", async () => {
     const file = join(directory, "broken.json");
     writeFileSync(file, '{"provider": "local", "key": "hunter2-secret-key"');
-    const error = expectConfigError(() => configFromSources({ configFile: file, env: {} }));
+    const error = await expectConfigError(() => configFromSources({ configFile: file, env: {} }));
     expect(error.message).toContain("not valid JSON");
     expect(error.message).not.toContain("hunter2");
     expect(
-      expectConfigError(() => configFromSources({ configFile: join(directory, "absent.json"), env: {} })).message,
+      (await expectConfigError(() => configFromSources({ configFile: join(directory, "absent.json"), env: {} })))
+        .message,
     ).toContain("could not be read");
   });
 

@@ -5,19 +5,13 @@
  */
 import { readFileSync } from "node:fs";
 import type { z } from "zod";
-import type { AwsOptions } from "../adapters/aws/options.js";
-import type { GcpOptions } from "../adapters/gcp/options.js";
-import type { LocalOptions } from "../adapters/local/options.js";
-import type { MemoryOptions } from "../adapters/memory/options.js";
-import type { VaultOptions } from "../adapters/vault/options.js";
-import { cacheSchema, type EnvField } from "./config-schema.js";
-import type { CustomOptions } from "./custom-adapter.js";
+import { cacheSchema } from "./config-schema.js";
+import type { EnvField } from "./env-fields.js";
 import { ConfigError } from "./errors.js";
 import type { ResolvedCacheOptions } from "./read-cache.js";
-import { getProviderDefinition, type ProviderDefinition } from "./registry.js";
+import { getProviderDefinition, loadOptionsSchema, type ProviderDefinition } from "./registry.js";
 
-/** The configuration accepted by `SecretStore.create`. `provider` defaults to `local`. */
-export type OmnisecretConfig = LocalOptions | MemoryOptions | AwsOptions | GcpOptions | VaultOptions | CustomOptions;
+export type { OmnisecretConfig, ProviderOptions } from "./providers.js";
 
 /** Fields every provider accepts; they survive a provider override of a config file. */
 const COMMON_FIELDS = ["prefix", "cache"] as const;
@@ -39,14 +33,17 @@ export interface ResolvedConfig {
   readonly [field: string]: unknown;
 }
 
-/** Validates a config object against its provider's schema and fills in defaults. */
-export function resolveConfig(input: unknown): { definition: ProviderDefinition; config: ResolvedConfig } {
+/** Validates a config object against its provider's schema (loaded for that provider only) and fills in defaults. */
+export async function resolveConfig(
+  input: unknown,
+): Promise<{ definition: ProviderDefinition; config: ResolvedConfig }> {
   if (input === null || typeof input !== "object" || Array.isArray(input)) {
     throw new ConfigError("configuration must be an object with a `provider` field");
   }
   const withProvider = { provider: DEFAULT_PROVIDER, ...(input as Record<string, unknown>) };
   const definition = getProviderDefinition(withProvider.provider);
-  const result = definition.optionsSchema.safeParse(withProvider);
+  const schema = await loadOptionsSchema(definition);
+  const result = schema.safeParse(withProvider);
   if (!result.success) throw configErrorFromIssues(definition.name, result.error);
   return { definition, config: result.data };
 }

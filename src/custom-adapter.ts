@@ -5,7 +5,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { cacheSchema, type EnvField, envField, prefixSchema } from "./config-schema.js";
+import { cacheSchema, prefixSchema } from "./config-schema.js";
 import type { AdapterContext, SecretsAdapter, SecretsAdapterFactory } from "./contract.js";
 import { ConfigError } from "./errors.js";
 
@@ -29,11 +29,6 @@ export const customOptionsSchema = z.strictObject({
 
 export type CustomOptions = z.input<typeof customOptionsSchema>;
 export type ResolvedCustomOptions = z.output<typeof customOptionsSchema>;
-
-export const customEnvFields: EnvField[] = [
-  envField("custom", "module", "string"),
-  envField("custom", "options", "json", { secret: true }),
-];
 
 function moduleSpecifier(module: string): string {
   const looksLikePath = module.startsWith(".") || isAbsolute(module);

@@ -1,11 +1,11 @@
-export type { AwsOptions } from "../adapters/aws/options.js";
-export type { GcpOptions } from "../adapters/gcp/options.js";
-export type { LocalOptions } from "../adapters/local/options.js";
-export type { MemoryOptions } from "../adapters/memory/options.js";
-export type { VaultOptions } from "../adapters/vault/options.js";
-export { type ConfigSources, configFromSources, type OmnisecretConfig, redactConfig } from "./config.js";
+export {
+  type ConfigSources,
+  configFromSources,
+  type OmnisecretConfig,
+  type ProviderOptions,
+  redactConfig,
+} from "./config.js";
 export type { AdapterContext, SecretsAdapter, SecretsAdapterFactory, SecretValues } from "./contract.js";
-export type { CustomOptions } from "./custom-adapter.js";
 export {
   ConfigError,
   InvalidSecretIdError,

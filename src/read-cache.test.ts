@@ -216,7 +216,7 @@ describe("read cache", () => {
 });
 
 describe("read cache configuration", () => {
-  it("is accepted by every provider, with defaults", () => {
+  it("is accepted by every provider, with defaults", async () => {
     const configs: Record<string, unknown>[] = [
       { provider: "local" },
       { provider: "memory" },
@@ -226,18 +226,18 @@ describe("read cache configuration", () => {
       { provider: "custom", module: "./x.mjs" },
     ];
     for (const config of configs) {
-      expect(resolveConfig({ ...config, cache: { ttlMs: 5_000 } }).config.cache).toEqual({
+      expect((await resolveConfig({ ...config, cache: { ttlMs: 5_000 } })).config.cache).toEqual({
         ttlMs: 5_000,
         maxEntries: 1_000,
         cacheNotFound: false,
       });
-      expect(resolveConfig(config).config.cache).toBeUndefined();
+      expect((await resolveConfig(config)).config.cache).toBeUndefined();
     }
   });
 
-  it("names the field of a bad cache option", () => {
+  it("names the field of a bad cache option", async () => {
     for (const cache of [{}, { ttlMs: -1 }, { ttlMs: 1.5 }, { ttlMs: 10, maxEntries: 0 }, { ttlMs: 10, x: 1 }]) {
-      expect(() => resolveConfig({ provider: "memory", cache })).toThrow(/cache/);
+      await expect(resolveConfig({ provider: "memory", cache })).rejects.toThrow(/cache/);
     }
   });
 

@@ -9,7 +9,7 @@ describe("provider registry", () => {
       name: "imaginary",
       sdkPackages: ["@omnisecret-test/not-installed-sdk"],
       // @ts-expect-error the package does not exist: that is the point
-      loadFactory: async () => (await import("@omnisecret-test/not-installed-sdk")).default,
+      loadAdapter: async () => (await import("@omnisecret-test/not-installed-sdk")).default,
     };
     const error = await loadAdapterFactory(definition).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);

@@ -1,84 +1,25 @@
 /**
- * The provider registry: which providers exist, how their options are validated and read from
- * the environment, and how their adapter module is loaded.
+ * Finding a provider's definition by name, and loading its adapter module with a missing SDK
+ * turned into an error that says what to install. The list itself is `src/providers.ts`.
  *
  * Adapter modules (and through them the cloud SDKs) are imported only when their provider is
- * selected, so an application on Vault never loads an AWS SDK. The options schemas imported
- * here are plain zod and load no SDK.
+ * selected, so an application on Vault never loads an AWS SDK; the same holds for options
+ * schemas, which are loaded only for the selected provider.
  */
-import type { z } from "zod";
-import { awsEnvFields, awsOptionsSchema } from "../adapters/aws/options.js";
-import { gcpEnvFields, gcpOptionsSchema } from "../adapters/gcp/options.js";
-import { localEnvFields, localOptionsSchema } from "../adapters/local/options.js";
-import { memoryEnvFields, memoryOptionsSchema } from "../adapters/memory/options.js";
-import { vaultEnvFields, vaultOptionsSchema } from "../adapters/vault/options.js";
-import type { EnvField } from "./config-schema.js";
 import type { SecretsAdapterFactory } from "./contract.js";
-import { createCustomAdapter, customEnvFields, customOptionsSchema } from "./custom-adapter.js";
 import { ConfigError, describeInput } from "./errors.js";
+import type { OptionsSchema, ProviderDefinition } from "./provider-definition.js";
+import { providers } from "./providers.js";
 
-export interface ProviderDefinition {
-  readonly name: string;
-  /** Validates the whole config object of this provider, `provider` and `prefix` included. */
-  readonly optionsSchema: z.ZodType<{ provider: string; prefix: string }>;
-  readonly envFields: readonly EnvField[];
-  /** npm packages the adapter imports; named in the error when one is missing. */
-  readonly sdkPackages: readonly string[];
-  readonly loadFactory: () => Promise<SecretsAdapterFactory<never>>;
-}
-
-const builtInProviders: readonly ProviderDefinition[] = [
-  {
-    name: "local",
-    optionsSchema: localOptionsSchema,
-    envFields: localEnvFields,
-    sdkPackages: ["better-sqlite3"],
-    loadFactory: async () => (await import("../adapters/local/index.js")).createLocalAdapter,
-  },
-  {
-    name: "memory",
-    optionsSchema: memoryOptionsSchema,
-    envFields: memoryEnvFields,
-    sdkPackages: [],
-    loadFactory: async () => (await import("../adapters/memory/index.js")).createMemoryAdapter,
-  },
-  {
-    name: "aws",
-    optionsSchema: awsOptionsSchema,
-    envFields: awsEnvFields,
-    sdkPackages: ["@aws-sdk/client-secrets-manager"],
-    loadFactory: async () => (await import("../adapters/aws/index.js")).createAwsAdapter,
-  },
-  {
-    name: "gcp",
-    optionsSchema: gcpOptionsSchema,
-    envFields: gcpEnvFields,
-    sdkPackages: ["@google-cloud/secret-manager", "google-gax"],
-    loadFactory: async () => (await import("../adapters/gcp/index.js")).createGcpAdapter,
-  },
-  {
-    name: "vault",
-    optionsSchema: vaultOptionsSchema,
-    envFields: vaultEnvFields,
-    sdkPackages: ["node-vault"],
-    loadFactory: async () => (await import("../adapters/vault/index.js")).createVaultAdapter,
-  },
-  {
-    name: "custom",
-    optionsSchema: customOptionsSchema,
-    envFields: customEnvFields,
-    sdkPackages: [],
-    loadFactory: async () => createCustomAdapter,
-  },
-];
+export type { ProviderDefinition } from "./provider-definition.js";
 
 /** Providers whose adapters are planned but not in this release. */
 const comingProviders = ["azure"] as const;
 
-export const providerNames: readonly string[] = builtInProviders.map((definition) => definition.name);
+export const providerNames: readonly string[] = providers.map((definition) => definition.name);
 
 export function getProviderDefinition(name: unknown): ProviderDefinition {
-  const definition = builtInProviders.find((candidate) => candidate.name === name);
+  const definition = (providers as readonly ProviderDefinition[]).find((candidate) => candidate.name === name);
   if (definition) return definition;
   if ((comingProviders as readonly unknown[]).includes(name)) {
     throw new ConfigError(`provider "${String(name)}" is not available in this release of omnisecret yet`, {
@@ -93,9 +34,18 @@ export function getProviderDefinition(name: unknown): ProviderDefinition {
 }
 
 /** Imports a provider's adapter module, turning a missing SDK into an error that says what to install. */
-export async function loadAdapterFactory(definition: ProviderDefinition): Promise<SecretsAdapterFactory<never>> {
+export function loadAdapterFactory(definition: ProviderDefinition): Promise<SecretsAdapterFactory<never>> {
+  return loadNamingMissingPackage(definition, definition.loadAdapter);
+}
+
+/** Imports a provider's options schema. */
+export function loadOptionsSchema(definition: ProviderDefinition): Promise<OptionsSchema> {
+  return loadNamingMissingPackage(definition, definition.loadOptionsSchema);
+}
+
+async function loadNamingMissingPackage<T>(definition: ProviderDefinition, load: () => Promise<T>): Promise<T> {
   try {
-    return await definition.loadFactory();
+    return await load();
   } catch (error) {
     const missing = missingPackage(error, definition.sdkPackages);
     if (missing) {

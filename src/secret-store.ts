@@ -208,7 +208,7 @@ export class SecretStore {
 export async function createAdapterFromConfig(
   config: OmnisecretConfig | Record<string, unknown>,
 ): Promise<{ adapter: SecretsAdapter; config: ResolvedConfig }> {
-  const { definition, config: resolved } = resolveConfig(config);
+  const { definition, config: resolved } = await resolveConfig(config);
   const factory = await loadAdapterFactory(definition);
   try {
     return { adapter: await factory(resolved as never, { prefix: resolved.prefix }), config: resolved };

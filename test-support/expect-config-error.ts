@@ -1,10 +1,10 @@
 import { expect } from "vitest";
 import { ConfigError } from "../src/errors.js";
 
-/** Runs `run`, expects it to throw a `ConfigError`, and returns that error for closer checks. */
-export function expectConfigError(run: () => unknown): ConfigError {
+/** Runs `run`, expects it to throw (or reject with) a `ConfigError`, and returns that error for closer checks. */
+export async function expectConfigError(run: () => unknown): Promise<ConfigError> {
   try {
-    run();
+    await run();
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return error as ConfigError;

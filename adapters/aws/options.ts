@@ -1,6 +1,6 @@
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { z } from "zod";
-import { cacheSchema, type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
 
 export const awsOptionsSchema = z.strictObject({
   provider: z.literal("aws"),
@@ -70,16 +70,3 @@ export const awsOptionsSchema = z.strictObject({
 /** Options of the AWS Secrets Manager provider. */
 export type AwsOptions = z.input<typeof awsOptionsSchema>;
 export type ResolvedAwsOptions = z.output<typeof awsOptionsSchema>;
-
-export const awsEnvFields: EnvField[] = [
-  envField("aws", "region", "string", { standardNames: ["AWS_REGION", "AWS_DEFAULT_REGION"] }),
-  envField("aws", "endpoint", "string", { standardNames: ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"] }),
-  envField("aws", "credentials.accessKeyId", "string", { secret: true }),
-  envField("aws", "credentials.secretAccessKey", "string", { secret: true }),
-  envField("aws", "credentials.sessionToken", "string", { secret: true }),
-  envField("aws", "owner", "string"),
-  envField("aws", "kmsKeyId", "string"),
-  envField("aws", "maxAttempts", "integer"),
-  envField("aws", "recreateAttempts", "integer"),
-  envField("aws", "listPageSize", "integer"),
-];

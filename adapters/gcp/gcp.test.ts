@@ -226,13 +226,13 @@ describe("crc32c", () => {
 });
 
 describe("gcp options", () => {
-  it("requires a project id and names the field", () => {
-    const error = expectConfigError(() => resolveConfig({ provider: "gcp" }));
+  it("requires a project id and names the field", async () => {
+    const error = await expectConfigError(() => resolveConfig({ provider: "gcp" }));
     expect(error.field).toBe("projectId");
     expect(error.message).toContain("GOOGLE_CLOUD_PROJECT");
   });
 
-  it("reads the project from OMNISECRET_GCP_PROJECT_ID, then GOOGLE_CLOUD_PROJECT, then GCLOUD_PROJECT", () => {
+  it("reads the project from OMNISECRET_GCP_PROJECT_ID, then GOOGLE_CLOUD_PROJECT, then GCLOUD_PROJECT", async () => {
     const fromEnv = (env: NodeJS.ProcessEnv) => configFromSources({ env: { OMNISECRET_PROVIDER: "gcp", ...env } });
     expect(fromEnv({ GCLOUD_PROJECT: "gcloud-one" }).projectId).toBe("gcloud-one");
     expect(fromEnv({ GCLOUD_PROJECT: "gcloud-one", GOOGLE_CLOUD_PROJECT: "google-one" }).projectId).toBe("google-one");
@@ -248,7 +248,7 @@ describe("gcp options", () => {
       OMNISECRET_GCP_PRUNE_ACTION: "disable",
       OMNISECRET_GCP_KEEP_VERSIONS: "2",
     });
-    expect(resolveConfig(config).config).toMatchObject({
+    expect((await resolveConfig(config)).config).toMatchObject({
       projectId: "p-1",
       apiEndpoint: "127.0.0.1",
       port: 8085,
@@ -259,8 +259,8 @@ describe("gcp options", () => {
     });
   });
 
-  it("has defaults: automatic replication, owner default, destroy all but the newest version", () => {
-    expect(resolveConfig({ provider: "gcp", projectId: "p-1" }).config).toMatchObject({
+  it("has defaults: automatic replication, owner default, destroy all but the newest version", async () => {
+    expect((await resolveConfig({ provider: "gcp", projectId: "p-1" })).config).toMatchObject({
       owner: "default",
       replication: "automatic",
       keepVersions: 1,
@@ -272,34 +272,38 @@ describe("gcp options", () => {
     });
   });
 
-  it("allows plaintext to loopback only, unless forced", () => {
+  it("allows plaintext to loopback only, unless forced", async () => {
     for (const apiEndpoint of ["127.0.0.1", "127.1.2.3", "localhost", "::1", "[::1]"]) {
-      expect(resolveConfig({ provider: "gcp", projectId: "p-1", apiEndpoint, plaintext: true }).config).toMatchObject({
+      expect(
+        (await resolveConfig({ provider: "gcp", projectId: "p-1", apiEndpoint, plaintext: true })).config,
+      ).toMatchObject({
         plaintext: true,
       });
     }
     for (const apiEndpoint of ["10.0.0.5", "emulator.internal", "secretmanager.googleapis.com", "128.0.0.1"]) {
-      const error = expectConfigError(() =>
+      const error = await expectConfigError(() =>
         resolveConfig({ provider: "gcp", projectId: "p-1", apiEndpoint, plaintext: true }),
       );
       expect(error.field).toBe("plaintext");
       expect(error.message).toContain("allowPlaintextRemote");
     }
-    expect(expectConfigError(() => resolveConfig({ provider: "gcp", projectId: "p-1", plaintext: true })).field).toBe(
-      "plaintext",
-    );
     expect(
-      resolveConfig({
-        provider: "gcp",
-        projectId: "p-1",
-        apiEndpoint: "10.0.0.5",
-        plaintext: true,
-        allowPlaintextRemote: true,
-      }).config,
+      (await expectConfigError(() => resolveConfig({ provider: "gcp", projectId: "p-1", plaintext: true }))).field,
+    ).toBe("plaintext");
+    expect(
+      (
+        await resolveConfig({
+          provider: "gcp",
+          projectId: "p-1",
+          apiEndpoint: "10.0.0.5",
+          plaintext: true,
+          allowPlaintextRemote: true,
+        })
+      ).config,
     ).toMatchObject({ allowPlaintextRemote: true });
   });
 
-  it("rejects bad owners, endpoints, replication and pruning settings", () => {
+  it("rejects bad owners, endpoints, replication and pruning settings", async () => {
     const bad: Record<string, unknown>[] = [
       { owner: "Upper" },
       { owner: "x".repeat(64) },
@@ -317,9 +321,10 @@ describe("gcp options", () => {
       { client: {} },
     ];
     for (const fields of bad) {
-      expect(() => resolveConfig({ provider: "gcp", projectId: "p-1", ...fields }), JSON.stringify(fields)).toThrow(
-        ConfigError,
-      );
+      await expect(
+        resolveConfig({ provider: "gcp", projectId: "p-1", ...fields }),
+        JSON.stringify(fields),
+      ).rejects.toThrow(ConfigError);
     }
   });
 });

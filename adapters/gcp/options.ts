@@ -1,6 +1,6 @@
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { z } from "zod";
-import { cacheSchema, type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
 
 /** `localhost`, `127.0.0.0/8` and `::1` (bracketed or not): the hosts a plaintext connection may go to. */
 export function isLoopbackHost(host: string): boolean {
@@ -161,21 +161,3 @@ export const gcpOptionsSchema = z
 /** Options of the Google Cloud Secret Manager provider. */
 export type GcpOptions = z.input<typeof gcpOptionsSchema>;
 export type ResolvedGcpOptions = z.output<typeof gcpOptionsSchema>;
-
-export const gcpEnvFields: EnvField[] = [
-  envField("gcp", "projectId", "string", { standardNames: ["GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"] }),
-  envField("gcp", "credentials", "json", { secret: true }),
-  envField("gcp", "credentials.client_email", "string", { secret: true }),
-  envField("gcp", "credentials.private_key", "string", { secret: true }),
-  envField("gcp", "apiEndpoint", "string"),
-  envField("gcp", "port", "integer"),
-  envField("gcp", "plaintext", "boolean"),
-  envField("gcp", "allowPlaintextRemote", "boolean"),
-  envField("gcp", "owner", "string"),
-  envField("gcp", "replication", "json"),
-  envField("gcp", "keepVersions", "integer"),
-  envField("gcp", "pruneAction", "string"),
-  envField("gcp", "listPageSize", "integer"),
-  envField("gcp", "maxAttempts", "integer"),
-  envField("gcp", "halfCreatedGraceMs", "integer"),
-];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { cacheSchema, type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
 
 export const localOptionsSchema = z.strictObject({
   provider: z.literal("local"),
@@ -31,10 +31,3 @@ export const localOptionsSchema = z.strictObject({
 /** Options of the embedded store: an encrypted SQLite database on this machine. */
 export type LocalOptions = z.input<typeof localOptionsSchema>;
 export type ResolvedLocalOptions = z.output<typeof localOptionsSchema>;
-
-export const localEnvFields: EnvField[] = [
-  envField("local", "path", "string"),
-  envField("local", "key", "string", { secret: true }),
-  envField("local", "busyTimeoutMs", "integer"),
-  envField("local", "maxValueBytes", "integer"),
-];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { cacheSchema, type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
 
 export const memoryOptionsSchema = z.strictObject({
   provider: z.literal("memory"),
@@ -16,5 +16,3 @@ export const memoryOptionsSchema = z.strictObject({
 /** Options of the in-memory store: for tests of applications; everything is lost when the process ends. */
 export type MemoryOptions = z.input<typeof memoryOptionsSchema>;
 export type ResolvedMemoryOptions = z.output<typeof memoryOptionsSchema>;
-
-export const memoryEnvFields: EnvField[] = [envField("memory", "maxValueBytes", "integer")];

@@ -1,6 +1,6 @@
 import type NodeVault from "node-vault";
 import { z } from "zod";
-import { cacheSchema, type EnvField, envField, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
 
 export const vaultOptionsSchema = z.strictObject({
   provider: z.literal("vault"),
@@ -75,18 +75,3 @@ export const vaultOptionsSchema = z.strictObject({
 /** Options of the HashiCorp Vault (KV version 2) provider; OpenBao works the same. */
 export type VaultOptions = z.input<typeof vaultOptionsSchema>;
 export type ResolvedVaultOptions = z.output<typeof vaultOptionsSchema>;
-
-export const vaultEnvFields: EnvField[] = [
-  envField("vault", "address", "string", { standardNames: ["VAULT_ADDR"] }),
-  envField("vault", "token", "string", { standardNames: ["VAULT_TOKEN"], secret: true }),
-  envField("vault", "appRole.roleId", "string", { secret: true }),
-  envField("vault", "appRole.secretId", "string", { secret: true }),
-  envField("vault", "appRole.mount", "string"),
-  envField("vault", "namespace", "string", { standardNames: ["VAULT_NAMESPACE"] }),
-  envField("vault", "mount", "string"),
-  envField("vault", "keepVersions", "integer"),
-  envField("vault", "maxValueBytes", "integer"),
-  envField("vault", "caCertFile", "string", { standardNames: ["VAULT_CACERT"] }),
-  envField("vault", "maxAttempts", "integer"),
-  envField("vault", "requestTimeoutMs", "integer"),
-];

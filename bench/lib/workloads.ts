@@ -10,8 +10,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { requestCount } from "./counters.js";
-import type { Driver, SecretValues } from "./driver.js";
 import type { Operation } from "./minimums.js";
+import type { BenchSide, SecretValues } from "./side.js";
 
 export type SideName = "omnisecret" | "raw";
 export type Workload = Operation | "mixed";
@@ -28,8 +28,8 @@ export interface Sample {
 }
 
 export interface Sides {
-  readonly omnisecret: Driver;
-  readonly raw: Driver;
+  readonly omnisecret: BenchSide;
+  readonly raw: BenchSide;
 }
 
 const STORED: SecretValues = {
@@ -39,27 +39,27 @@ const STORED: SecretValues = {
 };
 const UPDATED: SecretValues = { ...STORED, password: "Qm7wE2rT9yU4iO1pA6sD3fG8hJ5kL0zX" };
 
-function operate(driver: Driver, operation: Operation, id: string): Promise<unknown> {
+function operate(side: BenchSide, operation: Operation, id: string): Promise<unknown> {
   switch (operation) {
     case "store":
-      return driver.storeSecretValues(id, STORED);
+      return side.storeSecretValues(id, STORED);
     case "get":
-      return driver.getSecretValues(id);
+      return side.getSecretValues(id);
     case "update":
-      return driver.updateSecretValues(id, UPDATED);
+      return side.updateSecretValues(id, UPDATED);
     case "delete":
-      return driver.deleteSecretValues(id);
+      return side.deleteSecretValues(id);
   }
 }
 
 /** One sequential phase: `operation` on each id in turn, each awaited before the next. */
-async function phase(driver: Driver, operation: Operation, ids: readonly string[]): Promise<Sample> {
+async function phase(side: BenchSide, operation: Operation, ids: readonly string[]): Promise<Sample> {
   const latenciesMs = new Array<number>(ids.length);
   const requestsBefore = requestCount();
   const start = performance.now();
   for (let i = 0; i < ids.length; i += 1) {
     const opStart = performance.now();
-    await operate(driver, operation, ids[i] as string);
+    await operate(side, operation, ids[i] as string);
     latenciesMs[i] = performance.now() - opStart;
   }
   const ms = performance.now() - start;
@@ -67,7 +67,7 @@ async function phase(driver: Driver, operation: Operation, ids: readonly string[
 }
 
 /** `concurrency` workers, each running `cycles` mixed cycles on fresh ids: that many operations in flight at once. */
-async function mixed(driver: Driver, concurrency: number, cycles: number): Promise<Sample> {
+async function mixed(side: BenchSide, concurrency: number, cycles: number): Promise<Sample> {
   const latenciesMs: number[] = [];
   const requestsBefore = requestCount();
   const start = performance.now();
@@ -77,7 +77,7 @@ async function mixed(driver: Driver, concurrency: number, cycles: number): Promi
         const id = randomUUID();
         for (const operation of MIXED_CYCLE) {
           const opStart = performance.now();
-          await operate(driver, operation, id);
+          await operate(side, operation, id);
           latenciesMs.push(performance.now() - opStart);
         }
       }
@@ -112,16 +112,16 @@ export async function runRound(
 }
 
 /** Gets of one id with the read cache warm, each awaited: cached gets per second. */
-export async function cachedGets(driver: Driver, count: number): Promise<{ opsPerSec: number; requests: number }> {
+export async function cachedGets(side: BenchSide, count: number): Promise<{ opsPerSec: number; requests: number }> {
   const id = randomUUID();
-  await driver.storeSecretValues(id, STORED);
-  await driver.getSecretValues(id);
+  await side.storeSecretValues(id, STORED);
+  await side.getSecretValues(id);
   const requestsBefore = requestCount();
   const start = performance.now();
-  for (let i = 0; i < count; i += 1) await driver.getSecretValues(id);
+  for (let i = 0; i < count; i += 1) await side.getSecretValues(id);
   const ms = performance.now() - start;
   const requests = requestCount() - requestsBefore;
-  await driver.deleteSecretValues(id);
+  await side.deleteSecretValues(id);
   return { opsPerSec: (count / ms) * 1_000, requests };
 }
 

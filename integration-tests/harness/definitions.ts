@@ -1,11 +1,10 @@
 /**
  * The servers the integration tests run against, one per provider: how to install each from
  * the package registries, start it on loopback, tell that it answers, and configure
- * `SecretStore.create` for it. A provider's server is added here and nowhere else.
+ * `SecretStore.create` for it. Each is defined in `integration-tests/servers/<provider>/server.ts`
+ * and registered in `integration-tests/servers/index.ts`.
  */
-import { awsServer } from "./aws-server.js";
-import { gcpServer } from "./gcp-server.js";
-import { vaultServer } from "./vault-server.js";
+import { providerTestSides } from "../servers/index.js";
 
 export interface Launch {
   readonly command: string;
@@ -32,7 +31,9 @@ export interface ServerDefinition {
   launch(executable: string, env: NodeJS.ProcessEnv): Promise<Launch>;
 }
 
-export const serverDefinitions: readonly ServerDefinition[] = [awsServer, vaultServer, gcpServer];
+export const serverDefinitions: readonly ServerDefinition[] = providerTestSides.flatMap((side) =>
+  side.server ? [side.server] : [],
+);
 
 export function serverDefinition(provider: string): ServerDefinition {
   const definition = serverDefinitions.find((candidate) => candidate.provider === provider);

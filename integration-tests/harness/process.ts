@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 const repositoryRoot = join(import.meta.dirname, "..", "..");
 
-/** Runs `integration-tests/servers/<script>` and returns the path it prints last; its progress goes to stderr. */
+/** Runs `integration-tests/servers/<script>` (a path such as `vault/install.sh`) and returns the path it prints last; its progress goes to stderr. */
 export async function runInstallScript(script: string, env: NodeJS.ProcessEnv): Promise<string> {
   const path = join(repositoryRoot, "integration-tests", "servers", script);
   return new Promise((resolvePath, reject) => {

@@ -3,7 +3,7 @@
 # github.com/blackwell-systems/gcp-secret-manager-emulator) into the cache and
 # print the absolute path of its executable as the LAST stdout line.
 #
-#   exe="$(integration-tests/servers/install-gcp-emulator.sh | tail -n1)"
+#   exe="$(integration-tests/servers/gcp/install.sh | tail -n1)"
 #   "$exe" --port 0        # gRPC only; logs "Server listening at [::]:PORT"
 #
 # Version: v0.1.0 is the only version of this module that the Go module proxy
@@ -55,7 +55,7 @@ fi
 
 INSTALL_NAME=install-gcp-emulator
 # shellcheck source=integration-tests/servers/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 cache_root="$(omnisecret_cache_root)"
 base="$cache_root/gcp-emulator/$GCP_EMULATOR_VERSION"

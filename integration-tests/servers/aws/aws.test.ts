@@ -11,14 +11,14 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { afterAll, describe, expect, it } from "vitest";
-import { SecretStore } from "../src/index.js";
-import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../test-support/packages-loaded.js";
+import { SecretStore } from "../../../src/index.js";
+import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
 import {
   itTreatsAnotherOwnersSecretAsMissing,
   serverConfig,
   storeOpener,
   testContractOnServer,
-} from "./server-config.js";
+} from "../../server-config.js";
 
 const config = serverConfig("aws");
 const freshPrefix = () => `it-${randomUUID().slice(0, 8)}`;

@@ -12,7 +12,7 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
-import { type Driver, NotFound, type RawFactory } from "../lib/driver.js";
+import { type BenchSide, NotFound, type RawFactory } from "../../../bench/lib/side.js";
 
 export const createRawAws: RawFactory = async (config, prefix) => {
   const owner = (config.owner as string | undefined) ?? "default";
@@ -33,7 +33,7 @@ export const createRawAws: RawFactory = async (config, prefix) => {
     return described.ARN;
   }
 
-  const driver: Driver = {
+  const side: BenchSide = {
     async storeSecretValues(id, values) {
       await client.send(
         new CreateSecretCommand({
@@ -70,5 +70,5 @@ export const createRawAws: RawFactory = async (config, prefix) => {
       client.destroy();
     },
   };
-  return driver;
+  return side;
 };

@@ -8,8 +8,8 @@
 import { createRequire } from "node:module";
 import { type protos, SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Gax from "google-gax";
-import { crc32c } from "../../adapters/gcp/crc32c.js";
-import { type Driver, NotFound, type RawFactory } from "../lib/driver.js";
+import { crc32c } from "../../../adapters/gcp/crc32c.js";
+import { type BenchSide, NotFound, type RawFactory } from "../../../bench/lib/side.js";
 
 export const createRawGcp: RawFactory = async (config, prefix) => {
   const owner = (config.owner as string | undefined) ?? "default";
@@ -50,7 +50,7 @@ export const createRawGcp: RawFactory = async (config, prefix) => {
     return { data, dataCrc32c: crc32c(data) };
   };
 
-  const driver: Driver = {
+  const side: BenchSide = {
     async storeSecretValues(id, values) {
       await client.createSecret({
         parent,
@@ -85,5 +85,5 @@ export const createRawGcp: RawFactory = async (config, prefix) => {
       await client.close();
     },
   };
-  return driver;
+  return side;
 };

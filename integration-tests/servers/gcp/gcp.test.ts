@@ -12,15 +12,15 @@ import { randomUUID } from "node:crypto";
 import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { grpc } from "google-gax";
 import { afterAll, describe, expect, it } from "vitest";
-import { crc32c } from "../adapters/gcp/crc32c.js";
-import { SecretStore } from "../src/index.js";
-import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../test-support/packages-loaded.js";
+import { crc32c } from "../../../adapters/gcp/crc32c.js";
+import { SecretStore } from "../../../src/index.js";
+import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
 import {
   itTreatsAnotherOwnersSecretAsMissing,
   serverConfig,
   storeOpener,
   testContractOnServer,
-} from "./server-config.js";
+} from "../../server-config.js";
 
 const config = serverConfig("gcp");
 const parent = `projects/${config.projectId as string}`;

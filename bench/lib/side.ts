@@ -4,7 +4,7 @@
  */
 import type { SecretValues } from "../../src/contract.js";
 
-export interface Driver {
+export interface BenchSide {
   storeSecretValues(id: string, values: SecretValues): Promise<void>;
   getSecretValues(id: string): Promise<SecretValues>;
   updateSecretValues(id: string, values: SecretValues): Promise<void>;
@@ -23,4 +23,4 @@ export class NotFound extends Error {
 }
 
 /** A baseline: builds a driver for a provider's server config and a name prefix. */
-export type RawFactory = (config: Record<string, unknown>, prefix: string) => Promise<Driver>;
+export type RawFactory = (config: Record<string, unknown>, prefix: string) => Promise<BenchSide>;

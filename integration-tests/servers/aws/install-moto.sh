@@ -2,7 +2,7 @@
 # Install a pinned moto[server] (AWS mock) into a cached Python venv and print
 # the absolute path of its `moto_server` executable as the LAST stdout line.
 #
-#   path="$(integration-tests/servers/install-moto.sh | tail -n1)"
+#   path="$(integration-tests/servers/aws/install-moto.sh | tail -n1)"
 #   "$path" -H 127.0.0.1 -p 4566
 #
 # Cache: ${OMNISECRET_CACHE_DIR:-$HOME/.cache/omnisecret}/moto/<version>/venv
@@ -23,7 +23,7 @@ MOTO_VERSION="5.2.5"
 
 INSTALL_NAME=install-moto
 # shellcheck source=integration-tests/servers/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 cache_root="$(omnisecret_cache_root)"
 base="$cache_root/moto/$MOTO_VERSION"

@@ -1,6 +1,6 @@
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
-import type { ServerDefinition } from "./definitions.js";
-import { freePort, runInstallScript } from "./process.js";
+import type { ServerDefinition } from "../../harness/definitions.js";
+import { freePort, runInstallScript } from "../../harness/process.js";
 
 const PROJECT_ID = "omnisecret-test";
 
@@ -37,7 +37,7 @@ export const gcpServer: ServerDefinition = {
     if (!match) throw new Error(`OMNISECRET_TEST_GCP_ENDPOINT must be host:port (got ${JSON.stringify(endpoint)})`);
     return emulatorConfig(match[1] as string, Number(match[2]));
   },
-  install: (env) => runInstallScript("install-gcp-emulator.sh", env),
+  install: (env) => runInstallScript("gcp/install.sh", env),
   async launch(executable, _env) {
     // The emulator listens on every interface (":PORT"); it has no flag to bind loopback only.
     // The port is free on 127.0.0.1 and the tests only ever talk to 127.0.0.1.

@@ -5,8 +5,8 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../test-support/packages-loaded.js";
-import { serverConfig, storeOpener, testContractOnServer } from "./server-config.js";
+import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
+import { serverConfig, storeOpener, testContractOnServer } from "../../server-config.js";
 
 const config = serverConfig("vault");
 const address = config.address as string;

@@ -1,5 +1,5 @@
-import type { ServerDefinition } from "./definitions.js";
-import { assertPortFree, runInstallScript } from "./process.js";
+import type { ServerDefinition } from "../../harness/definitions.js";
+import { assertPortFree, runInstallScript } from "../../harness/process.js";
 
 const AWS_TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
@@ -11,7 +11,7 @@ export const awsServer: ServerDefinition = {
     if (!endpoint) return undefined;
     return { provider: "aws", region: "us-east-1", endpoint, credentials: AWS_TEST_CREDENTIALS };
   },
-  install: (env) => runInstallScript("install-moto.sh", env),
+  install: (env) => runInstallScript("aws/install-moto.sh", env),
   async launch(executable, env) {
     const port = Number(env.OMNISECRET_TEST_AWS_PORT ?? 4566);
     await assertPortFree(port, "aws", "OMNISECRET_TEST_AWS_PORT");

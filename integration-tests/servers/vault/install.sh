@@ -2,7 +2,7 @@
 # Build an OpenBao server binary (Vault-API compatible) from the Go module
 # proxy and cache it OUTSIDE the repository.
 #
-#   integration-tests/servers/install-openbao.sh
+#   integration-tests/servers/vault/install.sh
 #
 # Prints the absolute path of the `bao` binary as the LAST line of stdout;
 # all progress goes to stderr. Warm path (binary already cached and runnable)
@@ -37,7 +37,7 @@ GO_MIN_VERSION="1.24.6"
 
 INSTALL_NAME=install-openbao
 # shellcheck source=integration-tests/servers/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 CACHE_ROOT="$(omnisecret_cache_root)"
 DEST_DIR="$CACHE_ROOT/openbao/$OPENBAO_VERSION"

@@ -4,7 +4,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import Database from "better-sqlite3";
-import { type Driver, NotFound, type RawFactory, type SecretValues } from "../lib/driver.js";
+import { type BenchSide, NotFound, type RawFactory, type SecretValues } from "../../../bench/lib/side.js";
 
 export const createRawLocal: RawFactory = async (config, prefix) => {
   const key = Buffer.from(config.key as string, "base64");
@@ -34,7 +34,7 @@ export const createRawLocal: RawFactory = async (config, prefix) => {
     return { nonce, ciphertext, authTag: cipher.getAuthTag() };
   };
 
-  const driver: Driver = {
+  const side: BenchSide = {
     async storeSecretValues(id, values) {
       const { nonce, ciphertext, authTag } = encrypt(id, values);
       const now = Date.now();
@@ -59,5 +59,5 @@ export const createRawLocal: RawFactory = async (config, prefix) => {
       db.close();
     },
   };
-  return driver;
+  return side;
 };

@@ -4,7 +4,7 @@
  * delete a metadata read and a metadata DELETE.
  */
 import nodeVault from "node-vault";
-import { type Driver, NotFound, type RawFactory } from "../lib/driver.js";
+import { type BenchSide, NotFound, type RawFactory } from "../../../bench/lib/side.js";
 
 interface Metadata {
   current_version: number;
@@ -38,7 +38,7 @@ export const createRawVault: RawFactory = async (config, prefix) => {
     return metadata;
   }
 
-  const driver: Driver = {
+  const side: BenchSide = {
     async storeSecretValues(id, values) {
       await client.write(dataPath(id), { data: values, options: { cas: 0 } });
       await client.write(metadataPath(id), {
@@ -66,5 +66,5 @@ export const createRawVault: RawFactory = async (config, prefix) => {
     },
     async close() {},
   };
-  return driver;
+  return side;
 };

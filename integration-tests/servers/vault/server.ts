@@ -1,5 +1,5 @@
-import type { ServerDefinition } from "./definitions.js";
-import { assertPortFree, runInstallScript } from "./process.js";
+import type { ServerDefinition } from "../../harness/definitions.js";
+import { assertPortFree, runInstallScript } from "../../harness/process.js";
 
 /** The dev server's root token: a dev server on loopback, thrown away when the tests end. */
 const ROOT_TOKEN = "root";
@@ -12,7 +12,7 @@ export const vaultServer: ServerDefinition = {
     if (!address) return undefined;
     return { provider: "vault", address, token: env.OMNISECRET_TEST_VAULT_TOKEN ?? ROOT_TOKEN };
   },
-  install: (env) => runInstallScript("install-openbao.sh", env),
+  install: (env) => runInstallScript("vault/install.sh", env),
   async launch(executable, env) {
     const port = Number(env.OMNISECRET_TEST_VAULT_PORT ?? 8200);
     await assertPortFree(port, "vault", "OMNISECRET_TEST_VAULT_PORT");

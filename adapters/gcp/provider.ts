@@ -1,0 +1,27 @@
+/** Google Cloud Secret Manager. The provider's definition; see `src/provider-definition.ts`. */
+import { envField } from "../../src/env-fields.js";
+import { defineProvider } from "../../src/provider-definition.js";
+
+export const gcpProvider = defineProvider({
+  name: "gcp",
+  envFields: [
+    envField("gcp", "projectId", "string", { standardNames: ["GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"] }),
+    envField("gcp", "credentials", "json", { secret: true }),
+    envField("gcp", "credentials.client_email", "string", { secret: true }),
+    envField("gcp", "credentials.private_key", "string", { secret: true }),
+    envField("gcp", "apiEndpoint", "string"),
+    envField("gcp", "port", "integer"),
+    envField("gcp", "plaintext", "boolean"),
+    envField("gcp", "allowPlaintextRemote", "boolean"),
+    envField("gcp", "owner", "string"),
+    envField("gcp", "replication", "json"),
+    envField("gcp", "keepVersions", "integer"),
+    envField("gcp", "pruneAction", "string"),
+    envField("gcp", "listPageSize", "integer"),
+    envField("gcp", "maxAttempts", "integer"),
+    envField("gcp", "halfCreatedGraceMs", "integer"),
+  ],
+  sdkPackages: ["@google-cloud/secret-manager", "google-gax"],
+  loadOptionsSchema: async () => (await import("./options.js")).gcpOptionsSchema,
+  loadAdapter: async () => (await import("./index.js")).createGcpAdapter,
+});

@@ -1,0 +1,11 @@
+/** An in-memory store for tests of applications; nothing outlives the process. The provider's definition; see `src/provider-definition.ts`. */
+import { envField } from "../../src/env-fields.js";
+import { defineProvider } from "../../src/provider-definition.js";
+
+export const memoryProvider = defineProvider({
+  name: "memory",
+  envFields: [envField("memory", "maxValueBytes", "integer")],
+  sdkPackages: [],
+  loadOptionsSchema: async () => (await import("./options.js")).memoryOptionsSchema,
+  loadAdapter: async () => (await import("./index.js")).createMemoryAdapter,
+});

@@ -1,0 +1,24 @@
+/** HashiCorp Vault KV version 2, and OpenBao. The provider's definition; see `src/provider-definition.ts`. */
+import { envField } from "../../src/env-fields.js";
+import { defineProvider } from "../../src/provider-definition.js";
+
+export const vaultProvider = defineProvider({
+  name: "vault",
+  envFields: [
+    envField("vault", "address", "string", { standardNames: ["VAULT_ADDR"] }),
+    envField("vault", "token", "string", { standardNames: ["VAULT_TOKEN"], secret: true }),
+    envField("vault", "appRole.roleId", "string", { secret: true }),
+    envField("vault", "appRole.secretId", "string", { secret: true }),
+    envField("vault", "appRole.mount", "string"),
+    envField("vault", "namespace", "string", { standardNames: ["VAULT_NAMESPACE"] }),
+    envField("vault", "mount", "string"),
+    envField("vault", "keepVersions", "integer"),
+    envField("vault", "maxValueBytes", "integer"),
+    envField("vault", "caCertFile", "string", { standardNames: ["VAULT_CACERT"] }),
+    envField("vault", "maxAttempts", "integer"),
+    envField("vault", "requestTimeoutMs", "integer"),
+  ],
+  sdkPackages: ["node-vault"],
+  loadOptionsSchema: async () => (await import("./options.js")).vaultOptionsSchema,
+  loadAdapter: async () => (await import("./index.js")).createVaultAdapter,
+});

@@ -1,0 +1,34 @@
+/**
+ * The test side of every built-in provider, registered once: the server its integration tests
+ * run against and the raw SDK side of `npm run bench`. Each lives in `integration-tests/servers/<provider>/`
+ * beside the provider's integration tests, so a newcomer finds all of a provider's test code in one
+ * folder. `providers-registered.test.ts` fails when a provider of `src/providers.ts` is missing here.
+ */
+import type { RawFactory } from "../../bench/lib/side.js";
+import type { ServerDefinition } from "../harness/definitions.js";
+import { awsServer } from "./aws/server.js";
+import { gcpServer } from "./gcp/server.js";
+import { vaultServer } from "./vault/server.js";
+
+export interface ProviderTestSide {
+  readonly provider: string;
+  /** The server the integration tests start; absent for the stores embedded in the process. */
+  readonly server?: ServerDefinition;
+  /**
+   * Loads the plain-SDK side of `npm run bench`; lazily, so starting servers loads no SDK.
+   * Absent only where there is no SDK to compare with (the memory store).
+   */
+  readonly loadBenchRaw?: () => Promise<RawFactory>;
+}
+
+export const providerTestSides: readonly ProviderTestSide[] = [
+  { provider: "local", loadBenchRaw: async () => (await import("./local/bench-raw.js")).createRawLocal },
+  { provider: "memory" },
+  { provider: "aws", server: awsServer, loadBenchRaw: async () => (await import("./aws/bench-raw.js")).createRawAws },
+  {
+    provider: "vault",
+    server: vaultServer,
+    loadBenchRaw: async () => (await import("./vault/bench-raw.js")).createRawVault,
+  },
+  { provider: "gcp", server: gcpServer, loadBenchRaw: async () => (await import("./gcp/bench-raw.js")).createRawGcp },
+];

@@ -1,0 +1,11 @@
+/** Custom adapters (a module named by the config builds the adapter): the provider's definition. */
+import { envField } from "./env-fields.js";
+import { defineProvider } from "./provider-definition.js";
+
+export const customProvider = defineProvider({
+  name: "custom",
+  envFields: [envField("custom", "module", "string"), envField("custom", "options", "json", { secret: true })],
+  sdkPackages: [],
+  loadOptionsSchema: async () => (await import("./custom-adapter.js")).customOptionsSchema,
+  loadAdapter: async () => (await import("./custom-adapter.js")).createCustomAdapter,
+});

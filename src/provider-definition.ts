@@ -1,0 +1,39 @@
+/**
+ * What a provider is, in one object that its adapter folder exports from `provider.ts`: its
+ * name, the environment variables of its options, the npm packages its adapter needs, and lazy
+ * loaders of its options schema and of its adapter. The core lists these definitions
+ * (`src/providers.ts`) and derives everything else from them: the config type, the env mapping,
+ * the "install X" message and the provider names the CLI offers.
+ *
+ * A definition module must stay light: it is loaded for every provider whenever omnisecret is,
+ * so it imports no schema library and no SDK; those come through the loaders.
+ */
+import type { z } from "zod";
+import type { SecretsAdapterFactory } from "./contract.js";
+import type { EnvField } from "./env-fields.js";
+
+/** An options schema: validates a whole config object of one provider, `provider` and `prefix` included. */
+export type OptionsSchema = z.ZodType<{ provider: string; prefix: string }>;
+
+export interface ProviderDefinition<Schema extends OptionsSchema = OptionsSchema> {
+  /** The value of `provider` in a config that selects this provider. */
+  readonly name: string;
+  /** Option fields that can come from environment variables (see the README's configuration section). */
+  readonly envFields: readonly EnvField[];
+  /** npm packages the adapter imports besides omnisecret's own dependencies; named in the error when one is missing. */
+  readonly sdkPackages: readonly string[];
+  /** Loads the options schema; called only for the provider a config selects. */
+  readonly loadOptionsSchema: () => Promise<Schema>;
+  /** Loads the adapter factory, and through it the SDK. */
+  readonly loadAdapter: () => Promise<SecretsAdapterFactory<never>>;
+}
+
+/** Identity function that keeps a definition's schema type, so the config union can be derived from it. */
+export function defineProvider<Schema extends OptionsSchema>(
+  definition: ProviderDefinition<Schema>,
+): ProviderDefinition<Schema> {
+  return definition;
+}
+
+/** The config object a definition accepts, as a caller writes it (defaults optional). */
+export type ProviderConfig<Definition> = Definition extends ProviderDefinition<infer Schema> ? z.input<Schema> : never;
