@@ -7,7 +7,10 @@ import {
   SecretTooLargeError,
 } from "./errors.js";
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A canonical secret id: a UUID in lowercase, the only form the facade hands an adapter. */
+const CANONICAL_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+const UUID_PATTERN = new RegExp(`^${CANONICAL_UUID}$`, "i");
+const CANONICAL_UUID_PATTERN = new RegExp(`^${CANONICAL_UUID}$`);
 
 /** Returns the canonical (lowercase) form of a UUID secret id, or throws `InvalidSecretIdError`. */
 export function canonicalSecretId(id: unknown, provider?: string): string {
@@ -18,7 +21,20 @@ export function canonicalSecretId(id: unknown, provider?: string): string {
 }
 
 export function isCanonicalSecretId(id: string): boolean {
-  return UUID_PATTERN.test(id) && id === id.toLowerCase();
+  return CANONICAL_UUID_PATTERN.test(id);
+}
+
+/**
+ * A pattern for an adapter's provider-native names, `<before><uuid><after>`, whose first group
+ * is the secret id; names around anything but a canonical UUID do not match, so `list` never
+ * yields an id that `get` would refuse.
+ */
+export function secretNamePattern(before: string, after = ""): RegExp {
+  return new RegExp(`^${escapeRegExp(before)}(${CANONICAL_UUID})${escapeRegExp(after)}$`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /**

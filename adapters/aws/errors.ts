@@ -10,6 +10,7 @@ import {
   SecretNotFoundError,
   type SecretStoreError,
 } from "../../src/errors.js";
+import { isNetworkErrorCode } from "../../src/network-errors.js";
 
 export const PROVIDER = "aws";
 
@@ -46,8 +47,6 @@ const UNAVAILABLE_ERRORS = new Set([
   "RequestTimeout",
 ]);
 
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN"]);
-
 /**
  * A secret deleted with a recovery window: reads say "marked for deletion" (AWS) or "marked
  * deleted" (moto); a create of its name says "scheduled for deletion".
@@ -71,7 +70,7 @@ export function mapAwsError(error: unknown, secretId: string | undefined): Secre
     return new PermissionDeniedError(secretId, { ...options, message: `AWS denied access (${name || "403"})` });
   }
   const status = $metadata?.httpStatusCode ?? 0;
-  if (UNAVAILABLE_ERRORS.has(name) || $fault === "server" || status >= 500 || NETWORK_CODES.has(code ?? name)) {
+  if (UNAVAILABLE_ERRORS.has(name) || $fault === "server" || status >= 500 || isNetworkErrorCode(code ?? name)) {
     return new ProviderUnavailableError(secretId, {
       ...options,
       message: `AWS Secrets Manager was unavailable after retries (${name || code || status})`,

@@ -28,7 +28,7 @@ import {
   SecretNotFoundError,
 } from "../../src/errors.js";
 import { retryWithBackoff } from "../../src/retry.js";
-import { parseStoredValues } from "../../src/validation.js";
+import { parseStoredValues, secretNamePattern } from "../../src/validation.js";
 import { isPendingDeletion, mapAwsError, PROVIDER } from "./errors.js";
 import type { ResolvedAwsOptions } from "./options.js";
 
@@ -152,7 +152,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
         ],
       },
     );
-    const namePattern = new RegExp(`^${escapeRegExp(this.#prefix)}/([0-9a-f-]{36})$`);
+    const namePattern = secretNamePattern(`${this.#prefix}/`);
     try {
       for await (const page of pages) {
         for (const secret of page.SecretList ?? []) {
@@ -240,10 +240,6 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     }
     return mapAwsError(error, id) ?? error;
   }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 export function createAwsAdapter(options: ResolvedAwsOptions, context: AdapterContext): SecretsAdapter {

@@ -34,7 +34,7 @@ import {
   SecretStoreError,
 } from "../../src/errors.js";
 import { retryWithBackoff } from "../../src/retry.js";
-import { parseStoredValues } from "../../src/validation.js";
+import { parseStoredValues, secretNamePattern } from "../../src/validation.js";
 import { crc32c } from "./crc32c.js";
 import { describeCode, grpcCode, isRetryable, mapGcpError, PROVIDER, Status } from "./errors.js";
 import type { ResolvedGcpOptions } from "./options.js";
@@ -51,8 +51,6 @@ export const ID_LABEL = "omnisecret-id";
 
 /** Secret Manager's limit on a version's payload. */
 export const GCP_MAX_VALUE_BYTES = 65_536;
-
-const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 
 /** Creates tried for one store: the first, and one after each removal of a half-made leftover. */
 const CREATE_ATTEMPTS = 3;
@@ -99,7 +97,7 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     this.#prefix = context.prefix;
     this.#ownsClient = options.client === undefined;
     this.#client = options.client ?? this.#newClient();
-    this.#namePattern = new RegExp(`^${escapeRegExp(this.#parent)}/secrets/${escapeRegExp(this.#prefix)}-(${UUID})$`);
+    this.#namePattern = secretNamePattern(`${this.#parent}/secrets/${this.#prefix}-`);
   }
 
   get #parent(): string {
@@ -477,10 +475,6 @@ export class GcpSecretsAdapter implements SecretsAdapter {
 /** `::1` becomes `[::1]`: the SDK appends `:<port>` to the host. */
 function bracketIpv6(host: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 export function createGcpAdapter(options: ResolvedGcpOptions, context: AdapterContext): SecretsAdapter {

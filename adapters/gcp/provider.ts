@@ -21,7 +21,8 @@ export const gcpProvider = defineProvider({
     envField("gcp", "maxAttempts", "integer"),
     envField("gcp", "halfCreatedGraceMs", "integer"),
   ],
-  sdkPackages: ["@google-cloud/secret-manager", "google-gax"],
+  // google-gax is loaded from the SDK's own location (a second copy breaks grpc), so it is not named here.
+  sdkPackages: ["@google-cloud/secret-manager"],
   loadOptionsSchema: async () => (await import("./options.js")).gcpOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createGcpAdapter,
 });

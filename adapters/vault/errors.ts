@@ -12,19 +12,9 @@ import {
   SecretNotFoundError,
   type SecretStoreError,
 } from "../../src/errors.js";
+import { isNetworkErrorCode } from "../../src/network-errors.js";
 
 export const PROVIDER = "vault";
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "ECONNABORTED",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ERR_SOCKET_CONNECTION_TIMEOUT",
-]);
 
 /** A Vault request that failed, described without its body. */
 export class VaultRequestError extends Error {
@@ -62,7 +52,7 @@ export function toVaultRequestError(error: unknown): VaultRequestError {
 /** 429 (rate limited), 5xx (sealed, standby, overloaded) and unanswered requests pass with time. */
 export function isRetryable(error: VaultRequestError): boolean {
   const status = error.statusCode;
-  if (status === undefined) return NETWORK_CODES.has(error.code ?? "") || error.code === "EUNKNOWN";
+  if (status === undefined) return isNetworkErrorCode(error.code) || error.code === "EUNKNOWN";
   return status === 429 || status >= 500;
 }
 

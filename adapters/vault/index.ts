@@ -18,7 +18,7 @@ import {
   SecretStoreError,
 } from "../../src/errors.js";
 import { retryWithBackoff } from "../../src/retry.js";
-import { checkStoredValues } from "../../src/validation.js";
+import { checkStoredValues, secretNamePattern } from "../../src/validation.js";
 import {
   isCheckAndSetMismatch,
   isRetryable,
@@ -142,8 +142,10 @@ export class VaultAdapter implements SecretsAdapter {
       if (error instanceof VaultRequestError && error.statusCode === 404) return;
       throw this.#map(error, undefined);
     }
+    // LIST shows the keys below the prefix path: the ids themselves, and any folder (`x/`) someone made there.
+    const idPattern = secretNamePattern("");
     for (const key of keys) {
-      if (typeof key === "string" && /^[0-9a-f-]{36}$/.test(key)) yield key;
+      if (typeof key === "string" && idPattern.test(key)) yield key;
     }
   }
 
