@@ -5,18 +5,22 @@
  * these errors, and a value in a log line is a leaked secret.
  */
 
-export type SecretStoreErrorCode =
-  | "E_SECRET_NOT_FOUND"
-  | "E_SECRET_EXISTS"
-  | "E_INVALID_SECRET_ID"
-  | "E_INVALID_SECRET_VALUES"
-  | "E_SECRET_TOO_LARGE"
-  | "E_SECRET_INTEGRITY"
-  | "E_CONFIG"
-  | "E_PERMISSION_DENIED"
-  | "E_PROVIDER_UNAVAILABLE"
-  | "E_NOT_SUPPORTED"
-  | "E_UNKNOWN";
+/** Every code a `SecretStoreError` can carry. */
+export const SECRET_STORE_ERROR_CODES = [
+  "E_SECRET_NOT_FOUND",
+  "E_SECRET_EXISTS",
+  "E_INVALID_SECRET_ID",
+  "E_INVALID_SECRET_VALUES",
+  "E_SECRET_TOO_LARGE",
+  "E_SECRET_INTEGRITY",
+  "E_CONFIG",
+  "E_PERMISSION_DENIED",
+  "E_PROVIDER_UNAVAILABLE",
+  "E_NOT_SUPPORTED",
+  "E_UNKNOWN",
+] as const;
+
+export type SecretStoreErrorCode = (typeof SECRET_STORE_ERROR_CODES)[number];
 
 export interface SecretStoreErrorOptions {
   /** The provider the failure came from (`aws`, `local`, ...). The facade fills it in when an adapter leaves it out. */

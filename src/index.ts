@@ -14,6 +14,7 @@ export {
   OperationNotSupportedError,
   PermissionDeniedError,
   ProviderUnavailableError,
+  SECRET_STORE_ERROR_CODES,
   SecretAlreadyExistsError,
   SecretIntegrityError,
   SecretNotFoundError,

@@ -2,7 +2,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../test-support/packages-loaded.js";
+import { providerTestSides } from "../integration-tests/servers/index.js";
+import { CLOUD_SDK_PACKAGES, modulesLoadedFor, packagesLoadedFor } from "../test-support/packages-loaded.js";
+import { providers } from "./providers.js";
 
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-lazy-db-"));
 
@@ -20,4 +22,33 @@ describe("lazy loading of providers", () => {
     expect(loaded).not.toContain("better-sqlite3");
     for (const sdk of CLOUD_SDK_PACKAGES) expect(loaded).not.toContain(sdk);
   });
+
+  // One check per registered provider, so a provider added to src/providers.ts is covered at once.
+  for (const definition of providers.filter((candidate) => candidate.name !== "custom")) {
+    it(`loads only ${definition.name}'s SDK, options schema and adapter when ${definition.name} is selected`, () => {
+      const side = providerTestSides.find((candidate) => candidate.provider === definition.name);
+      if (!side) throw new Error(`no test side for ${definition.name} in integration-tests/servers/index.ts`);
+      const config = { ...side.offlineConfig, provider: definition.name };
+      if ("path" in config) config.path = join(directory, `${definition.name}-${Date.now()}.db`);
+      const loaded = modulesLoadedFor(config, { OMNISECRET_PROBE_OPERATIONS: "0" });
+
+      for (const sdk of definition.sdkPackages) expect(loaded.packages).toContain(sdk);
+      const othersPackages = providers
+        .filter((other) => other !== definition)
+        .flatMap((other) => other.sdkPackages)
+        .filter((name) => !definition.sdkPackages.includes(name));
+      for (const sdk of othersPackages) expect(loaded.packages, sdk).not.toContain(sdk);
+
+      // Every provider.js is loaded (the definitions are the registry); beyond those, only the
+      // selected provider's folder: its options schema and its adapter, no one else's.
+      const adapterFolders = new Set(
+        loaded.ownModules
+          .filter((path) => path.startsWith("adapters/") && !path.endsWith("/provider.js"))
+          .map((path) => path.split("/")[1]),
+      );
+      expect([...adapterFolders]).toEqual([definition.name]);
+      expect(loaded.ownModules).toContain(`adapters/${definition.name}/options.js`);
+      expect(loaded.ownModules).toContain(`adapters/${definition.name}/index.js`);
+    });
+  }
 });

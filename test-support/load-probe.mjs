@@ -1,5 +1,6 @@
 // Usage: node --import ./record-imports.mjs load-probe.mjs '<config json>'
-// Creates a store from the built package, runs store/get/delete, and prints the packages loaded.
+// Creates a store from the built package, runs store/get/delete (unless OMNISECRET_PROBE_OPERATIONS=0),
+// and prints the npm packages and the package's own modules (paths below dist/) that were loaded.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -17,8 +18,11 @@ await store.close();
 const urls = readFileSync(process.env.OMNISECRET_IMPORT_LOG, "utf8").split("\n").filter(Boolean);
 const required = Object.keys(createRequire(import.meta.url).cache);
 const packages = new Set();
+const ownModules = new Set();
 for (const location of [...urls, ...required]) {
-  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(decodeURIComponent(location));
+  const path = decodeURIComponent(location);
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
   if (match) packages.add(match[1]);
+  else if (/\/dist\/(?:src|adapters)\//.test(path)) ownModules.add(path.replace(/^.*\/dist\//, ""));
 }
-process.stdout.write(JSON.stringify([...packages].sort()));
+process.stdout.write(JSON.stringify({ packages: [...packages].sort(), ownModules: [...ownModules].sort() }));

@@ -19,16 +19,37 @@ export interface ProviderTestSide {
    * Absent only where there is no SDK to compare with (the memory store).
    */
   readonly loadBenchRaw?: () => Promise<RawFactory>;
+  /**
+   * A config that builds a store without contacting anything (no request is sent until the
+   * first operation), so a unit test can check in a fresh process what selecting the provider
+   * loads. Omit `provider`; a `path` field is replaced by a fresh file.
+   */
+  readonly offlineConfig: Record<string, unknown>;
 }
 
 export const providerTestSides: readonly ProviderTestSide[] = [
-  { provider: "local", loadBenchRaw: async () => (await import("./local/bench-raw.js")).createRawLocal },
-  { provider: "memory" },
-  { provider: "aws", server: awsServer, loadBenchRaw: async () => (await import("./aws/bench-raw.js")).createRawAws },
+  {
+    provider: "local",
+    loadBenchRaw: async () => (await import("./local/bench-raw.js")).createRawLocal,
+    offlineConfig: { path: "" },
+  },
+  { provider: "memory", offlineConfig: {} },
+  {
+    provider: "aws",
+    server: awsServer,
+    loadBenchRaw: async () => (await import("./aws/bench-raw.js")).createRawAws,
+    offlineConfig: { region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } },
+  },
   {
     provider: "vault",
     server: vaultServer,
     loadBenchRaw: async () => (await import("./vault/bench-raw.js")).createRawVault,
+    offlineConfig: { token: "offline" },
   },
-  { provider: "gcp", server: gcpServer, loadBenchRaw: async () => (await import("./gcp/bench-raw.js")).createRawGcp },
+  {
+    provider: "gcp",
+    server: gcpServer,
+    loadBenchRaw: async () => (await import("./gcp/bench-raw.js")).createRawGcp,
+    offlineConfig: { projectId: "offline-project", credentials: { client_email: "x@y", private_key: "unused" } },
+  },
 ];

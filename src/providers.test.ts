@@ -1,0 +1,63 @@
+/**
+ * Every provider in src/providers.ts is registered everywhere else it must be: a test side
+ * (server, integration tests, raw bench side), a docs page that lists its environment variables,
+ * and its SDK packages in package.json. Adding a provider and forgetting one of them fails here.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { providerTestSides } from "../integration-tests/servers/index.js";
+import { providers } from "./providers.js";
+
+const root = join(import.meta.dirname, "..");
+const packageJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as Record<
+  string,
+  Record<string, unknown> | undefined
+>;
+/** Stores inside the application's process: nothing to start, so no test server. */
+const EMBEDDED = new Set(["local", "memory"]);
+/** The custom provider is a loader of other people's adapters: it has no SDK and no server of its own. */
+const builtIn = providers.filter((definition) => definition.name !== "custom");
+
+describe("provider registration", () => {
+  it("has one test side per built-in provider, and none for an unknown provider", () => {
+    expect(providerTestSides.map((side) => side.provider).sort()).toEqual(builtIn.map((d) => d.name).sort());
+  });
+
+  for (const definition of builtIn) {
+    const name = definition.name;
+    const side = providerTestSides.find((candidate) => candidate.provider === name);
+
+    it(`${name}: a test server and integration tests, unless embedded`, () => {
+      if (EMBEDDED.has(name)) return expect(side?.server).toBeUndefined();
+      expect(side?.server?.provider, "server in integration-tests/servers/index.ts").toBe(name);
+      expect(existsSync(join(root, "integration-tests", "servers", name, `${name}.test.ts`))).toBe(true);
+    });
+
+    it(`${name}: a raw side for npm run bench`, () => {
+      // The memory store has no SDK to compare against.
+      if (name === "memory") return expect(side?.loadBenchRaw).toBeUndefined();
+      expect(side?.loadBenchRaw, "loadBenchRaw in integration-tests/servers/index.ts").toBeTypeOf("function");
+    });
+
+    it(`${name}: its SDK packages are optional peers and dev dependencies (or dependencies)`, () => {
+      for (const sdk of definition.sdkPackages) {
+        if (packageJson.dependencies?.[sdk]) continue;
+        expect(packageJson.peerDependencies?.[sdk], `${sdk} in peerDependencies`).toBeTypeOf("string");
+        expect(packageJson.peerDependenciesMeta?.[sdk], `${sdk} optional`).toEqual({ optional: true });
+        expect(packageJson.devDependencies?.[sdk], `${sdk} in devDependencies`).toBeTypeOf("string");
+      }
+    });
+  }
+
+  for (const definition of providers) {
+    it(`${definition.name}: docs/providers/${definition.name}.md lists every environment variable`, () => {
+      const page = join(root, "docs", "providers", `${definition.name}.md`);
+      expect(existsSync(page), page).toBe(true);
+      const text = readFileSync(page, "utf8");
+      for (const field of definition.envFields) {
+        for (const variable of field.names) expect(text, `${variable} on ${page}`).toContain(variable);
+      }
+    });
+  }
+});
