@@ -51,6 +51,18 @@ describe("omnisecret CLI", () => {
     expect(JSON.parse((await cli(["get", id])).stdout)).toEqual({ from: "stdin" });
   });
 
+  it("refuses JSON that is not an object, and leaves the secret as it was", async () => {
+    const id = randomUUID();
+    expect((await cli(["store", id, "kept=yes"])).code).toBe(EXIT_OK);
+    for (const stdin of ['["oops"]', "null", "42", '"a string"', "true"]) {
+      const result = await cli(["update", id, "--from-json", "-"], { stdin });
+      expect(result.code, stdin).toBe(EXIT_BAD_INPUT);
+      expect(result.stderr).toContain("must hold a JSON object");
+      expect((await cli(["store", randomUUID(), "--from-json", "-"], { stdin })).code, stdin).toBe(EXIT_BAD_INPUT);
+    }
+    expect(JSON.parse((await cli(["get", id])).stdout)).toEqual({ kept: "yes" });
+  });
+
   it("selects the provider and config from flags over the environment", async () => {
     const config = join(directory, "memory.json");
     writeFileSync(config, JSON.stringify({ provider: "memory" }));

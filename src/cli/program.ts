@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import type { SecretValues } from "../contract.js";
-import { isSecretStoreError, type SecretStoreErrorCode } from "../errors.js";
+import { describeInput, isSecretStoreError, type SecretStoreErrorCode } from "../errors.js";
 import { providerNames } from "../registry.js";
 import { redactValues, SecretStore } from "../secret-store.js";
 
@@ -222,13 +222,23 @@ async function readJsonValues(source: string, io: CliIo): Promise<SecretValues> 
       `--from-json: could not read ${source === "-" ? "standard input" : source} (${(error as { code?: string }).code ?? "error"})`,
     );
   }
+  const where = source === "-" ? "standard input" : source;
+  let parsed: unknown;
   try {
-    // Shape errors (non-string values and the like) are reported by the store's validation.
-    return JSON.parse(text) as SecretValues;
+    parsed = JSON.parse(text);
   } catch {
     // JSON.parse's message quotes the input, which here is the secret itself.
-    throw new UsageError(`--from-json: ${source === "-" ? "standard input" : source} is not valid JSON`);
+    throw new UsageError(`--from-json: ${where} is not valid JSON`);
   }
+  // Anything but an object would be spread into a map of its indexes or characters (or into
+  // nothing) and silently replace the secret, so it is refused here. Values that are not strings
+  // are reported by the store's validation, which names the key.
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new UsageError(
+      `--from-json: ${where} must hold a JSON object of string keys to string values (got ${describeInput(parsed)})`,
+    );
+  }
+  return parsed as SecretValues;
 }
 
 function packageVersion(): string {
