@@ -25,11 +25,20 @@ export interface SecretsAdapter {
   readonly maxValueBytes: number;
 
   /**
+   * Whether a store is atomic: of several racing stores of one id exactly one succeeds and the
+   * others get `SecretAlreadyExistsError`. False where the provider has no conditional create
+   * (Azure Key Vault: a read, then a set), so racers may all succeed, the last one's values
+   * winning whole.
+   * @default true
+   */
+  readonly atomicCreate?: boolean;
+
+  /**
    * Creates a new secret.
    * - Missing id: stores it.
    * - Existing id: throws `SecretAlreadyExistsError` and leaves the stored values unchanged.
    *   Where the provider allows it the create is atomic, so of several racing stores of one id
-   *   exactly one succeeds.
+   *   exactly one succeeds (see `atomicCreate`).
    */
   storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void>;
 

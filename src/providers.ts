@@ -5,6 +5,7 @@
  * registration checks all follow from this list.
  */
 import { awsProvider } from "../adapters/aws/provider.js";
+import { azureProvider } from "../adapters/azure/provider.js";
 import { gcpProvider } from "../adapters/gcp/provider.js";
 import { localProvider } from "../adapters/local/provider.js";
 import { memoryProvider } from "../adapters/memory/provider.js";
@@ -17,6 +18,7 @@ export const providers = [
   memoryProvider,
   awsProvider,
   gcpProvider,
+  azureProvider,
   vaultProvider,
   customProvider,
 ] as const;

@@ -17,7 +17,13 @@ describe("provider registry", () => {
     expect((error as ConfigError).provider).toBe("imaginary");
   });
 
-  it("says a planned provider is not available yet rather than unknown", () => {
-    expect(() => getProviderDefinition("azure")).toThrow(/not available in this release/);
+  it("knows azure, with the packages its adapter needs", () => {
+    const definition = getProviderDefinition("azure");
+    expect(definition.name).toBe("azure");
+    expect(definition.sdkPackages).toEqual(["@azure/keyvault-secrets", "@azure/identity"]);
+  });
+
+  it("names the known providers when one is unknown", () => {
+    expect(() => getProviderDefinition("azur")).toThrow(/must be one of .*azure/);
   });
 });

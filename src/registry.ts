@@ -13,19 +13,11 @@ import { providers } from "./providers.js";
 
 export type { ProviderDefinition } from "./provider-definition.js";
 
-/** Providers whose adapters are planned but not in this release. */
-const comingProviders = ["azure"] as const;
-
 export const providerNames: readonly string[] = providers.map((definition) => definition.name);
 
 export function getProviderDefinition(name: unknown): ProviderDefinition {
   const definition = (providers as readonly ProviderDefinition[]).find((candidate) => candidate.name === name);
   if (definition) return definition;
-  if ((comingProviders as readonly unknown[]).includes(name)) {
-    throw new ConfigError(`provider "${String(name)}" is not available in this release of omnisecret yet`, {
-      field: "provider",
-    });
-  }
   throw new ConfigError(
     // The rejected name is not echoed: a mistyped command line can put anything in that place.
     `provider must be one of ${providerNames.join(", ")} (got ${describeInput(name)})`,

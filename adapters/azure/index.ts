@@ -1,0 +1,405 @@
+/**
+ * Azure Key Vault secrets. A secret is named `<prefix>-<uuid>`, holds `JSON.stringify(values)`
+ * with content type `application/json`, and is tagged `managed-by: omnisecret`,
+ * `omnisecret-id: <uuid>` and `omnisecret-owner: <owner>`. A secret whose tags do not match is
+ * not found (a store of its id gives `E_SECRET_EXISTS`), and is never changed or deleted; a get
+ * fetches value and tags in one request, and a foreign secret's value is dropped unread.
+ *
+ * Key Vault has no conditional create: a store is a read, then a set. Two racing stores of one
+ * id can both succeed (the later one's values win, whole), so this adapter says `atomicCreate:
+ * false`.
+ *
+ * Requests, after a client's first one (which Key Vault answers with a 401 challenge; the SDK
+ * fetches a token and sends it again):
+ * - store: GET the secret (404 expected), then PUT a first version. On a name held by a deleted
+ *   secret (409): GET deletedsecrets/<name> for its tags, then with `deletePolicy: "purge"` DELETE
+ *   deletedsecrets/<name> and the PUT again, retried with backoff while Key Vault still answers
+ *   409 (a purge finishes in the background); with `"soft"` (or purge refused) recover it (GET
+ *   the secret, POST recover, GET until it is back), PUT the new values as a new version and
+ *   PATCH the recovered version disabled.
+ * - get: GET the secret (1).
+ * - update: GET the secret (tags, current version), PUT a new version, PATCH the version it
+ *   replaced disabled (`pruneAction: "disable"`): 3.
+ * - delete: GET the secret, DELETE it, GET deletedsecrets/<name> until the deletion shows (once
+ *   or more), then with `"purge"` DELETE deletedsecrets/<name>: 4 at least, 3 with `"soft"`.
+ * - list: GET /secrets, one request per page of `listPageSize`.
+ */
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { rootCertificates } from "node:tls";
+import { debuglog } from "node:util";
+import {
+  AzureAuthorityHosts,
+  ClientSecretCredential,
+  DefaultAzureCredential,
+  type TokenCredential,
+} from "@azure/identity";
+import { type DeletedSecret, type KeyVaultSecret, SecretClient } from "@azure/keyvault-secrets";
+import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import {
+  ConfigError,
+  isSecretStoreError,
+  ProviderUnavailableError,
+  SecretAlreadyExistsError,
+  SecretIntegrityError,
+  SecretNotFoundError,
+} from "../../src/errors.js";
+import { redactValues } from "../../src/secret-store.js";
+import { parseStoredValues } from "../../src/validation.js";
+import {
+  isSecretDisabled,
+  KeyVaultRequestError,
+  mapKeyVaultError,
+  PROVIDER,
+  toKeyVaultRequestError,
+} from "./errors.js";
+import { isLoopbackUrl, type ResolvedAzureOptions } from "./options.js";
+
+export type { AzureOptions } from "./options.js";
+export { AZURE_MAX_VALUE_BYTES } from "./options.js";
+
+// NODE_DEBUG=omnisecret-azure: decisions about deleted names; never values.
+const debug = debuglog("omnisecret-azure");
+
+export const MANAGED_BY_TAG = "managed-by";
+export const MANAGED_BY_VALUE = "omnisecret";
+export const ID_TAG = "omnisecret-id";
+export const OWNER_TAG = "omnisecret-owner";
+export const CONTENT_TYPE = "application/json";
+
+const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+/** Sets tried while a purged name is still held (409), with the waits between them. */
+const NAME_HELD_ATTEMPTS = 10;
+const NAME_HELD_INITIAL_DELAY_MS = 250;
+const NAME_HELD_MAX_DELAY_MS = 4_000;
+/** How often the delete and recover pollers look whether Key Vault has finished. */
+const POLL_INTERVAL_MS = 500;
+
+type Lookup =
+  | { readonly state: "absent" }
+  /** The latest version is disabled: its tags cannot be read, so it is nobody's to change. */
+  | { readonly state: "disabled" }
+  | { readonly state: "present"; readonly secret: KeyVaultSecret; readonly owned: boolean };
+
+export class AzureKeyVaultAdapter implements SecretsAdapter {
+  readonly provider = PROVIDER;
+  /** Key Vault has no conditional create: racing stores of one id can all succeed. */
+  readonly atomicCreate = false;
+  readonly maxValueBytes: number;
+  readonly #client: SecretClient;
+  readonly #options: ResolvedAzureOptions;
+  readonly #prefix: string;
+
+  constructor(options: ResolvedAzureOptions, context: AdapterContext) {
+    this.#options = options;
+    this.#prefix = context.prefix;
+    this.maxValueBytes = options.maxValueBytes;
+    this.#client = options.client ?? createClient(options);
+  }
+
+  /** The Key Vault name of a secret. */
+  nameOf(id: string): string {
+    return `${this.#prefix}-${id}`;
+  }
+
+  async storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+    const found = await this.#lookup(id, values);
+    if (found.state !== "absent") throw new SecretAlreadyExistsError(id, { provider: PROVIDER });
+    let recoveredVersion: string | undefined;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.#call(values, (abortSignal) =>
+          this.#client.setSecret(this.nameOf(id), serialized, {
+            contentType: CONTENT_TYPE,
+            tags: this.#tagsFor(id),
+            abortSignal,
+          }),
+        );
+        break;
+      } catch (error) {
+        if (!(error instanceof KeyVaultRequestError && error.statusCode === 409)) throw this.#map(error, id, "store");
+        const deleted = await this.#deletedSecret(id);
+        if (deleted !== undefined) {
+          if (!this.#isOwned(deleted.properties.tags, id)) {
+            throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: error });
+          }
+          if (this.#options.deletePolicy === "purge" && isPurgeable(deleted) && (await this.#purge(id))) {
+            debug("purged deleted secret %s before storing it again", this.nameOf(id));
+          } else {
+            await this.#recover(id);
+            recoveredVersion = deleted.properties.version;
+            debug("recovered deleted secret %s to store it again", this.nameOf(id));
+          }
+          if (attempt < NAME_HELD_ATTEMPTS) continue;
+        }
+        if (attempt >= NAME_HELD_ATTEMPTS) {
+          throw new ProviderUnavailableError(id, {
+            provider: PROVIDER,
+            message: `Key Vault still holds the name ${this.nameOf(id)} of a deleted secret after ${NAME_HELD_ATTEMPTS} attempts; try again later`,
+            cause: error,
+          });
+        }
+        // Purged, but Key Vault finishes a purge in the background and answers 409 meanwhile.
+        const delay = Math.min(NAME_HELD_MAX_DELAY_MS, NAME_HELD_INITIAL_DELAY_MS * 2 ** (attempt - 1));
+        await sleep(delay * (0.75 + Math.random() * 0.5));
+      }
+    }
+    // The recovered version holds the values of the secret deleted before: not readable any more.
+    if (recoveredVersion !== undefined && this.#options.pruneAction === "disable") {
+      await this.#disableVersion(id, recoveredVersion);
+    }
+  }
+
+  async getSecretValues(id: string): Promise<SecretValues> {
+    const secret = await this.#owned(id);
+    if (typeof secret.value !== "string") {
+      throw new SecretIntegrityError(id, "the secret has no value", { provider: PROVIDER });
+    }
+    return parseStoredValues(secret.value, id, PROVIDER);
+  }
+
+  async updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+    const current = await this.#owned(id);
+    try {
+      await this.#call(values, (abortSignal) =>
+        this.#client.setSecret(this.nameOf(id), serialized, {
+          contentType: CONTENT_TYPE,
+          tags: this.#tagsFor(id),
+          abortSignal,
+        }),
+      );
+    } catch (error) {
+      // 409: deleted since the read; an update never brings it back.
+      throw this.#map(error, id);
+    }
+    const previous = current.properties.version;
+    if (previous && this.#options.pruneAction === "disable") await this.#disableVersion(id, previous);
+  }
+
+  async deleteSecretValues(id: string): Promise<void> {
+    await this.#owned(id);
+    // One time limit for the DELETE and the polls that wait for it to finish.
+    let deleted: DeletedSecret;
+    try {
+      const abortSignal = AbortSignal.timeout(this.#options.requestTimeoutMs);
+      const poller = await this.#client.beginDeleteSecret(this.nameOf(id), {
+        abortSignal,
+        intervalInMs: POLL_INTERVAL_MS,
+      });
+      deleted = await poller.pollUntilDone({ abortSignal });
+    } catch (error) {
+      throw this.#map(toKeyVaultRequestError(error), id);
+    }
+    // No recovery id: the vault has no soft delete, and the secret is gone already.
+    if (this.#options.deletePolicy !== "purge" || !deleted.properties.recoveryId) return;
+    if (!isPurgeable(deleted)) {
+      debug("vault does not let %s be purged (purge protection); left soft-deleted", this.nameOf(id));
+      return;
+    }
+    await this.#purge(id);
+  }
+
+  async *listSecretIds(): AsyncIterable<string> {
+    const pattern = new RegExp(`^${escapeRegExp(this.#prefix)}-(${UUID})$`, "i");
+    const pages = this.#client
+      .listPropertiesOfSecrets({ requestOptions: { timeout: this.#options.requestTimeoutMs } })
+      .byPage({ maxPageSize: this.#options.listPageSize });
+    try {
+      for await (const page of pages) {
+        for (const properties of page) {
+          const id = pattern.exec(properties.name)?.[1]?.toLowerCase();
+          if (id && properties.enabled !== false && this.#isOwned(properties.tags, id)) yield id;
+        }
+      }
+    } catch (error) {
+      throw this.#map(toKeyVaultRequestError(error), undefined);
+    }
+  }
+
+  #tagsFor(id: string): Record<string, string> {
+    return { [MANAGED_BY_TAG]: MANAGED_BY_VALUE, [ID_TAG]: id, [OWNER_TAG]: this.#options.owner };
+  }
+
+  #isOwned(tags: Record<string, string> | undefined, id: string): boolean {
+    return (
+      tags?.[MANAGED_BY_TAG] === MANAGED_BY_VALUE &&
+      tags[ID_TAG]?.toLowerCase() === id &&
+      tags[OWNER_TAG] === this.#options.owner
+    );
+  }
+
+  /** One GET of the latest version, with its tags and value. */
+  async #lookup(id: string, values?: SecretValues): Promise<Lookup> {
+    let secret: KeyVaultSecret;
+    try {
+      secret = await this.#call(values, (abortSignal) => this.#client.getSecret(this.nameOf(id), { abortSignal }));
+    } catch (error) {
+      if (error instanceof KeyVaultRequestError) {
+        // Lowkey Vault answers 404 for a disabled version too: there it looks absent.
+        if (error.statusCode === 404) return { state: "absent" };
+        if (isSecretDisabled(error)) return { state: "disabled" };
+      }
+      throw this.#map(error, id);
+    }
+    if (secret.properties.enabled === false) return { state: "disabled" };
+    return { state: "present", secret, owned: this.#isOwned(secret.properties.tags, id) };
+  }
+
+  /** The secret, if it exists, is enabled and carries this store's tags; otherwise it is not found. */
+  async #owned(id: string): Promise<KeyVaultSecret> {
+    const found = await this.#lookup(id);
+    if (found.state !== "present" || !found.owned) throw new SecretNotFoundError(id, { provider: PROVIDER });
+    return found.secret;
+  }
+
+  /** The deleted secret holding the name, or undefined when there is none (or it is being purged). */
+  async #deletedSecret(id: string): Promise<DeletedSecret | undefined> {
+    try {
+      return await this.#call(undefined, (abortSignal) =>
+        this.#client.getDeletedSecret(this.nameOf(id), { abortSignal }),
+      );
+    } catch (error) {
+      if (error instanceof KeyVaultRequestError && error.statusCode === 404) return undefined;
+      throw this.#map(error, id, "store");
+    }
+  }
+
+  /** Purges a deleted secret; false when the vault refuses (purge protection, or no purge permission). */
+  async #purge(id: string): Promise<boolean> {
+    try {
+      await this.#call(undefined, (abortSignal) => this.#client.purgeDeletedSecret(this.nameOf(id), { abortSignal }));
+      return true;
+    } catch (error) {
+      if (error instanceof KeyVaultRequestError && error.statusCode === 403) {
+        debug("purge of %s refused (403); it stays soft-deleted", this.nameOf(id));
+        return false;
+      }
+      // Already purged (by a racing store, or the vault purged it itself).
+      if (error instanceof KeyVaultRequestError && error.statusCode === 404) return true;
+      throw this.#map(error, id);
+    }
+  }
+
+  async #recover(id: string): Promise<void> {
+    try {
+      const abortSignal = AbortSignal.timeout(this.#options.requestTimeoutMs);
+      const poller = await this.#client.beginRecoverDeletedSecret(this.nameOf(id), {
+        abortSignal,
+        intervalInMs: POLL_INTERVAL_MS,
+      });
+      await poller.pollUntilDone({ abortSignal });
+    } catch (error) {
+      const failure = toKeyVaultRequestError(error);
+      // 409: a racing store is recovering it already; the next set finds out.
+      if (failure.statusCode === 409 || failure.statusCode === 404) return;
+      throw this.#map(failure, id, "store");
+    }
+  }
+
+  async #disableVersion(id: string, version: string): Promise<void> {
+    try {
+      await this.#call(undefined, (abortSignal) =>
+        this.#client.updateSecretProperties(this.nameOf(id), version, { enabled: false, abortSignal }),
+      );
+    } catch (error) {
+      // The version is gone already: nothing is left readable.
+      if (error instanceof KeyVaultRequestError && error.statusCode === 404) return;
+      throw this.#map(error, id);
+    }
+  }
+
+  /** One SDK call (its retries included) within `requestTimeoutMs`; failures come out rebuilt, as `KeyVaultRequestError`. */
+  async #call<T>(values: SecretValues | undefined, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      return await run(AbortSignal.timeout(this.#options.requestTimeoutMs));
+    } catch (error) {
+      throw toKeyVaultRequestError(error, (text) => redactValues(text, values));
+    }
+  }
+
+  #map(error: unknown, id: string | undefined, operation?: "store"): unknown {
+    if (isSecretStoreError(error)) return error;
+    const failure = toKeyVaultRequestError(error);
+    return mapKeyVaultError(failure, id, operation) ?? failure;
+  }
+}
+
+/** Whether Key Vault lets a deleted secret be purged: its recovery level says so (absent: try). */
+function isPurgeable(deleted: DeletedSecret): boolean {
+  const level = deleted.properties.recoveryLevel;
+  return level === undefined || level.includes("Purgeable");
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The CAs a client with `caCertFile` trusts: the system's (and NODE_EXTRA_CA_CERTS), plus the file. */
+function trustedCas(caCertFile: string): string[] {
+  let file: string;
+  try {
+    file = readFileSync(caCertFile, "utf8");
+  } catch (error) {
+    throw new ConfigError(`the CA certificate file ${caCertFile} could not be read`, {
+      provider: PROVIDER,
+      field: "caCertFile",
+      cause: error,
+    });
+  }
+  const cas = [...rootCertificates];
+  // `tlsOptions.ca` replaces Node's CAs for this client, NODE_EXTRA_CA_CERTS included: keep them.
+  const extra = process.env.NODE_EXTRA_CA_CERTS;
+  if (extra) {
+    try {
+      cas.push(readFileSync(extra, "utf8"));
+    } catch {
+      // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS.
+    }
+  }
+  cas.push(file);
+  return cas;
+}
+
+const AZURE_AUTHORITY_HOSTS = new Set<string>(
+  Object.values(AzureAuthorityHosts).map((host) => new URL(host).host.toLowerCase()),
+);
+
+function createCredential(options: ResolvedAzureOptions, ca: string[] | undefined): TokenCredential {
+  const credential = options.credential;
+  if (credential && typeof (credential as TokenCredential).getToken === "function") {
+    return credential as TokenCredential;
+  }
+  const common = ca ? { tlsOptions: { ca } } : {};
+  if (credential && "clientSecret" in credential) {
+    const authorityHost = credential.authorityHost;
+    return new ClientSecretCredential(credential.tenantId, credential.clientId, credential.clientSecret, {
+      ...common,
+      ...(authorityHost
+        ? {
+            authorityHost,
+            // Instance discovery asks Microsoft about the authority: only Azure's own hosts are known there.
+            disableInstanceDiscovery: !AZURE_AUTHORITY_HOSTS.has(new URL(authorityHost).host.toLowerCase()),
+          }
+        : {}),
+    });
+  }
+  return new DefaultAzureCredential(common);
+}
+
+function createClient(options: ResolvedAzureOptions): SecretClient {
+  const ca = options.caCertFile ? trustedCas(options.caCertFile) : undefined;
+  const url = new URL(options.vaultUrl);
+  return new SecretClient(options.vaultUrl, createCredential(options, ca), {
+    disableChallengeResourceVerification: options.disableChallengeResourceVerification,
+    retryOptions: { maxRetries: options.maxAttempts - 1, retryDelayInMs: 500, maxRetryDelayInMs: 8_000 },
+    // The options schema accepts http only for a loopback host.
+    ...(url.protocol === "http:" && isLoopbackUrl(url) ? { allowInsecureConnection: true } : {}),
+    ...(ca ? { tlsOptions: { ca } } : {}),
+    userAgentOptions: { userAgentPrefix: "omnisecret" },
+  });
+}
+
+export function createAzureAdapter(options: ResolvedAzureOptions, context: AdapterContext): SecretsAdapter {
+  return new AzureKeyVaultAdapter(options, context);
+}

@@ -1,0 +1,119 @@
+import { inspect } from "node:util";
+import { describe, expect, it } from "vitest";
+import { configFromSources, resolveConfig } from "../../src/config.js";
+import { SecretStore } from "../../src/secret-store.js";
+import { expectConfigError } from "../../test-support/expect-config-error.js";
+import { AZURE_MAX_VALUE_BYTES, azureOptionsSchema } from "./options.js";
+
+const vaultUrl = "https://my-vault.vault.azure.net";
+
+describe("Azure options", () => {
+  it("fills in the defaults", () => {
+    expect(azureOptionsSchema.parse({ provider: "azure", vaultUrl })).toEqual({
+      provider: "azure",
+      prefix: "omnisecret",
+      vaultUrl,
+      disableChallengeResourceVerification: false,
+      owner: "default",
+      deletePolicy: "purge",
+      pruneAction: "disable",
+      maxAttempts: 4,
+      requestTimeoutMs: 30_000,
+      maxValueBytes: 25_600,
+      listPageSize: 25,
+    });
+    expect(AZURE_MAX_VALUE_BYTES).toBe(25_600);
+  });
+
+  it.each([
+    ["no vaultUrl", {}, "vaultUrl"],
+    ["a vaultUrl that is not a URL", { vaultUrl: "my-vault" }, "vaultUrl"],
+    ["plain http to another host", { vaultUrl: "http://my-vault.vault.azure.net" }, "vaultUrl"],
+    ["plain http to a private address", { vaultUrl: "http://10.0.0.4:8443" }, "vaultUrl"],
+    ["an unknown deletePolicy", { vaultUrl, deletePolicy: "hard" }, "deletePolicy"],
+    ["an unknown pruneAction", { vaultUrl, pruneAction: "delete" }, "pruneAction"],
+    ["maxValueBytes above Key Vault's limit", { vaultUrl, maxValueBytes: 25_601 }, "maxValueBytes"],
+    ["a page size above 25", { vaultUrl, listPageSize: 26 }, "listPageSize"],
+    ["zero attempts", { vaultUrl, maxAttempts: 0 }, "maxAttempts"],
+    ["an empty owner", { vaultUrl, owner: "" }, "owner"],
+    ["an owner longer than a tag value", { vaultUrl, owner: "o".repeat(257) }, "owner"],
+    ["a credential without its secret", { vaultUrl, credential: { tenantId: "t", clientId: "c" } }, "credential"],
+    [
+      "an http authority host",
+      { vaultUrl, credential: { tenantId: "t", clientId: "c", clientSecret: "s", authorityHost: "http://login" } },
+      "credential",
+    ],
+    ["an unknown field", { vaultUrl, tlsVerify: false }, undefined],
+  ])("refuses %s, naming the field", async (_case, fields, field) => {
+    const error = await expectConfigError(() => resolveConfig({ provider: "azure", ...fields }));
+    expect(error.provider).toBe("azure");
+    if (field) expect(error.field).toMatch(new RegExp(`^${field}`));
+    else expect(error.message).toContain('"tlsVerify"');
+  });
+
+  it.each(["http://127.0.0.1:8443", "http://localhost:8443", "http://[::1]:8443", "https://127.0.0.1:8443"])(
+    "accepts %s",
+    (url) => {
+      expect(azureOptionsSchema.safeParse({ provider: "azure", vaultUrl: url }).success).toBe(true);
+    },
+  );
+
+  it("accepts a client secret credential, or any TokenCredential from code", () => {
+    const secret = { tenantId: "t", clientId: "c", clientSecret: "s", authorityHost: "https://login.example" };
+    expect(azureOptionsSchema.parse({ provider: "azure", vaultUrl, credential: secret }).credential).toEqual(secret);
+    const tokenCredential = { getToken: async () => ({ token: "x", expiresOnTimestamp: Date.now() + 60_000 }) };
+    expect(azureOptionsSchema.parse({ provider: "azure", vaultUrl, credential: tokenCredential }).credential).toBe(
+      tokenCredential,
+    );
+  });
+
+  it("reads its fields from OMNISECRET_AZURE_* and the vault from AZURE_KEYVAULT_URL", async () => {
+    const env = {
+      OMNISECRET_PROVIDER: "azure",
+      AZURE_KEYVAULT_URL: vaultUrl,
+      OMNISECRET_AZURE_DELETE_POLICY: "soft",
+      OMNISECRET_AZURE_PRUNE_ACTION: "none",
+      OMNISECRET_AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: "true",
+      OMNISECRET_AZURE_MAX_ATTEMPTS: "2",
+      OMNISECRET_AZURE_OWNER: "server-7",
+      OMNISECRET_AZURE_CREDENTIAL_TENANT_ID: "tenant",
+      OMNISECRET_AZURE_CREDENTIAL_CLIENT_ID: "client",
+      OMNISECRET_AZURE_CREDENTIAL_CLIENT_SECRET: "client-secret-value",
+      OMNISECRET_AZURE_CA_CERT_FILE: "/etc/ssl/test-ca.pem",
+    };
+    const { config } = await resolveConfig(configFromSources({ env }));
+    expect(config).toMatchObject({
+      provider: "azure",
+      vaultUrl,
+      deletePolicy: "soft",
+      pruneAction: "none",
+      disableChallengeResourceVerification: true,
+      maxAttempts: 2,
+      owner: "server-7",
+      credential: { tenantId: "tenant", clientId: "client", clientSecret: "client-secret-value" },
+      caCertFile: "/etc/ssl/test-ca.pem",
+    });
+    const own = configFromSources({
+      env: { ...env, OMNISECRET_AZURE_VAULT_URL: "https://other.vault.azure.net" },
+    });
+    expect(own.vaultUrl).toBe("https://other.vault.azure.net");
+  });
+
+  it("never shows the client secret when the store is inspected or serialised", async () => {
+    const store = await SecretStore.create({
+      provider: "azure",
+      vaultUrl,
+      credential: { tenantId: "tenant", clientId: "client", clientSecret: "client-secret-value" },
+    });
+    expect(inspect(store, { depth: 10 })).not.toContain("client-secret-value");
+    expect(JSON.stringify(store)).not.toContain("client-secret-value");
+    await store.close();
+  });
+
+  it("refuses a caCertFile it cannot read, naming the field", async () => {
+    const error = await expectConfigError(() =>
+      SecretStore.create({ provider: "azure", vaultUrl, caCertFile: "/nonexistent/ca.pem" }),
+    );
+    expect(error.field).toBe("caCertFile");
+  });
+});

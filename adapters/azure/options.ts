@@ -1,0 +1,135 @@
+import type { TokenCredential } from "@azure/identity";
+import type { SecretClient } from "@azure/keyvault-secrets";
+import { z } from "zod";
+import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
+
+/**
+ * Key Vault's documented limit on a secret's value is 25 KB; the service reports it as 25,600
+ * ("beyond the maximum permitted length of 25600 characters"). The facade counts UTF-8 bytes of
+ * `JSON.stringify(values)`, and a string never has more UTF-16 characters than UTF-8 bytes, so
+ * 25,600 bytes fits whether the service counts characters or bytes.
+ */
+export const AZURE_MAX_VALUE_BYTES = 25_600;
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+/** Whether a URL's host is this machine, where plain HTTP cannot be overheard. */
+export function isLoopbackUrl(url: URL): boolean {
+  return LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
+}
+
+const vaultUrlSchema = z.url({ protocol: /^https?$/ }).refine(
+  (value) => {
+    // zod runs this check after a failed URL check too; that one reports the problem.
+    if (!URL.canParse(value)) return true;
+    const url = new URL(value);
+    return url.protocol === "https:" || isLoopbackUrl(url);
+  },
+  { message: "must use https (plain http is accepted for a loopback host only)" },
+);
+
+/** A service principal's secret: `ClientSecretCredential`. */
+const clientSecretCredentialSchema = z.strictObject({
+  tenantId: z.string().min(1),
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  /**
+   * The Microsoft Entra authority, for sovereign clouds or a test server; instance discovery is
+   * turned off for a host that is not one of Azure's own.
+   * @default "https://login.microsoftonline.com"
+   */
+  authorityHost: z.url({ protocol: /^https$/ }).optional(),
+});
+
+/** A `TokenCredential` built in code (any of `@azure/identity`'s, or your own). */
+const tokenCredentialSchema = z.custom<TokenCredential>(
+  (value) =>
+    typeof value === "object" && value !== null && typeof (value as { getToken?: unknown }).getToken === "function",
+  { message: "must be { tenantId, clientId, clientSecret, authorityHost? } or a TokenCredential" },
+);
+
+export const azureOptionsSchema = z.strictObject({
+  provider: z.literal("azure"),
+  prefix: prefixSchema,
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  cache: cacheSchema,
+  /**
+   * The vault, such as `https://my-vault.vault.azure.net`. Plain `http://` only for a loopback host.
+   * @default `AZURE_KEYVAULT_URL`
+   */
+  vaultUrl: vaultUrlSchema,
+  /**
+   * How omnisecret signs in: `{ tenantId, clientId, clientSecret, authorityHost? }`, or from code
+   * any `TokenCredential`.
+   * @default `DefaultAzureCredential` (environment `AZURE_*`, workload identity, managed identity
+   * through `IDENTITY_ENDPOINT`/`IDENTITY_HEADER` or IMDS, the Azure CLI)
+   */
+  credential: z.union([clientSecretCredentialSchema, tokenCredentialSchema]).optional(),
+  /**
+   * PEM file of a CA to trust beside the system's, for a vault (or test server) with a private
+   * CA. It adds trust; TLS is always verified.
+   * @default none
+   */
+  caCertFile: z.string().min(1).optional(),
+  /**
+   * Skip the SDK's check that the 401 challenge's resource matches the vault's domain. Only
+   * emulators and test servers, whose host is not `*.vault.azure.net`, need true.
+   * @default false
+   */
+  disableChallengeResourceVerification: z.boolean().default(false),
+  /**
+   * Marks the secrets of this installation (tag `omnisecret-owner`): a secret whose tag differs is
+   * not found, and is never read, changed or deleted.
+   * @default "default"
+   */
+  owner: z.string().min(1).max(256).default("default"),
+  /**
+   * `"purge"`: delete, wait for Key Vault to finish, purge, so the id can be stored again at once.
+   * `"soft"` (vaults with purge protection): leave the secret soft-deleted; a later store of its
+   * id recovers it and writes the new values as a new version.
+   * @default "purge"
+   */
+  deletePolicy: z.enum(["purge", "soft"]).default("purge"),
+  /**
+   * What an update does to the version it replaced: `"disable"` so an old password does not stay
+   * readable, or `"none"`.
+   * @default "disable"
+   */
+  pruneAction: z.enum(["disable", "none"]).default("disable"),
+  /**
+   * Attempts the SDK makes for each request (429 with Retry-After, 408, 5xx and dropped
+   * connections are retried, with exponential backoff from 500 ms).
+   * @default 4
+   */
+  maxAttempts: z.number().int().min(1).max(20).default(4),
+  /**
+   * Milliseconds one SDK call may take, its retries and their waits included; then it fails with
+   * `E_PROVIDER_UNAVAILABLE`.
+   * @default 30000
+   */
+  requestTimeoutMs: z.number().int().positive().default(30_000),
+  /**
+   * Limit on `JSON.stringify(values)` in UTF-8 bytes; Key Vault's own limit (25,600) is the most.
+   * @default 25600
+   */
+  maxValueBytes: z.number().int().positive().max(AZURE_MAX_VALUE_BYTES).default(AZURE_MAX_VALUE_BYTES),
+  /**
+   * Results per page when listing (Key Vault's `maxresults`, 1-25).
+   * @default 25
+   */
+  listPageSize: z.number().int().min(1).max(25).default(25),
+  /** A SecretClient you built yourself (code only); vaultUrl is still required, credential, TLS and retry options are then ignored. */
+  client: z
+    .custom<SecretClient>(
+      (value) =>
+        typeof value === "object" &&
+        value !== null &&
+        typeof (value as { getSecret?: unknown }).getSecret === "function",
+      { message: "must be a SecretClient" },
+    )
+    .optional(),
+});
+
+/** Options of the Azure Key Vault provider. */
+export type AzureOptions = z.input<typeof azureOptionsSchema>;
+export type ResolvedAzureOptions = z.output<typeof azureOptionsSchema>;
