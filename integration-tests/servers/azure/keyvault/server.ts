@@ -22,7 +22,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createTestCertificates } from "./certificates.js";
 import { FaultInjector, type FaultRequest, type FaultSpec, RequestLog, type RequestLogEntry } from "./faults.js";
 import { KeyVaultError, readBody, readJson, sendEmpty, sendError, sendJson } from "./http-util.js";
-import { KEY_VAULT_RESOURCE, normaliseResource, safeEqual, TokenIssuer } from "./tokens.js";
+import { KEY_VAULT_RESOURCE, safeEqual, TokenIssuer } from "./tokens.js";
 import { MAX_PAGE_SIZE, type Page, VaultState, type VaultTimings, validateName } from "./vault-state.js";
 
 /** Every api-version from 7.5 up to the one @azure/keyvault-secrets 4.12.0 sends. */
@@ -146,48 +146,47 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions = {}): 
 
   const faults = new FaultInjector();
   const log = new RequestLog();
-
-  // The port is only known after listen(), and the vault URL is baked into ids and challenges, so
-  // the handlers read these through a late-bound context.
+  // The port is only known after listen(), and the URL is baked into ids, challenges and token
+  // issuers, so everything reads it from this object, filled in once both listeners are up.
   const context = { vaultUrl: "", authority: "" };
-  let state: VaultState | undefined;
-  let tokens: TokenIssuer | undefined;
+  const state = new VaultState(context, settings);
+  const tokens = new TokenIssuer(settings, context, tenantId);
+  const control = createControl({ state, tokens, faults, log, settings, initial });
+  const parts: VaultListenerParts = {
+    state,
+    tokens,
+    faults,
+    log,
+    control,
+    settings,
+    tenantId,
+    clientId,
+    clientSecret,
+    context,
+  };
 
   const vaultServer = https.createServer(
     { cert: certificates.leafCertPem, key: certificates.leafKeyPem },
-    (request, response) => {
-      if (!state || !tokens) return sendEmpty(response, 503);
-      void handleVaultListener(request, response, {
-        state,
-        tokens,
-        faults,
-        log,
-        settings,
-        initial,
-        tenantId,
-        clientId,
-        clientSecret,
-        context,
-      });
-    },
+    (request, response) => void handleVaultListener(request, response, parts),
   );
-  const identityServer = http.createServer((request, response) => {
-    if (!tokens) return sendEmpty(response, 503);
-    void handleIdentityListener(request, response, { tokens, faults, log, identityHeader, clientId });
-  });
+  const identityServer = http.createServer(
+    (request, response) =>
+      void handleIdentityListener(request, response, { tokens, faults, log, identityHeader, clientId }),
+  );
 
-  const vaultPort = await listen(vaultServer, options.port ?? 0);
+  let vaultPort: number;
   let identityPort: number;
   try {
+    vaultPort = await listen(vaultServer, options.port ?? 0);
     identityPort = await listen(identityServer, options.identityPort ?? 0);
   } catch (error) {
-    await closeServer(vaultServer);
+    await Promise.all([closeServer(vaultServer), closeServer(identityServer)]);
+    if (ownsStateDir) await rm(stateDir, { recursive: true, force: true });
     throw error;
   }
   context.vaultUrl = `https://${HOST}:${vaultPort}`;
+  // Entra's endpoints live on the vault's own listener: one CA and one port to trust.
   context.authority = context.vaultUrl;
-  state = new VaultState(context.vaultUrl, settings);
-  tokens = new TokenIssuer(settings, `${context.authority}/${tenantId}/v2.0`, tenantId);
 
   const description: KeyVaultServerDescription = {
     vaultUrl: context.vaultUrl,
@@ -202,8 +201,6 @@ export async function startKeyVaultServer(options: KeyVaultServerOptions = {}): 
     resource: KEY_VAULT_RESOURCE,
     apiVersions: [...SUPPORTED_API_VERSIONS],
   };
-  const control = createControl({ state, tokens, faults, log, settings, initial });
-
   return {
     ...description,
     caCertPem: certificates.caCertPem,
@@ -227,6 +224,7 @@ function listen(server: http.Server, port: number): Promise<number> {
 }
 
 function closeServer(server: http.Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
   return new Promise((resolve) => {
     server.close(() => resolve());
     // Keep-alive sockets from SDK clients would otherwise hold close() open until they time out.
@@ -302,8 +300,8 @@ interface VaultListenerParts {
   tokens: TokenIssuer;
   faults: FaultInjector;
   log: RequestLog;
+  control: KeyVaultControl;
   settings: Settings;
-  initial: KeyVaultRuntimeConfig;
   tenantId: string;
   clientId: string;
   clientSecret: string;
@@ -315,11 +313,12 @@ async function handleVaultListener(
   response: ServerResponse,
   parts: VaultListenerParts,
 ): Promise<void> {
-  const url = new URL(request.url ?? "/", parts.context.vaultUrl);
   const method = request.method ?? "GET";
   try {
+    if (!parts.context.vaultUrl) throw new KeyVaultError(503, "ServiceUnavailable", "The server is starting.");
+    const url = new URL(request.url ?? "/", parts.context.vaultUrl);
     if (url.pathname === "/_control" || url.pathname.startsWith("/_control/")) {
-      await handleControl(request, response, url, createControl(parts));
+      await handleControl(request, response, url, parts.control);
       return;
     }
     if (!(await applyFault(request, response, method, url.pathname, parts, "vault"))) return;
@@ -335,9 +334,9 @@ async function handleIdentityListener(
   response: ServerResponse,
   parts: Pick<VaultListenerParts, "tokens" | "faults" | "log" | "clientId"> & { identityHeader: string },
 ): Promise<void> {
-  const url = new URL(request.url ?? "/", "http://127.0.0.1");
   const method = request.method ?? "GET";
   try {
+    const url = new URL(request.url ?? "/", "http://127.0.0.1");
     if (!(await applyFault(request, response, method, url.pathname, parts, "identity"))) return;
     await handleManagedIdentity(request, response, url, parts);
   } catch (error) {
@@ -796,4 +795,3 @@ function routeNotFound(url: URL): KeyVaultError {
 }
 
 export type { FaultRequest, FaultSpec, RequestLogEntry };
-export { normaliseResource };

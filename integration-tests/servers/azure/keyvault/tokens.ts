@@ -28,7 +28,8 @@ export class TokenIssuer {
 
   constructor(
     private readonly config: { tokenLifetimeSeconds: number },
-    private readonly issuer: string,
+    /** Read on each issue: the authority is only known once the listener has its port. */
+    private readonly endpoint: { readonly authority: string },
     private readonly tenantId: string,
   ) {}
 
@@ -39,7 +40,7 @@ export class TokenIssuer {
     const header = { alg: "RS256", typ: "JWT" };
     const claims = {
       aud: resource,
-      iss: this.issuer,
+      iss: `${this.endpoint.authority}/${this.tenantId}/v2.0`,
       iat: now,
       nbf: now,
       exp: expiresOn,

@@ -64,10 +64,15 @@ export class VaultState {
   private readonly purging = new Map<string, number>();
   private sequence = 0;
 
+  /** `endpoint.vaultUrl` is read on each answer: it is only known once the listener has its port. */
   constructor(
-    private readonly vaultUrl: string,
+    private readonly endpoint: { readonly vaultUrl: string },
     private readonly config: { timings: VaultTimings; purgeProtected: boolean },
   ) {}
+
+  private get vaultUrl(): string {
+    return this.endpoint.vaultUrl;
+  }
 
   reset(): void {
     this.secrets.clear();
