@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectConfigError } from "../test-support/expect-config-error.js";
 import { configFromSources, redactConfig, resolveConfig } from "./config.js";
+import { providerNames } from "./registry.js";
 import { SecretStore } from "./secret-store.js";
 
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-config-"));
@@ -31,7 +32,7 @@ describe("resolveConfig", () => {
   it("rejects an unknown provider and lists the known ones", async () => {
     const error = await expectConfigError(() => resolveConfig({ provider: "dropbox" }));
     expect(error.field).toBe("provider");
-    expect(error.message).toContain("local, memory, aws, gcp, vault, custom");
+    expect(error.message).toContain(providerNames.join(", "));
   });
 
   it("rejects a prefix that some provider could not use in a name", async () => {

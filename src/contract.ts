@@ -21,8 +21,9 @@ export interface SecretsAdapter {
   /**
    * The provider's limit on the serialised values, in UTF-8 bytes of `JSON.stringify(values)`.
    * The facade rejects larger values with `SecretTooLargeError` before calling the adapter.
+   * @default 65536 (AWS's and GCP's limit), as for an adapter with only ZenML's four methods
    */
-  readonly maxValueBytes: number;
+  readonly maxValueBytes?: number;
 
   /**
    * Whether a store is atomic: of several racing stores of one id exactly one succeeds and the
@@ -44,7 +45,8 @@ export interface SecretsAdapter {
 
   /**
    * Reads a secret.
-   * - Existing id: returns its values (a fresh object the caller may change).
+   * - Existing id: returns its values (a fresh object the caller may change). The facade checks
+   *   that they are a map of strings (else `SecretIntegrityError`) and hands the caller a copy.
    * - Missing id: throws `SecretNotFoundError`.
    */
   getSecretValues(id: string): Promise<SecretValues>;

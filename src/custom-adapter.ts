@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import { z } from "zod";
 import { cacheSchema, prefixSchema } from "./config-schema.js";
 import type { AdapterContext, SecretsAdapter, SecretsAdapterFactory } from "./contract.js";
-import { ConfigError } from "./errors.js";
+import { ConfigError, ProviderUnavailableError } from "./errors.js";
 
 export const customOptionsSchema = z.strictObject({
   provider: z.literal("custom"),
@@ -25,6 +25,13 @@ export const customOptionsSchema = z.strictObject({
    * @default {}
    */
   options: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * Milliseconds the module's factory may take to build the adapter; a factory that never
+   * settles (waiting on a connection, say) then fails `create` with `E_PROVIDER_UNAVAILABLE`
+   * instead of hanging it.
+   * @default 30000
+   */
+  createTimeoutMs: z.number().int().positive().default(30_000),
 });
 
 export type CustomOptions = z.input<typeof customOptionsSchema>;
@@ -62,9 +69,34 @@ export async function createCustomAdapter(
   }
   const adapter = isClass(exported)
     ? new (exported as new (o: unknown, c: AdapterContext) => SecretsAdapter)(options.options, context)
-    : await (exported as SecretsAdapterFactory)(options.options, context);
+    : await settleWithin(
+        (exported as SecretsAdapterFactory)(options.options, context),
+        options.createTimeoutMs,
+        options.module,
+      );
   assertIsAdapter(adapter, options.module);
   return adapter;
+}
+
+async function settleWithin<T>(result: T | Promise<T>, timeoutMs: number, module: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ProviderUnavailableError(undefined, {
+            provider: "custom",
+            message: `the factory of custom adapter module "${module}" did not finish within ${timeoutMs} ms`,
+          }),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([result, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const REQUIRED_METHODS = ["storeSecretValues", "getSecretValues", "updateSecretValues", "deleteSecretValues"] as const;
@@ -76,7 +108,11 @@ function assertIsAdapter(candidate: unknown, module: string): asserts candidate 
       ? ["an object"]
       : [
           ...REQUIRED_METHODS.filter((name) => typeof adapter[name] !== "function"),
-          ...(typeof adapter.maxValueBytes === "number" && adapter.maxValueBytes > 0 ? [] : ["maxValueBytes"]),
+          // Optional (the facade's default applies), as ZenML's interface has just the four methods.
+          ...(adapter.maxValueBytes === undefined ||
+          (typeof adapter.maxValueBytes === "number" && adapter.maxValueBytes > 0)
+            ? []
+            : ["a positive maxValueBytes"]),
         ];
   if (missing.length > 0) {
     throw new ConfigError(

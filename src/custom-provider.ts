@@ -4,7 +4,11 @@ import { defineProvider } from "./provider-definition.js";
 
 export const customProvider = defineProvider({
   name: "custom",
-  envFields: [envField("custom", "module", "string"), envField("custom", "options", "json", { secret: true })],
+  envFields: [
+    envField("custom", "module", "string"),
+    envField("custom", "options", "json", { secret: true }),
+    envField("custom", "createTimeoutMs", "integer"),
+  ],
   sdkPackages: [],
   loadOptionsSchema: async () => (await import("./custom-adapter.js")).customOptionsSchema,
   loadAdapter: async () => (await import("./custom-adapter.js")).createCustomAdapter,

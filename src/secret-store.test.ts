@@ -63,10 +63,89 @@ describe("SecretStore facade", () => {
       .catch((e: unknown) => e)) as SecretStoreError;
     expect(error).toBeInstanceOf(SecretStoreError);
     expect(error.code).toBe("E_UNKNOWN");
-    expect(error.cause).toBe(native);
+    expect(error.cause).toMatchObject({ name: "TypeError", message: "socket hang up while sending [redacted]" });
     expect(error.secretId).toBe(id);
     expect(error.message).toContain("TypeError: socket hang up while sending [redacted]");
     expect(error.message).not.toContain(secret);
+  });
+
+  it("keeps an adapter's values out of the whole cause chain, as util.inspect prints it (issue 12, item 8)", async () => {
+    const secret = `s3cr3t-${randomUUID()}`;
+    const inner = Object.assign(new Error(`backend rejected payload {"password":"${secret}"}`), { code: "EREJECTED" });
+    const outer = Object.assign(new Error("request failed", { cause: inner }), { statusCode: 500, body: secret });
+    const store = SecretStore.fromAdapter(adapterThatThrows(outer), { provider: "leaky" });
+    const error = (await store.storeSecretValues(randomUUID(), { password: secret }).catch((e: unknown) => e)) as Error;
+    const printed = inspect(error, { depth: 10, showHidden: true });
+    expect(printed).not.toContain(secret);
+    // What helps to debug it stays: names, codes, statuses and the nested cause's redacted text.
+    expect(error.cause).toMatchObject({ statusCode: 500, cause: { code: "EREJECTED" } });
+    expect(printed).toContain("backend rejected payload");
+  });
+
+  it("refuses lone UTF-16 surrogates in keys and values before the adapter (issue 12, item 6)", async () => {
+    const adapter = adapterThatThrows(new Error("must not be called"));
+    const store = SecretStore.fromAdapter(adapter);
+    for (const values of [{ k: "a\ud800b" }, { k: "\udfff" }, { "\ud83d": "v" }, { k: "ok", j: "x\ud83d" }]) {
+      await expect(store.storeSecretValues(randomUUID(), values)).rejects.toMatchObject({
+        code: "E_INVALID_SECRET_VALUES",
+      });
+      await expect(store.updateSecretValues(randomUUID(), values)).rejects.toMatchObject({
+        code: "E_INVALID_SECRET_VALUES",
+      });
+    }
+    expect(adapter.storeSecretValues).not.toHaveBeenCalled();
+    expect(adapter.updateSecretValues).not.toHaveBeenCalled();
+    // Well-formed pairs, astral characters included, are fine.
+    adapter.storeSecretValues = vi.fn(async () => undefined);
+    await store.storeSecretValues(randomUUID(), { "emoji 🔐": "𝔘𝔫𝔦 \ud83d\ude00" });
+    expect(adapter.storeSecretValues).toHaveBeenCalledTimes(1);
+  });
+
+  it("turns a throwing getter or Proxy in the caller's values into E_INVALID_SECRET_VALUES (issue 12, item 8)", async () => {
+    const adapter = adapterThatThrows(new Error("must not be called"));
+    const store = SecretStore.fromAdapter(adapter);
+    const secret = `s3cr3t-${randomUUID()}`;
+    const getter = Object.defineProperty({}, "password", {
+      enumerable: true,
+      get() {
+        throw new Error(`getter leaked ${secret}`);
+      },
+    });
+    const proxy = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new RangeError(`proxy leaked ${secret}`);
+        },
+      },
+    );
+    for (const values of [getter, proxy]) {
+      const error = (await store.storeSecretValues(randomUUID(), values).catch((e: unknown) => e)) as SecretStoreError;
+      expect(error.code).toBe("E_INVALID_SECRET_VALUES");
+      expect(inspect(error, { depth: 10 })).not.toContain(secret);
+    }
+    expect(adapter.storeSecretValues).not.toHaveBeenCalled();
+  });
+
+  it("checks what an adapter's get returns (issue 12, item 8)", async () => {
+    for (const returned of [{ port: 5432 }, ["a"], null, "text", { nested: { a: "b" } }]) {
+      const adapter = adapterThatThrows(new Error("unused"));
+      adapter.getSecretValues = async () => returned as never;
+      for (const cache of [undefined, { ttlMs: 60_000 }]) {
+        const store = SecretStore.fromAdapter(adapter, { cache });
+        await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_SECRET_INTEGRITY" });
+      }
+    }
+  });
+
+  it("uses 65,536 bytes when an adapter states no maxValueBytes (issue 12, item 8)", async () => {
+    const { maxValueBytes: _, ...adapter } = adapterThatThrows(new Error("unused"));
+    adapter.storeSecretValues = vi.fn(async () => undefined);
+    const store = SecretStore.fromAdapter(adapter);
+    expect(store.maxValueBytes).toBe(65_536);
+    await expect(store.storeSecretValues(randomUUID(), { k: "x".repeat(65_536) })).rejects.toMatchObject({
+      code: "E_SECRET_TOO_LARGE",
+    });
   });
 
   it("reports listSecretIds as not supported when the adapter has none", async () => {

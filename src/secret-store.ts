@@ -12,7 +12,16 @@ import type { SecretsAdapter, SecretValues } from "./contract.js";
 import { isSecretStoreError, OperationNotSupportedError, SecretNotFoundError, SecretStoreError } from "./errors.js";
 import { type CacheOptions, ReadCache, type ResolvedCacheOptions } from "./read-cache.js";
 import { loadAdapterFactory } from "./registry.js";
-import { canonicalSecretId, copyValidSecretValues, isCanonicalSecretId, serializeWithinLimit } from "./validation.js";
+import {
+  canonicalSecretId,
+  checkStoredValues,
+  copyValidSecretValues,
+  isCanonicalSecretId,
+  serializeWithinLimit,
+} from "./validation.js";
+
+/** The size limit of an adapter that states none: AWS's and GCP's, so its values move to either. */
+export const DEFAULT_MAX_VALUE_BYTES = 65_536;
 
 // NODE_DEBUG=omnisecret shows operations and ids; never values, never credentials.
 const debug = debuglog("omnisecret");
@@ -34,6 +43,7 @@ export class SecretStore {
   readonly #adapter: SecretsAdapter;
   readonly #config: Record<string, unknown>;
   readonly #cache: ReadCache | undefined;
+  readonly #maxValueBytes: number;
   #closed = false;
 
   private constructor(
@@ -48,6 +58,7 @@ export class SecretStore {
     this.prefix = prefix;
     this.#config = config;
     this.#cache = cache ? new ReadCache(cache) : undefined;
+    this.#maxValueBytes = adapter.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
   }
 
   /** Validates `config` (a `ConfigError` names the field at fault), loads the provider's adapter and builds the store. */
@@ -79,14 +90,14 @@ export class SecretStore {
 
   /** The largest `JSON.stringify(values)`, in UTF-8 bytes, this store accepts. */
   get maxValueBytes(): number {
-    return this.#adapter.maxValueBytes;
+    return this.#maxValueBytes;
   }
 
   /** Stores a new secret. Throws `SecretAlreadyExistsError` if the id exists; the stored values then stay as they were. */
   async storeSecretValues(id: string, values: SecretValues): Promise<void> {
     const secretId = this.#validId(id);
     const copy = copyValidSecretValues(values, secretId, this.provider);
-    const serialized = serializeWithinLimit(copy, secretId, this.#adapter.maxValueBytes, this.provider);
+    const serialized = serializeWithinLimit(copy, secretId, this.#maxValueBytes, this.provider);
     await this.#write("store", secretId, () => this.#adapter.storeSecretValues(secretId, copy, serialized), copy);
   }
 
@@ -99,7 +110,7 @@ export class SecretStore {
     const cache = this.#cache;
     if (cache === undefined) {
       const values = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
-      return { ...values };
+      return checkStoredValues(values, secretId, this.provider);
     }
     const cached = cache.lookup(secretId);
     if (cached !== undefined) {
@@ -115,15 +126,16 @@ export class SecretStore {
       else cache.abandonRead(secretId, ticket);
       throw error;
     }
-    cache.completeRead(secretId, ticket, values);
-    return { ...values };
+    const checked = checkStoredValues(values, secretId, this.provider);
+    cache.completeRead(secretId, ticket, checked);
+    return { ...checked };
   }
 
   /** Replaces the whole map of an existing secret. Throws `SecretNotFoundError` if it is missing; it never creates. */
   async updateSecretValues(id: string, values: SecretValues): Promise<void> {
     const secretId = this.#validId(id);
     const copy = copyValidSecretValues(values, secretId, this.provider);
-    const serialized = serializeWithinLimit(copy, secretId, this.#adapter.maxValueBytes, this.provider);
+    const serialized = serializeWithinLimit(copy, secretId, this.#maxValueBytes, this.provider);
     await this.#write("update", secretId, () => this.#adapter.updateSecretValues(secretId, copy, serialized), copy);
   }
 
@@ -239,8 +251,31 @@ function wrapUnknown(
   return new SecretStoreError(
     "E_UNKNOWN",
     `${operation}${target} failed on provider "${provider}": ${name}${causeMessage ? `: ${causeMessage}` : ""}`,
-    { provider, secretId, cause: error },
+    { provider, secretId, cause: redactedCause(error, values) },
   );
+}
+
+/** Causes nested deeper than this are cut off: a chain that long is a loop or not worth a log line. */
+const MAX_CAUSE_DEPTH = 5;
+
+/**
+ * A copy of an unknown error that keeps what helps to debug it (name, code, HTTP status, stack
+ * frames, nested causes) with the call's values cut out of every message and stack. The original
+ * is not kept: a custom adapter's or an SDK's error can quote a value anywhere in its fields, and
+ * `util.inspect` or a logger would print them all.
+ */
+function redactedCause(error: unknown, values: SecretValues | undefined, depth = 0): Error | undefined {
+  if (!(error instanceof Error) || depth >= MAX_CAUSE_DEPTH) return undefined;
+  const copy = new Error(redactValues(error.message, values));
+  copy.name = error.name;
+  copy.stack = error.stack === undefined ? undefined : redactValues(error.stack, values);
+  const { code, statusCode, status } = error as { code?: unknown; statusCode?: unknown; status?: unknown };
+  for (const [field, value] of Object.entries({ code, statusCode, status })) {
+    if (typeof value === "string" || typeof value === "number") Object.assign(copy, { [field]: value });
+  }
+  const cause = redactedCause(error.cause, values, depth + 1);
+  if (cause) copy.cause = cause;
+  return copy;
 }
 
 /**

@@ -43,6 +43,26 @@ function escapeRegExp(text: string): string {
  * Error messages name the offending key and the type found, never a value.
  */
 export function copyValidSecretValues(values: unknown, secretId: string, provider?: string): SecretValues {
+  try {
+    return copyValues(values, secretId, provider);
+  } catch (error) {
+    if (error instanceof InvalidSecretValuesError) throw error;
+    // A getter or Proxy trap of the caller's object threw: its error may quote anything, so
+    // only its kind is told.
+    const kind = error instanceof Error ? error.name : typeof error;
+    throw new InvalidSecretValuesError(secretId, `the values could not be read (reading them threw ${kind})`, {
+      provider,
+    });
+  }
+}
+
+/**
+ * Lone UTF-16 surrogates: JSON and UTF-8 cannot carry them, so some providers would store
+ * U+FFFD in their place and hand back another string than the one given.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+function copyValues(values: unknown, secretId: string, provider?: string): SecretValues {
   if (values === null || typeof values !== "object" || Array.isArray(values)) {
     throw new InvalidSecretValuesError(
       secretId,
@@ -74,6 +94,14 @@ export function copyValidSecretValues(values: unknown, secretId: string, provide
       throw new InvalidSecretValuesError(
         secretId,
         `the value of key ${JSON.stringify(key)} must be a string (got ${describeInput(value)})`,
+        { provider },
+      );
+    }
+    if (LONE_SURROGATE.test(key) || LONE_SURROGATE.test(value)) {
+      throw new InvalidSecretValuesError(
+        secretId,
+        // The key is not quoted: a lone surrogate does not survive being printed either.
+        `a key or value holds a lone UTF-16 surrogate, which no provider can store unchanged (key number ${index + 1})`,
         { provider },
       );
     }

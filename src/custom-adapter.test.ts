@@ -1,0 +1,57 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { SecretStore } from "./secret-store.js";
+
+const directory = mkdtempSync(join(tmpdir(), "omnisecret-custom-"));
+
+function adapterModule(name: string, source: string): string {
+  const path = join(directory, `${name}-${randomUUID()}.mjs`);
+  writeFileSync(path, source);
+  return path;
+}
+
+describe("custom adapter modules (issue 12, item 8)", () => {
+  it("fails create with E_PROVIDER_UNAVAILABLE when the factory never settles", async () => {
+    const module = adapterModule("hanging", "export default () => new Promise(() => {});\n");
+    const started = performance.now();
+    await expect(SecretStore.create({ provider: "custom", module, createTimeoutMs: 200 })).rejects.toMatchObject({
+      code: "E_PROVIDER_UNAVAILABLE",
+      message: expect.stringContaining("did not finish within 200 ms"),
+    });
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it("accepts an adapter with just ZenML's four methods, at the default 65,536-byte limit", async () => {
+    const module = adapterModule(
+      "four-methods",
+      `const secrets = new Map();
+export default () => ({
+  async storeSecretValues(id, values) { secrets.set(id, values); },
+  async getSecretValues(id) { return secrets.get(id); },
+  async updateSecretValues(id, values) { secrets.set(id, values); },
+  async deleteSecretValues(id) { secrets.delete(id); },
+});
+`,
+    );
+    const store = await SecretStore.create({ provider: "custom", module });
+    expect(store.maxValueBytes).toBe(65_536);
+    const id = randomUUID();
+    await store.storeSecretValues(id, { a: "b" });
+    expect(await store.getSecretValues(id)).toEqual({ a: "b" });
+    await store.close();
+  });
+
+  it("still refuses a maxValueBytes that is not a positive number", async () => {
+    const module = adapterModule(
+      "bad-limit",
+      `export default () => ({ maxValueBytes: -1, storeSecretValues() {}, getSecretValues() {}, updateSecretValues() {}, deleteSecretValues() {} });\n`,
+    );
+    await expect(SecretStore.create({ provider: "custom", module })).rejects.toMatchObject({
+      code: "E_CONFIG",
+      message: expect.stringContaining("maxValueBytes"),
+    });
+  });
+});
