@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { DefaultAzureCredential } from "@azure/identity";
 import type { RestError } from "@azure/keyvault-secrets";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createControlClient } from "./control-client.js";
 import { type KeyVaultServer, type RequestLogEntry, startKeyVaultServer } from "./server.js";
 import {
   clientSecretCredential,
@@ -320,9 +321,12 @@ describe("soft delete, purge and recover", () => {
     const recovered = await (await client.beginRecoverDeletedSecret(name, POLL)).pollUntilDone();
     expect(recovered.name).toBe(name);
     expect(requestsTo(`/deletedsecrets/${name}/recover`)).toEqual(["POST 200"]);
-    const gets = requestsTo(`/secrets/${name}/`);
+    // After the recover POST, the poller must have seen the secret still missing before it came back.
+    const log = server.control.requests();
+    const afterRecover = log.slice(log.findIndex((entry) => entry.path.endsWith("/recover")) + 1);
+    const gets = requestsTo(`/secrets/${name}/`, afterRecover);
+    expect(gets[0]).toBe("GET 404");
     expect(gets.at(-1)).toBe("GET 200");
-    expect(gets).toContain("GET 404");
 
     const secret = await client.getSecret(name);
     expect(secret.value).toBe("keep-me");
@@ -590,6 +594,46 @@ describe("control endpoint faults", () => {
     }
   });
 
+  it("offers the same control over HTTPS, without a bearer token", async () => {
+    const scratch = await startKeyVaultServer(TIMINGS);
+    try {
+      const control = createControlClient(scratch, scratch.caCertPem);
+      expect(await control.health()).toBe(true);
+      expect(await control.configure({ purgeProtected: true, deleteDelayMs: 50 })).toMatchObject({
+        purgeProtected: true,
+        deleteDelayMs: 50,
+      });
+      expect((await control.config()).purgeProtected).toBe(true);
+      await expect(control.configure({ tokenLifetimeSeconds: 0 })).rejects.toThrow(/400/);
+      await expect(control.injectFault({ kind: "status", status: 200 })).rejects.toThrow(/400/);
+
+      const id = await control.injectFault({ kind: "status", status: 503, method: "GET", count: 2 });
+      expect(await control.pendingFaults()).toEqual([{ id, kind: "status", status: 503, method: "GET", count: 2 }]);
+      await control.clearFaults();
+      expect(await control.pendingFaults()).toEqual([]);
+
+      const client = secretClient(scratch);
+      const name = uniqueName();
+      await client.setSecret(name, "x");
+      expect((await control.requests()).map((entry) => `${entry.method} ${entry.status}`)).toContain("PUT 200");
+      await control.clearRequests();
+      expect(await control.requests()).toEqual([]);
+
+      const token = await managedIdentityToken(scratch);
+      expect((await rawRequest(scratch, "GET", `/secrets?${API}`, { token })).status).toBe(200);
+      await control.revokeTokens();
+      expect((await rawRequest(scratch, "GET", `/secrets?${API}`, { token })).status).toBe(401);
+
+      await control.reset();
+      expect((await control.config()).purgeProtected).toBe(false);
+      const fresh = await managedIdentityToken(scratch);
+      const listed = await rawRequest(scratch, "GET", `/secrets?${API}`, { token: fresh });
+      expect((listed.body as { value: unknown[] }).value).toEqual([]);
+    } finally {
+      await scratch.close();
+    }
+  });
+
   it("resets secrets, faults and config", async () => {
     const scratch = await startKeyVaultServer(TIMINGS);
     try {
@@ -671,13 +715,16 @@ describe("main.ts as a separate process", () => {
       await client.setSecret(name, "from-cli");
       expect((await client.getSecret(name)).value).toBe("from-cli");
 
-      const injected = await rawRequest(info, "POST", "/_control/faults", {
-        body: { kind: "status", status: 429, retryAfterSeconds: 0, method: "GET", pathPrefix: "/secrets/" },
+      const control = createControlClient(info, info.caCertPem);
+      await control.injectFault({
+        kind: "status",
+        status: 429,
+        retryAfterSeconds: 0,
+        method: "GET",
+        pathPrefix: "/secrets/",
       });
-      expect(injected.status).toBe(200);
       expect((await client.getSecret(name)).value).toBe("from-cli");
-      const requests = await rawRequest(info, "GET", "/_control/requests");
-      const statuses = (requests.body as { requests: RequestLogEntry[] }).requests
+      const statuses = (await control.requests())
         .filter((entry) => entry.path === `/secrets/${name}/`)
         .map((entry) => entry.status);
       expect(statuses).toEqual([200, 429, 200]);
