@@ -20,7 +20,8 @@ import {
 import { MAX_VALUE_BYTES } from "./vault-state.js";
 
 const API = "api-version=2026-04-01";
-const TIMINGS = { deleteDelayMs: 300, recoverDelayMs: 300, purgeDelayMs: 1500 };
+// Long enough that a loaded CI machine still sees the in-between states, short enough to keep tests quick.
+const TIMINGS = { deleteDelayMs: 500, recoverDelayMs: 500, purgeDelayMs: 1500 };
 /** Fast polling: the server's delays are short, and the SDK's default interval is 2 s. */
 const POLL = { intervalInMs: 100 };
 
@@ -569,13 +570,13 @@ describe("control endpoint faults", () => {
     const client = secretClient(server);
     const name = uniqueName();
     await client.setSecret(name, "slow");
-    server.control.injectFault({ kind: "delay", delayMs: 400, method: "PUT", count: 1 });
+    server.control.injectFault({ kind: "delay", delayMs: 800, method: "PUT", count: 1 });
     const fastStart = Date.now();
     await client.getSecret(name);
-    expect(Date.now() - fastStart).toBeLessThan(400);
+    expect(Date.now() - fastStart).toBeLessThan(800);
     const slowStart = Date.now();
     await client.setSecret(name, "slow-2");
-    expect(Date.now() - slowStart).toBeGreaterThanOrEqual(390);
+    expect(Date.now() - slowStart).toBeGreaterThanOrEqual(790);
     expect(server.control.pendingFaults()).toEqual([]);
   });
 
