@@ -101,7 +101,10 @@ export function toKeyVaultRequestError(
     message?: unknown;
     code?: unknown;
     statusCode?: unknown;
-    details?: { error?: { code?: unknown; message?: unknown; innererror?: { code?: unknown } } };
+    // The SDK deserialises Key Vault's `innererror` as `innerError`; a raw body keeps the wire name.
+    details?: {
+      error?: { code?: unknown; message?: unknown; innerError?: { code?: unknown }; innererror?: { code?: unknown } };
+    };
   };
   const name = stringField(candidate.name) ?? "Error";
   const rawMessage = stringField(candidate.message) ?? "";
@@ -121,7 +124,7 @@ export function toKeyVaultRequestError(
   }
   const body = candidate.details?.error;
   const code = stringField(body?.code) ?? stringField(candidate.code);
-  const innerCode = stringField(body?.innererror?.code);
+  const innerCode = stringField(body?.innerError?.code) ?? stringField(body?.innererror?.code);
   const serviceMessage = stringField(body?.message) ?? rawMessage;
   let prefix: string;
   if (statusCode !== undefined) {

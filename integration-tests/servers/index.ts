@@ -7,6 +7,7 @@
 import type { RawFactory } from "../../bench/lib/side.js";
 import type { ServerDefinition } from "../harness/definitions.js";
 import { awsServer } from "./aws/server.js";
+import { azureServer } from "./azure/server.js";
 import { gcpServer } from "./gcp/server.js";
 import { vaultServer } from "./vault/server.js";
 
@@ -51,5 +52,14 @@ export const providerTestSides: readonly ProviderTestSide[] = [
     server: gcpServer,
     loadBenchRaw: async () => (await import("./gcp/bench-raw.js")).createRawGcp,
     offlineConfig: { projectId: "offline-project", credentials: { client_email: "x@y", private_key: "unused" } },
+  },
+  {
+    provider: "azure",
+    server: azureServer,
+    loadBenchRaw: async () => (await import("./azure/bench-raw.js")).createRawAzure,
+    offlineConfig: {
+      vaultUrl: "https://offline.vault.azure.net",
+      credential: { tenantId: "offline", clientId: "offline", clientSecret: "unused" },
+    },
   },
 ];
