@@ -8,17 +8,19 @@
  * lets only one process win).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import envPaths from "env-paths";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import {
   ConfigError,
+  PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
   SecretIntegrityError,
   SecretNotFoundError,
+  SecretStoreError,
 } from "../../src/errors.js";
 import { parseStoredValues } from "../../src/validation.js";
 import type { ResolvedLocalOptions } from "./options.js";
@@ -65,9 +67,13 @@ export class LocalAdapter implements SecretsAdapter {
     this.maxValueBytes = options.maxValueBytes;
     this.#prefix = context.prefix;
     this.path = options.path ?? defaultLocalStorePath();
-    this.#db = openDatabase(this.path, options.busyTimeoutMs);
+    // Looked at before the database, so that a key file made by a process opening a new store at
+    // the same moment is always seen after that process has written the schema (see resolveKey).
+    const keyFileExisted = existsSync(keyFilePath(this.path));
+    const opened = openDatabase(this.path, options.busyTimeoutMs, keyFileExisted && options.key === undefined);
+    this.#db = opened.db;
     try {
-      this.#key = resolveKey(this.#db, this.path, options.key);
+      this.#key = resolveKey(this.#db, this.path, options.key, opened.readOnly);
       this.#statements = {
         insert: this.#db.prepare(
           "INSERT INTO omnisecret_secrets (prefix, id, nonce, ciphertext, auth_tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -83,7 +89,7 @@ export class LocalAdapter implements SecretsAdapter {
       };
     } catch (error) {
       this.#db.close();
-      throw error;
+      throw mapSqliteError(error, undefined, this.path) ?? error;
     }
   }
 
@@ -127,7 +133,17 @@ export class LocalAdapter implements SecretsAdapter {
 
   async *listSecretIds(): AsyncIterable<string> {
     // Read the ids first: iterating a statement holds the connection, and a caller may delete as it goes.
-    const rows = this.#run(undefined, () => this.#statements.list.all(this.#prefix));
+    const rows = this.#run(undefined, () => {
+      // A scan over damaged pages can end early without an error, so a short list would look
+      // complete; the quick check reads every page first.
+      const verdict = this.#db.pragma("quick_check", { simple: true });
+      if (verdict !== "ok") {
+        throw new SecretStoreError("E_SECRET_INTEGRITY", `the local store at ${this.path} is damaged`, {
+          provider: PROVIDER,
+        });
+      }
+      return this.#statements.list.all(this.#prefix);
+    });
     for (const row of rows) yield row.id;
   }
 
@@ -145,40 +161,112 @@ export class LocalAdapter implements SecretsAdapter {
     try {
       return operation();
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
-        throw new ProviderUnavailableError(id, {
-          provider: PROVIDER,
-          message: `the local store at ${this.path} stayed locked by another process past the busy timeout`,
-          cause: error,
-        });
-      }
-      throw error;
+      throw mapSqliteError(error, id, this.path) ?? error;
     }
   }
+}
+
+function keyFilePath(databasePath: string): string {
+  return `${databasePath}.key`;
+}
+
+/** SQLite's and the file system's failures as omnisecret errors; undefined for anything else. */
+function mapSqliteError(error: unknown, id: string | undefined, path: string): SecretStoreError | undefined {
+  const code = String((error as { code?: unknown } | null)?.code ?? "");
+  if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
+    return new ProviderUnavailableError(id, {
+      provider: PROVIDER,
+      message: `the local store at ${path} stayed locked by another process past the busy timeout`,
+      cause: error,
+    });
+  }
+  if (
+    code.startsWith("SQLITE_READONLY") ||
+    code.startsWith("SQLITE_CANTOPEN") ||
+    code === "SQLITE_PERM" ||
+    code === "SQLITE_AUTH" ||
+    code === "EACCES" ||
+    code === "EPERM" ||
+    code === "EROFS"
+  ) {
+    return new PermissionDeniedError(id, {
+      provider: PROVIDER,
+      message: `the local store at ${path} cannot be written: the file or its directory is read-only (SQLite's WAL mode also creates ${path}-wal and ${path}-shm beside it)`,
+      cause: error,
+    });
+  }
+  if (code.startsWith("SQLITE_CORRUPT")) {
+    return new SecretStoreError("E_SECRET_INTEGRITY", `the local store at ${path} is damaged (${code})`, {
+      provider: PROVIDER,
+      secretId: id,
+      cause: error,
+    });
+  }
+  if (code.startsWith("SQLITE_IOERR") || code === "SQLITE_FULL" || code === "ENOSPC") {
+    return new ProviderUnavailableError(id, {
+      provider: PROVIDER,
+      message: `the local store at ${path} could not be read or written (${code})`,
+      cause: error,
+    });
+  }
+  return undefined;
 }
 
 export function createLocalAdapter(options: ResolvedLocalOptions, context: AdapterContext): SecretsAdapter {
   return new LocalAdapter(options, context);
 }
 
-function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+interface OpenedDatabase {
+  readonly db: Database.Database;
+  /** Whether the database already held omnisecret's schema before this open. */
+  readonly hadSchema: boolean;
+  /** Opened for reading only: the file cannot be written, so every write fails with E_PERMISSION_DENIED. */
+  readonly readOnly: boolean;
+}
+
+/**
+ * Opens (and for a new store, creates) the database. `expectSchema`: a key file exists, so the
+ * database must already be a store; an empty one was truncated or replaced, and is refused
+ * before anything is written to it.
+ */
+function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean): OpenedDatabase {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new ConfigError(`the local store path ${path} is a directory, not a database file`, {
+      provider: PROVIDER,
+      field: "path",
+    });
+  }
   let db: Database.Database;
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     db = new Database(path, { timeout: busyTimeoutMs });
   } catch (error) {
-    throw new ConfigError(`the local store database at ${path} could not be opened`, {
-      provider: PROVIDER,
-      field: "path",
-      cause: error,
-    });
+    throw (
+      mapSqliteError(error, undefined, path) ??
+      new ConfigError(`the local store database at ${path} could not be opened`, {
+        provider: PROVIDER,
+        field: "path",
+        cause: error,
+      })
+    );
   }
+  let hadSchema = false;
   try {
+    hadSchema = schemaVersion(db) !== undefined;
     restrictToOwner(path);
     db.pragma("journal_mode = WAL");
     // NORMAL is durable in WAL mode except for the last commits before a power loss.
     db.pragma("synchronous = NORMAL");
+    // An existing store is opened without writing, so reads work while another process holds
+    // the write lock (WAL lets readers pass a writer) and on a file that cannot be written.
+    if (hadSchema) return { db, hadSchema, readOnly: false };
+    if (expectSchema) {
+      throw new SecretStoreError(
+        "E_SECRET_INTEGRITY",
+        `the local store at ${path} is empty but its key file exists: the database was truncated or replaced. Restore it from a backup, or remove ${keyFilePath(path)} to start a new store`,
+        { provider: PROVIDER },
+      );
+    }
     db.exec(`
       CREATE TABLE IF NOT EXISTS omnisecret_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS omnisecret_secrets (
@@ -193,15 +281,32 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
       ) WITHOUT ROWID;
     `);
     db.prepare("INSERT OR IGNORE INTO omnisecret_meta (name, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
-    return db;
+    return { db, hadSchema, readOnly: false };
   } catch (error) {
+    if (error instanceof SecretStoreError) {
+      db.close();
+      throw error;
+    }
+    const code = String((error as { code?: unknown }).code ?? "");
+    // A store that cannot be written (a read-only file) can still be read: reads work, and each
+    // write says why it cannot.
+    if (hadSchema && code.startsWith("SQLITE_READONLY")) return { db, hadSchema, readOnly: true };
     db.close();
+    const mapped = mapSqliteError(error, undefined, path);
+    if (mapped) throw mapped;
     throw new ConfigError(`the local store database at ${path} could not be prepared (is it an omnisecret database?)`, {
       provider: PROVIDER,
       field: "path",
       cause: error,
     });
   }
+}
+
+/** The schema version recorded in the database, if it has omnisecret's schema at all. */
+function schemaVersion(db: Database.Database): unknown {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'omnisecret_meta'").get();
+  if (hasMeta === undefined) return undefined;
+  return db.prepare("SELECT value FROM omnisecret_meta WHERE name = 'schema_version'").pluck().get();
 }
 
 function restrictToOwner(path: string): void {
@@ -228,8 +333,13 @@ function decodeKey(encoded: string, source: string): Buffer {
  * ever created for a database that has no key check yet: creating a fresh key for a database
  * encrypted with a lost one would make its secrets unreadable without saying why.
  */
-function resolveKey(db: Database.Database, databasePath: string, configuredKey: string | undefined): Buffer {
-  const keyPath = `${databasePath}.key`;
+function resolveKey(
+  db: Database.Database,
+  databasePath: string,
+  configuredKey: string | undefined,
+  readOnly: boolean,
+): Buffer {
+  const keyPath = keyFilePath(databasePath);
   const keyCheck = db.prepare("SELECT value FROM omnisecret_meta WHERE name = 'key_check'").pluck().get() as
     | Buffer
     | undefined;
@@ -246,7 +356,7 @@ function resolveKey(db: Database.Database, databasePath: string, configuredKey: 
   } else {
     key = createKeyFile(keyPath);
   }
-  verifyOrRecordKey(db, key, databasePath);
+  verifyOrRecordKey(db, key, databasePath, readOnly);
   return key;
 }
 
@@ -266,7 +376,8 @@ function createKeyFile(keyPath: string): Buffer {
   }
 }
 
-function verifyOrRecordKey(db: Database.Database, key: Buffer, databasePath: string): void {
+function verifyOrRecordKey(db: Database.Database, key: Buffer, databasePath: string, readOnly: boolean): void {
+  const recorded = db.prepare("SELECT 1 FROM omnisecret_meta WHERE name = 'key_check'").get() !== undefined;
   const check = db.transaction(() => {
     const stored = db.prepare("SELECT value FROM omnisecret_meta WHERE name = 'key_check'").pluck().get() as
       | Buffer
@@ -294,8 +405,10 @@ function verifyOrRecordKey(db: Database.Database, key: Buffer, databasePath: str
       );
     }
   });
-  // IMMEDIATE takes the write lock first, so two processes opening a new database agree on one key check.
-  check.immediate();
+  // IMMEDIATE takes the write lock first, so two processes opening a new database agree on one
+  // key check. A key check already recorded is only read, which needs no write lock.
+  if (recorded || readOnly) check.deferred();
+  else check.immediate();
 }
 
 function encrypt(key: Buffer, plaintext: string, aad: Buffer): { nonce: Buffer; ciphertext: Buffer; authTag: Buffer } {

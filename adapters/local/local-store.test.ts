@@ -1,17 +1,57 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { SecretStore } from "../../src/secret-store.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..", "..");
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-local-"));
 const freshPath = () => join(directory, `${randomUUID()}.db`);
+
+/**
+ * Makes a file or directory read-only for this process. Root ignores permission bits, so as
+ * root (as in CI) the file system's immutable flag does it; the undo runs after each test.
+ */
+const undoReadOnly: (() => void)[] = [];
+function makeReadOnly(path: string, isDirectory: boolean): void {
+  if (process.getuid?.() === 0) {
+    execFileSync("chattr", ["+i", path]);
+    undoReadOnly.push(() => execFileSync("chattr", ["-i", path]));
+  } else {
+    chmodSync(path, isDirectory ? 0o555 : 0o444);
+    undoReadOnly.push(() => chmodSync(path, isDirectory ? 0o755 : 0o644));
+  }
+}
+afterEach(() => {
+  for (const undo of undoReadOnly.splice(0).reverse()) undo();
+});
+
+/** A store at a fresh path holding one secret, closed, so its WAL is folded into the file. */
+async function closedStoreWithSecret(path = freshPath()): Promise<{ path: string; id: string }> {
+  const store = await SecretStore.create({ provider: "local", path });
+  const id = randomUUID();
+  await store.storeSecretValues(id, { kept: "yes" });
+  await store.close();
+  return { path, id };
+}
 
 describe("local store", () => {
   it("creates a key file readable by its owner only, and keeps values encrypted on disk", async () => {
@@ -94,6 +134,114 @@ describe("local store", () => {
       (e: unknown) => e,
     );
     expect(error).toMatchObject({ code: "E_CONFIG", field: "path" });
+  });
+
+  describe("failures of the database file (issue 12, item 7)", () => {
+    it("reads while another process holds the write lock, and a blocked write is E_PROVIDER_UNAVAILABLE", async () => {
+      const { path, id } = await closedStoreWithSecret();
+      const other = new Database(path);
+      other.prepare("BEGIN IMMEDIATE").run();
+      try {
+        const store = await SecretStore.create({ provider: "local", path, busyTimeoutMs: 100 });
+        expect(await store.getSecretValues(id)).toEqual({ kept: "yes" });
+        await expect(store.storeSecretValues(randomUUID(), { a: "b" })).rejects.toMatchObject({
+          code: "E_PROVIDER_UNAVAILABLE",
+        });
+        await store.close();
+      } finally {
+        other.prepare("ROLLBACK").run();
+        other.close();
+      }
+    });
+
+    it("reports a database locked against readers past busyTimeoutMs as E_PROVIDER_UNAVAILABLE, exit code 3", async () => {
+      const { path, id } = await closedStoreWithSecret();
+      const other = new Database(path);
+      // An exclusive lock in WAL mode keeps every other connection out, readers included.
+      other.pragma("locking_mode = EXCLUSIVE");
+      other.prepare("BEGIN EXCLUSIVE").run();
+      try {
+        await expect(SecretStore.create({ provider: "local", path, busyTimeoutMs: 100 })).rejects.toMatchObject({
+          code: "E_PROVIDER_UNAVAILABLE",
+        });
+        const cli = await run(process.execPath, ["dist/src/cli/main.js", "get", id], {
+          cwd: root,
+          env: { ...process.env, OMNISECRET_LOCAL_PATH: path, OMNISECRET_LOCAL_BUSY_TIMEOUT_MS: "100" },
+        }).catch((error: { code?: number; stderr?: string }) => error);
+        expect(cli).toMatchObject({ code: 3 });
+        expect((cli as { stderr?: string }).stderr).toContain("E_PROVIDER_UNAVAILABLE");
+      } finally {
+        other.prepare("ROLLBACK").run();
+        other.close();
+      }
+    });
+
+    it("reads a database file that cannot be written, and refuses writes with E_PERMISSION_DENIED", async () => {
+      const { path, id } = await closedStoreWithSecret();
+      makeReadOnly(path, false);
+      const store = await SecretStore.create({ provider: "local", path });
+      expect(await store.getSecretValues(id)).toEqual({ kept: "yes" });
+      const ids: string[] = [];
+      for await (const listed of store.listSecretIds()) ids.push(listed);
+      expect(ids).toEqual([id]);
+      await expect(store.storeSecretValues(randomUUID(), { a: "b" })).rejects.toMatchObject({
+        code: "E_PERMISSION_DENIED",
+      });
+      await expect(store.updateSecretValues(id, { a: "b" })).rejects.toMatchObject({ code: "E_PERMISSION_DENIED" });
+      await store.close();
+    });
+
+    it("says a read-only directory is why the store cannot be opened, with E_PERMISSION_DENIED", async () => {
+      const folder = join(directory, randomUUID());
+      mkdirSync(folder);
+      await closedStoreWithSecret(join(folder, "secrets.db"));
+      makeReadOnly(folder, true);
+      const error = await SecretStore.create({ provider: "local", path: join(folder, "secrets.db") }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: "E_PERMISSION_DENIED" });
+      expect((error as Error).message).toContain("read-only");
+    });
+
+    it("reports damaged pages as E_SECRET_INTEGRITY, and never lists fewer ids silently", async () => {
+      const path = freshPath();
+      const store = await SecretStore.create({ provider: "local", path });
+      const ids = Array.from({ length: 200 }, () => randomUUID());
+      for (const id of ids) await store.storeSecretValues(id, { padding: "x".repeat(1_000) });
+      await store.close();
+      // Overwrite two pages in the middle of the file with garbage.
+      const size = statSync(path).size;
+      const file = openSync(path, "r+");
+      writeSync(file, Buffer.alloc(8_192, 0xa5), 0, 8_192, Math.floor(size / 2 / 4_096) * 4_096);
+      closeSync(file);
+      const damaged = await SecretStore.create({ provider: "local", path });
+      const listed: string[] = [];
+      const failure = await (async () => {
+        for await (const id of damaged.listSecretIds()) listed.push(id);
+      })().catch((e: unknown) => e);
+      expect(failure).toMatchObject({ code: "E_SECRET_INTEGRITY" });
+      expect(listed).toEqual([]);
+      // Reads either succeed with the stored values or fail typed; never garbage, never untyped.
+      for (const id of ids) {
+        const result = await damaged.getSecretValues(id).catch((e: unknown) => e);
+        if ((result as { code?: string }).code === undefined) expect(result).toEqual({ padding: "x".repeat(1_000) });
+        else expect(["E_SECRET_INTEGRITY", "E_SECRET_NOT_FOUND"]).toContain((result as { code: string }).code);
+      }
+      await damaged.close();
+    });
+
+    it("refuses a database truncated to 0 bytes instead of opening it as an empty store", async () => {
+      const { path } = await closedStoreWithSecret();
+      truncateSync(path, 0);
+      for (const extra of [`${path}-wal`, `${path}-shm`]) rmSync(extra, { force: true });
+      const error = await SecretStore.create({ provider: "local", path }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "E_SECRET_INTEGRITY" });
+      expect((error as Error).message).toContain("truncated or replaced");
+      // Nothing was recorded in the emptied file: the same refusal on the next open.
+      await expect(SecretStore.create({ provider: "local", path })).rejects.toMatchObject({
+        code: "E_SECRET_INTEGRITY",
+      });
+    });
   });
 
   it("stays consistent with several processes writing at once", { timeout: 60_000 }, async () => {
