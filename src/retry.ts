@@ -10,6 +10,8 @@ export interface BackoffOptions {
   /** Delay before the first retry, doubled each time up to `maxDelayMs`. */
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
+  /** Stops the retries (during a backoff too) when aborted, rejecting with the signal's reason: the operation's deadline. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -41,5 +43,6 @@ export async function retryWithBackoff<T>(
     factor: 2,
     randomize: true,
     shouldRetry: ({ error }) => shouldRetry(error),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
 }

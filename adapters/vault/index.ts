@@ -2,14 +2,20 @@
  * HashiCorp Vault's KV version 2 engine (OpenBao works the same). A secret lives at
  * `<mount>/data/<prefix>/<uuid>`, its values being the version's data map.
  *
- * Requests: store 2 (a `cas: 0` write, atomic, then the metadata with `max_versions`); get 1;
- * update 2 (the metadata, to refuse a missing secret and learn the version for a `cas` write);
- * delete 2 (the metadata, then DELETE on it, which removes every version); list 1.
+ * Requests: store 2 (a `cas: 0` write, atomic, then the metadata with `max_versions`; a third, a
+ * read of version 1, only when the write's answer was lost and its retry met a version); get 1;
+ * update 2 (the metadata, to refuse a missing secret and learn the version for a `cas` write; a
+ * third, the metadata write, only for a secret whose store could not write it); delete 2 (the
+ * metadata, then DELETE on it, which removes every version); list 1.
+ *
+ * Every operation is bounded by `operationTimeoutMs`, each request by `requestTimeoutMs`.
  */
 import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
+import { debuglog } from "node:util";
 import nodeVault from "node-vault";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import { currentDeadline, withinDeadline, withinDeadlineEach } from "../../src/deadline.js";
 import {
   ConfigError,
   PermissionDeniedError,
@@ -31,10 +37,14 @@ import type { ResolvedVaultOptions } from "./options.js";
 
 export type { VaultOptions } from "./options.js";
 
+const debug = debuglog("omnisecret");
+
 /** What KV v2 says of a secret at `<mount>/metadata/<path>`. */
 interface SecretMetadata {
   current_version: number;
   versions: Record<string, { deletion_time: string; destroyed: boolean }>;
+  max_versions?: number;
+  custom_metadata?: Record<string, string> | null;
 }
 
 /** Thrown inside the retry loop after a fresh AppRole login, so the request is sent again. */
@@ -82,20 +92,47 @@ export class VaultAdapter implements SecretsAdapter {
     return `${this.#prefix}/${id}`;
   }
 
-  async storeSecretValues(id: string, values: SecretValues): Promise<void> {
+  storeSecretValues(id: string, values: SecretValues): Promise<void> {
+    return withinDeadline(this.#options, { operation: "store", secretId: id }, () => this.#store(id, values));
+  }
+
+  getSecretValues(id: string): Promise<SecretValues> {
+    return withinDeadline(this.#options, { operation: "get", secretId: id }, () => this.#get(id));
+  }
+
+  updateSecretValues(id: string, values: SecretValues): Promise<void> {
+    return withinDeadline(this.#options, { operation: "update", secretId: id }, () => this.#update(id, values));
+  }
+
+  deleteSecretValues(id: string): Promise<void> {
+    return withinDeadline(this.#options, { operation: "delete", secretId: id }, () => this.#delete(id));
+  }
+
+  listSecretIds(): AsyncIterable<string> {
+    return withinDeadlineEach(this.#options, "list", this.#list());
+  }
+
+  /**
+   * The data write decides the outcome: once it is made, the secret is stored. The metadata write
+   * after it (`max_versions`, the omnisecret marks) is best effort: if it fails, store still
+   * reports the truth (stored), and the next update writes the metadata before its own version.
+   */
+  async #store(id: string, values: SecretValues): Promise<void> {
     try {
       // cas 0: written only if no version exists, so of racing stores exactly one wins.
-      await this.#request(() =>
-        this.#client.write(this.#dataPath(id), new JsonBody({ data: values, options: { cas: 0 } })),
-      );
+      await this.#writeVersion(id, values, 0);
     } catch (error) {
       if (!(error instanceof VaultRequestError && isCheckAndSetMismatch(error))) throw this.#map(error, id);
       await this.#recreateOverDeletedVersion(id, values, error);
     }
-    await this.#writeMetadata(id);
+    try {
+      await this.#writeMetadata(id);
+    } catch {
+      debug("vault: secret %s was stored, but its metadata was not written; the next update writes it", id);
+    }
   }
 
-  async getSecretValues(id: string): Promise<SecretValues> {
+  async #get(id: string): Promise<SecretValues> {
     const body = await this.#send(id, () => this.#client.read(this.#dataPath(id)));
     const data = (body as { data?: { data?: unknown } } | undefined)?.data?.data;
     // A deleted latest version answers 404 on Vault; an empty data field is the same state.
@@ -103,9 +140,11 @@ export class VaultAdapter implements SecretsAdapter {
     return checkStoredValues(data, id, PROVIDER);
   }
 
-  async updateSecretValues(id: string, values: SecretValues): Promise<void> {
+  async #update(id: string, values: SecretValues): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       const metadata = await this.#liveMetadata(id);
+      // A store that could not write the metadata: written now, so max_versions holds before a second version.
+      if (attempt === 1 && !this.#hasOwnMetadata(metadata, id)) await this.#writeMetadata(id);
       try {
         // cas = the version just read: the write fails rather than create a secret deleted meanwhile.
         await this.#request(() =>
@@ -122,13 +161,13 @@ export class VaultAdapter implements SecretsAdapter {
     }
   }
 
-  async deleteSecretValues(id: string): Promise<void> {
+  async #delete(id: string): Promise<void> {
     await this.#liveMetadata(id);
     // DELETE on the metadata removes every version for good, so the id can be stored again at once.
     await this.#send(id, () => this.#client.delete(this.#metadataPath(id)));
   }
 
-  async *listSecretIds(): AsyncIterable<string> {
+  async *#list(): AsyncIterable<string> {
     let keys: unknown[] = [];
     try {
       const body = (await this.#request(() =>
@@ -155,6 +194,58 @@ export class VaultAdapter implements SecretsAdapter {
 
   #metadataPath(id: string): string {
     return `${this.#options.mount}/metadata/${this.pathOf(id)}`;
+  }
+
+  /**
+   * Writes `values` as the version after `cas` (check-and-set: only if the secret's current version
+   * is `cas`). A write whose answer was lost (reset, timeout, 5xx) is sent again by `#request`, and
+   * the retry may meet the version the lost attempt made: a check-and-set mismatch. The version the
+   * write would have made is then read; if it holds exactly these values, that version is this
+   * write's and it succeeded. Otherwise (or if no attempt went unanswered) the mismatch is thrown.
+   *
+   * Why not a nonce: KV v2 has no per-version field beside the data, and the data is the caller's
+   * map. The one case this takes for a success that is not: another store of the same id, with
+   * exactly the same values, made that version while this write's answer was lost; the secret then
+   * holds exactly what this caller asked for.
+   */
+  async #writeVersion(id: string, values: SecretValues, cas: number): Promise<void> {
+    let unanswered = false;
+    try {
+      await this.#request(async () => {
+        try {
+          return await this.#client.write(this.#dataPath(id), new JsonBody({ data: values, options: { cas } }));
+        } catch (error) {
+          if (isRetryable(toVaultRequestError(error))) unanswered = true;
+          throw error;
+        }
+      });
+    } catch (error) {
+      const mismatch = error instanceof VaultRequestError && isCheckAndSetMismatch(error);
+      if (mismatch && unanswered && (await this.#versionHolds(id, cas + 1, values))) return;
+      throw error;
+    }
+  }
+
+  /** Whether version `version` of the secret is live and holds exactly `values`. */
+  async #versionHolds(id: string, version: number, values: SecretValues): Promise<boolean> {
+    let body: { data?: { data?: unknown; metadata?: { version?: number } } } | undefined;
+    try {
+      body = (await this.#request(() => this.#client.read(`${this.#dataPath(id)}?version=${version}`))) as typeof body;
+    } catch (error) {
+      if (error instanceof VaultRequestError && error.statusCode === 404) return false;
+      throw error;
+    }
+    const data = body?.data?.data;
+    if (body?.data?.metadata?.version !== version || typeof data !== "object" || data === null) return false;
+    const stored = Object.entries(data as Record<string, unknown>);
+    return (
+      stored.length === Object.keys(values).length &&
+      stored.every(([key, value]) => Object.hasOwn(values, key) && values[key] === value)
+    );
+  }
+
+  #hasOwnMetadata(metadata: SecretMetadata, id: string): boolean {
+    return metadata.max_versions === this.#options.keepVersions && metadata.custom_metadata?.["omnisecret-id"] === id;
   }
 
   /** Keeps `keepVersions` versions of this secret (not of the whole mount) and marks it as omnisecret's. */
@@ -192,12 +283,7 @@ export class VaultAdapter implements SecretsAdapter {
       throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
     }
     try {
-      await this.#request(() =>
-        this.#client.write(
-          this.#dataPath(id),
-          new JsonBody({ data: values, options: { cas: metadata.current_version } }),
-        ),
-      );
+      await this.#writeVersion(id, values, metadata.current_version);
     } catch (error) {
       throw this.#map(error, id);
     }
@@ -235,7 +321,12 @@ export class VaultAdapter implements SecretsAdapter {
           }
         },
         (error) => error instanceof LoggedInAgain || (error instanceof VaultRequestError && isRetryable(error)),
-        { attempts: this.#options.maxAttempts, initialDelayMs: 100, maxDelayMs: 2_000 },
+        {
+          attempts: this.#options.maxAttempts,
+          initialDelayMs: 100,
+          maxDelayMs: 2_000,
+          signal: currentDeadline()?.signal,
+        },
       );
     } catch (error) {
       throw error instanceof LoggedInAgain ? error.cause : error;

@@ -58,10 +58,17 @@ export const vaultOptionsSchema = z.strictObject({
    */
   maxAttempts: z.number().int().min(1).max(20).default(4),
   /**
-   * Milliseconds before a request is abandoned.
+   * Milliseconds one request (one attempt) may take before it is abandoned and, if attempts are
+   * left, sent again.
    * @default 10000
    */
-  requestTimeoutMs: z.number().int().positive().default(10_000),
+  requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+  /**
+   * Milliseconds one operation may take, every request, retry and backoff in it included; then it
+   * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
+   * @default 20000
+   */
+  operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
   /** A node-vault client you built yourself; address, token, namespace and TLS options are then ignored. */
   client: z
     .custom<NodeVault.client>(

@@ -17,6 +17,7 @@ export const vaultProvider = defineProvider({
     envField("vault", "caCertFile", "string", { standardNames: ["VAULT_CACERT"] }),
     envField("vault", "maxAttempts", "integer"),
     envField("vault", "requestTimeoutMs", "integer"),
+    envField("vault", "operationTimeoutMs", "integer"),
   ],
   sdkPackages: ["node-vault"],
   loadOptionsSchema: async () => (await import("./options.js")).vaultOptionsSchema,

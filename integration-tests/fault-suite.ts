@@ -1,0 +1,267 @@
+/**
+ * The fault suite, one call per server provider: the adapter talks to its test server through a
+ * fault-injecting proxy (`harness/fault-proxy.ts`), and for every fault and every operation:
+ * - the operation ends, with success or a typed error, within the configured time;
+ * - nothing is half-made afterwards: once the proxy passes again, list and get agree on the id;
+ * - a write that was acknowledged is readable afterwards.
+ * With a private server, also: the server frozen (SIGSTOP) makes every operation end in
+ * E_PROVIDER_UNAVAILABLE within its bound; killed and restarted, errors are typed and the store
+ * recovers.
+ *
+ * Each test has its own proxy and store, so the tests run concurrently.
+ */
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, describe, expect, it } from "vitest";
+import { isSecretStoreError, SecretStore, type SecretStoreError } from "../src/index.js";
+import { type Fault, FaultProxy } from "./harness/fault-proxy.js";
+import type { RunningServer } from "./harness/index.js";
+import { stopProcess } from "./harness/process.js";
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface FaultSuiteOptions {
+  /** Where the server of `config` listens. */
+  endpointOf(config: Record<string, unknown>): Endpoint;
+  /** `config` pointed at 127.0.0.1:`port` (the proxy) instead. */
+  rewriteEndpoint(config: Record<string, unknown>, port: number): Record<string, unknown>;
+  /**
+   * Starts a server of this provider for this file alone, to freeze and kill (the shared one
+   * serves other test files meanwhile). Without it the frozen and killed server tests are left out.
+   */
+  startPrivateServer?: () => Promise<RunningServer>;
+}
+
+/** Short limits, so that every fault ends quickly: the bound each operation is held to. */
+export const FAULT_LIMITS = { requestTimeoutMs: 500, operationTimeoutMs: 2_000, maxAttempts: 2 } as const;
+/** Time allowed beyond operationTimeoutMs: timers and a loaded machine. */
+const SLACK_MS = 1_500;
+const BOUND_MS = FAULT_LIMITS.operationTimeoutMs + SLACK_MS;
+
+const OPERATIONS = ["store", "get", "update", "delete", "list"] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+const FAULTS: readonly { name: string; fault: Fault; alwaysFails: boolean }[] = [
+  { name: "connections reset", fault: { kind: "reset" }, alwaysFails: true },
+  { name: "connections dropped", fault: { kind: "drop" }, alwaysFails: true },
+  { name: "blackhole (accepted, never answered)", fault: { kind: "blackhole" }, alwaysFails: true },
+  { name: "answers delayed beyond the timeout", fault: { kind: "delay", ms: 5_000 }, alwaysFails: true },
+  { name: "answers delayed within the timeout", fault: { kind: "delay", ms: 50 }, alwaysFails: false },
+  { name: "request applied, answer lost once", fault: { kind: "lose-response", times: 1 }, alwaysFails: false },
+  { name: "request applied, every answer lost", fault: { kind: "lose-response" }, alwaysFails: true },
+];
+
+/** Codes an operation may end with under a network fault (besides success). */
+const FAULT_CODES = new Set(["E_PROVIDER_UNAVAILABLE"]);
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: SecretStoreError };
+
+async function outcomeOf(run: () => Promise<unknown>): Promise<Outcome & { ms: number }> {
+  const started = performance.now();
+  try {
+    const value = await run();
+    return { ok: true, value, ms: performance.now() - started };
+  } catch (error) {
+    if (!isSecretStoreError(error)) throw error;
+    return { ok: false, error, ms: performance.now() - started };
+  }
+}
+
+async function listAll(store: SecretStore): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const id of store.listSecretIds()) ids.push(id);
+  return ids;
+}
+
+/** With the proxy passing: what get says of `id`, checked against what list says. */
+async function settledState(store: SecretStore, id: string): Promise<Record<string, string> | "missing"> {
+  let state: Record<string, string> | "missing";
+  try {
+    state = await store.getSecretValues(id);
+  } catch (error) {
+    expect(error).toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    state = "missing";
+  }
+  const listed = (await listAll(store)).includes(id);
+  expect(listed, `list ${listed ? "shows" : "omits"} ${id}, get finds ${state === "missing" ? "nothing" : "it"}`).toBe(
+    state !== "missing",
+  );
+  return state;
+}
+
+export function testFaultsOnServer(
+  provider: string,
+  config: Record<string, unknown>,
+  options: FaultSuiteOptions,
+): void {
+  const target = options.endpointOf(config);
+  const opened: { proxy: FaultProxy; store: SecretStore }[] = [];
+  afterAll(async () => {
+    for (const { proxy, store } of opened) {
+      await store.close().catch(() => undefined);
+      await proxy.close();
+    }
+  });
+
+  /** A proxy in front of `endpoint` and a store through it, with a fresh prefix. */
+  async function openThroughProxy(endpoint: Endpoint, overrides: Record<string, unknown> = FAULT_LIMITS) {
+    const proxy = await FaultProxy.start(endpoint);
+    const prefix = `fault-${randomUUID().slice(0, 8)}`;
+    const base = options.rewriteEndpoint(config, proxy.port);
+    const store = await SecretStore.create({ ...base, ...overrides, prefix });
+    opened.push({ proxy, store });
+    return { proxy, store };
+  }
+
+  describe.concurrent(`${provider}: network faults between the adapter and the server`, () => {
+    for (const { name, fault, alwaysFails } of FAULTS) {
+      for (const operation of OPERATIONS) {
+        it(`${name}: ${operation} ends typed within the bound, nothing half-made, acknowledged writes readable`, async () => {
+          const { proxy, store } = await openThroughProxy(target);
+          const id = randomUUID();
+          const before = { v: `before-${randomUUID()}` };
+          const after = { v: `after-${randomUUID()}` };
+          if (operation !== "store") await store.storeSecretValues(id, before);
+
+          proxy.set(fault);
+          const run: Record<Operation, () => Promise<unknown>> = {
+            store: () => store.storeSecretValues(id, after),
+            get: () => store.getSecretValues(id),
+            update: () => store.updateSecretValues(id, after),
+            delete: () => store.deleteSecretValues(id),
+            list: () => listAll(store),
+          };
+          const outcome = await outcomeOf(run[operation]);
+          proxy.pass();
+
+          expect(outcome.ms, `${operation} took ${Math.round(outcome.ms)} ms`).toBeLessThan(BOUND_MS);
+          if (!outcome.ok) {
+            expect(FAULT_CODES.has(outcome.error.code), `${operation} failed with ${outcome.error.code}`).toBe(true);
+            expect(outcome.error.provider).toBe(provider);
+          }
+          if (alwaysFails) expect(outcome.ok, `${operation} succeeded through "${name}"`).toBe(false);
+
+          const state = await settledState(store, id);
+          if (outcome.ok) {
+            // Acknowledged: its effect is there.
+            if (operation === "store" || operation === "update") expect(state).toEqual(after);
+            if (operation === "delete") expect(state).toBe("missing");
+            if (operation === "get") expect(outcome.value).toEqual(before);
+            if (operation === "list") expect(outcome.value).toContain(id);
+          } else {
+            // Not acknowledged: either outcome, but a whole one.
+            const allowed: Record<Operation, unknown[]> = {
+              store: ["missing", after],
+              get: [before],
+              update: [before, after],
+              delete: [before, "missing"],
+              list: [before],
+            };
+            expect(allowed[operation]).toContainEqual(state);
+          }
+        });
+      }
+    }
+
+    it("with default limits, an operation against a server that never answers ends in E_PROVIDER_UNAVAILABLE within 30 s", {
+      timeout: 45_000,
+    }, async () => {
+      const { proxy, store } = await openThroughProxy(target, {});
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "1" });
+      proxy.set({ kind: "blackhole" });
+      proxy.closeConnections();
+      const outcome = await outcomeOf(() => store.getSecretValues(id));
+      console.log(
+        `[faults] ${provider}: get against a blackholed server, default limits: ${Math.round(outcome.ms)} ms`,
+      );
+      expect(outcome).toMatchObject({ ok: false, error: { code: "E_PROVIDER_UNAVAILABLE" } });
+      expect(outcome.ms).toBeLessThan(30_000);
+    });
+  });
+
+  const startPrivateServer = options.startPrivateServer;
+  if (!startPrivateServer) return;
+
+  describe(`${provider}: the server frozen, killed and restarted`, () => {
+    let server: RunningServer;
+    afterAll(async () => {
+      if (server?.pid !== undefined) {
+        try {
+          process.kill(server.pid, "SIGCONT");
+        } catch {
+          // Gone already.
+        }
+        await stopProcess(server.pid);
+      }
+    });
+
+    it("frozen (SIGSTOP): every operation ends in E_PROVIDER_UNAVAILABLE within the bound; it works again after SIGCONT", {
+      timeout: 90_000,
+    }, async () => {
+      server = await startPrivateServer();
+      const pid = server.pid as number;
+      const { store } = await openThroughProxy(options.endpointOf(server.config));
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "1" });
+      process.kill(pid, "SIGSTOP");
+      try {
+        const outcomes = await Promise.all([
+          outcomeOf(() => store.storeSecretValues(randomUUID(), { v: "2" })),
+          outcomeOf(() => store.getSecretValues(id)),
+          outcomeOf(() => store.updateSecretValues(id, { v: "3" })),
+          outcomeOf(() => store.deleteSecretValues(id)),
+          outcomeOf(() => listAll(store)),
+        ]);
+        for (const outcome of outcomes) {
+          expect(outcome).toMatchObject({ ok: false, error: { code: "E_PROVIDER_UNAVAILABLE", provider } });
+          expect(outcome.ms).toBeLessThan(BOUND_MS);
+        }
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      // The update and delete may have been applied once the server went on: only agreement is asked.
+      await waitFor(async () => (await outcomeOf(() => listAll(store))).ok);
+      const state = await settledState(store, id);
+      expect([{ v: "1" }, { v: "3" }, "missing"]).toContainEqual(state);
+    });
+
+    it("killed and restarted: typed errors while it is down, and the store works again after", {
+      timeout: 120_000,
+    }, async () => {
+      server ??= await startPrivateServer();
+      const { proxy, store } = await openThroughProxy(options.endpointOf(server.config));
+      await store.storeSecretValues(randomUUID(), { v: "1" });
+      await stopProcess(server.pid as number, 0);
+      proxy.closeConnections();
+      const down = await Promise.all([
+        outcomeOf(() => store.storeSecretValues(randomUUID(), { v: "2" })),
+        outcomeOf(() => store.getSecretValues(randomUUID())),
+        outcomeOf(() => listAll(store)),
+      ]);
+      for (const outcome of down) {
+        expect(outcome).toMatchObject({ ok: false, error: { code: "E_PROVIDER_UNAVAILABLE", provider } });
+        expect(outcome.ms).toBeLessThan(BOUND_MS);
+      }
+      // An in-memory server loses its data on restart: only recovery is asserted.
+      server = await startPrivateServer();
+      proxy.retarget(options.endpointOf(server.config));
+      const id = randomUUID();
+      await waitFor(async () => (await outcomeOf(() => store.storeSecretValues(id, { v: "after" }))).ok);
+      expect(await store.getSecretValues(id)).toEqual({ v: "after" });
+      expect(await listAll(store)).toContain(id);
+    });
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(200);
+  }
+  throw new Error(`not recovered within ${timeoutMs} ms`);
+}

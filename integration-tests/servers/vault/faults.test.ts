@@ -1,0 +1,101 @@
+/**
+ * The Vault adapter through the fault proxy (see integration-tests/fault-suite.ts), and the
+ * store outcomes of issue 12, item 4: a store whose answer is lost, and a store whose second
+ * write (the metadata) fails.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { SecretStore } from "../../../src/index.js";
+import { FAULT_LIMITS, testFaultsOnServer } from "../../fault-suite.js";
+import { FaultProxy } from "../../harness/fault-proxy.js";
+import { startServer } from "../../harness/index.js";
+import { freePort } from "../../harness/process.js";
+import { serverConfig } from "../../server-config.js";
+
+const config = serverConfig("vault");
+
+function endpointOf(server: Record<string, unknown>) {
+  const url = new URL(server.address as string);
+  return { host: url.hostname, port: Number(url.port) };
+}
+
+function rewriteEndpoint(server: Record<string, unknown>, port: number) {
+  return { ...server, address: `http://127.0.0.1:${port}` };
+}
+
+let privatePort: number | undefined;
+testFaultsOnServer("vault", config, {
+  endpointOf,
+  rewriteEndpoint,
+  async startPrivateServer() {
+    privatePort ??= await freePort();
+    const { OMNISECRET_TEST_VAULT_ADDR: _external, ...env } = process.env;
+    return startServer("vault", { env: { ...env, OMNISECRET_TEST_VAULT_PORT: String(privatePort) } });
+  },
+});
+
+/** A request with the server's root token, as an operator would send it. */
+// biome-ignore lint/suspicious/noExplicitAny: Vault's JSON answers, read field by field below
+async function admin(path: string): Promise<any> {
+  const response = await fetch(`${config.address as string}/v1/${path}`, {
+    headers: { "X-Vault-Token": config.token as string },
+  });
+  return response.json();
+}
+
+describe("vault store when the network fails between its requests (issue 12, item 4)", () => {
+  const opened: { proxy: FaultProxy; store: SecretStore }[] = [];
+  afterAll(async () => {
+    for (const { proxy, store } of opened) {
+      await store.close();
+      await proxy.close();
+    }
+  });
+  async function open() {
+    const proxy = await FaultProxy.start(endpointOf(config));
+    const store = await SecretStore.create({
+      ...rewriteEndpoint(config, proxy.port),
+      ...FAULT_LIMITS,
+      prefix: `item4-${randomUUID().slice(0, 8)}`,
+    });
+    opened.push({ proxy, store });
+    return { proxy, store };
+  }
+
+  it("succeeds when the answer to its write is lost and the retry meets the version it made", async () => {
+    const { proxy, store } = await open();
+    const id = randomUUID();
+    proxy.set({ kind: "lose-response", times: 1 });
+    await store.storeSecretValues(id, { user: "admin", password: "first" });
+    expect(proxy.lostResponses).toBe(1);
+    expect(await store.getSecretValues(id)).toEqual({ user: "admin", password: "first" });
+  });
+
+  it("still refuses an id someone else stored, when its own answer was lost", async () => {
+    const { proxy, store } = await open();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { owner: "first" });
+    proxy.set({ kind: "lose-response", times: 1 });
+    await expect(store.storeSecretValues(id, { owner: "second" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
+    expect(await store.getSecretValues(id)).toEqual({ owner: "first" });
+  });
+
+  it("reports stored when its metadata write fails after the values were written; the next update writes the metadata", async () => {
+    const { proxy, store } = await open();
+    const id = randomUUID();
+    // The data write is answered; every request after it is reset.
+    proxy.set({ kind: "reset" }, { afterAnswers: 1 });
+    await store.storeSecretValues(id, { v: "1" });
+    proxy.pass();
+    expect(await store.getSecretValues(id)).toEqual({ v: "1" });
+    const path = `secret/metadata/${store.prefix}/${id}`;
+    expect((await admin(path)).data.custom_metadata?.["omnisecret-id"]).toBeUndefined();
+
+    await store.updateSecretValues(id, { v: "2" });
+    const metadata = (await admin(path)).data;
+    expect(metadata.max_versions).toBe(1);
+    expect(metadata.custom_metadata).toMatchObject({ "managed-by": "omnisecret", "omnisecret-id": id });
+    expect(Object.keys(metadata.versions)).toEqual(["2"]);
+    expect(await store.getSecretValues(id)).toEqual({ v: "2" });
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Time limits of the server adapters, under the same two options on every provider:
+ * `requestTimeoutMs` bounds one request (one attempt), `operationTimeoutMs` bounds a whole
+ * operation (a store, get, update, delete or one page of a list), every request and retry and
+ * backoff in it included. This is the split the SDKs make themselves (AWS: a handler's
+ * `requestTimeout` per attempt; Google's gax: an RPC timeout per attempt inside a total
+ * timeout; Azure: `tryTimeoutInMs` inside a caller's abort signal), kept under one name here.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { ProviderUnavailableError } from "./errors.js";
+
+/** The defaults every server adapter documents; an operation against a server that never answers ends within 30 s. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_OPERATION_TIMEOUT_MS = 20_000;
+
+/** One operation's deadline, handed to each request it sends. */
+export class Deadline {
+  /** Aborted when the deadline passes: retry loops stop, and SDKs that take a signal drop the request. */
+  readonly signal: AbortSignal;
+  readonly #endsAt: number;
+
+  constructor(signal: AbortSignal, endsAt: number) {
+    this.signal = signal;
+    this.#endsAt = endsAt;
+  }
+
+  /** A request's timeout: `requestTimeoutMs`, cut to the time the operation has left (at least 1 ms). */
+  requestTimeoutMs(requestTimeoutMs: number): number {
+    return Math.max(1, Math.min(requestTimeoutMs, this.#endsAt - Date.now()));
+  }
+}
+
+/**
+ * The deadline of the operation the caller runs in. It travels with the async context rather
+ * than as a parameter, so that every request helper and SDK hook of an adapter finds it without
+ * each call site passing it on.
+ */
+const activeDeadline = new AsyncLocalStorage<Deadline>();
+
+/** The deadline of the running operation, if it runs under `withinDeadline`. */
+export function currentDeadline(): Deadline | undefined {
+  return activeDeadline.getStore();
+}
+
+export interface OperationLimits {
+  readonly provider: string;
+  readonly operationTimeoutMs: number;
+}
+
+/**
+ * Runs one operation under a deadline `operationTimeoutMs` from now. When it passes, the deadline's
+ * signal aborts and the returned promise rejects at once with `ProviderUnavailableError`, whatever
+ * the operation is still waiting for: the bound holds even for a request that ignores the signal.
+ */
+export async function withinDeadline<T>(
+  limits: OperationLimits,
+  what: { operation: string; secretId?: string | undefined },
+  run: (deadline: Deadline) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const target = what.secretId === undefined ? "" : ` secret ${what.secretId}`;
+      const error = new ProviderUnavailableError(what.secretId, {
+        provider: limits.provider,
+        message: `${what.operation}${target} did not finish within operationTimeoutMs (${limits.operationTimeoutMs} ms); the provider did not answer in time`,
+      });
+      controller.abort(error);
+      reject(error);
+    }, limits.operationTimeoutMs);
+  });
+  const deadline = new Deadline(controller.signal, Date.now() + limits.operationTimeoutMs);
+  const running = activeDeadline.run(deadline, () => run(deadline));
+  // Settles after the deadline rejected: nobody awaits it any more.
+  running.catch(() => undefined);
+  try {
+    return await Promise.race([running, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Yields what `iterable` yields, each step (for the adapters, each page request) under its own
+ * deadline of `operationTimeoutMs`: a list may be long, but no single wait is unbounded.
+ */
+export async function* withinDeadlineEach<T>(
+  limits: OperationLimits,
+  operation: string,
+  iterable: AsyncIterable<T>,
+): AsyncIterable<T> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  let finished = false;
+  try {
+    for (;;) {
+      let step: IteratorResult<T>;
+      try {
+        step = await withinDeadline(limits, { operation }, () => iterator.next());
+      } catch (error) {
+        // A step that timed out may still be running; return() would wait for it.
+        finished = true;
+        throw error;
+      }
+      if (step.done) {
+        finished = true;
+        return;
+      }
+      yield step.value;
+    }
+  } finally {
+    // The caller stopped early (break): let the source release what it holds.
+    if (!finished) await iterator.return?.();
+  }
+}
