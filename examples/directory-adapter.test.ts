@@ -2,7 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCustomAdapter, customOptionsSchema } from "../src/custom-adapter.js";
-import { testSecretsAdapter } from "../src/testing/index.js";
+import { testSecretsAdapter, testSecretsAdapterModel } from "../src/testing/index.js";
 
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-custom-contract-"));
 
@@ -20,6 +20,11 @@ const createAdapter = (context: { prefix: string }) =>
 
 testSecretsAdapter("custom (examples/directory-adapter.mjs)", { createAdapter });
 testSecretsAdapter("custom (examples/directory-adapter.mjs)", {
+  createAdapter,
+  cache: { ttlMs: 60_000, cacheNotFound: true },
+});
+testSecretsAdapterModel("custom (examples/directory-adapter.mjs)", { createAdapter });
+testSecretsAdapterModel("custom (examples/directory-adapter.mjs)", {
   createAdapter,
   cache: { ttlMs: 60_000, cacheNotFound: true },
 });

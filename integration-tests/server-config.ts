@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, expect, inject, it } from "vitest";
 import { createAdapterFromConfig, SecretStore } from "../src/index.js";
-import { testSecretsAdapter } from "../src/testing/index.js";
+import { testSecretsAdapter, testSecretsAdapterModel } from "../src/testing/index.js";
 
 /**
  * The ready config of a provider's test server. A test file for a provider whose server was
@@ -17,12 +17,16 @@ export function serverConfig(provider: string): Record<string, unknown> {
   return structuredClone(config);
 }
 
-/** Runs the shared contract suite against a provider's test server, with the read cache off and on. */
+/**
+ * Runs the shared contract suite against a provider's test server, with the read cache off and
+ * on, and the model-based randomized tests with the cache off.
+ */
 export function testContractOnServer(provider: string, config: Record<string, unknown>): void {
   const createAdapter = async ({ prefix }: { prefix: string }) =>
     (await createAdapterFromConfig({ ...config, prefix })).adapter;
   testSecretsAdapter(provider, { createAdapter });
   testSecretsAdapter(provider, { createAdapter, cache: { ttlMs: 60_000 } });
+  testSecretsAdapterModel(provider, { createAdapter });
 }
 
 /**

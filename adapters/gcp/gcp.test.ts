@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { testSecretsAdapter } from "../../src/testing/index.js";
+import { testSecretsAdapter, testSecretsAdapterModel } from "../../src/testing/index.js";
 import { crc32c } from "./crc32c.js";
 import { Status } from "./errors.js";
 import { adapterOn, FakeSecretManager, grpcError, PROJECT, storeOn } from "./fake-secret-manager.test-helper.js";
@@ -14,6 +14,9 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
   const shared = new FakeSecretManager();
   // Pruning on (destroy, keep 1), as against Google itself.
   testSecretsAdapter("gcp (in-memory Secret Manager)", {
+    createAdapter: ({ prefix }) => adapterOn(shared, { halfCreatedGraceMs: 2_000 }, prefix),
+  });
+  testSecretsAdapterModel("gcp (in-memory Secret Manager)", {
     createAdapter: ({ prefix }) => adapterOn(shared, { halfCreatedGraceMs: 2_000 }, prefix),
   });
 

@@ -1,7 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { testSecretsAdapter } from "../../src/testing/index.js";
+import { testSecretsAdapter, testSecretsAdapterModel } from "../../src/testing/index.js";
 import { LocalAdapter } from "./index.js";
 import { localOptionsSchema } from "./options.js";
 
@@ -14,6 +14,16 @@ testSecretsAdapter("local", {
 });
 
 testSecretsAdapter("local", {
+  createAdapter: (context) =>
+    new LocalAdapter(localOptionsSchema.parse({ provider: "local", path: join(directory, "secrets.db") }), context),
+  cache: { ttlMs: 60_000, maxEntries: 100 },
+});
+
+testSecretsAdapterModel("local", {
+  createAdapter: (context) =>
+    new LocalAdapter(localOptionsSchema.parse({ provider: "local", path: join(directory, "secrets.db") }), context),
+});
+testSecretsAdapterModel("local", {
   createAdapter: (context) =>
     new LocalAdapter(localOptionsSchema.parse({ provider: "local", path: join(directory, "secrets.db") }), context),
   cache: { ttlMs: 60_000, maxEntries: 100 },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SecretStore } from "../../src/secret-store.js";
-import { testSecretsAdapter } from "../../src/testing/index.js";
+import { testSecretsAdapter, testSecretsAdapterModel } from "../../src/testing/index.js";
 import { MemoryAdapter } from "./index.js";
 
 testSecretsAdapter("memory", { createAdapter: () => new MemoryAdapter({ maxValueBytes: 65_536 }) });
@@ -9,6 +9,11 @@ testSecretsAdapter("memory", {
   cache: { ttlMs: 60_000 },
   // Each MemoryAdapter holds its own secrets: two of them are not two processes on one store.
   sharedStorage: false,
+});
+testSecretsAdapterModel("memory", { createAdapter: () => new MemoryAdapter({ maxValueBytes: 65_536 }) });
+testSecretsAdapterModel("memory", {
+  createAdapter: () => new MemoryAdapter({ maxValueBytes: 65_536 }),
+  cache: { ttlMs: 60_000 },
 });
 
 describe("memory provider", () => {

@@ -19,6 +19,8 @@ import { isSecretStoreError, type SecretStoreError, type SecretStoreErrorCode } 
 import type { CacheOptions } from "../read-cache.js";
 import { SecretStore } from "../secret-store.js";
 
+export { DEFAULT_MODEL_SEED, type SecretsAdapterModelOptions, testSecretsAdapterModel } from "./model.js";
+
 export interface SecretsAdapterSuiteOptions {
   /** Builds a fresh adapter for one test. Put `context.prefix` in front of the names it uses. */
   createAdapter: (context: AdapterContext) => SecretsAdapter | Promise<SecretsAdapter>;

@@ -1,0 +1,601 @@
+/**
+ * Model-based randomized tests: random sequences of store, get, update, delete and list, checked
+ * step by step against an in-memory model of the adapter contract, and a concurrent variant that
+ * puts several operations on the same ids in flight at once and accepts only outcomes some
+ * serial order of them allows. Exported next to the contract suite:
+ *
+ * ```ts
+ * import { testSecretsAdapterModel } from "omnisecret/testing";
+ * testSecretsAdapterModel("my adapter", { createAdapter: ({ prefix }) => new MyAdapter({ prefix }) });
+ * ```
+ *
+ * It needs vitest and fast-check. The seed is fixed, so a test run is repeatable; on failure
+ * fast-check's report (the seed, the replay path and the shrunk sequence of operations) is the
+ * test's error message. Environment variables:
+ * - `OMNISECRET_MODEL_RUNS=500`: that many runs of each property instead of the defaults.
+ * - `OMNISECRET_MODEL_SEED=<n>`: another seed; the seed of a report replays it.
+ * - `OMNISECRET_MODEL_PATH=<path>` and `OMNISECRET_MODEL_REPLAY_PATH=<replayPath>`: with the
+ *   seed, replay the shrunk counterexample of a report at once (its `path`, and the `replayPath`
+ *   after the counterexample). Select its test with `vitest -t`: the paths fit that property only.
+ *
+ * Each run builds an adapter with a fresh prefix, uses fresh random UUIDs and deletes what it
+ * stored, so runs against a shared server never see each other and leave nothing behind.
+ */
+import { randomUUID } from "node:crypto";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { AdapterContext, SecretsAdapter, SecretValues } from "../contract.js";
+import { isSecretStoreError, type SecretStoreErrorCode } from "../errors.js";
+import type { CacheOptions } from "../read-cache.js";
+import { SecretStore } from "../secret-store.js";
+
+export interface SecretsAdapterModelOptions {
+  /** Builds a fresh adapter for one run. Put `context.prefix` in front of the names it uses. */
+  createAdapter: (context: AdapterContext) => SecretsAdapter | Promise<SecretsAdapter>;
+  /** Runs the model with the read cache on, with these options. @default off */
+  cache?: CacheOptions;
+  /** Runs of the sequential model; `OMNISECRET_MODEL_RUNS` overrides it. @default 40 */
+  runs?: number;
+  /** Runs of the concurrent variant; `OMNISECRET_MODEL_RUNS` overrides it. @default 20 */
+  concurrentRuns?: number;
+  /** Most operations in one run of the sequential model. @default 30 */
+  maxOperations?: number;
+  /** Most batches of operations started at once in one run of the concurrent variant. @default 8 */
+  maxBatches?: number;
+  /** Time limit of each property, shrinking a failure included. @default 120000 */
+  timeoutMs?: number;
+}
+
+/** The seed of every run unless `OMNISECRET_MODEL_SEED` names another, so `npm test` is repeatable. */
+export const DEFAULT_MODEL_SEED = 12_062_024;
+
+const SEQUENTIAL_POOL = 3;
+// Two ids in the concurrent variant, so most batches put several operations on one id.
+const CONCURRENT_POOL = 2;
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+/** Keys that break naive quoting, escaping, prototype handling or byte counting. */
+const TRICKY_KEYS = [
+  '"',
+  "\\",
+  "\n",
+  'say "hi"',
+  "back\\slash",
+  "line\r\nbreak",
+  "__proto__",
+  "constructor",
+  "key with spaces",
+  "{}",
+  "🔐",
+  "ключ",
+  "鍵",
+  "\u0000",
+  "𝔘𝔫𝔦",
+] as const;
+const TRICKY_VALUES = [
+  "",
+  '"',
+  "\\",
+  "\\u0041 not an escape",
+  "line one\nline two",
+  '{"nested":"json"}',
+  "😀👩‍👩‍👧",
+  "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+  "nul\u0000bell\u0007",
+  "مرحبا",
+] as const;
+/** Strings that are not well-formed UTF-16: refused up front with E_INVALID_SECRET_VALUES. */
+const LONE_SURROGATES = ["\uD800", "a\uDC00b", "\uDFFF\uD83D"] as const;
+
+const keyArbitrary = fc.oneof(
+  { arbitrary: fc.constantFrom(...TRICKY_KEYS), weight: 2 },
+  { arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 6 }), weight: 2 },
+  { arbitrary: fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 6 }), weight: 1 },
+);
+const valueArbitrary = fc.oneof(
+  { arbitrary: fc.constantFrom(...TRICKY_VALUES), weight: 12 },
+  { arbitrary: fc.string({ unit: "binary", maxLength: 12 }), weight: 12 },
+  { arbitrary: fc.string({ unit: "grapheme", maxLength: 12 }), weight: 8 },
+  // Rare: the facade refuses them before the adapter, so most writes should reach it.
+  { arbitrary: fc.constantFrom(...LONE_SURROGATES), weight: 1 },
+);
+
+/**
+ * The values of one write: random entries, and whether they are padded to exactly the adapter's
+ * `maxValueBytes` or one byte over it. The padding is built when the write runs, since the
+ * limit is known only then, and kept out of reports, which show its size instead.
+ */
+interface ValuesSpec {
+  readonly entries: ReadonlyArray<readonly [string, string]>;
+  readonly size: "free" | "limit" | "over";
+}
+
+const valuesSpecArbitrary: fc.Arbitrary<ValuesSpec> = fc.record({
+  entries: fc.oneof(
+    { arbitrary: fc.constant([]), weight: 1 },
+    {
+      arbitrary: fc.uniqueArray(fc.tuple(keyArbitrary, valueArbitrary), { selector: ([key]) => key, maxLength: 4 }),
+      weight: 6,
+    },
+  ),
+  size: fc.oneof(
+    { arbitrary: fc.constant("free" as const), weight: 8 },
+    { arbitrary: fc.constant("limit" as const), weight: 1 },
+    { arbitrary: fc.constant("over" as const), weight: 1 },
+  ),
+});
+
+const builtValues = new WeakMap<ValuesSpec, { maxValueBytes: number; values: SecretValues }>();
+
+/** The values of a spec, built once per spec (padded ones are large, and the search asks often). */
+function valuesOf(spec: ValuesSpec, maxValueBytes: number): SecretValues {
+  const built = builtValues.get(spec);
+  if (built?.maxValueBytes === maxValueBytes) return built.values;
+  const values = buildValues(spec, maxValueBytes);
+  builtValues.set(spec, { maxValueBytes, values });
+  return values;
+}
+
+/** Object.fromEntries keeps "__proto__" an own key. */
+function buildValues(spec: ValuesSpec, maxValueBytes: number): SecretValues {
+  if (spec.size === "free") return Object.fromEntries(spec.entries);
+  const target = spec.size === "limit" ? maxValueBytes : maxValueBytes + 1;
+  let padKey = "pad";
+  while (spec.entries.some(([key]) => key === padKey)) padKey += "_";
+  const base = Buffer.byteLength(JSON.stringify(Object.fromEntries([...spec.entries, [padKey, ""]])), "utf8");
+  let remaining = target - base;
+  if (remaining < 0) throw new RangeError(`cannot pad values to ${target} bytes`);
+  // Four-, two- and one-byte characters, so byte and UTF-16 counts differ.
+  const astral = Math.floor(remaining / 12);
+  remaining -= 4 * astral;
+  const twoByte = Math.floor(remaining / 4);
+  remaining -= 2 * twoByte;
+  const padding = "😀".repeat(astral) + "é".repeat(twoByte) + "a".repeat(remaining);
+  return Object.fromEntries([...spec.entries, [padKey, padding]]);
+}
+
+function describeSpec(spec: ValuesSpec): string {
+  const shown = JSON.stringify(Object.fromEntries(spec.entries));
+  if (spec.size === "limit") return `${shown} padded to maxValueBytes`;
+  if (spec.size === "over") return `${shown} padded to maxValueBytes + 1`;
+  return shown;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function hasLoneSurrogate(spec: ValuesSpec): boolean {
+  return spec.entries.some(([key, value]) => LONE_SURROGATE.test(key) || LONE_SURROGATE.test(value));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model of the contract
+
+type OperationKind = "store" | "get" | "update" | "delete";
+
+interface Operation {
+  readonly kind: OperationKind;
+  /** Index into the run's pool of ids. */
+  readonly slot: number;
+  /** The values of a store or update. */
+  readonly spec?: ValuesSpec;
+}
+
+/** What an operation did: succeeded (a get with the values it read) or failed with a code. */
+type Outcome = { readonly ok: true; readonly values?: SecretValues } | { readonly ok: false; readonly code: string };
+
+/** A secret's state: its values, or undefined for missing. */
+type State = SecretValues | undefined;
+
+/** Every (outcome, next state) the contract allows for one operation on a secret in `state`. */
+function allowedSteps(
+  operation: Operation,
+  state: State,
+  maxValueBytes: number,
+): Array<{ outcome: Outcome; next: State }> {
+  const steps: Array<{ outcome: Outcome; next: State }> = [];
+  const fail = (code: SecretStoreErrorCode) => steps.push({ outcome: { ok: false, code }, next: state });
+  const spec = operation.spec;
+  // The facade refuses them before anything else, since not every provider can keep them.
+  if (spec && hasLoneSurrogate(spec)) {
+    fail("E_INVALID_SECRET_VALUES");
+    return steps;
+  }
+  switch (operation.kind) {
+    case "get":
+      if (state === undefined) fail("E_SECRET_NOT_FOUND");
+      else steps.push({ outcome: { ok: true, values: state }, next: state });
+      break;
+    case "delete":
+      if (state === undefined) fail("E_SECRET_NOT_FOUND");
+      else steps.push({ outcome: { ok: true }, next: undefined });
+      break;
+    case "store":
+    case "update": {
+      const values = valuesOf(spec as ValuesSpec, maxValueBytes);
+      // The facade checks the size before it asks the adapter whether the id exists.
+      if (spec?.size === "over") fail("E_SECRET_TOO_LARGE");
+      else if (operation.kind === "store" && state !== undefined) fail("E_SECRET_EXISTS");
+      else if (operation.kind === "update" && state === undefined) fail("E_SECRET_NOT_FOUND");
+      else steps.push({ outcome: { ok: true }, next: values });
+      break;
+    }
+  }
+  return steps;
+}
+
+/** A canonical text of values: own enumerable entries sorted by key; anything not a string map is marked. */
+function canonical(values: unknown): string {
+  if (values === undefined) return "(missing)";
+  if (values === null || typeof values !== "object" || Object.getPrototypeOf(values) !== Object.prototype) {
+    return `(not a plain object: ${String(values)})`;
+  }
+  let text = canonicalTexts.get(values);
+  if (text === undefined) {
+    const entries = Object.entries(values as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    text = JSON.stringify(entries);
+    canonicalTexts.set(values, text);
+  }
+  return text;
+}
+
+// Nothing here changes a values object once built or read, so its canonical text is computed once.
+const canonicalTexts = new WeakMap<object, string>();
+
+function sameOutcome(allowed: Outcome, observed: Outcome): boolean {
+  if (allowed.ok !== observed.ok) return false;
+  if (!allowed.ok || !observed.ok) return (allowed as { code: string }).code === (observed as { code: string }).code;
+  return allowed.values === undefined || canonical(allowed.values) === canonical(observed.values);
+}
+
+function describeOutcome(outcome: Outcome): string {
+  if (!outcome.ok) return outcome.code;
+  return outcome.values === undefined ? "ok" : `ok ${canonical(outcome.values)}`;
+}
+
+function describeOperation(operation: Operation): string {
+  const spec = operation.spec ? `, ${describeSpec(operation.spec)}` : "";
+  return `${operation.kind}(#${operation.slot}${spec})`;
+}
+
+/**
+ * Runs an operation through the facade and records what it did. A rejection that is not a
+ * `SecretStoreError` fails at once: every failure must be typed.
+ */
+async function perform(store: SecretStore, ids: readonly string[], operation: Operation): Promise<Outcome> {
+  const id = ids[operation.slot] as string;
+  const values = operation.spec ? valuesOf(operation.spec, store.maxValueBytes) : undefined;
+  try {
+    switch (operation.kind) {
+      case "get":
+        return { ok: true, values: await store.getSecretValues(id) };
+      case "store":
+        await store.storeSecretValues(id, values as SecretValues);
+        return { ok: true };
+      case "update":
+        await store.updateSecretValues(id, values as SecretValues);
+        return { ok: true };
+      case "delete":
+        await store.deleteSecretValues(id);
+        return { ok: true };
+    }
+  } catch (error) {
+    if (!isSecretStoreError(error)) {
+      throw new Error(`${describeOperation(operation)} rejected with an error that is not a SecretStoreError`, {
+        cause: error,
+      });
+    }
+    return { ok: false, code: error.code };
+  }
+}
+
+/** Compared as text, so a report shows the ids themselves rather than `[ Array(1) ]`. */
+function expectListed(listed: readonly string[], expected: readonly string[], message: string): void {
+  expect(JSON.stringify(listed), message).toBe(JSON.stringify(expected));
+}
+
+async function listIds(store: SecretStore): Promise<string[]> {
+  const listed: string[] = [];
+  for await (const id of store.listSecretIds()) listed.push(id);
+  return listed.sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run: a store on a fresh prefix, a pool of fresh ids, and cleanup afterwards
+
+interface Run {
+  readonly store: SecretStore;
+  readonly ids: readonly string[];
+  readonly atomicCreate: boolean;
+  readonly canList: boolean;
+}
+
+/** The model: each slot's state. */
+interface Model {
+  readonly secrets: State[];
+}
+
+async function withRun(
+  options: SecretsAdapterModelOptions,
+  poolSize: number,
+  body: (run: Run, model: Model) => Promise<void>,
+): Promise<void> {
+  const prefix = `mt-${randomUUID().slice(0, 8)}`;
+  const adapter = await options.createAdapter({ prefix });
+  const store = SecretStore.fromAdapter(adapter, { prefix, cache: options.cache });
+  const ids = Array.from({ length: poolSize }, () => randomUUID()).sort();
+  const run: Run = {
+    store,
+    ids,
+    atomicCreate: adapter.atomicCreate !== false,
+    canList: typeof adapter.listSecretIds === "function",
+  };
+  try {
+    await body(run, { secrets: Array.from({ length: poolSize }, () => undefined) });
+  } finally {
+    // Whatever the run left, including after a failure, so a shared server does not fill up.
+    for (const id of ids) await store.deleteSecretValues(id).catch(() => undefined);
+    await store.close().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sequential model
+
+class OperationCommand implements fc.AsyncCommand<Model, Run> {
+  constructor(readonly operation: Operation) {}
+
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, run: Run): Promise<void> {
+    const { slot } = this.operation;
+    const before = model.secrets[slot];
+    const observed = await perform(run.store, run.ids, this.operation);
+    const steps = allowedSteps(this.operation, before, run.store.maxValueBytes);
+    const step = steps.find((candidate) => sameOutcome(candidate.outcome, observed));
+    if (step === undefined) {
+      // The first allowed outcome, with a diff against what happened.
+      expect(
+        describeOutcome(observed),
+        `${this.toString()} on a secret that is ${canonical(before)}: expected ${steps.map((s) => describeOutcome(s.outcome)).join(" or ")}`,
+      ).toBe(describeOutcome((steps[0] as { outcome: Outcome }).outcome));
+      return;
+    }
+    model.secrets[slot] = step.next;
+  }
+
+  toString(): string {
+    return describeOperation(this.operation);
+  }
+}
+
+class ListCommand implements fc.AsyncCommand<Model, Run> {
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, run: Run): Promise<void> {
+    if (!run.canList) return;
+    const expected = run.ids.filter((_, slot) => model.secrets[slot] !== undefined);
+    expectListed(await listIds(run.store), expected, "list must yield exactly the stored ids, each once");
+  }
+
+  toString(): string {
+    return "list()";
+  }
+}
+
+function operationArbitrary(kinds: readonly OperationKind[], poolSize: number): fc.Arbitrary<Operation> {
+  return fc
+    .record({
+      kind: fc.constantFrom(...kinds),
+      slot: fc.nat({ max: poolSize - 1 }),
+      spec: valuesSpecArbitrary,
+    })
+    .map(({ kind, slot, spec }) => (kind === "store" || kind === "update" ? { kind, slot, spec } : { kind, slot }));
+}
+
+const sequentialCommands = (maxCommands: number, replayPath: string | undefined) =>
+  fc.commands(
+    [
+      operationArbitrary(["store", "store", "get", "get", "update", "update", "delete"], SEQUENTIAL_POOL).map(
+        (operation) => new OperationCommand(operation),
+      ),
+      fc.constant(new ListCommand()),
+    ],
+    { maxCommands, size: "max", ...(replayPath ? { replayPath } : {}) },
+  );
+
+// ---------------------------------------------------------------------------------------------
+// The concurrent variant
+
+/**
+ * Whether some serial order of `operations` (all on one secret, started at once) takes the
+ * secret from `initial` to `final` with exactly the `observed` outcomes.
+ *
+ * Without an atomic create, a store that succeeded is two steps, a check that the secret is
+ * missing and a later unconditional write, and other operations may come between them; a store
+ * that got E_SECRET_EXISTS is its check alone.
+ */
+function isSerializable(
+  operations: readonly Operation[],
+  observed: readonly Outcome[],
+  initial: State,
+  final: State,
+  maxValueBytes: number,
+  atomicCreate: boolean,
+): boolean {
+  const splitStore = operations.map(
+    (operation, index) => !atomicCreate && operation.kind === "store" && (observed[index] as Outcome).ok,
+  );
+  // Per operation: 0 not started, 1 checked (split stores only), 2 done.
+  const visited = new Set<string>();
+  const search = (progress: number[], state: State): boolean => {
+    if (progress.every((stage) => stage === 2)) return canonical(state) === canonical(final);
+    const key = `${progress.join("")}|${canonical(state)}`;
+    if (visited.has(key)) return false;
+    visited.add(key);
+    for (let index = 0; index < operations.length; index += 1) {
+      const operation = operations[index] as Operation;
+      const stage = progress[index] as number;
+      if (stage === 2) continue;
+      const next = [...progress];
+      if (splitStore[index]) {
+        if (stage === 0) {
+          // The check: the secret must be missing now.
+          if (state !== undefined) continue;
+          next[index] = 1;
+          if (search(next, state)) return true;
+        } else {
+          next[index] = 2;
+          if (search(next, valuesOf(operation.spec as ValuesSpec, maxValueBytes))) return true;
+        }
+        continue;
+      }
+      for (const step of allowedSteps(operation, state, maxValueBytes)) {
+        if (!sameOutcome(step.outcome, observed[index] as Outcome)) continue;
+        next[index] = 2;
+        if (search(next, step.next)) return true;
+      }
+    }
+    return false;
+  };
+  return search(
+    operations.map(() => 0),
+    initial,
+  );
+}
+
+class BatchCommand implements fc.AsyncCommand<Model, Run> {
+  constructor(readonly operations: readonly Operation[]) {}
+
+  check(): boolean {
+    return true;
+  }
+
+  async run(model: Model, run: Run): Promise<void> {
+    const settled = await Promise.allSettled(
+      this.operations.map((operation) => perform(run.store, run.ids, operation)),
+    );
+    // perform rejects only for an untyped error: that fails the run as it is.
+    for (const result of settled) if (result.status === "rejected") throw result.reason;
+    const observed = settled.map((result) => (result as PromiseFulfilledResult<Outcome>).value);
+    const problems: string[] = [];
+    for (let slot = 0; slot < run.ids.length; slot += 1) {
+      const indexes = this.operations.flatMap((operation, index) => (operation.slot === slot ? [index] : []));
+      const finalRead = await perform(run.store, run.ids, { kind: "get", slot });
+      if (!finalRead.ok && finalRead.code !== "E_SECRET_NOT_FOUND") {
+        problems.push(`#${slot}: the get after the batch failed with ${finalRead.code}`);
+        continue;
+      }
+      const final = finalRead.ok ? finalRead.values : undefined;
+      const initial = model.secrets[slot];
+      const operations = indexes.map((index) => this.operations[index] as Operation);
+      const outcomes = indexes.map((index) => observed[index] as Outcome);
+      if (!isSerializable(operations, outcomes, initial, final, run.store.maxValueBytes, run.atomicCreate)) {
+        const happened = operations.map(
+          (operation, i) => `${describeOperation(operation)} → ${describeOutcome(outcomes[i] as Outcome)}`,
+        );
+        problems.push(
+          `#${slot} was ${canonical(initial)}; at once: ${happened.join("; ")}; afterwards ${canonical(final)}. ` +
+            `No serial order of these operations gives that${run.atomicCreate ? "" : " (stores not atomic)"}.`,
+        );
+      }
+      model.secrets[slot] = final;
+    }
+    if (problems.length > 0) {
+      throw new Error(`outcomes of concurrent operations that no serial order allows:\n${problems.join("\n")}`);
+    }
+    if (run.canList) {
+      const expected = run.ids.filter((_, slot) => model.secrets[slot] !== undefined);
+      expectListed(await listIds(run.store), expected, "list after the batch must yield exactly the stored ids");
+    }
+  }
+
+  toString(): string {
+    return `atOnce[${this.operations.map(describeOperation).join(", ")}]`;
+  }
+}
+
+/** Random batches, and batches of one kind on one id (several stores, deletes or updates racing). */
+const batchArbitrary: fc.Arbitrary<readonly Operation[]> = fc.oneof(
+  fc.array(operationArbitrary(["store", "store", "update", "delete", "delete", "get"], CONCURRENT_POOL), {
+    minLength: 2,
+    maxLength: 6,
+  }),
+  fc
+    .record({
+      kind: fc.constantFrom<OperationKind>("store", "update", "delete"),
+      slot: fc.nat({ max: CONCURRENT_POOL - 1 }),
+      specs: fc.array(valuesSpecArbitrary, { minLength: 2, maxLength: 5 }),
+    })
+    .map(({ kind, slot, specs }) => specs.map((spec) => (kind === "delete" ? { kind, slot } : { kind, slot, spec }))),
+);
+
+const concurrentCommands = (maxCommands: number, replayPath: string | undefined) =>
+  fc.commands([batchArbitrary.map((operations) => new BatchCommand(operations))], {
+    maxCommands,
+    size: "max",
+    ...(replayPath ? { replayPath } : {}),
+  });
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+
+function positiveIntegerFromEnv(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === "") return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer (got ${JSON.stringify(text)})`);
+  return value;
+}
+
+export function testSecretsAdapterModel(name: string, options: SecretsAdapterModelOptions): void {
+  const runsFromEnv = positiveIntegerFromEnv("OMNISECRET_MODEL_RUNS");
+  const seed = positiveIntegerFromEnv("OMNISECRET_MODEL_SEED") ?? DEFAULT_MODEL_SEED;
+  const path = process.env.OMNISECRET_MODEL_PATH || undefined;
+  const replayPath = process.env.OMNISECRET_MODEL_REPLAY_PATH || undefined;
+  const runs = runsFromEnv ?? options.runs ?? 40;
+  const concurrentRuns = runsFromEnv ?? options.concurrentRuns ?? 20;
+  const timeLimit = options.timeoutMs ?? 120_000;
+  // fast-check stops (and reports what it has) before vitest's timeout would hide its report.
+  const timeout = timeLimit + 30_000;
+
+  const parameters = (numRuns: number): fc.Parameters<[unknown]> => ({
+    seed,
+    numRuns,
+    ...(path ? { path } : {}),
+    // The failing assertion's message in the report itself, next to seed, path and counterexample.
+    includeErrorInReport: true,
+    plugins: [fc.interruptAfterTimeLimit(timeLimit, { failOnInterrupt: true })],
+  });
+
+  describe(`SecretsAdapter model: ${name}${options.cache ? " (read cache on)" : ""}`, () => {
+    it(`follows the contract's model over random operations (seed ${seed}, ${runs} runs)`, { timeout }, async () => {
+      await fc.assert(
+        fc.asyncProperty(sequentialCommands(options.maxOperations ?? 30, replayPath), async (commands) => {
+          await withRun(options, SEQUENTIAL_POOL, (run, model) =>
+            fc.asyncModelRun(() => ({ model, real: run }), commands),
+          );
+        }),
+        parameters(runs),
+      );
+    });
+
+    it(`settles concurrent operations on the same ids as some serial order would (seed ${seed}, ${concurrentRuns} runs)`, {
+      timeout,
+    }, async () => {
+      await fc.assert(
+        fc.asyncProperty(concurrentCommands(options.maxBatches ?? 8, replayPath), async (commands) => {
+          await withRun(options, CONCURRENT_POOL, (run, model) =>
+            fc.asyncModelRun(() => ({ model, real: run }), commands),
+          );
+        }),
+        parameters(concurrentRuns),
+      );
+    });
+  });
+}
