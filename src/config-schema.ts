@@ -40,3 +40,29 @@ export const cacheSchema = z
     cacheNotFound: z.boolean().default(false),
   })
   .optional();
+
+/** `localhost`, `127.0.0.0/8` and `::1` (bracketed or not): the hosts plain HTTP may go to, where it cannot be overheard. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(bare);
+}
+
+/**
+ * Refuses a plain `http://` URL in `field` unless its host is loopback or `allowPlaintextRemote`
+ * is set: over plain HTTP a request's signature or token, and the values themselves, cross the
+ * network unencrypted. For an options schema's `superRefine`.
+ */
+export function refusePlaintextRemote(field: string) {
+  return (options: Record<string, unknown>, context: z.RefinementCtx): void => {
+    const value = options[field];
+    if (typeof value !== "string" || !URL.canParse(value)) return;
+    const url = new URL(value);
+    if (url.protocol !== "http:" || isLoopbackHost(url.hostname) || options.allowPlaintextRemote === true) return;
+    context.addIssue({
+      code: "custom",
+      path: [field],
+      message:
+        "uses plain http to a host other than localhost, 127.0.0.0/8 or ::1 (credentials and values would cross the network unencrypted); use https, or set allowPlaintextRemote to force it",
+    });
+  };
+}

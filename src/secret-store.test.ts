@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
 import { describe, expect, it, vi } from "vitest";
-import type { SecretsAdapter } from "./contract.js";
+import type { SecretsAdapter, SecretValues } from "./contract.js";
 import { SecretNotFoundError, SecretStoreError } from "./errors.js";
 import { SecretStore } from "./secret-store.js";
 
@@ -85,7 +85,8 @@ describe("SecretStore facade", () => {
   it("refuses lone UTF-16 surrogates in keys and values before the adapter (issue 12, item 6)", async () => {
     const adapter = adapterThatThrows(new Error("must not be called"));
     const store = SecretStore.fromAdapter(adapter);
-    for (const values of [{ k: "a\ud800b" }, { k: "\udfff" }, { "\ud83d": "v" }, { k: "ok", j: "x\ud83d" }]) {
+    const refused: SecretValues[] = [{ k: "a\ud800b" }, { k: "\udfff" }, { "\ud83d": "v" }, { k: "ok", j: "x\ud83d" }];
+    for (const values of refused) {
       await expect(store.storeSecretValues(randomUUID(), values)).rejects.toMatchObject({
         code: "E_INVALID_SECRET_VALUES",
       });

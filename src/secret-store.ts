@@ -269,7 +269,13 @@ function redactedCause(error: unknown, values: SecretValues | undefined, depth =
   const copy = new Error(redactValues(error.message, values));
   copy.name = error.name;
   copy.stack = error.stack === undefined ? undefined : redactValues(error.stack, values);
-  const { code, statusCode, status } = error as { code?: unknown; statusCode?: unknown; status?: unknown };
+  const { code, status, $metadata } = error as {
+    code?: unknown;
+    status?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  };
+  // The AWS SDK keeps the HTTP status in $metadata.
+  const statusCode = (error as { statusCode?: unknown }).statusCode ?? $metadata?.httpStatusCode;
   for (const [field, value] of Object.entries({ code, statusCode, status })) {
     if (typeof value === "string" || typeof value === "number") Object.assign(copy, { [field]: value });
   }

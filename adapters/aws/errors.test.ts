@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { SecretsManagerClient, SecretsManagerServiceException } from "@aws-sdk/client-secrets-manager";
 import { describe, expect, it } from "vitest";
 import { SecretStore } from "../../src/secret-store.js";
-import { failuresOfGetUpdateDelete } from "../../test-support/failures.js";
+import { expectCauseOf, failuresOfGetUpdateDelete } from "../../test-support/failures.js";
 import { AwsSecretsAdapter } from "./index.js";
 import { awsOptionsSchema } from "./options.js";
 
@@ -40,7 +40,7 @@ describe("AWS error mapping", () => {
     const id = randomUUID();
     for (const caught of await failuresOfGetUpdateDelete(store, id)) {
       expect(caught).toMatchObject({ code, provider: "aws", secretId: id });
-      expect((caught as Error).cause).toBe(error);
+      expectCauseOf(caught, error);
     }
   });
 
@@ -80,7 +80,8 @@ describe("AWS error mapping", () => {
       .getSecretValues(randomUUID())
       .catch((e: unknown) => e);
     expect(caught).toMatchObject({ code: "E_UNKNOWN", provider: "aws" });
-    expect((caught as Error).cause).toBe(error);
+    expectCauseOf(caught, error);
+    expect((caught as Error).cause).toMatchObject({ statusCode: 400 });
   });
 
   it("validates its options: endpoint, owner and page size", () => {

@@ -1,71 +1,81 @@
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { z } from "zod";
-import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, prefixSchema, refusePlaintextRemote } from "../../src/config-schema.js";
 
-export const awsOptionsSchema = z.strictObject({
-  provider: z.literal("aws"),
-  prefix: prefixSchema,
-  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
-  cache: cacheSchema,
-  /**
-   * The AWS region.
-   * @default the SDK's (`AWS_REGION`, then the shared config file)
-   */
-  region: z.string().min(1).optional(),
-  /**
-   * An endpoint URL in place of AWS's own, such as LocalStack's `http://localhost:4566`.
-   * @default the SDK's (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`, else AWS)
-   */
-  endpoint: z.url({ protocol: /^https?$/ }).optional(),
-  /**
-   * Static credentials.
-   * @default the SDK's default credential chain (environment, shared files, SSO, instance or task role)
-   */
-  credentials: z
-    .strictObject({
-      accessKeyId: z.string().min(1),
-      secretAccessKey: z.string().min(1),
-      sessionToken: z.string().min(1).optional(),
-    })
-    .optional(),
-  /**
-   * Marks the secrets of this installation, as ZenML's server id does: a secret whose
-   * `omnisecret:owner` tag differs is not found, and is never read, changed or deleted.
-   * @default "default"
-   */
-  owner: z
-    .string()
-    .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u, { message: "must be 1-256 characters allowed in an AWS tag value" })
-    .default("default"),
-  /**
-   * The KMS key that encrypts new secrets.
-   * @default the account's `aws/secretsmanager` key
-   */
-  kmsKeyId: z.string().min(1).optional(),
-  /**
-   * Attempts the SDK makes for each request (throttling and 5xx are retried).
-   * @default 3
-   */
-  maxAttempts: z.number().int().min(1).max(20).default(3),
-  /**
-   * Attempts to re-create a name AWS still holds from a just-deleted secret.
-   * @default 8
-   */
-  recreateAttempts: z.number().int().min(1).max(30).default(8),
-  /**
-   * Results per ListSecrets page (1-100).
-   * @default 100
-   */
-  listPageSize: z.number().int().min(1).max(100).default(100),
-  /** A client you built yourself; `region`, `endpoint`, `credentials` and `maxAttempts` are then ignored. */
-  client: z
-    .custom<SecretsManagerClient>(
-      (value) =>
-        typeof value === "object" && value !== null && typeof (value as { send?: unknown }).send === "function",
-      { message: "must be a SecretsManagerClient" },
-    )
-    .optional(),
-});
+export const awsOptionsSchema = z
+  .strictObject({
+    provider: z.literal("aws"),
+    prefix: prefixSchema,
+    /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+    cache: cacheSchema,
+    /**
+     * The AWS region.
+     * @default the SDK's (`AWS_REGION`, then the shared config file)
+     */
+    region: z.string().min(1).optional(),
+    /**
+     * An endpoint URL in place of AWS's own, such as LocalStack's `http://localhost:4566`.
+     * @default the SDK's (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`, else AWS)
+     */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /**
+     * Allow a plain `http://` endpoint on a host other than loopback (a test server on another
+     * machine). Request signatures and values then cross the network unencrypted.
+     * @default false
+     */
+    allowPlaintextRemote: z.boolean().default(false),
+    /**
+     * Static credentials.
+     * @default the SDK's default credential chain (environment, shared files, SSO, instance or task role)
+     */
+    credentials: z
+      .strictObject({
+        accessKeyId: z.string().min(1),
+        secretAccessKey: z.string().min(1),
+        sessionToken: z.string().min(1).optional(),
+      })
+      .optional(),
+    /**
+     * Marks the secrets of this installation, as ZenML's server id does: a secret whose
+     * `omnisecret:owner` tag differs is not found, and is never read, changed or deleted.
+     * @default "default"
+     */
+    owner: z
+      .string()
+      .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u, {
+        message: "must be 1-256 characters allowed in an AWS tag value",
+      })
+      .default("default"),
+    /**
+     * The KMS key that encrypts new secrets.
+     * @default the account's `aws/secretsmanager` key
+     */
+    kmsKeyId: z.string().min(1).optional(),
+    /**
+     * Attempts the SDK makes for each request (throttling and 5xx are retried).
+     * @default 3
+     */
+    maxAttempts: z.number().int().min(1).max(20).default(3),
+    /**
+     * Attempts to re-create a name AWS still holds from a just-deleted secret.
+     * @default 8
+     */
+    recreateAttempts: z.number().int().min(1).max(30).default(8),
+    /**
+     * Results per ListSecrets page (1-100).
+     * @default 100
+     */
+    listPageSize: z.number().int().min(1).max(100).default(100),
+    /** A client you built yourself; `region`, `endpoint`, `credentials` and `maxAttempts` are then ignored. */
+    client: z
+      .custom<SecretsManagerClient>(
+        (value) =>
+          typeof value === "object" && value !== null && typeof (value as { send?: unknown }).send === "function",
+        { message: "must be a SecretsManagerClient" },
+      )
+      .optional(),
+  })
+  .superRefine(refusePlaintextRemote("endpoint"));
 
 /** Options of the AWS Secrets Manager provider. */
 export type AwsOptions = z.input<typeof awsOptionsSchema>;

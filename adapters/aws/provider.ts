@@ -7,6 +7,7 @@ export const awsProvider = defineProvider({
   envFields: [
     envField("aws", "region", "string", { standardNames: ["AWS_REGION", "AWS_DEFAULT_REGION"] }),
     envField("aws", "endpoint", "string", { standardNames: ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"] }),
+    envField("aws", "allowPlaintextRemote", "boolean"),
     envField("aws", "credentials.accessKeyId", "string", { secret: true }),
     envField("aws", "credentials.secretAccessKey", "string", { secret: true }),
     envField("aws", "credentials.sessionToken", "string", { secret: true }),

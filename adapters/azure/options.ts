@@ -1,7 +1,7 @@
 import type { TokenCredential } from "@azure/identity";
 import type { SecretClient } from "@azure/keyvault-secrets";
 import { z } from "zod";
-import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, isLoopbackHost, prefixSchema } from "../../src/config-schema.js";
 
 /**
  * Key Vault's documented limit on a secret's value is 25 KB; the service reports it as 25,600
@@ -11,11 +11,9 @@ import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
  */
 export const AZURE_MAX_VALUE_BYTES = 25_600;
 
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
-
 /** Whether a URL's host is this machine, where plain HTTP cannot be overheard. */
 export function isLoopbackUrl(url: URL): boolean {
-  return LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
+  return isLoopbackHost(url.hostname);
 }
 
 const vaultUrlSchema = z.url({ protocol: /^https?$/ }).refine(

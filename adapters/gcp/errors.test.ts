@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { failuresOfGetUpdateDelete } from "../../test-support/failures.js";
+import { expectCauseOf, failuresOfGetUpdateDelete } from "../../test-support/failures.js";
 import { Status } from "./errors.js";
 import { FakeSecretManager, grpcError, storeOn } from "./fake-secret-manager.test-helper.js";
 import type { GcpOptions } from "./options.js";
@@ -39,7 +39,7 @@ describe("gcp error mapping", () => {
     const { store } = failingStore(error);
     for (const caught of await failuresOfGetUpdateDelete(store)) {
       expect(caught).toMatchObject({ code: expected, provider: "gcp" });
-      expect((caught as Error).cause).toBe(error);
+      expectCauseOf(caught, error);
     }
   });
 

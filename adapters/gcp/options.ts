@@ -1,12 +1,6 @@
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { z } from "zod";
-import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
-
-/** `localhost`, `127.0.0.0/8` and `::1` (bracketed or not): the hosts a plaintext connection may go to. */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-  return bare === "localhost" || bare === "::1" || /^127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(bare);
-}
+import { cacheSchema, isLoopbackHost, prefixSchema } from "../../src/config-schema.js";
 
 /** GCP label values: lowercase letters, digits, `_` and `-`, at most 63. */
 const labelValue = z.string().regex(/^[a-z0-9_-]{1,63}$/, {
