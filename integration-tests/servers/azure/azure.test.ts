@@ -147,7 +147,7 @@ describe("azure adapter against the Key Vault API", () => {
     });
   });
 
-  it("sends 2 requests to store, 1 to get, 3 to update and 4 or more to delete (6 here)", async () => {
+  it("sends 2 requests to store, 1 to get, 3 to update and 4 or more to delete", async () => {
     const store = await open();
     const id = randomUUID();
     // The client's first request gets the 401 challenge; warm it up first.
