@@ -545,17 +545,19 @@ const concurrentCommands = (maxCommands: number, replayPath: string | undefined)
 // ---------------------------------------------------------------------------------------------
 // The suite
 
-function positiveIntegerFromEnv(name: string): number | undefined {
+function integerFromEnv(name: string, minimum: number): number | undefined {
   const text = process.env[name];
   if (text === undefined || text === "") return undefined;
   const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer (got ${JSON.stringify(text)})`);
+  if (!Number.isSafeInteger(value) || value < minimum) {
+    throw new Error(`${name} must be an integer of at least ${minimum} (got ${JSON.stringify(text)})`);
+  }
   return value;
 }
 
 export function testSecretsAdapterModel(name: string, options: SecretsAdapterModelOptions): void {
-  const runsFromEnv = positiveIntegerFromEnv("OMNISECRET_MODEL_RUNS");
-  const seed = positiveIntegerFromEnv("OMNISECRET_MODEL_SEED") ?? DEFAULT_MODEL_SEED;
+  const runsFromEnv = integerFromEnv("OMNISECRET_MODEL_RUNS", 1);
+  const seed = integerFromEnv("OMNISECRET_MODEL_SEED", Number.MIN_SAFE_INTEGER) ?? DEFAULT_MODEL_SEED;
   const path = process.env.OMNISECRET_MODEL_PATH || undefined;
   const replayPath = process.env.OMNISECRET_MODEL_REPLAY_PATH || undefined;
   const runs = runsFromEnv ?? options.runs ?? 40;
