@@ -1,6 +1,7 @@
 /**
- * The AWS adapter against a real Secrets Manager API: moto's server, started by the harness
- * on 127.0.0.1:4566 (or the server named by OMNISECRET_TEST_AWS_ENDPOINT, such as LocalStack).
+ * The AWS adapter against a real Secrets Manager API: LocalStack 4.14.0, started by the harness
+ * in host mode on 127.0.0.1:4566 (or the server named by OMNISECRET_TEST_AWS_ENDPOINT, such as
+ * LocalStack in Docker). What LocalStack cannot prove about AWS is listed in localstack/README.md.
  */
 import { randomUUID } from "node:crypto";
 import {
