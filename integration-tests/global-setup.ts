@@ -15,6 +15,8 @@ import {
 declare module "vitest" {
   export interface ProvidedContext {
     servers: Record<string, Record<string, unknown>>;
+    /** The process id of each server the harness runs (its process group leader); none for an external server. */
+    serverPids: Record<string, number>;
   }
 }
 
@@ -30,9 +32,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     );
   }
   for (const server of reused) console.log(`[harness] ${server.provider}: reusing the server from servers:start`);
+  const running = [...reused, ...started];
+  project.provide("servers", Object.fromEntries(running.map((server) => [server.provider, server.config])));
   project.provide(
-    "servers",
-    Object.fromEntries([...reused, ...started].map((server) => [server.provider, server.config])),
+    "serverPids",
+    Object.fromEntries(running.flatMap((server) => (server.pid === undefined ? [] : [[server.provider, server.pid]]))),
   );
   return () => stopServers(started);
 }
