@@ -2,11 +2,23 @@
  * HashiCorp Vault's KV version 2 engine (OpenBao works the same). A secret lives at
  * `<mount>/data/<prefix>/<uuid>`, its values being the version's data map.
  *
- * Requests: store 2 (a `cas: 0` write, atomic, then the metadata with `max_versions`; a third, a
- * read of version 1, only when the write's answer was lost and its retry met a version); get 1;
- * update 2 (the metadata, to refuse a missing secret and learn the version for a `cas` write; a
- * third, the metadata write, only for a secret whose store could not write it); delete 2 (the
- * metadata, then DELETE on it, which removes every version); list 1.
+ * Requests: store 2 (a `cas: 0` write, atomic, then the metadata with `max_versions`; over a
+ * deleted secret, a read of the latest version and a `cas` write in place of the first; a read of
+ * the version made, only when the write's answer was lost and its retry met a version); get 1;
+ * update 2 (the latest version, to refuse a missing secret and learn the version for a `cas`
+ * write; a third, the metadata write, only for a secret whose store could not write it); delete 2
+ * (the latest version, then a `cas` write of a tombstone over it; a third, destroying the older
+ * versions, when `keepVersions` is above 1); list 1 + 1 per secret listed (LIST, then the latest
+ * version of each, since a deleted secret's tombstone is listed too).
+ *
+ * Why a tombstone and not DELETE on the metadata: KV v2's only conditional write is check-and-set
+ * on the version number, and a DELETE on the metadata is unconditional and restarts the version
+ * numbers. A slow delete could then remove a secret stored again after another client deleted it,
+ * and concurrent deletes all "succeeded". A tombstone written with `cas` decides: of concurrent
+ * deletes exactly one writes it, a delete that read an older secret fails its `cas`, and since the
+ * metadata stays, version numbers never restart, so a `cas` can never meet a newer secret by
+ * accident. The tombstone's data is `{"": "omnisecret:deleted"}`: the facade refuses empty keys,
+ * so no stored map can look like it. A store over a tombstone writes the next version with `cas`.
  *
  * Every operation is bounded by `operationTimeoutMs`, each request by `requestTimeoutMs`.
  */
@@ -19,7 +31,9 @@ import { currentDeadline, withinDeadline, withinDeadlineEach } from "../../src/d
 import {
   ConfigError,
   PermissionDeniedError,
+  ProviderUnavailableError,
   SecretAlreadyExistsError,
+  SecretIntegrityError,
   SecretNotFoundError,
   SecretStoreError,
 } from "../../src/errors.js";
@@ -67,8 +81,31 @@ class JsonBody {
   }
 }
 
-/** Updates racing on one secret retry their check-and-set write this many times. */
+/** Reads in flight at once while a list checks which listed secrets are live. */
+const LIST_READ_CONCURRENCY = 8;
+
+/** Updates and deletes racing with other writers of one secret retry their check-and-set write this many times. */
 const UPDATE_CONFLICT_ATTEMPTS = 5;
+
+/**
+ * The metadata mark of a secret stored over a tombstone: the tombstone's version. A delete that
+ * read version v and finds this mark above v knows its secret was deleted meanwhile.
+ */
+const STORED_OVER_MARK = "omnisecret-stored-over-version";
+
+/** The data of a deleted secret's last version; its empty key is one the facade never lets a caller store. */
+const TOMBSTONE: SecretValues = Object.freeze({ "": "omnisecret:deleted" });
+
+function isTombstone(data: unknown): boolean {
+  return typeof data === "object" && data !== null && Object.hasOwn(data, "");
+}
+
+/** What a read of a secret's latest version tells: its version, and its values unless it is deleted. */
+interface LatestVersion {
+  readonly version: number;
+  readonly values: Record<string, unknown>;
+  readonly customMetadata?: Record<string, string> | null;
+}
 
 export class VaultAdapter implements SecretsAdapter {
   readonly provider = PROVIDER;
@@ -123,7 +160,8 @@ export class VaultAdapter implements SecretsAdapter {
       await this.#writeVersion(id, values, 0);
     } catch (error) {
       if (!(error instanceof VaultRequestError && isCheckAndSetMismatch(error))) throw this.#map(error, id);
-      await this.#recreateOverDeletedVersion(id, values, error);
+      // That path wrote the metadata itself, with the mark a slow delete looks for.
+      return this.#recreateOverDeletedVersion(id, values, error);
     }
     try {
       await this.#writeMetadata(id);
@@ -133,25 +171,21 @@ export class VaultAdapter implements SecretsAdapter {
   }
 
   async #get(id: string): Promise<SecretValues> {
-    const body = await this.#send(id, () => this.#client.read(this.#dataPath(id)));
-    const data = (body as { data?: { data?: unknown } } | undefined)?.data?.data;
-    // A deleted latest version answers 404 on Vault; an empty data field is the same state.
-    if (data === null || data === undefined) throw new SecretNotFoundError(id, { provider: PROVIDER });
-    return checkStoredValues(data, id, PROVIDER);
+    const latest = await this.#latest(id);
+    if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
+    return checkStoredValues(latest.values, id, PROVIDER);
   }
 
   async #update(id: string, values: SecretValues): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
-      const metadata = await this.#liveMetadata(id);
+      const latest = await this.#latest(id);
+      if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
       // A store that could not write the metadata: written now, so max_versions holds before a second version.
-      if (attempt === 1 && !this.#hasOwnMetadata(metadata, id)) await this.#writeMetadata(id);
+      if (attempt === 1 && latest.customMetadata?.["omnisecret-id"] !== id) await this.#writeMetadata(id);
       try {
-        // cas = the version just read: the write fails rather than create a secret deleted meanwhile.
+        // cas = the version just read: the write fails rather than bring back a secret deleted meanwhile.
         await this.#request(() =>
-          this.#client.write(
-            this.#dataPath(id),
-            new JsonBody({ data: values, options: { cas: metadata.current_version } }),
-          ),
+          this.#client.write(this.#dataPath(id), new JsonBody({ data: values, options: { cas: latest.version } })),
         );
         return;
       } catch (error) {
@@ -162,9 +196,65 @@ export class VaultAdapter implements SecretsAdapter {
   }
 
   async #delete(id: string): Promise<void> {
-    await this.#liveMetadata(id);
-    // DELETE on the metadata removes every version for good, so the id can be stored again at once.
-    await this.#send(id, () => this.#client.delete(this.#metadataPath(id)));
+    let latest = await this.#latest(id);
+    for (let attempt = 1; ; attempt += 1) {
+      if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
+      try {
+        await this.#writeVersion(id, TOMBSTONE, latest.version);
+      } catch (error) {
+        if (!(error instanceof VaultRequestError && isCheckAndSetMismatch(error))) throw this.#map(error, id);
+        // Another writer came first. Gone now, or deleted and stored again since (the new secret
+        // is marked as stored over a tombstone after the version read): this delete's
+        // secret was deleted by someone else, and the new one is not this delete's to remove.
+        // Otherwise updates came first: delete the newest version.
+        const now = await this.#latest(id);
+        const storedOver = Number(now?.customMetadata?.[STORED_OVER_MARK] ?? 0);
+        if (!now || storedOver > latest.version) throw new SecretNotFoundError(id, { provider: PROVIDER });
+        if (attempt < UPDATE_CONFLICT_ATTEMPTS) {
+          latest = now;
+          continue;
+        }
+        throw new ProviderUnavailableError(id, {
+          provider: PROVIDER,
+          message: `secret ${id} was written by others while it was being deleted; it was left as they wrote it`,
+          cause: error,
+        });
+      }
+      if (this.#options.keepVersions > 1) await this.#destroyVersionsBefore(id, latest.version);
+      return;
+    }
+  }
+
+  /**
+   * The secret's latest version, or undefined when there is none to read: no secret, a latest
+   * version deleted or destroyed outside omnisecret (Vault answers 404), or omnisecret's tombstone.
+   */
+  async #latest(id: string): Promise<LatestVersion | undefined> {
+    let body: { data?: { data?: unknown; metadata?: { version?: number; custom_metadata?: unknown } } } | undefined;
+    try {
+      body = (await this.#request(() => this.#client.read(this.#dataPath(id)))) as typeof body;
+    } catch (error) {
+      if (error instanceof VaultRequestError && error.statusCode === 404) return undefined;
+      throw this.#map(error, id);
+    }
+    const data = body?.data?.data;
+    const version = body?.data?.metadata?.version;
+    if (data === null || data === undefined || isTombstone(data)) return undefined;
+    if (typeof data !== "object" || typeof version !== "number") {
+      throw new SecretIntegrityError(id, "Vault's answer has no data map or version", { provider: PROVIDER });
+    }
+    return {
+      version,
+      values: data as Record<string, unknown>,
+      customMetadata: body?.data?.metadata?.custom_metadata as Record<string, string> | null | undefined,
+    };
+  }
+
+  /** Destroys the versions a deleted secret may still keep below its tombstone (`keepVersions` above 1). */
+  async #destroyVersionsBefore(id: string, tombstoneBase: number): Promise<void> {
+    const first = Math.max(1, tombstoneBase - this.#options.keepVersions + 1);
+    const versions = Array.from({ length: tombstoneBase - first + 1 }, (_, index) => first + index);
+    await this.#send(id, () => this.#client.write(`${this.#options.mount}/destroy/${this.pathOf(id)}`, { versions }));
   }
 
   async *#list(): AsyncIterable<string> {
@@ -181,10 +271,14 @@ export class VaultAdapter implements SecretsAdapter {
       if (error instanceof VaultRequestError && error.statusCode === 404) return;
       throw this.#map(error, undefined);
     }
-    // LIST shows the keys below the prefix path: the ids themselves, and any folder (`x/`) someone made there.
+    // LIST shows the keys below the prefix path: the ids themselves, and any folder (`x/`) someone
+    // made there. A deleted secret's tombstone is listed too, so each id's latest version is read.
     const idPattern = secretNamePattern("");
-    for (const key of keys) {
-      if (typeof key === "string" && idPattern.test(key)) yield key;
+    const ids = keys.filter((key): key is string => typeof key === "string" && idPattern.test(key));
+    for (let start = 0; start < ids.length; start += LIST_READ_CONCURRENCY) {
+      const batch = ids.slice(start, start + LIST_READ_CONCURRENCY);
+      const live = await Promise.all(batch.map(async (id) => ((await this.#latest(id)) ? id : undefined)));
+      for (const id of live) if (id !== undefined) yield id;
     }
   }
 
@@ -244,26 +338,16 @@ export class VaultAdapter implements SecretsAdapter {
     );
   }
 
-  #hasOwnMetadata(metadata: SecretMetadata, id: string): boolean {
-    return metadata.max_versions === this.#options.keepVersions && metadata.custom_metadata?.["omnisecret-id"] === id;
-  }
-
   /** Keeps `keepVersions` versions of this secret (not of the whole mount) and marks it as omnisecret's. */
-  async #writeMetadata(id: string): Promise<void> {
+  async #writeMetadata(id: string, storedOverVersion?: number): Promise<void> {
+    const marks: Record<string, string> = { "managed-by": "omnisecret", "omnisecret-id": id };
+    if (storedOverVersion !== undefined) marks[STORED_OVER_MARK] = String(storedOverVersion);
     await this.#send(id, () =>
       this.#client.write(this.#metadataPath(id), {
         max_versions: this.#options.keepVersions,
-        custom_metadata: { "managed-by": "omnisecret", "omnisecret-id": id },
+        custom_metadata: marks,
       }),
     );
-  }
-
-  /** The secret's metadata, if its latest version is live; otherwise it is not found. */
-  async #liveMetadata(id: string): Promise<SecretMetadata> {
-    const body = (await this.#send(id, () => this.#client.read(this.#metadataPath(id)))) as { data?: SecretMetadata };
-    const metadata = body?.data;
-    if (!metadata || latestVersionIsGone(metadata)) throw new SecretNotFoundError(id, { provider: PROVIDER });
-    return metadata;
   }
 
   /**
@@ -277,16 +361,36 @@ export class VaultAdapter implements SecretsAdapter {
       metadata = ((await this.#request(() => this.#client.read(this.#metadataPath(id)))) as { data?: SecretMetadata })
         ?.data;
     } catch (error) {
+      // Removed since the create failed (a DELETE on its metadata, outside omnisecret): the id is
+      // free, and the store is this create's to try again. Never "not found" from a store.
+      if (error instanceof VaultRequestError && error.statusCode === 404)
+        return this.#createAgain(id, values, mismatch);
       throw this.#map(error, id);
     }
-    if (!metadata || !latestVersionIsGone(metadata)) {
-      throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
-    }
+    if (!metadata) throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
+    // Deleted by omnisecret (a tombstone) or outside it (soft-deleted or destroyed): free to store.
+    const free = latestVersionIsGone(metadata) || (await this.#latest(id)) === undefined;
+    if (!free) throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
+    // Marked before the new secret is written, so a delete that read the old secret and lost its
+    // check-and-set to the tombstone can tell the secret was deleted, not merely updated.
+    await this.#writeMetadata(id, metadata.current_version);
     try {
       await this.#writeVersion(id, values, metadata.current_version);
     } catch (error) {
       throw this.#map(error, id);
     }
+  }
+
+  async #createAgain(id: string, values: SecretValues, mismatch: VaultRequestError): Promise<void> {
+    try {
+      await this.#writeVersion(id, values, 0);
+    } catch (error) {
+      if (error instanceof VaultRequestError && isCheckAndSetMismatch(error)) {
+        throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
+      }
+      throw this.#map(error, id);
+    }
+    await this.#writeMetadata(id).catch(() => debug("vault: secret %s was stored without its metadata", id));
   }
 
   async #send<T>(id: string | undefined, request: () => Promise<T>): Promise<T> {
@@ -374,8 +478,9 @@ export class VaultAdapter implements SecretsAdapter {
       }
       const token = body?.auth?.client_token;
       if (!token)
-        throw new SecretStoreError("E_PERMISSION_DENIED", "Vault's AppRole login returned no token", {
+        throw new PermissionDeniedError(undefined, {
           provider: PROVIDER,
+          message: "Vault's AppRole login returned no token",
         });
       this.#client.token = token;
       // Log in again a little before the lease ends (10%, at most 30 s), rather than on a 403.
@@ -395,9 +500,9 @@ export class VaultAdapter implements SecretsAdapter {
     if (!(error instanceof VaultRequestError)) return error;
     // A check-and-set conflict on update is a lost race with another writer, not an existing id.
     if (operation === "update" && isCheckAndSetMismatch(error)) {
-      return new SecretStoreError("E_PROVIDER_UNAVAILABLE", `secret ${id} kept changing while it was updated`, {
+      return new ProviderUnavailableError(id, {
         provider: PROVIDER,
-        secretId: id,
+        message: `secret ${id} kept changing while it was updated`,
         cause: error,
       });
     }

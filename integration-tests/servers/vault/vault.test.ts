@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import nodeVault from "node-vault";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
 import { serverConfig, storeOpener, testContractOnServer } from "../../server-config.js";
@@ -89,8 +90,82 @@ describe("vault adapter against the Vault API", () => {
     for await (const listedId of onMount.listSecretIds()) listed.push(listedId);
     expect(listed).toEqual([id]);
     await onMount.deleteSecretValues(id);
-    expect((await admin("GET", `${mount}/metadata/${prefix}/${id}`)).status).toBe(404);
+    // The values are gone; what stays on that mount is omnisecret's tombstone (see adapters/vault/index.ts).
+    expect((await admin("GET", `${mount}/data/${prefix}/${id}`)).body.data.data).toEqual({ "": "omnisecret:deleted" });
+    await expect(onMount.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     expect(await onDefault.getSecretValues(id)).toEqual({ mount: "secret" });
+  });
+
+  describe("deletes racing other writers (issue 12, items 2 and 5)", () => {
+    it("a slow delete never removes the secret stored again after another client deleted it", async () => {
+      const prefix = freshName("slow");
+      const id = randomUUID();
+      const other = await open({ prefix });
+      await other.storeSecretValues(id, { generation: "1" });
+      // The slow client's writes wait at a gate, after its delete has read the secret.
+      let openGate: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
+      let writeReached: () => void = () => undefined;
+      const reached = new Promise<void>((resolve) => {
+        writeReached = resolve;
+      });
+      const client = nodeVault({ endpoint: config.address as string, token: config.token as string });
+      const write = client.write.bind(client);
+      client.write = async (...args: Parameters<typeof client.write>) => {
+        writeReached();
+        await gate;
+        return write(...args);
+      };
+      const slow = await open({ prefix, client });
+      const slowDelete = slow.deleteSecretValues(id).then(
+        () => "deleted",
+        (error: { code?: string }) => error.code,
+      );
+      await reached;
+      await other.deleteSecretValues(id);
+      await other.storeSecretValues(id, { generation: "2" });
+      openGate();
+      expect(await slowDelete).toBe("E_SECRET_NOT_FOUND");
+      expect(await other.getSecretValues(id)).toEqual({ generation: "2" });
+    });
+
+    it("lets exactly one of five concurrent deletes of one id succeed", async () => {
+      const store = await open();
+      const id = randomUUID();
+      await store.storeSecretValues(id, { a: "b" });
+      const stores = [store, ...(await Promise.all(Array.from({ length: 4 }, () => open({ prefix: store.prefix }))))];
+      const outcomes = await Promise.all(
+        stores.map((each) =>
+          each.deleteSecretValues(id).then(
+            () => "deleted",
+            (error: { code?: string }) => error.code,
+          ),
+        ),
+      );
+      expect(outcomes.filter((outcome) => outcome === "deleted")).toHaveLength(1);
+      expect(outcomes.filter((outcome) => outcome !== "deleted")).toEqual(Array(4).fill("E_SECRET_NOT_FOUND"));
+      await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      // Deleted for good: stored again at once, and listed once.
+      await store.storeSecretValues(id, { again: "yes" });
+      const listed: string[] = [];
+      for await (const listedId of store.listSecretIds()) listed.push(listedId);
+      expect(listed).toEqual([id]);
+    });
+
+    it("destroys the older versions a deleted secret kept (keepVersions above 1)", async () => {
+      const store = await open({ keepVersions: 3 });
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "1" });
+      await store.updateSecretValues(id, { v: "2" });
+      await store.updateSecretValues(id, { v: "3" });
+      await store.deleteSecretValues(id);
+      for (const version of [1, 2, 3]) {
+        const read = await admin("GET", `secret/data/${store.prefix}/${id}?version=${version}`);
+        expect(read.body?.data?.data ?? null, `version ${version}`).toBeNull();
+      }
+    });
   });
 
   it("reads a secret whose latest version was soft-deleted outside omnisecret as missing, and stores the id again", async () => {
