@@ -1,83 +1,95 @@
 import type NodeVault from "node-vault";
 import { z } from "zod";
-import { cacheSchema, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, prefixSchema, refusePlaintextRemote } from "../../src/config-schema.js";
 
-export const vaultOptionsSchema = z.strictObject({
-  provider: z.literal("vault"),
-  prefix: prefixSchema,
-  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
-  cache: cacheSchema,
-  /**
-   * The Vault (or OpenBao) server.
-   * @default `VAULT_ADDR`, else `http://127.0.0.1:8200`
-   */
-  address: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8200"),
-  /** A token. Give this or `appRole`; `VAULT_TOKEN` is read when neither is in the config. */
-  token: z.string().min(1).optional(),
-  /**
-   * AppRole credentials: omnisecret logs in, and logs in again when the token expires or is
-   * revoked, without the caller noticing.
-   */
-  appRole: z
-    .strictObject({
-      roleId: z.string().min(1),
-      secretId: z.string().min(1),
-      /**
-       * Where the AppRole auth method is mounted.
-       * @default "approle"
-       */
-      mount: z.string().min(1).default("approle"),
-    })
-    .optional(),
-  /** Vault Enterprise or OpenBao namespace (header `X-Vault-Namespace`). @default `VAULT_NAMESPACE` */
-  namespace: z.string().min(1).optional(),
-  /**
-   * Path of the KV version 2 secrets engine.
-   * @default "secret"
-   */
-  mount: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, { message: "must be a mount path such as secret or team/kv" })
-    .default("secret"),
-  /**
-   * Versions Vault keeps of each secret (its metadata's `max_versions`); older ones are removed.
-   * @default 1
-   */
-  keepVersions: z.number().int().min(1).max(1000).default(1),
-  /**
-   * Limit on `JSON.stringify(values)` in UTF-8 bytes. Vault itself allows more; the default is
-   * the smallest cloud limit but Azure's, so values that fit here move to AWS and GCP unchanged.
-   * @default 65536
-   */
-  maxValueBytes: z.number().int().positive().default(65_536),
-  /** PEM file of a CA to trust for an HTTPS address, beside the system's. @default `VAULT_CACERT` */
-  caCertFile: z.string().min(1).optional(),
-  /**
-   * Attempts for a request answered 429 or 5xx (sealed, standby) or not answered, with backoff.
-   * @default 4
-   */
-  maxAttempts: z.number().int().min(1).max(20).default(4),
-  /**
-   * Milliseconds one request (one attempt) may take before it is abandoned and, if attempts are
-   * left, sent again.
-   * @default 10000
-   */
-  requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
-  /**
-   * Milliseconds one operation may take, every request, retry and backoff in it included; then it
-   * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
-   * @default 20000
-   */
-  operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
-  /** A node-vault client you built yourself; address, token, namespace and TLS options are then ignored. */
-  client: z
-    .custom<NodeVault.client>(
-      (value) =>
-        typeof value === "object" && value !== null && typeof (value as { read?: unknown }).read === "function",
-      { message: "must be a node-vault client" },
-    )
-    .optional(),
-});
+export const vaultOptionsSchema = z
+  .strictObject({
+    provider: z.literal("vault"),
+    prefix: prefixSchema,
+    /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+    cache: cacheSchema,
+    /**
+     * The Vault (or OpenBao) server.
+     * @default `VAULT_ADDR`, else `http://127.0.0.1:8200`
+     */
+    address: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8200"),
+    /**
+     * Allow a plain `http://` address on a host other than loopback (a dev server on another
+     * machine). The token and the values then cross the network unencrypted.
+     * @default false
+     */
+    allowPlaintextRemote: z.boolean().default(false),
+    /** A token. Give this or `appRole`; `VAULT_TOKEN` is read when neither is in the config. */
+    token: z.string().min(1).optional(),
+    /**
+     * AppRole credentials: omnisecret logs in, and logs in again when the token expires or is
+     * revoked, without the caller noticing.
+     */
+    appRole: z
+      .strictObject({
+        roleId: z.string().min(1),
+        secretId: z.string().min(1),
+        /**
+         * Where the AppRole auth method is mounted.
+         * @default "approle"
+         */
+        mount: z.string().min(1).default("approle"),
+      })
+      .optional(),
+    /** Vault Enterprise or OpenBao namespace (header `X-Vault-Namespace`). @default `VAULT_NAMESPACE` */
+    namespace: z.string().min(1).optional(),
+    /**
+     * Path of the KV version 2 secrets engine.
+     * @default "secret"
+     */
+    mount: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, { message: "must be a mount path such as secret or team/kv" })
+      // A `.` or `..` segment would point the requests at another path than the mount named.
+      .refine((mount) => mount.split("/").every((segment) => segment !== "." && segment !== ".."), {
+        message: "must not have . or .. segments",
+      })
+      .default("secret"),
+    /**
+     * Versions Vault keeps of each secret (its metadata's `max_versions`); older ones are removed.
+     * @default 1
+     */
+    keepVersions: z.number().int().min(1).max(1000).default(1),
+    /**
+     * Limit on `JSON.stringify(values)` in UTF-8 bytes. Vault itself allows more; the default is
+     * the smallest cloud limit but Azure's, so values that fit here move to AWS and GCP unchanged.
+     * @default 65536
+     */
+    maxValueBytes: z.number().int().positive().default(65_536),
+    /** PEM file of a CA to trust for an HTTPS address, beside the system's. @default `VAULT_CACERT` */
+    caCertFile: z.string().min(1).optional(),
+    /**
+     * Attempts for a request answered 429 or 5xx (sealed, standby) or not answered, with backoff.
+     * @default 4
+     */
+    maxAttempts: z.number().int().min(1).max(20).default(4),
+    /**
+     * Milliseconds one request (one attempt) may take before it is abandoned and, if attempts are
+     * left, sent again.
+     * @default 10000
+     */
+    requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    /**
+     * Milliseconds one operation may take, every request, retry and backoff in it included; then it
+     * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
+     * @default 20000
+     */
+    operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
+    /** A node-vault client you built yourself; address, token, namespace and TLS options are then ignored. */
+    client: z
+      .custom<NodeVault.client>(
+        (value) =>
+          typeof value === "object" && value !== null && typeof (value as { read?: unknown }).read === "function",
+        { message: "must be a node-vault client" },
+      )
+      .optional(),
+  })
+  .superRefine(refusePlaintextRemote("address"));
 
 /** Options of the HashiCorp Vault (KV version 2) provider; OpenBao works the same. */
 export type VaultOptions = z.input<typeof vaultOptionsSchema>;

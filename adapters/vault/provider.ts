@@ -6,6 +6,7 @@ export const vaultProvider = defineProvider({
   name: "vault",
   envFields: [
     envField("vault", "address", "string", { standardNames: ["VAULT_ADDR"] }),
+    envField("vault", "allowPlaintextRemote", "boolean"),
     envField("vault", "token", "string", { standardNames: ["VAULT_TOKEN"], secret: true }),
     envField("vault", "appRole.roleId", "string", { secret: true }),
     envField("vault", "appRole.secretId", "string", { secret: true }),
