@@ -102,7 +102,7 @@ cleanup() { rm -rf "$warm"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-log "warming LocalStack's service catalog (one start and one API call, ~30 s on a new venv)"
+log "warming LocalStack's service catalog (one start and one API call, about 10 s)"
 mkdir -p "$warm/root"
 "$python_exe" - "$(dirname "${BASH_SOURCE[0]}")/run-localstack.sh" "$warm/root" "$warm/localstack.log" >&2 <<'PY'
 import json, os, signal, socket, subprocess, sys, time, urllib.request
