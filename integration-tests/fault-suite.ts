@@ -76,16 +76,32 @@ async function listAll(store: SecretStore): Promise<string[]> {
   return ids;
 }
 
+/**
+ * Runs `operation` again while it fails with E_PROVIDER_UNAVAILABLE: after a fault the client
+ * may take a moment to connect again (gRPC backs off before it reconnects).
+ */
+async function onceAvailable<T>(operation: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await operation();
+    } catch (error) {
+      if ((error as SecretStoreError).code !== "E_PROVIDER_UNAVAILABLE" || Date.now() > deadline) throw error;
+      await sleep(200);
+    }
+  }
+}
+
 /** With the proxy passing: what get says of `id`, checked against what list says. */
 async function settledState(store: SecretStore, id: string): Promise<Record<string, string> | "missing"> {
   let state: Record<string, string> | "missing";
   try {
-    state = await store.getSecretValues(id);
+    state = await onceAvailable(() => store.getSecretValues(id));
   } catch (error) {
     expect(error).toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     state = "missing";
   }
-  const listed = (await listAll(store)).includes(id);
+  const listed = (await onceAvailable(() => listAll(store))).includes(id);
   expect(listed, `list ${listed ? "shows" : "omits"} ${id}, get finds ${state === "missing" ? "nothing" : "it"}`).toBe(
     state !== "missing",
   );

@@ -24,6 +24,11 @@ export class Deadline {
     this.#endsAt = endsAt;
   }
 
+  /** Milliseconds left until the deadline (0 once it has passed). */
+  remainingMs(): number {
+    return Math.max(0, this.#endsAt - Date.now());
+  }
+
   /** A request's timeout: `requestTimeoutMs`, cut to the time the operation has left (at least 1 ms). */
   requestTimeoutMs(requestTimeoutMs: number): number {
     return Math.max(1, Math.min(requestTimeoutMs, this.#endsAt - Date.now()));

@@ -100,6 +100,19 @@ export class FakeSecretManager {
     });
   }
 
+  /** Labels only (`updateMask: labels`), refused with ABORTED when an etag is given and differs. */
+  updateSecret(request: { secret: { name: string; labels?: Labels; etag?: string }; updateMask?: unknown }) {
+    return this.#call("updateSecret", request, () => {
+      const secret = this.#secret(request.secret.name);
+      if (request.secret.etag && request.secret.etag !== secret.etag) {
+        throw grpcError(Status.ABORTED, "etag does not match");
+      }
+      secret.labels = { ...request.secret.labels };
+      secret.etag = `"e${++this.#etags}"`;
+      return [this.#view(request.secret.name, secret), undefined, undefined];
+    });
+  }
+
   getSecret(request: { name: string }) {
     return this.#call("getSecret", request, () => [
       this.#view(request.name, this.#secret(request.name)),

@@ -5,25 +5,35 @@
  * omnisecret. Its values are the JSON of the map, the payload of the secret's latest version.
  *
  * Requests:
- * - store: CreateSecret, then AddSecretVersion with the payload's CRC32C. The two are not
- *   atomic. If the second fails, the half-made secret is deleted again. One left behind anyway
- *   (the process died in between) has no version 1: get and update report it as not found, and
- *   a store of its id deletes and re-creates it once it has stayed so for `halfCreatedGraceMs`
- *   (the wait keeps a store from breaking another store that is between its two requests).
+ * - store: CreateSecret (labelled `omnisecret-state: storing`), then AddSecretVersion with the
+ *   payload's CRC32C, then UpdateSecret to remove that label. The first two are not atomic. If
+ *   the second fails, the half-made secret is deleted again. One left behind anyway (the process
+ *   died in between) has no version 1: get and update report it as not found, list leaves it out,
+ *   and a store of its id deletes and re-creates it once it has stayed so for `halfCreatedGraceMs`
+ *   (the wait keeps a store from breaking another store that is between its two requests). The
+ *   UpdateSecret is best effort; on a server without it (the emulator) it is sent once, then no more.
  * - get: GetSecret (labels), then AccessSecretVersion of `latest`, checking the CRC32C when
  *   the server returns one.
  * - update: GetSecret (labels), GetSecretVersion of `latest` (an update never brings a secret
  *   without a readable value to life), AddSecretVersion, then ListSecretVersions and
  *   Destroy/DisableSecretVersion for the enabled versions beyond `keepVersions`.
  * - delete: GetSecret (labels), then DeleteSecret with the etag it returned, so a secret
- *   replaced in between is not deleted.
+ *   replaced in between is not deleted. A secret still labelled `storing` costs a GetSecretVersion
+ *   of version 1 first: without it, the secret is missing (a store under way, or a leftover).
  * - list: ListSecrets filtered on the labels, every page; labels and name checked again here.
+ *   A secret still labelled `storing` is listed only if GetSecretVersion finds its version 1 (one
+ *   request each; only secrets whose store died, is under way, or whose label stayed), so list
+ *   and get agree on every id.
+ *
+ * Every operation is bounded by `operationTimeoutMs` (each page for list), each request by
+ * `requestTimeoutMs` (the gax call's deadline, the SDK's own retries off: the adapter retries).
  */
 import { createRequire } from "node:module";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type protos, SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Gax from "google-gax";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import { currentDeadline, withinDeadline, withinDeadlineEach } from "../../src/deadline.js";
 import {
   isSecretStoreError,
   PermissionDeniedError,
@@ -48,6 +58,9 @@ export const MANAGED_BY_LABEL = "managed-by";
 export const MANAGED_BY_VALUE = "omnisecret";
 export const OWNER_LABEL = "omnisecret-owner";
 export const ID_LABEL = "omnisecret-id";
+/** On a secret whose store has not yet seen its first version made: `storing`. */
+export const STATE_LABEL = "omnisecret-state";
+const STORING = "storing";
 
 /** Secret Manager's limit on a version's payload. */
 export const GCP_MAX_VALUE_BYTES = 65_536;
@@ -56,13 +69,14 @@ export const GCP_MAX_VALUE_BYTES = 65_536;
 const CREATE_ATTEMPTS = 3;
 /** Deletes tried while the secret's etag keeps changing under them. */
 const DELETE_ATTEMPTS = 3;
+/** A store stops waiting for its label update this long before its deadline. */
+const MARK_STORED_MARGIN_MS = 100;
 
 /**
  * How a request is retried: `idempotent` on RESOURCE_EXHAUSTED, UNAVAILABLE and
- * DEADLINE_EXCEEDED; `write` only on RESOURCE_EXHAUSTED (the request was refused, not run);
- * `none` not at all (AccessSecretVersion, which the SDK retries itself).
+ * DEADLINE_EXCEEDED; `write` only on RESOURCE_EXHAUSTED (the request was refused, not run).
  */
-type RetryMode = "idempotent" | "write" | "none";
+type RetryMode = "idempotent" | "write";
 
 /** A payload's `dataCrc32c` as a number: the SDK returns int64 fields as strings, a custom client may use numbers or Longs. */
 function checksumOf(value: unknown): number | undefined {
@@ -91,6 +105,8 @@ export class GcpSecretsAdapter implements SecretsAdapter {
   readonly #prefix: string;
   readonly #options: ResolvedGcpOptions;
   readonly #namePattern: RegExp;
+  /** False once the server answered UpdateSecret with UNIMPLEMENTED (emulators). */
+  #canUpdateLabels = true;
 
   constructor(options: ResolvedGcpOptions, context: AdapterContext) {
     this.#options = options;
@@ -114,13 +130,34 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     return `${this.#parent}/secrets/${this.secretIdOf(id)}`;
   }
 
-  async storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+  storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+    return withinDeadline(this.#options, { operation: "store", secretId: id }, () => this.#store(id, serialized));
+  }
+
+  getSecretValues(id: string): Promise<SecretValues> {
+    return withinDeadline(this.#options, { operation: "get", secretId: id }, () => this.#get(id));
+  }
+
+  updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+    return withinDeadline(this.#options, { operation: "update", secretId: id }, () => this.#update(id, serialized));
+  }
+
+  deleteSecretValues(id: string): Promise<void> {
+    return withinDeadline(this.#options, { operation: "delete", secretId: id }, () => this.#delete(id));
+  }
+
+  listSecretIds(): AsyncIterable<string> {
+    return withinDeadlineEach(this.#options, "list", this.#list());
+  }
+
+  async #store(id: string, serialized: string): Promise<void> {
     const name = this.nameOf(id);
     const created = await this.#create(id);
     const data = Buffer.from(serialized, "utf8");
     try {
       await this.#rpc(
-        () => this.#client.addSecretVersion({ parent: name, payload: { data, dataCrc32c: crc32c(data) } }),
+        (options) =>
+          this.#client.addSecretVersion({ parent: name, payload: { data, dataCrc32c: crc32c(data) } }, options),
         // A repeated add after an ambiguous failure only makes a second version of the same value.
         "idempotent",
       );
@@ -128,7 +165,7 @@ export class GcpSecretsAdapter implements SecretsAdapter {
       // Undo the CreateSecret, so the id stays free; if this fails too, the next store of the id
       // removes the leftover after halfCreatedGraceMs.
       await this.#rpc(
-        () => this.#client.deleteSecret({ name, ...(created.etag ? { etag: created.etag } : {}) }),
+        (options) => this.#client.deleteSecret({ name, ...(created.etag ? { etag: created.etag } : {}) }, options),
         "write",
       ).catch(() => undefined);
       if (grpcCode(error) === Status.NOT_FOUND) {
@@ -140,38 +177,48 @@ export class GcpSecretsAdapter implements SecretsAdapter {
       }
       throw this.#map(error, id);
     }
+    await this.#markStored(id, created);
   }
 
-  async getSecretValues(id: string): Promise<SecretValues> {
+  async #get(id: string): Promise<SecretValues> {
     const secret = await this.#getOwned(id);
-    // No retries of ours: the SDK retries AccessSecretVersion on RESOURCE_EXHAUSTED and UNAVAILABLE.
     const [response] = await this.#send(
       id,
-      () => this.#client.accessSecretVersion({ name: `${secret.name}/versions/latest` }),
-      "none",
+      (options) => this.#client.accessSecretVersion({ name: `${secret.name}/versions/latest` }, options),
+      "idempotent",
     );
     return this.#decode(id, response.payload);
   }
 
-  async updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+  async #update(id: string, serialized: string): Promise<void> {
     const { name } = await this.#getOwned(id);
     // NOT_FOUND (no enabled version) and FAILED_PRECONDITION map to not found: update never creates.
-    await this.#send(id, () => this.#client.getSecretVersion({ name: `${name}/versions/latest` }), "idempotent");
+    await this.#send(
+      id,
+      (options) => this.#client.getSecretVersion({ name: `${name}/versions/latest` }, options),
+      "idempotent",
+    );
     const data = Buffer.from(serialized, "utf8");
     await this.#send(
       id,
-      () => this.#client.addSecretVersion({ parent: name, payload: { data, dataCrc32c: crc32c(data) } }),
+      (options) =>
+        this.#client.addSecretVersion({ parent: name, payload: { data, dataCrc32c: crc32c(data) } }, options),
       "idempotent",
     );
     await this.#prune(id, name);
   }
 
-  async deleteSecretValues(id: string): Promise<void> {
+  async #delete(id: string): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       const secret = await this.#getOwned(id);
+      // A store under way (or the leftover of one that died) is missing, as for get and list.
+      if (!(await this.#hasBeenStored(secret, id))) throw new SecretNotFoundError(id, { provider: PROVIDER });
       const etag = secret.etag || undefined;
       try {
-        await this.#rpc(() => this.#client.deleteSecret({ name: secret.name, ...(etag ? { etag } : {}) }), "write");
+        await this.#rpc(
+          (options) => this.#client.deleteSecret({ name: secret.name, ...(etag ? { etag } : {}) }, options),
+          "write",
+        );
         return;
       } catch (error) {
         const code = grpcCode(error);
@@ -189,7 +236,7 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     }
   }
 
-  async *listSecretIds(): AsyncIterable<string> {
+  async *#list(): AsyncIterable<string> {
     const owner = this.#options.owner;
     // Label values are quoted; the labels are checked again below, as servers may ignore filters.
     const filter = `labels.${MANAGED_BY_LABEL}="${MANAGED_BY_VALUE}" AND labels.${OWNER_LABEL}="${owner}"`;
@@ -199,7 +246,7 @@ export class GcpSecretsAdapter implements SecretsAdapter {
       const token = pageToken;
       const [secrets, , response] = await this.#send(
         undefined,
-        () =>
+        (options) =>
           this.#client.listSecrets(
             {
               parent: this.#parent,
@@ -207,13 +254,13 @@ export class GcpSecretsAdapter implements SecretsAdapter {
               pageSize: this.#options.listPageSize,
               ...(token ? { pageToken: token } : {}),
             },
-            { autoPaginate: false },
+            { ...options, autoPaginate: false },
           ),
         "idempotent",
       );
       for (const secret of secrets ?? []) {
         const id = this.#namePattern.exec(secret.name ?? "")?.[1];
-        if (id && !seen.has(id) && this.#isOwned(secret, id)) {
+        if (id && !seen.has(id) && this.#isOwned(secret, id) && (await this.#hasBeenStored(secret, id))) {
           seen.add(id);
           yield id;
         }
@@ -263,19 +310,34 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     return this.#ready;
   }
 
-  /** Runs one request, retried as `retry` says; errors are the SDK's. */
-  async #rpc<T>(request: () => Promise<T>, retry: RetryMode): Promise<T> {
+  /**
+   * Runs one request, retried as `retry` says; errors are the SDK's. Each attempt gets the gax
+   * call options `timeout` (`requestTimeoutMs`, cut to what the operation has left) and no retries
+   * of the SDK's own: its retry of DEADLINE_EXCEEDED on top of a 60 s deadline made a get against a
+   * silent server last minutes.
+   */
+  async #rpc<T>(request: (options: Gax.CallOptions) => Promise<T>, retry: RetryMode): Promise<T> {
     await this.#initialize();
-    if (retry === "none") return request();
-    return retryWithBackoff(request, (error) => isRetryable(error, retry === "idempotent"), {
+    const deadline = currentDeadline();
+    const attempt = () =>
+      request({
+        timeout: deadline?.requestTimeoutMs(this.#options.requestTimeoutMs) ?? this.#options.requestTimeoutMs,
+        retry: null,
+      });
+    return retryWithBackoff(attempt, (error) => isRetryable(error, retry === "idempotent"), {
       attempts: this.#options.maxAttempts,
       initialDelayMs: 200,
       maxDelayMs: 2_000,
+      signal: deadline?.signal,
     });
   }
 
   /** Runs one request; errors are mapped to omnisecret's. */
-  async #send<T>(id: string | undefined, request: () => Promise<T>, retry: RetryMode): Promise<T> {
+  async #send<T>(
+    id: string | undefined,
+    request: (options: Gax.CallOptions) => Promise<T>,
+    retry: RetryMode,
+  ): Promise<T> {
     try {
       return await this.#rpc(request, retry);
     } catch (error) {
@@ -296,9 +358,71 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     );
   }
 
+  /**
+   * After the first version is made: the `storing` label goes, so list need not check the secret.
+   * Best effort, and given up shortly before the operation's deadline: the version is made, so the
+   * store has succeeded whatever becomes of the label, and must not report otherwise. Where the
+   * label stays (a failure, a server without UpdateSecret), list checks for the version instead.
+   * The etag keeps this from unmarking a secret someone made anew meanwhile.
+   */
+  async #markStored(id: string, created: Secret): Promise<void> {
+    if (!this.#canUpdateLabels) return;
+    if (typeof this.#client.updateSecret !== "function") {
+      this.#canUpdateLabels = false;
+      return;
+    }
+    const budgetMs = (currentDeadline()?.remainingMs() ?? this.#options.requestTimeoutMs) - MARK_STORED_MARGIN_MS;
+    if (budgetMs <= 0) return;
+    await Promise.race([this.#unmarkStoring(id, created), sleep(budgetMs, undefined, { ref: false })]);
+  }
+
+  async #unmarkStoring(id: string, created: Secret): Promise<void> {
+    try {
+      await this.#rpc(
+        (options) =>
+          this.#client.updateSecret(
+            {
+              secret: {
+                name: this.nameOf(id),
+                labels: this.#labelsFor(id),
+                ...(created.etag ? { etag: created.etag } : {}),
+              },
+              updateMask: { paths: ["labels"] },
+            },
+            options,
+          ),
+        "write",
+      );
+    } catch (error) {
+      if (grpcCode(error) === Status.UNIMPLEMENTED) this.#canUpdateLabels = false;
+    }
+  }
+
+  /**
+   * Whether a listed secret of ours holds a value: true unless it still carries the `storing`
+   * label and has no version 1 (a store under way, or the leftover of one that died).
+   */
+  async #hasBeenStored(secret: Secret, id: string): Promise<boolean> {
+    if (secret.labels?.[STATE_LABEL] !== STORING) return true;
+    try {
+      await this.#rpc(
+        (options) => this.#client.getSecretVersion({ name: `${this.nameOf(id)}/versions/1` }, options),
+        "idempotent",
+      );
+      return true;
+    } catch (error) {
+      if (grpcCode(error) === Status.NOT_FOUND) return false;
+      throw this.#map(error, undefined);
+    }
+  }
+
   /** The secret, if it exists and carries this store's labels. */
   async #getOwned(id: string): Promise<Secret & { name: string }> {
-    const [secret] = await this.#send(id, () => this.#client.getSecret({ name: this.nameOf(id) }), "idempotent");
+    const [secret] = await this.#send(
+      id,
+      (options) => this.#client.getSecret({ name: this.nameOf(id) }, options),
+      "idempotent",
+    );
     if (!this.#isOwned(secret, id)) throw new SecretNotFoundError(id, { provider: PROVIDER });
     return { ...secret, name: secret.name || this.nameOf(id) };
   }
@@ -316,12 +440,16 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     for (let attempt = 1; ; attempt += 1) {
       try {
         const [secret] = await this.#rpc(
-          () =>
-            this.#client.createSecret({
-              parent: this.#parent,
-              secretId: this.secretIdOf(id),
-              secret: { labels: this.#labelsFor(id), replication },
-            }),
+          (options) =>
+            this.#client.createSecret(
+              {
+                parent: this.#parent,
+                secretId: this.secretIdOf(id),
+                // Marked as being stored until its first version is there (see #markStored).
+                secret: { labels: { ...this.#labelsFor(id), [STATE_LABEL]: STORING }, replication },
+              },
+              options,
+            ),
           // Not retried on UNAVAILABLE: a create that ran would then look like someone else's.
           "write",
         );
@@ -350,14 +478,17 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     for (;;) {
       let secret: Secret;
       try {
-        [secret] = await this.#rpc(() => this.#client.getSecret({ name }), "idempotent");
+        [secret] = await this.#rpc((options) => this.#client.getSecret({ name }, options), "idempotent");
       } catch (error) {
         if (grpcCode(error) === Status.NOT_FOUND) return true;
         throw this.#map(error, id);
       }
       if (!this.#isOwned(secret, id)) return false;
       try {
-        await this.#rpc(() => this.#client.getSecretVersion({ name: `${name}/versions/1` }), "idempotent");
+        await this.#rpc(
+          (options) => this.#client.getSecretVersion({ name: `${name}/versions/1` }, options),
+          "idempotent",
+        );
         return false;
       } catch (error) {
         if (grpcCode(error) !== Status.NOT_FOUND) throw this.#map(error, id);
@@ -366,7 +497,7 @@ export class GcpSecretsAdapter implements SecretsAdapter {
       if (remainingMs <= 0) {
         try {
           await this.#rpc(
-            () => this.#client.deleteSecret({ name, ...(secret.etag ? { etag: secret.etag } : {}) }),
+            (options) => this.#client.deleteSecret({ name, ...(secret.etag ? { etag: secret.etag } : {}) }, options),
             "write",
           );
         } catch (error) {
@@ -417,10 +548,10 @@ export class GcpSecretsAdapter implements SecretsAdapter {
       do {
         const token = pageToken;
         const [versions, , response] = await this.#rpc(
-          () =>
+          (options) =>
             this.#client.listSecretVersions(
               { parent: name, filter: "state:ENABLED", pageSize: listPageSize, ...(token ? { pageToken: token } : {}) },
-              { autoPaginate: false },
+              { ...options, autoPaginate: false },
             ),
           "idempotent",
         );
@@ -436,10 +567,10 @@ export class GcpSecretsAdapter implements SecretsAdapter {
       for (const version of enabled.slice(keepVersions)) {
         try {
           await this.#rpc(
-            () =>
+            (options) =>
               pruneAction === "destroy"
-                ? this.#client.destroySecretVersion({ name: version.name })
-                : this.#client.disableSecretVersion({ name: version.name }),
+                ? this.#client.destroySecretVersion({ name: version.name }, options)
+                : this.#client.disableSecretVersion({ name: version.name }, options),
             "write",
           );
         } catch (error) {

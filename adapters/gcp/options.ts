@@ -108,11 +108,21 @@ export const gcpOptionsSchema = z
     listPageSize: z.number().int().min(1).max(25_000).default(100),
     /**
      * Attempts for each request that hits RESOURCE_EXHAUSTED, and for each read (and version add)
-     * that hits UNAVAILABLE or DEADLINE_EXCEEDED, with backoff. AccessSecretVersion is also
-     * retried by the SDK itself.
+     * that hits UNAVAILABLE or DEADLINE_EXCEEDED, with backoff. The SDK's own retries are off.
      * @default 3
      */
     maxAttempts: z.number().int().min(1).max(10).default(3),
+    /**
+     * Milliseconds one request (one attempt) may take: the gRPC deadline of each call.
+     * @default 10000
+     */
+    requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    /**
+     * Milliseconds one operation may take, every request, retry and backoff in it included; then it
+     * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
+     * @default 20000
+     */
+    operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
     /**
      * A store is two requests (CreateSecret, then AddSecretVersion). A secret of this store that
      * has no version 1 this many milliseconds after a store found it is taken for the leftover of

@@ -19,6 +19,8 @@ export const gcpProvider = defineProvider({
     envField("gcp", "pruneAction", "string"),
     envField("gcp", "listPageSize", "integer"),
     envField("gcp", "maxAttempts", "integer"),
+    envField("gcp", "requestTimeoutMs", "integer"),
+    envField("gcp", "operationTimeoutMs", "integer"),
     envField("gcp", "halfCreatedGraceMs", "integer"),
   ],
   // google-gax is loaded from the SDK's own location (a second copy breaks grpc), so it is not named here.

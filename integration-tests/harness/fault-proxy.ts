@@ -87,6 +87,11 @@ export class FaultProxy {
     }
     this.#pending = undefined;
     this.#fault = fault;
+    if (fault.kind !== "blackhole") {
+      // Connections accepted in a blackhole have no server behind them and never could answer:
+      // they are reset, so the client connects again.
+      for (const connection of this.#connections) if (!connection.upstream) this.#kill(connection, "reset");
+    }
     if (fault.kind === "lose-response") this.#cutsLeft = fault.times ?? Number.POSITIVE_INFINITY;
   }
 

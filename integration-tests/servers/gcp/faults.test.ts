@@ -1,0 +1,76 @@
+/**
+ * The GCP adapter through the fault proxy (see integration-tests/fault-suite.ts), and issue 12,
+ * item 9: after writers die between CreateSecret and AddSecretVersion, list and get agree.
+ */
+import { randomUUID } from "node:crypto";
+import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
+import { grpc } from "google-gax";
+import { afterAll, describe, expect, it } from "vitest";
+import { SecretStore } from "../../../src/index.js";
+import { FAULT_LIMITS, testFaultsOnServer } from "../../fault-suite.js";
+import { startServer } from "../../harness/index.js";
+import { serverConfig } from "../../server-config.js";
+
+const config = serverConfig("gcp");
+
+testFaultsOnServer("gcp", config, {
+  endpointOf: (server) => ({ host: server.apiEndpoint as string, port: server.port as number }),
+  rewriteEndpoint: (server, port) => ({ ...server, apiEndpoint: "127.0.0.1", port }),
+  async startPrivateServer() {
+    const { OMNISECRET_TEST_GCP_ENDPOINT: _external, ...env } = process.env;
+    return startServer("gcp", { env });
+  },
+});
+
+describe("gcp: list and get agree after writers die mid-store (issue 12, item 9)", () => {
+  const clients: SecretManagerServiceClient[] = [];
+  const stores: SecretStore[] = [];
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+    for (const client of clients) await client.close();
+  });
+
+  /**
+   * A client of the emulator for a writer that dies after CreateSecret: nothing after it
+   * reaches the server (AddSecretVersion and the clean-up DeleteSecret fail without being sent).
+   */
+  function dyingWriterClient(): SecretManagerServiceClient {
+    const client = new SecretManagerServiceClient({
+      apiEndpoint: config.apiEndpoint as string,
+      port: config.port as number,
+      sslCreds: grpc.credentials.createInsecure(),
+      universeDomain: "googleapis.com",
+    });
+    clients.push(client);
+    const lost = () => Promise.reject(Object.assign(new Error("14 UNAVAILABLE: writer died"), { code: 14 }));
+    return new Proxy(client, {
+      get: (target, property, receiver) =>
+        property === "addSecretVersion" || property === "deleteSecret" ? lost : Reflect.get(target, property, receiver),
+    });
+  }
+
+  it("does not list a secret whose writer died before its version, while get finds nothing", async () => {
+    const prefix = `item9-${randomUUID().slice(0, 8)}`;
+    const writerIds = Array.from({ length: 6 }, () => randomUUID());
+    const outcomes = await Promise.allSettled(
+      writerIds.map(async (id) => {
+        const writer = await SecretStore.create({ ...config, ...FAULT_LIMITS, prefix, client: dyingWriterClient() });
+        stores.push(writer);
+        await writer.storeSecretValues(id, { v: id });
+      }),
+    );
+    expect(outcomes.every((outcome) => outcome.status === "rejected")).toBe(true);
+
+    const reader = await SecretStore.create({ ...config, prefix });
+    stores.push(reader);
+    const stored = randomUUID();
+    await reader.storeSecretValues(stored, { v: "complete" });
+
+    const listed: string[] = [];
+    for await (const id of reader.listSecretIds()) listed.push(id);
+    expect(listed).toEqual([stored]);
+    for (const id of writerIds) {
+      await expect(reader.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    }
+  });
+});
