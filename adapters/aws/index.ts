@@ -3,9 +3,11 @@
  * owner; a secret under the prefix whose tags do not match is not found, and is never read,
  * changed or deleted through omnisecret.
  *
- * Requests: store 1 (CreateSecret); get, update and delete 2 each (DescribeSecret to check the
- * tags first, so a foreign secret's value is never fetched, then the operation on the ARN it
- * returned, so a secret swapped in between is not touched either).
+ * Requests: store 1 (CreateSecret); get and update 2 each (DescribeSecret to check the tags
+ * first, so a foreign secret's value is never fetched, then the operation on the ARN it returned,
+ * so a secret swapped in between is not touched either); delete 3 (DescribeSecret, DeleteSecret
+ * with a recovery window on the ARN, which only one of several racing deletes wins, then
+ * DeleteSecret with ForceDeleteWithoutRecovery so the name is free again at once).
  */
 import { randomUUID } from "node:crypto";
 import {
@@ -137,7 +139,21 @@ export class AwsSecretsAdapter implements SecretsAdapter {
 
   async deleteSecretValues(id: string): Promise<void> {
     const described = await this.#describeOwned(id);
-    await this.#forceDelete(id, described.ARN as string);
+    // The decision: scheduling the deletion of this ARN succeeds for one caller only. Concurrent
+    // deletes are told it is already scheduled, and a delete whose secret was replaced meanwhile
+    // (deleted and stored again: another ARN) that it no longer exists; both mean not found. A
+    // force delete alone answers success in both cases, and would report every racer a success.
+    try {
+      await this.#client.send(new DeleteSecretCommand({ SecretId: described.ARN, RecoveryWindowInDays: 7 }));
+    } catch (error) {
+      const name = (error as { name?: string } | null)?.name;
+      if (isPendingDeletion(error) || name === "ResourceNotFoundException") {
+        throw new SecretNotFoundError(id, { provider: PROVIDER });
+      }
+      throw this.#map(error, id);
+    }
+    // Then for good, so the name can be stored again at once.
+    await this.#forceDelete(id, described.ARN);
   }
 
   async *listSecretIds(): AsyncIterable<string> {
