@@ -2,7 +2,7 @@
 // Select it with { "provider": "custom", "module": "./examples/directory-adapter.mjs",
 //                  "options": { "directory": "/tmp/my-secrets" } }
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SecretAlreadyExistsError, SecretNotFoundError } from "omnisecret";
 
@@ -16,6 +16,17 @@ export default async function createDirectoryAdapter(options, context) {
       () => true,
       () => false,
     );
+  // One write per id at a time in this process: an update checks that the file exists, then renames
+  // over it, and a delete in between would be undone. (Across processes, use a real store.)
+  const writing = new Map();
+  const oneAtATime = (id, write) => {
+    const done = (writing.get(id) ?? Promise.resolve()).then(write, write);
+    writing.set(
+      id,
+      done.catch(() => undefined),
+    );
+    return done;
+  };
   // Write to a temporary file and rename it, so a reader never sees half a file.
   const replace = async (id, serialized) => {
     const temporary = join(directory, `.${id}.${randomUUID()}.tmp`);
@@ -39,14 +50,19 @@ export default async function createDirectoryAdapter(options, context) {
       });
       return JSON.parse(text);
     },
-    async updateSecretValues(id, _values, serialized) {
-      if (!(await exists(id))) throw new SecretNotFoundError(id);
-      await replace(id, serialized);
-    },
-    async deleteSecretValues(id) {
-      await rm(fileOf(id)).catch((error) => {
-        throw error.code === "ENOENT" ? new SecretNotFoundError(id) : error;
+    updateSecretValues(id, _values, serialized) {
+      return oneAtATime(id, async () => {
+        if (!(await exists(id))) throw new SecretNotFoundError(id);
+        await replace(id, serialized);
       });
+    },
+    deleteSecretValues(id) {
+      return oneAtATime(id, () =>
+        // unlink fails for all but one of several racing deletes (fs.rm would report each a success).
+        unlink(fileOf(id)).catch((error) => {
+          throw error.code === "ENOENT" ? new SecretNotFoundError(id) : error;
+        }),
+      );
     },
     async *listSecretIds() {
       for (const name of await readdir(directory)) {
