@@ -30,6 +30,7 @@ import {
   machineInfo,
   markdown,
   type ProviderResult,
+  readmeSummary,
   type Settings,
   summarizeColdStart,
   summarizeRounds,
@@ -285,7 +286,7 @@ writeFileSync(join(resultsDir, `${stem}.md`), `${title}\n\n${table}`);
 process.stdout.write(`\n${table}`);
 log(`results written to bench/results/${stem}.json and ${stem}.md (${durationS} s)`);
 
-// 5. The README shows the table of the latest run with the default settings.
+// 5. The README shows a summary of the latest run with the default settings (the full tables are in latest.md).
 const README_START = "<!-- bench:latest:start -->";
 const README_END = "<!-- bench:latest:end -->";
 const customized = Object.keys(process.env).some((name) => name.startsWith("BENCH_"));
@@ -297,7 +298,8 @@ if (customized) {
   const start = readme.indexOf(README_START);
   const end = readme.indexOf(README_END);
   if (start >= 0 && end > start) {
-    writeFileSync(readmePath, `${readme.slice(0, start + README_START.length)}\n\n${table}\n${readme.slice(end)}`);
-    log("README.md: the Performance table is updated");
+    const summary = readmeSummary(machine, results, checks);
+    writeFileSync(readmePath, `${readme.slice(0, start + README_START.length)}\n\n${summary}\n${readme.slice(end)}`);
+    log("README.md: the Performance summary is updated");
   }
 }

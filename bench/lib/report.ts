@@ -131,7 +131,7 @@ export const NOTES = {
   localThroughput:
     "a local operation is a few µs of SQLite and AES-GCM, and omnisecret's own work per call is about 1.2 µs for a store and 0.6 µs for a get (measured with the memory adapter: the id check, the validated copy of the values and their size check, the copy handed out, error wrapping, two more async layers), several percent of it; µs-scale comparisons on this machine also carry several percent of noise (see the A/A run). It cannot be closed without dropping checks the contract requires; over a network it is about 0.1% of a request",
   coldStart:
-    "omnisecret's entry point loads zod (about 50 ms and 13 MiB on this machine, most of the gap) and builds the options schema of every provider before it loads the selected adapter. Closing it: check configs without zod on the success path (hand-written or build-time generated checks, loading zod only to word the error of a bad config) and build only the selected provider's schema",
+    "omnisecret loads zod to check the selected provider's options schema (about 50 ms and 13 MiB on this machine, most of the gap; only that provider's schema is loaded since the provider definitions). Closing it: check configs without zod on the success path (hand-written or build-time generated checks, loading zod only to word the error of a bad config)",
   networkNoise:
     "omnisecret's own work is a few µs per operation against requests of a millisecond or more, so a gap this size is this machine's run-to-run noise: two cores shared by the client, the server and other work, and an A/A run (two identical raw baselines) shows gaps of the same size. More rounds on a quiet machine would close it",
 } as const;
@@ -357,4 +357,36 @@ export function markdown(
 
 function trim(value: number): string {
   return String(round(value, 2));
+}
+
+/**
+ * The README's short form of a run: omnisecret's throughput as a share of the raw SDK's and its
+ * requests per operation, per provider and workload, and the cold-start cost. The full tables,
+ * latencies and the reasons for every missed target are in bench/results/latest.md.
+ */
+export function readmeSummary(
+  machine: Machine,
+  results: readonly ProviderResult[],
+  checks: readonly TargetCheck[],
+): string {
+  const cell = (w: WorkloadSummary) => `${pct(w.ratio)} · ${trim(w.omnisecret.requestsPerOp)}`;
+  const rows = results.map((result) => [
+    result.provider,
+    ...WORKLOADS.map((workload) => cell(result.workloads[workload])),
+    result.coldStart ? `+${round(result.coldStart.extraMs, 1)} ms` : "-",
+    result.coldStart ? `+${round((result.coldStart.memoryRatio - 1) * 100, 1)}%` : "-",
+  ]);
+  const met = checks.filter((check) => check.met).length;
+  return [
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date.slice(0, 10)}. Each cell: omnisecret's throughput as a share of the raw SDK's on the same server in the same run · requests per operation.`,
+    "",
+    ...table(
+      ["provider", ...WORKLOADS, "cold start", "peak RSS"],
+      [false, true, true, true, true, true, true, true],
+      rows,
+    ),
+    "",
+    `Targets: ${met} of ${checks.length} met. Latencies, the A/A noise floor and why each missed target is missed: [bench/results/latest.md](bench/results/latest.md).`,
+    "",
+  ].join("\n");
 }

@@ -2,7 +2,7 @@
  * The test side of every built-in provider, registered once: the server its integration tests
  * run against and the raw SDK side of `npm run bench`. Each lives in `integration-tests/servers/<provider>/`
  * beside the provider's integration tests, so a newcomer finds all of a provider's test code in one
- * folder. `providers-registered.test.ts` fails when a provider of `src/providers.ts` is missing here.
+ * folder. `src/providers.test.ts` fails when a provider of `src/providers.ts` is missing here.
  */
 import type { RawFactory } from "../../bench/lib/side.js";
 import type { ServerDefinition } from "../harness/definitions.js";
