@@ -8,6 +8,9 @@
  * so a secret swapped in between is not touched either); delete 3 (DescribeSecret, DeleteSecret
  * with a recovery window on the ARN, which only one of several racing deletes wins, then
  * DeleteSecret with ForceDeleteWithoutRecovery so the name is free again at once).
+ *
+ * Every operation is bounded by `operationTimeoutMs` (each page for list), each request by
+ * `requestTimeoutMs` (the SDK handler's request and connection timeouts).
  */
 import { randomUUID } from "node:crypto";
 import {
@@ -22,6 +25,7 @@ import {
   type Tag,
 } from "@aws-sdk/client-secrets-manager";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import { currentDeadline, withinDeadline, withinDeadlineEach } from "../../src/deadline.js";
 import {
   ConfigError,
   isSecretStoreError,
@@ -67,7 +71,30 @@ export class AwsSecretsAdapter implements SecretsAdapter {
         // A copy: the SDK writes bookkeeping fields into the credentials object it is given.
         ...(options.credentials ? { credentials: { ...options.credentials } } : {}),
         maxAttempts: options.maxAttempts,
+        // Without these the SDK waits for an answer for ever. throwOnRequestTimeout: without it
+        // requestTimeout only logs a warning.
+        requestHandler: {
+          requestTimeout: options.requestTimeoutMs,
+          connectionTimeout: options.requestTimeoutMs,
+          throwOnRequestTimeout: true,
+        },
       });
+    if (this.#ownsClient) this.#stopAttemptsAfterDeadline();
+  }
+
+  /**
+   * The SDK retries a timed-out request on its own; once the operation's deadline has passed
+   * (and the operation has failed), no further attempt is sent. A step below the SDK's retry, so
+   * it runs before every attempt.
+   */
+  #stopAttemptsAfterDeadline(): void {
+    this.#client.middlewareStack.add(
+      (next) => (args) => {
+        currentDeadline()?.signal.throwIfAborted();
+        return next(args);
+      },
+      { step: "deserialize", name: "omnisecretOperationDeadline" },
+    );
   }
 
   /** The provider-native name of a secret. */
@@ -75,7 +102,27 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     return `${this.#prefix}/${id}`;
   }
 
-  async storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+  storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+    return withinDeadline(this.#options, { operation: "store", secretId: id }, () => this.#store(id, serialized));
+  }
+
+  getSecretValues(id: string): Promise<SecretValues> {
+    return withinDeadline(this.#options, { operation: "get", secretId: id }, () => this.#get(id));
+  }
+
+  updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+    return withinDeadline(this.#options, { operation: "update", secretId: id }, () => this.#update(id, serialized));
+  }
+
+  deleteSecretValues(id: string): Promise<void> {
+    return withinDeadline(this.#options, { operation: "delete", secretId: id }, () => this.#delete(id));
+  }
+
+  listSecretIds(): AsyncIterable<string> {
+    return withinDeadlineEach(this.#options, "list", this.#list());
+  }
+
+  async #store(id: string, serialized: string): Promise<void> {
     const create = () =>
       this.#client.send(
         new CreateSecretCommand({
@@ -99,7 +146,12 @@ export class AwsSecretsAdapter implements SecretsAdapter {
           }
         },
         (error) => error instanceof NameStillHeld,
-        { attempts: this.#options.recreateAttempts, initialDelayMs: 250, maxDelayMs: 4_000 },
+        {
+          attempts: this.#options.recreateAttempts,
+          initialDelayMs: 250,
+          maxDelayMs: 4_000,
+          signal: currentDeadline()?.signal,
+        },
       );
     } catch (error) {
       if (error instanceof NameStillHeld) {
@@ -113,7 +165,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     }
   }
 
-  async getSecretValues(id: string): Promise<SecretValues> {
+  async #get(id: string): Promise<SecretValues> {
     const described = await this.#describeOwned(id);
     const result = await this.#send(id, () =>
       this.#client.send(new GetSecretValueCommand({ SecretId: described.ARN })),
@@ -124,7 +176,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     return parseStoredValues(result.SecretString, id, PROVIDER);
   }
 
-  async updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+  async #update(id: string, serialized: string): Promise<void> {
     const described = await this.#describeOwned(id);
     await this.#send(id, () =>
       this.#client.send(
@@ -137,7 +189,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     );
   }
 
-  async deleteSecretValues(id: string): Promise<void> {
+  async #delete(id: string): Promise<void> {
     const described = await this.#describeOwned(id);
     // The decision: scheduling the deletion of this ARN succeeds for one caller only. Concurrent
     // deletes are told it is already scheduled, and a delete whose secret was replaced meanwhile
@@ -156,7 +208,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     await this.#forceDelete(id, described.ARN);
   }
 
-  async *listSecretIds(): AsyncIterable<string> {
+  async *#list(): AsyncIterable<string> {
     const pages = paginateListSecrets(
       { client: this.#client, pageSize: this.#options.listPageSize },
       {

@@ -52,10 +52,22 @@ export const awsOptionsSchema = z
      */
     kmsKeyId: z.string().min(1).optional(),
     /**
-     * Attempts the SDK makes for each request (throttling and 5xx are retried).
+     * Attempts the SDK makes for each request (throttling, 5xx and timed-out requests are retried).
      * @default 3
      */
     maxAttempts: z.number().int().min(1).max(20).default(3),
+    /**
+     * Milliseconds one request (one attempt) may take, connecting included (the SDK handler's
+     * `requestTimeout` and `connectionTimeout`); then the SDK tries again if attempts are left.
+     * @default 10000
+     */
+    requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    /**
+     * Milliseconds one operation may take, every request, retry and backoff in it included; then it
+     * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page. Also bounds an injected client.
+     * @default 20000
+     */
+    operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
     /**
      * Attempts to re-create a name AWS still holds from a just-deleted secret.
      * @default 8
@@ -66,7 +78,10 @@ export const awsOptionsSchema = z
      * @default 100
      */
     listPageSize: z.number().int().min(1).max(100).default(100),
-    /** A client you built yourself; `region`, `endpoint`, `credentials` and `maxAttempts` are then ignored. */
+    /**
+     * A client you built yourself; `region`, `endpoint`, `credentials`, `maxAttempts` and
+     * `requestTimeoutMs` are then ignored (`operationTimeoutMs` still holds).
+     */
     client: z
       .custom<SecretsManagerClient>(
         (value) =>

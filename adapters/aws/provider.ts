@@ -14,6 +14,8 @@ export const awsProvider = defineProvider({
     envField("aws", "owner", "string"),
     envField("aws", "kmsKeyId", "string"),
     envField("aws", "maxAttempts", "integer"),
+    envField("aws", "requestTimeoutMs", "integer"),
+    envField("aws", "operationTimeoutMs", "integer"),
     envField("aws", "recreateAttempts", "integer"),
     envField("aws", "listPageSize", "integer"),
   ],
