@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { describe, expect, it } from "vitest";
+import { createGate } from "../../../test-support/gate.js";
 import { serverConfig, storeOpener } from "../../server-config.js";
 
 const config = serverConfig("aws");
@@ -36,14 +37,7 @@ describe("aws deletes racing other writers (issue 12, item 5)", () => {
     const other = await open({ prefix });
     await other.storeSecretValues(id, { generation: "1" });
     // The slow client's deletes wait at a gate, after its DescribeSecret has found the secret.
-    let openGate: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve;
-    });
-    let deleteReached: () => void = () => undefined;
-    const reached = new Promise<void>((resolve) => {
-      deleteReached = resolve;
-    });
+    const gate = createGate();
     const client = new SecretsManagerClient({
       region: config.region as string,
       endpoint: config.endpoint as string,
@@ -51,18 +45,15 @@ describe("aws deletes racing other writers (issue 12, item 5)", () => {
     });
     const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
     client.send = (async (command: unknown) => {
-      if (command instanceof DeleteSecretCommand) {
-        deleteReached();
-        await gate;
-      }
+      if (command instanceof DeleteSecretCommand) await gate.pass();
       return send(command);
     }) as typeof client.send;
     const slow = await open({ prefix, client });
     const slowDelete = outcome(slow.deleteSecretValues(id));
-    await reached;
+    await gate.reached;
     await other.deleteSecretValues(id);
     await other.storeSecretValues(id, { generation: "2" });
-    openGate();
+    gate.open();
     expect(await slowDelete).toBe("E_SECRET_NOT_FOUND");
     expect(await other.getSecretValues(id)).toEqual({ generation: "2" });
     client.destroy();

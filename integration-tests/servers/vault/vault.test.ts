@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import nodeVault from "node-vault";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createGate } from "../../../test-support/gate.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
 import { serverConfig, storeOpener, testContractOnServer } from "../../server-config.js";
 
@@ -103,19 +104,11 @@ describe("vault adapter against the Vault API", () => {
       const other = await open({ prefix });
       await other.storeSecretValues(id, { generation: "1" });
       // The slow client's writes wait at a gate, after its delete has read the secret.
-      let openGate: () => void = () => undefined;
-      const gate = new Promise<void>((resolve) => {
-        openGate = resolve;
-      });
-      let writeReached: () => void = () => undefined;
-      const reached = new Promise<void>((resolve) => {
-        writeReached = resolve;
-      });
+      const gate = createGate();
       const client = nodeVault({ endpoint: config.address as string, token: config.token as string });
       const write = client.write.bind(client);
       client.write = async (...args: Parameters<typeof client.write>) => {
-        writeReached();
-        await gate;
+        await gate.pass();
         return write(...args);
       };
       const slow = await open({ prefix, client });
@@ -123,10 +116,10 @@ describe("vault adapter against the Vault API", () => {
         () => "deleted",
         (error: { code?: string }) => error.code,
       );
-      await reached;
+      await gate.reached;
       await other.deleteSecretValues(id);
       await other.storeSecretValues(id, { generation: "2" });
-      openGate();
+      gate.open();
       expect(await slowDelete).toBe("E_SECRET_NOT_FOUND");
       expect(await other.getSecretValues(id)).toEqual({ generation: "2" });
     });
