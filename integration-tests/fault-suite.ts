@@ -206,11 +206,7 @@ export function testFaultsOnServer(
     let server: RunningServer;
     afterAll(async () => {
       if (server?.pid !== undefined) {
-        try {
-          process.kill(server.pid, "SIGCONT");
-        } catch {
-          // Gone already.
-        }
+        signalGroup(server.pid, "SIGCONT");
         await stopProcess(server.pid);
       }
     });
@@ -223,7 +219,7 @@ export function testFaultsOnServer(
       const { store } = await openThroughProxy(options.endpointOf(server.config));
       const id = randomUUID();
       await store.storeSecretValues(id, { v: "1" });
-      process.kill(pid, "SIGSTOP");
+      signalGroup(pid, "SIGSTOP");
       try {
         const outcomes = await Promise.all([
           outcomeOf(() => store.storeSecretValues(randomUUID(), { v: "2" })),
@@ -237,7 +233,7 @@ export function testFaultsOnServer(
           expect(outcome.ms).toBeLessThan(BOUND_MS);
         }
       } finally {
-        process.kill(pid, "SIGCONT");
+        signalGroup(pid, "SIGCONT");
       }
       // The update and delete may have been applied once the server went on: only agreement is asked.
       await waitFor(async () => (await outcomeOf(() => listAll(store))).ok);
@@ -271,6 +267,15 @@ export function testFaultsOnServer(
       expect(await listAll(store)).toContain(id);
     });
   });
+}
+
+/** The server's whole process group: a server may run under a wrapper script (LocalStack does). */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Gone already.
+  }
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {

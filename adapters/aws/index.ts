@@ -3,9 +3,10 @@
  * owner; a secret under the prefix whose tags do not match is not found, and is never read,
  * changed or deleted through omnisecret.
  *
- * Requests: store 1 (CreateSecret); get and update 2 each (DescribeSecret to check the tags
- * first, so a foreign secret's value is never fetched, then the operation on the ARN it returned,
- * so a secret swapped in between is not touched either); delete 3 (DescribeSecret, DeleteSecret
+ * Requests: store 1 (CreateSecret; a DescribeSecret more when it is answered ResourceExists);
+ * get and update 2 each (DescribeSecret to check the tags first, so a foreign secret's value is
+ * never fetched, then the operation on the ARN it returned, so a secret swapped in between is not
+ * touched either); delete 3 (DescribeSecret, DeleteSecret
  * with a recovery window on the ARN, which only one of several racing deletes wins, then
  * DeleteSecret with ForceDeleteWithoutRecovery so the name is free again at once).
  *
@@ -123,6 +124,11 @@ export class AwsSecretsAdapter implements SecretsAdapter {
   }
 
   async #store(id: string, serialized: string): Promise<void> {
+    // The SDK re-sends this token on its own retries, so a create that timed out but succeeded is
+    // not made twice: AWS answers the retry with success. Where the retry is answered
+    // ResourceExistsException instead (LocalStack does), the token tells whether the secret's
+    // version is this store's own (see #createdWithToken).
+    const token = randomUUID();
     const create = () =>
       this.#client.send(
         new CreateSecretCommand({
@@ -130,9 +136,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
           SecretString: serialized,
           Tags: this.#tagsFor(id),
           ...(this.#options.kmsKeyId ? { KmsKeyId: this.#options.kmsKeyId } : {}),
-          // The SDK re-sends this token on its own retries, so a create that timed out but
-          // succeeded is not made twice.
-          ClientRequestToken: randomUUID(),
+          ClientRequestToken: token,
         }),
       );
     try {
@@ -141,6 +145,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
           try {
             await create();
           } catch (error) {
+            if (await this.#createdWithToken(error, id, token)) return;
             if (await this.#nameHeldByDeletedSecret(error, id)) throw new NameStillHeld(undefined, { cause: error });
             throw error;
           }
@@ -259,6 +264,22 @@ export class AwsSecretsAdapter implements SecretsAdapter {
       throw new SecretNotFoundError(id, { provider: PROVIDER });
     }
     return described as DescribeSecretCommandOutput & { ARN: string };
+  }
+
+  /**
+   * After a create answered ResourceExistsException: was the secret made by this very store, an
+   * earlier attempt whose answer was lost? The token of a CreateSecret becomes the id of the
+   * secret's first version, so a live secret of ours that has a version with this token is.
+   */
+  async #createdWithToken(error: unknown, id: string, token: string): Promise<boolean> {
+    if ((error as { name?: string } | null)?.name !== "ResourceExistsException") return false;
+    let described: DescribeSecretCommandOutput;
+    try {
+      described = await this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) }));
+    } catch {
+      return false;
+    }
+    return !described.DeletedDate && this.#isOwned(described.Tags, id) && token in (described.VersionIdsToStages ?? {});
   }
 
   /**
