@@ -14,7 +14,7 @@ import { getProviderDefinition, loadOptionsSchema, type ProviderDefinition } fro
 export type { OmnisecretConfig, ProviderOptions } from "./providers.js";
 
 /** Fields every provider accepts; they survive a provider override of a config file. */
-const COMMON_FIELDS = ["prefix", "cache"] as const;
+const COMMON_FIELDS = ["prefix", "cache", "backup"] as const;
 
 /** The read cache's variables, the same for every provider: `cache.<field>` and its type. */
 const CACHE_ENV_FIELDS: readonly EnvField[] = [
@@ -46,6 +46,89 @@ export async function resolveConfig(
   const result = schema.safeParse(withProvider);
   if (!result.success) throw configErrorFromIssues(definition.name, result.error);
   return { definition, config: result.data };
+}
+
+/** A config and the one of its `backup` store, validated; the backup is absent when none is configured. */
+export interface ResolvedStoreConfigs {
+  readonly primary: { definition: ProviderDefinition; config: ResolvedConfig };
+  readonly backup?: { definition: ProviderDefinition; config: ResolvedConfig } | undefined;
+}
+
+/**
+ * Validates a config that may carry `backup: <another provider's config>`: both against their
+ * providers' schemas (a backup's `ConfigError` names `backup.<field>`). A backup may not have a
+ * backup or a cache of its own (the read cache sits in front of both), and may not point at the
+ * primary's location (same provider and same place, whatever the prefix): it would fail together
+ * with the primary.
+ */
+export async function resolveConfigWithBackup(input: unknown): Promise<ResolvedStoreConfigs> {
+  const { primary: rawPrimary, backup: rawBackup } = splitBackupConfig(input);
+  const primary = await resolveConfig(rawPrimary);
+  if (rawBackup === undefined) return { primary };
+  if (rawBackup === null || typeof rawBackup !== "object" || Array.isArray(rawBackup)) {
+    throw new ConfigError('field "backup" must be another provider\'s config, an object', {
+      provider: primary.definition.name,
+      field: "backup",
+    });
+  }
+  for (const field of ["backup", "cache"] as const) {
+    if (field in rawBackup) {
+      throw new ConfigError(
+        field === "cache"
+          ? 'field "backup.cache": the read cache is configured on the primary; it covers the backup too'
+          : 'field "backup.backup": a backup store has no backup of its own',
+        { provider: primary.definition.name, field: `backup.${field}` },
+      );
+    }
+  }
+  let backup: { definition: ProviderDefinition; config: ResolvedConfig };
+  try {
+    backup = await resolveConfig(rawBackup);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(`backup: ${error.message}`, {
+      provider: error.provider,
+      field: error.field === undefined ? "backup" : `backup.${error.field}`,
+      cause: error.cause,
+    });
+  }
+  if (sameLocation(primary, backup)) {
+    throw new ConfigError(
+      `the backup points at the primary's own location (provider "${backup.definition.name}", the same place whatever the prefix): a backup there fails together with the primary; give it another ${describeLocationFields(backup.definition.name)}`,
+      { provider: primary.definition.name, field: "backup" },
+    );
+  }
+  return { primary, backup };
+}
+
+/** Splits `backup` off a raw config object; anything else is returned as it is for `resolveConfig` to judge. */
+export function splitBackupConfig(input: unknown): { primary: unknown; backup: unknown } {
+  if (input === null || typeof input !== "object" || Array.isArray(input) || !("backup" in input)) {
+    return { primary: input, backup: undefined };
+  }
+  const { backup, ...primary } = input as Record<string, unknown>;
+  return { primary, backup };
+}
+
+function sameLocation(
+  a: { definition: ProviderDefinition; config: ResolvedConfig },
+  b: { definition: ProviderDefinition; config: ResolvedConfig },
+): boolean {
+  if (a.definition !== b.definition || !a.definition.location) return false;
+  const where = (side: typeof a) => JSON.stringify(side.definition.location?.(side.config as never) ?? null);
+  return where(a) === where(b);
+}
+
+function describeLocationFields(provider: string): string {
+  const fields: Record<string, string> = {
+    local: "path",
+    aws: "region or endpoint",
+    gcp: "projectId (or emulator endpoint)",
+    vault: "address, namespace or mount",
+    azure: "vaultUrl",
+    custom: "module or options",
+  };
+  return fields[provider] ?? "location";
 }
 
 /** Validates read cache options given in code (`SecretStore.fromAdapter`) and fills in defaults. */
@@ -136,6 +219,8 @@ export function configFromSources(sources: ConfigSources = {}): Record<string, u
 
   const prefix = nonEmpty(env.OMNISECRET_PREFIX);
   if (prefix !== undefined) base.prefix = prefix;
+  const backup = nonEmpty(env.OMNISECRET_BACKUP_CONFIG);
+  if (backup !== undefined) base.backup = backupFromEnv(backup);
   for (const field of CACHE_ENV_FIELDS) {
     const [name, raw] = firstSetVariable(env, field);
     if (name !== undefined && raw !== undefined) setPath(base, field.field, parseEnvValue(provider, field, name, raw));
@@ -150,6 +235,22 @@ export function configFromSources(sources: ConfigSources = {}): Record<string, u
     setPath(base, field.field, parseEnvValue(definition.name, field, name, raw));
   }
   return base;
+}
+
+/** `OMNISECRET_BACKUP_CONFIG`: a JSON object, or the path of a JSON config file. */
+function backupFromEnv(raw: string): Record<string, unknown> {
+  if (!raw.trimStart().startsWith("{")) return readConfigFile(raw);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // Not quoted: the variable may hold credentials.
+    throw new ConfigError("environment variable OMNISECRET_BACKUP_CONFIG is not valid JSON", { field: "backup" });
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError("environment variable OMNISECRET_BACKUP_CONFIG must hold a JSON object", { field: "backup" });
+  }
+  return parsed as Record<string, unknown>;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

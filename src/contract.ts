@@ -14,6 +14,13 @@
 /** A secret's values: string keys to string values. */
 export type SecretValues = Record<string, string>;
 
+/**
+ * A mark an adapter may put on a map it returns (a non-enumerable property, set to `true`) to
+ * keep the facade's read cache from storing it: the backup store marks the answers its backup
+ * gave, so a stale copy is never served from memory once the primary answers again.
+ */
+export const UNCACHEABLE: unique symbol = Symbol.for("omnisecret.uncacheable");
+
 export interface SecretsAdapter {
   /** The provider name reported in errors, such as `"aws"`; defaults to the configured provider. */
   readonly provider?: string;
@@ -62,6 +69,24 @@ export interface SecretsAdapter {
    * - Missing id: throws `SecretNotFoundError`.
    */
   deleteSecretValues(id: string): Promise<void>;
+
+  /**
+   * Reads several secrets with the provider's batch call. Optional: without it the facade reads
+   * them with bounded concurrent `getSecretValues` calls, which is what every built-in adapter
+   * relies on today (docs/backup-and-migration.md says why).
+   * - `ids`: distinct canonical ids, at most `maxBatchSize` of them.
+   * - Returns an entry for every id: its values (a fresh object), or the typed error a get of
+   *   it would have thrown (`SecretNotFoundError` for a missing id, or a foreign one). An id left
+   *   out of the map is reported to the caller as an `E_UNKNOWN` error.
+   * - A failure of the whole call (the provider unreachable) is thrown; every id gets that error.
+   */
+  getManySecretValues?(ids: readonly string[]): Promise<ReadonlyMap<string, SecretValues | Error>>;
+
+  /**
+   * The most ids one `getManySecretValues` call takes.
+   * @default 20
+   */
+  readonly maxBatchSize?: number;
 
   /** Yields the ids of the secrets this adapter owns (its prefix and ownership marks), each once. Optional. */
   listSecretIds?(): AsyncIterable<string>;

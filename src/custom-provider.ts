@@ -12,4 +12,6 @@ export const customProvider = defineProvider({
   sdkPackages: [],
   loadOptionsSchema: async () => (await import("./custom-adapter.js")).customOptionsSchema,
   loadAdapter: async () => (await import("./custom-adapter.js")).createCustomAdapter,
+  // Opaque options: the same module with equal options is taken to be the same place.
+  location: (config) => [config.module, JSON.stringify(config.options ?? null)],
 });

@@ -26,6 +26,19 @@ export interface ProviderDefinition<Schema extends OptionsSchema = OptionsSchema
   readonly loadOptionsSchema: () => Promise<Schema>;
   /** Loads the adapter factory, and through it the SDK. */
   readonly loadAdapter: () => Promise<SecretsAdapterFactory<never>>;
+  /**
+   * Where a resolved config's secrets live (a region, a project, a server and mount, a file), as
+   * a list of comparable parts: two configs of this provider with equal locations share one
+   * failure domain, so a `backup` there is refused. The prefix is not part of it: another prefix
+   * in the same place fails together with the primary. Absent: every store is a place of its own
+   * (the memory store).
+   */
+  location?(config: z.output<Schema>): readonly unknown[];
+}
+
+/** A URL in a comparable spelling (host lowercased, default port and trailing slashes dropped); anything else as it is. */
+export function comparableUrl(value: unknown): unknown {
+  return typeof value === "string" && URL.canParse(value) ? new URL(value).href.replace(/\/+$/, "") : value;
 }
 
 /** Identity function that keeps a definition's schema type, so the config union can be derived from it. */

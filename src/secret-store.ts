@@ -1,4 +1,5 @@
 import { debuglog, inspect } from "node:util";
+import { BackupAdapter, type BackupOptions } from "./backup-adapter.js";
 import {
   type ConfigSources,
   configFromSources,
@@ -6,12 +7,12 @@ import {
   type ResolvedConfig,
   redactConfig,
   resolveCacheOptions,
-  resolveConfig,
+  resolveConfigWithBackup,
 } from "./config.js";
-import type { SecretsAdapter, SecretValues } from "./contract.js";
-import { isSecretStoreError, OperationNotSupportedError, SecretNotFoundError, SecretStoreError } from "./errors.js";
+import { type SecretsAdapter, type SecretValues, UNCACHEABLE } from "./contract.js";
+import { OperationNotSupportedError, SecretNotFoundError, SecretStoreError } from "./errors.js";
 import { type CacheOptions, ReadCache, type ResolvedCacheOptions } from "./read-cache.js";
-import { loadAdapterFactory } from "./registry.js";
+import { loadAdapterFactory, type ProviderDefinition } from "./registry.js";
 import {
   canonicalSecretId,
   checkStoredValues,
@@ -19,14 +20,48 @@ import {
   isCanonicalSecretId,
   serializeWithinLimit,
 } from "./validation.js";
+import { type Operation, redactValues, wrapUnknown } from "./wrap-unknown.js";
+
+export { redactValues };
+
+/** Options of a store that are code, not config: callbacks. */
+export interface StoreOptions extends BackupOptions {}
+
+/** What `getManySecretValues` gives for one id: its values, or the typed error a get of it would throw. */
+export type SecretReadResult = { readonly values: SecretValues } | { readonly error: SecretStoreError };
+
+export interface GetManyOptions {
+  /**
+   * How many reads are at the provider at once (batches, where the adapter has a batch call).
+   * @default 8
+   */
+  concurrency?: number;
+  /**
+   * What a missing id does: `"throw"` rejects the whole call with its `SecretNotFoundError` (the
+   * first missing id in the order given), as `getSecretValues` would; `"skip"` leaves it out of
+   * the result. Other failures never reject the call: they are that id's result.
+   * @default "throw"
+   */
+  onMissing?: "throw" | "skip";
+}
+
+function isUncacheable(values: unknown): boolean {
+  return (values as { [UNCACHEABLE]?: unknown } | null)?.[UNCACHEABLE] === true;
+}
+
+/** The map without the `UNCACHEABLE` mark (non-enumerable, so a spread leaves it), for validation. */
+function unmarked<T>(values: T): T {
+  return isUncacheable(values) ? ({ ...values } as T) : values;
+}
+
+/** Used when an adapter with a batch call states no `maxBatchSize`. */
+const DEFAULT_MAX_BATCH_SIZE = 20;
 
 /** The size limit of an adapter that states none: AWS's and GCP's, so its values move to either. */
 export const DEFAULT_MAX_VALUE_BYTES = 65_536;
 
 // NODE_DEBUG=omnisecret shows operations and ids; never values, never credentials.
 const debug = debuglog("omnisecret");
-
-type Operation = "store" | "get" | "update" | "delete" | "list" | "close";
 
 /**
  * The one API an application uses: store, get, update and delete a secret's values by its UUID,
@@ -62,20 +97,23 @@ export class SecretStore {
   }
 
   /** Validates `config` (a `ConfigError` names the field at fault), loads the provider's adapter and builds the store. */
-  static async create(config: OmnisecretConfig | Record<string, unknown> = {}): Promise<SecretStore> {
-    const { adapter, config: resolved } = await createAdapterFromConfig(config);
+  static async create(
+    config: OmnisecretConfig | Record<string, unknown> = {},
+    options: StoreOptions = {},
+  ): Promise<SecretStore> {
+    const { adapter, config: resolved } = await createAdapterFromConfig(config, options);
     debug("created %s store with prefix %s", resolved.provider, resolved.prefix);
     return new SecretStore(adapter, adapter.provider ?? resolved.provider, resolved.prefix, resolved, resolved.cache);
   }
 
   /** Builds the store from `OMNISECRET_*` variables and the provider's standard ones; see the README's configuration table. */
-  static async fromEnv(env: NodeJS.ProcessEnv = process.env): Promise<SecretStore> {
-    return SecretStore.create(configFromSources({ env }));
+  static async fromEnv(env: NodeJS.ProcessEnv = process.env, options: StoreOptions = {}): Promise<SecretStore> {
+    return SecretStore.create(configFromSources({ env }), options);
   }
 
   /** Builds the store from a config file, the environment and overrides, as the CLI does. */
-  static async fromSources(sources: ConfigSources): Promise<SecretStore> {
-    return SecretStore.create(configFromSources(sources));
+  static async fromSources(sources: ConfigSources, options: StoreOptions = {}): Promise<SecretStore> {
+    return SecretStore.create(configFromSources(sources), options);
   }
 
   /** Puts an adapter you built yourself behind the facade, with the same validation (and the read cache if `cache` is given). */
@@ -110,7 +148,7 @@ export class SecretStore {
     const cache = this.#cache;
     if (cache === undefined) {
       const values = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
-      return checkStoredValues(values, secretId, this.provider);
+      return checkStoredValues(unmarked(values), secretId, this.provider);
     }
     const cached = cache.lookup(secretId);
     if (cached !== undefined) {
@@ -126,9 +164,111 @@ export class SecretStore {
       else cache.abandonRead(secretId, ticket);
       throw error;
     }
-    const checked = checkStoredValues(values, secretId, this.provider);
-    cache.completeRead(secretId, ticket, checked);
+    const checked = checkStoredValues(unmarked(values), secretId, this.provider);
+    if (isUncacheable(values)) cache.abandonRead(secretId, ticket);
+    else cache.completeRead(secretId, ticket, checked);
     return { ...checked };
+  }
+
+  /**
+   * Reads several secrets: a `Map` from each (canonical) id, in the order given, to its values or
+   * the typed error a get of it would have thrown. Ids are all validated first (a bad one
+   * rejects the call before any request). The read cache is honoured as by `getSecretValues`;
+   * at most `concurrency` reads (or batches) are at the provider at once.
+   */
+  async getManySecretValues(
+    ids: Iterable<string>,
+    options: GetManyOptions = {},
+  ): Promise<Map<string, SecretReadResult>> {
+    const concurrency = options.concurrency ?? 8;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new SecretStoreError("E_CONFIG", "getManySecretValues: concurrency must be a positive integer", {
+        provider: this.provider,
+      });
+    }
+    const secretIds = [...new Set([...ids].map((id) => this.#validId(id)))];
+    const results = new Map<string, SecretReadResult>(secretIds.map((id) => [id, { values: {} }]));
+    const batchRead = this.#adapter.getManySecretValues?.bind(this.#adapter);
+    if (batchRead === undefined) {
+      await forEachConcurrently(secretIds, concurrency, async (id) => {
+        results.set(
+          id,
+          await this.getSecretValues(id).then(
+            (values) => ({ values }),
+            (error: SecretStoreError) => ({ error }),
+          ),
+        );
+      });
+    } else {
+      const size = Math.max(1, this.#adapter.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE);
+      const batches: string[][] = [];
+      for (let start = 0; start < secretIds.length; start += size) batches.push(secretIds.slice(start, start + size));
+      await forEachConcurrently(batches, concurrency, async (batch) => {
+        for (const [id, result] of await this.#readBatch(batch, batchRead)) results.set(id, result);
+      });
+    }
+    if ((options.onMissing ?? "throw") === "throw") {
+      for (const result of results.values())
+        if ("error" in result && result.error.code === "E_SECRET_NOT_FOUND") throw result.error;
+    } else {
+      for (const [id, result] of results)
+        if ("error" in result && result.error.code === "E_SECRET_NOT_FOUND") results.delete(id);
+    }
+    return results;
+  }
+
+  /** One batch through the adapter's batch call, with the same cache bookkeeping as a get. */
+  async #readBatch(
+    ids: readonly string[],
+    batchRead: (ids: readonly string[]) => Promise<ReadonlyMap<string, SecretValues | Error>>,
+  ): Promise<Map<string, SecretReadResult>> {
+    const results = new Map<string, SecretReadResult>();
+    const cache = this.#cache;
+    const pending: { id: string; ticket: number | undefined }[] = [];
+    for (const id of ids) {
+      const cached = cache?.lookup(id);
+      if (cached === undefined) pending.push({ id, ticket: cache?.beginRead(id) });
+      else if ("values" in cached) results.set(id, { values: { ...cached.values } });
+      else results.set(id, { error: new SecretNotFoundError(id, { provider: this.provider }) });
+    }
+    if (pending.length === 0) return results;
+    debug("%s get batch of %d secrets", this.provider, pending.length);
+    let answers: ReadonlyMap<string, SecretValues | Error> | undefined;
+    let failure: SecretStoreError | undefined;
+    try {
+      answers = await batchRead(pending.map(({ id }) => id));
+    } catch (error) {
+      failure = wrapUnknown(error, this.provider, "get");
+    }
+    for (const { id, ticket } of pending) {
+      const answer = answers?.get(id);
+      let result: SecretReadResult;
+      if (failure) result = { error: failure };
+      else if (answer === undefined) {
+        result = {
+          error: new SecretStoreError("E_UNKNOWN", `the batch read returned nothing for secret ${id}`, {
+            provider: this.provider,
+            secretId: id,
+          }),
+        };
+      } else if (answer instanceof Error) result = { error: wrapUnknown(answer, this.provider, "get", id) };
+      else {
+        try {
+          result = { values: checkStoredValues(unmarked(answer), id, this.provider) };
+        } catch (error) {
+          result = { error: error as SecretStoreError };
+        }
+      }
+      if (cache && ticket !== undefined) {
+        if ("values" in result && !isUncacheable(answer)) {
+          cache.completeRead(id, ticket, result.values);
+          result = { values: { ...result.values } };
+        } else if ("error" in result && result.error.code === "E_SECRET_NOT_FOUND") cache.completeNotFound(id, ticket);
+        else cache.abandonRead(id, ticket);
+      }
+      results.set(id, result);
+    }
+    return results;
   }
 
   /** Replaces the whole map of an existing secret. Throws `SecretNotFoundError` if it is missing; it never creates. */
@@ -215,89 +355,63 @@ export class SecretStore {
 
 /**
  * Validates a config and builds its provider's adapter, without the facade around it (the
- * contract suite and tools that wrap adapters use this).
+ * contract suite and tools that wrap adapters use this). With `backup` in the config, the
+ * adapter is a `BackupAdapter` over the two stores' adapters.
  */
 export async function createAdapterFromConfig(
   config: OmnisecretConfig | Record<string, unknown>,
+  options: StoreOptions = {},
 ): Promise<{ adapter: SecretsAdapter; config: ResolvedConfig }> {
-  const { definition, config: resolved } = await resolveConfig(config);
+  const { primary, backup } = await resolveConfigWithBackup(config);
+  const primaryAdapter = await buildAdapter(primary.definition, primary.config);
+  if (backup === undefined) return { adapter: primaryAdapter, config: primary.config };
+  let backupAdapter: SecretsAdapter;
+  try {
+    backupAdapter = await buildAdapter(backup.definition, backup.config);
+  } catch (error) {
+    await Promise.resolve(primaryAdapter.close?.()).catch(() => undefined);
+    throw error;
+  }
+  return {
+    adapter: new BackupAdapter(
+      { adapter: primaryAdapter, provider: primary.definition.name },
+      { adapter: backupAdapter, provider: backup.definition.name },
+      options,
+    ),
+    config: { ...primary.config, backup: backup.config },
+  };
+}
+
+async function buildAdapter(definition: ProviderDefinition, config: ResolvedConfig): Promise<SecretsAdapter> {
   const factory = await loadAdapterFactory(definition);
   try {
-    return { adapter: await factory(resolved as never, { prefix: resolved.prefix }), config: resolved };
+    return await factory(config as never, { prefix: config.prefix });
   } catch (error) {
     throw wrapUnknown(error, definition.name, "create");
   }
 }
 
-/**
- * Typed errors pass through (with the provider filled in); anything else becomes a
- * `SecretStoreError` with code `E_UNKNOWN` that keeps the original as `cause`. Its message
- * quotes the cause's message with every value the call carried cut out.
- */
-function wrapUnknown(
-  error: unknown,
-  provider: string,
-  operation: Operation | "create",
-  secretId?: string,
-  values?: SecretValues,
-): SecretStoreError {
-  if (isSecretStoreError(error)) {
-    error.provider ??= provider;
-    return error;
-  }
-  const name = error instanceof Error ? error.name : typeof error;
-  const causeMessage = error instanceof Error ? redactValues(error.message, values) : "";
-  const target = secretId ? ` secret ${secretId}` : "";
-  return new SecretStoreError(
-    "E_UNKNOWN",
-    `${operation}${target} failed on provider "${provider}": ${name}${causeMessage ? `: ${causeMessage}` : ""}`,
-    { provider, secretId, cause: redactedCause(error, values) },
-  );
-}
-
-/** Causes nested deeper than this are cut off: a chain that long is a loop or not worth a log line. */
-const MAX_CAUSE_DEPTH = 5;
-
-/**
- * A copy of an unknown error that keeps what helps to debug it (name, code, HTTP status, stack
- * frames, nested causes) with the call's values cut out of every message and stack. The original
- * is not kept: a custom adapter's or an SDK's error can quote a value anywhere in its fields, and
- * `util.inspect` or a logger would print them all.
- */
-function redactedCause(error: unknown, values: SecretValues | undefined, depth = 0): Error | undefined {
-  if (!(error instanceof Error) || depth >= MAX_CAUSE_DEPTH) return undefined;
-  const copy = new Error(redactValues(error.message, values));
-  copy.name = error.name;
-  copy.stack = error.stack === undefined ? undefined : redactValues(error.stack, values);
-  const { code, status, $metadata } = error as {
-    code?: unknown;
-    status?: unknown;
-    $metadata?: { httpStatusCode?: unknown };
+/** Runs `work` on every item, at most `concurrency` at a time; rejects with the first failure once all started ones ended. */
+export async function forEachConcurrently<T>(
+  items: Iterable<T>,
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const iterator = items[Symbol.iterator]();
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    for (;;) {
+      if (failure || signal?.aborted) return;
+      const next = iterator.next();
+      if (next.done) return;
+      try {
+        await work(next.value);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   };
-  // The AWS SDK keeps the HTTP status in $metadata.
-  const statusCode = (error as { statusCode?: unknown }).statusCode ?? $metadata?.httpStatusCode;
-  for (const [field, value] of Object.entries({ code, statusCode, status })) {
-    if (typeof value === "string" || typeof value === "number") Object.assign(copy, { [field]: value });
-  }
-  const cause = redactedCause(error.cause, values, depth + 1);
-  if (cause) copy.cause = cause;
-  return copy;
-}
-
-/**
- * Values shorter than this are not cut out of texts: a one-letter value would shred every word
- * of a message, and such a value is not told apart from ordinary text anyway. omnisecret's own
- * messages never contain values; this is the second line of defence, for provider messages.
- */
-const MIN_REDACTED_VALUE_LENGTH = 4;
-
-export function redactValues(text: string, values: SecretValues | undefined): string {
-  if (!values) return text;
-  let result = text;
-  // Longest first, so a value that contains another is cut out whole.
-  const secrets = Object.values(values)
-    .filter((value) => value.length >= MIN_REDACTED_VALUE_LENGTH)
-    .sort((a, b) => b.length - a.length);
-  for (const secret of secrets) result = result.split(secret).join("[redacted]");
-  return result;
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (failure) throw failure.error;
 }

@@ -1,6 +1,6 @@
 /** AWS Secrets Manager. The provider's definition; see `src/provider-definition.ts`. */
 import { envField } from "../../src/env-fields.js";
-import { defineProvider } from "../../src/provider-definition.js";
+import { comparableUrl, defineProvider } from "../../src/provider-definition.js";
 
 export const awsProvider = defineProvider({
   name: "aws",
@@ -22,4 +22,5 @@ export const awsProvider = defineProvider({
   sdkPackages: ["@aws-sdk/client-secrets-manager"],
   loadOptionsSchema: async () => (await import("./options.js")).awsOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createAwsAdapter,
+  location: (config) => [config.region, comparableUrl(config.endpoint)],
 });

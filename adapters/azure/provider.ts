@@ -1,6 +1,6 @@
 /** Azure Key Vault secrets. The provider's definition; see `src/provider-definition.ts`. */
 import { envField } from "../../src/env-fields.js";
-import { defineProvider } from "../../src/provider-definition.js";
+import { comparableUrl, defineProvider } from "../../src/provider-definition.js";
 
 export const azureProvider = defineProvider({
   name: "azure",
@@ -23,4 +23,5 @@ export const azureProvider = defineProvider({
   sdkPackages: ["@azure/keyvault-secrets", "@azure/identity"],
   loadOptionsSchema: async () => (await import("./options.js")).azureOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createAzureAdapter,
+  location: (config) => [comparableUrl(config.vaultUrl)],
 });

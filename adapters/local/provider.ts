@@ -1,4 +1,5 @@
 /** The embedded store: an encrypted SQLite database file on this machine (the default provider). The provider's definition; see `src/provider-definition.ts`. */
+import { resolve } from "node:path";
 import { envField } from "../../src/env-fields.js";
 import { defineProvider } from "../../src/provider-definition.js";
 
@@ -13,4 +14,6 @@ export const localProvider = defineProvider({
   sdkPackages: ["better-sqlite3"],
   loadOptionsSchema: async () => (await import("./options.js")).localOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createLocalAdapter,
+  // The default path (unset) is one place; an explicit path is compared as an absolute path.
+  location: (config) => [config.path === undefined ? undefined : resolve(config.path)],
 });

@@ -1,6 +1,6 @@
 /** HashiCorp Vault KV version 2, and OpenBao. The provider's definition; see `src/provider-definition.ts`. */
 import { envField } from "../../src/env-fields.js";
-import { defineProvider } from "../../src/provider-definition.js";
+import { comparableUrl, defineProvider } from "../../src/provider-definition.js";
 
 export const vaultProvider = defineProvider({
   name: "vault",
@@ -23,4 +23,5 @@ export const vaultProvider = defineProvider({
   sdkPackages: ["node-vault"],
   loadOptionsSchema: async () => (await import("./options.js")).vaultOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createVaultAdapter,
+  location: (config) => [comparableUrl(config.address), config.namespace, config.mount],
 });

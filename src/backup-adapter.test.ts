@@ -1,0 +1,274 @@
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inspect } from "node:util";
+import { describe, expect, it } from "vitest";
+import { BackupAdapter, type BackupEvent } from "./backup-adapter.js";
+import { configFromSources } from "./config.js";
+import type { SecretsAdapter } from "./contract.js";
+import { ProviderUnavailableError } from "./errors.js";
+import { createAdapterFromConfig, SecretStore } from "./secret-store.js";
+import { markedSecretValue, testSecretsAdapter } from "./testing/index.js";
+
+const directory = mkdtempSync(join(tmpdir(), "omnisecret-backup-"));
+
+/** A memory adapter that can be switched to fail every call as unavailable, and counts its calls. */
+async function switchable(): Promise<SecretsAdapter & { down: boolean; calls: string[] }> {
+  const { adapter } = await createAdapterFromConfig({ provider: "memory" });
+  const wrapper = {
+    down: false,
+    calls: [] as string[],
+    provider: "memory",
+  } as SecretsAdapter & { down: boolean; calls: string[] };
+  for (const method of ["storeSecretValues", "getSecretValues", "updateSecretValues", "deleteSecretValues"] as const) {
+    Object.assign(wrapper, {
+      [method]: async (...args: unknown[]) => {
+        wrapper.calls.push(method);
+        if (wrapper.down) throw new ProviderUnavailableError(args[0] as string, { provider: "memory" });
+        return (adapter[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+      },
+    });
+  }
+  wrapper.listSecretIds = async function* () {
+    if (wrapper.down) throw new ProviderUnavailableError(undefined, { provider: "memory" });
+    yield* adapter.listSecretIds?.() ?? [];
+  };
+  return wrapper;
+}
+
+async function pair(cache?: { ttlMs: number }) {
+  const primary = await switchable();
+  const backup = await switchable();
+  const events: BackupEvent[] = [];
+  const adapter = new BackupAdapter(
+    { adapter: primary, provider: "memory" },
+    { adapter: backup, provider: "memory" },
+    { onBackupError: (event) => events.push(event) },
+  );
+  const store = SecretStore.fromAdapter(adapter, { cache });
+  const primaryStore = SecretStore.fromAdapter(primary);
+  const backupStore = SecretStore.fromAdapter(backup);
+  return { primary, backup, events, store, primaryStore, backupStore };
+}
+
+// The composed adapter keeps the contract, with the cache off and on.
+testSecretsAdapter("backup (memory over memory)", {
+  createAdapter: async () =>
+    new BackupAdapter(
+      { adapter: (await createAdapterFromConfig({ provider: "memory" })).adapter, provider: "memory" },
+      { adapter: (await createAdapterFromConfig({ provider: "memory" })).adapter, provider: "memory" },
+    ),
+  sharedStorage: false,
+});
+
+describe("backup store", () => {
+  it("writes go to the primary, then the backup", async () => {
+    const { store, primaryStore, backupStore, events } = await pair();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    expect(await backupStore.getSecretValues(id)).toEqual({ v: "1" });
+    await store.updateSecretValues(id, { v: "2" });
+    expect(await primaryStore.getSecretValues(id)).toEqual({ v: "2" });
+    expect(await backupStore.getSecretValues(id)).toEqual({ v: "2" });
+    await store.deleteSecretValues(id);
+    await expect(backupStore.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    expect(events).toEqual([]);
+  });
+
+  it("primary down: the backup serves reads and takes writes, and each is reported", async () => {
+    const { store, primary, backupStore, events } = await pair();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    primary.down = true;
+    expect(await store.getSecretValues(id)).toEqual({ v: "1" });
+    await store.updateSecretValues(id, { v: "2" });
+    expect(await backupStore.getSecretValues(id)).toEqual({ v: "2" });
+    const fresh = randomUUID();
+    await store.storeSecretValues(fresh, { n: "new" });
+    expect(await backupStore.getSecretValues(fresh)).toEqual({ n: "new" });
+    const ids: string[] = [];
+    for await (const listed of store.listSecretIds()) ids.push(listed);
+    expect(ids.sort()).toEqual([id, fresh].sort());
+    expect(events.map((event) => [event.kind, event.operation, event.error.code, event.served])).toEqual([
+      ["primary-read-failed", "get", "E_PROVIDER_UNAVAILABLE", true],
+      ["primary-write-failed", "update", "E_PROVIDER_UNAVAILABLE", true],
+      ["primary-write-failed", "store", "E_PROVIDER_UNAVAILABLE", true],
+      ["primary-read-failed", "list", "E_PROVIDER_UNAVAILABLE", true],
+    ]);
+  });
+
+  it("primary missing the secret: the backup's copy is read, updated and deleted", async () => {
+    const { store, backupStore, events } = await pair();
+    const id = randomUUID();
+    await backupStore.storeSecretValues(id, { only: "backup" });
+    expect(await store.getSecretValues(id)).toEqual({ only: "backup" });
+    await store.updateSecretValues(id, { only: "updated" });
+    expect(await backupStore.getSecretValues(id)).toEqual({ only: "updated" });
+    await store.deleteSecretValues(id);
+    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(store.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    expect(events.map((event) => event.error.code)).toEqual([
+      "E_SECRET_NOT_FOUND",
+      "E_SECRET_NOT_FOUND",
+      "E_SECRET_NOT_FOUND",
+    ]);
+  });
+
+  it("a write the primary made succeeds when the backup fails, and reports it", async () => {
+    const { store, backup, primaryStore, events } = await pair();
+    const id = randomUUID();
+    const secret = markedSecretValue();
+    backup.down = true;
+    await store.storeSecretValues(id, { password: secret });
+    expect(await primaryStore.getSecretValues(id)).toEqual({ password: secret });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ kind: "backup-write-failed", operation: "store", secretId: id, served: true });
+    expect(events[0]?.error.code).toBe("E_PROVIDER_UNAVAILABLE");
+    expect(inspect(events, { depth: 10 })).not.toContain(secret);
+    // The next write the backup takes brings it back in line: an update of an id it lacks stores it.
+    backup.down = false;
+    await store.updateSecretValues(id, { password: "next" });
+    expect(await SecretStore.fromAdapter(backup).getSecretValues(id)).toEqual({ password: "next" });
+  });
+
+  it("fails when neither side answers, with the primary's error", async () => {
+    const { store, primary, backup } = await pair();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    primary.down = true;
+    backup.down = true;
+    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+    await expect(store.updateSecretValues(id, { v: "2" })).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+  });
+
+  it("with the read cache: a value the backup served is not cached, so the primary's is read once it is back", async () => {
+    const { store, primary, primaryStore, events } = await pair({ ttlMs: 60_000 });
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "old" });
+    primary.down = true;
+    expect(await store.getSecretValues(id)).toEqual({ v: "old" });
+    primary.down = false;
+    // Another process writes the primary only (the backup stays at "old").
+    await primaryStore.updateSecretValues(id, { v: "new" });
+    expect(await store.getSecretValues(id)).toEqual({ v: "new" });
+    // The primary's own answers are cached as before.
+    const calls = primary.calls.length;
+    expect(await store.getSecretValues(id)).toEqual({ v: "new" });
+    expect(primary.calls.length).toBe(calls);
+    expect(events).toHaveLength(1);
+  });
+
+  it("without a callback, reports through a process warning", async () => {
+    const primary = await switchable();
+    const backup = await switchable();
+    const store = SecretStore.fromAdapter(
+      new BackupAdapter({ adapter: primary, provider: "memory" }, { adapter: backup, provider: "memory" }),
+    );
+    const warnings: Error[] = [];
+    const listener = (warning: Error) => warnings.push(warning);
+    process.on("warning", listener);
+    try {
+      backup.down = true;
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "1" });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((warning) => warning.name)).toContain("OmnisecretBackupWarning");
+      expect(warnings.map((warning) => warning.message).join()).toContain(id);
+    } finally {
+      process.off("warning", listener);
+    }
+  });
+});
+
+describe("backup config", () => {
+  it("builds the two stores from one config, a file or OMNISECRET_BACKUP_CONFIG", async () => {
+    const primaryPath = join(directory, `p-${randomUUID()}.db`);
+    const backupPath = join(directory, `b-${randomUUID()}.db`);
+    const store = await SecretStore.create({
+      provider: "local",
+      path: primaryPath,
+      backup: { provider: "local", path: backupPath },
+    });
+    const id = randomUUID();
+    await store.storeSecretValues(id, { k: "v" });
+    await store.close();
+    const backupOnly = await SecretStore.create({ provider: "local", path: backupPath });
+    expect(await backupOnly.getSecretValues(id)).toEqual({ k: "v" });
+    await backupOnly.close();
+
+    const asJson = configFromSources({
+      env: { OMNISECRET_LOCAL_PATH: primaryPath, OMNISECRET_BACKUP_CONFIG: JSON.stringify({ provider: "memory" }) },
+    });
+    expect(asJson.backup).toEqual({ provider: "memory" });
+    const file = join(directory, "backup.json");
+    writeFileSync(file, JSON.stringify({ provider: "local", path: backupPath }));
+    const fromFile = configFromSources({ env: { OMNISECRET_LOCAL_PATH: primaryPath, OMNISECRET_BACKUP_CONFIG: file } });
+    expect(fromFile.backup).toEqual({ provider: "local", path: backupPath });
+    const viaEnv = await SecretStore.fromEnv({ OMNISECRET_LOCAL_PATH: primaryPath, OMNISECRET_BACKUP_CONFIG: file });
+    expect(await viaEnv.getSecretValues(id)).toEqual({ k: "v" });
+    expect(inspect(viaEnv)).toContain("backup");
+    await viaEnv.close();
+  });
+
+  it("refuses a backup at the primary's own location with E_CONFIG, whatever the prefix", async () => {
+    const path = join(directory, "same.db");
+    const cases: Record<string, unknown>[] = [
+      { provider: "local", path, backup: { provider: "local", path, prefix: "other" } },
+      { provider: "local", backup: { provider: "local" } },
+      {
+        provider: "vault",
+        address: "http://127.0.0.1:8200",
+        token: "t",
+        backup: { provider: "vault", address: "http://127.0.0.1:8200/", token: "u", prefix: "x" },
+      },
+      {
+        provider: "aws",
+        region: "eu-west-1",
+        backup: { provider: "aws", region: "eu-west-1", prefix: "copy" },
+      },
+      { provider: "gcp", projectId: "p-1", backup: { provider: "gcp", projectId: "p-1", prefix: "copy" } },
+      {
+        provider: "azure",
+        vaultUrl: "https://a.vault.azure.net",
+        backup: { provider: "azure", vaultUrl: "https://A.vault.azure.net/" },
+      },
+    ];
+    for (const config of cases) {
+      const error = await SecretStore.create(config).catch((caught: unknown) => caught);
+      expect(error, JSON.stringify(config)).toMatchObject({ code: "E_CONFIG", field: "backup" });
+      expect(String((error as Error).message)).toContain("primary's own location");
+    }
+  });
+
+  it("accepts another place of the same provider, and memory backups (each its own place)", async () => {
+    const a = await SecretStore.create({ provider: "memory", backup: { provider: "memory" } });
+    await a.close();
+    const vault = await SecretStore.create({
+      provider: "vault",
+      token: "t",
+      backup: { provider: "vault", token: "t", mount: "kv-backup" },
+    });
+    await vault.close();
+  });
+
+  it("names the backup's bad field, and refuses a backup's own backup or cache", async () => {
+    await expect(
+      SecretStore.create({ provider: "memory", backup: { provider: "memory", maxValueBytes: "x" } }),
+    ).rejects.toMatchObject({
+      code: "E_CONFIG",
+      field: "backup.maxValueBytes",
+    });
+    await expect(
+      SecretStore.create({ provider: "memory", backup: { provider: "memory", backup: { provider: "memory" } } }),
+    ).rejects.toMatchObject({ field: "backup.backup" });
+    await expect(
+      SecretStore.create({ provider: "memory", backup: { provider: "memory", cache: { ttlMs: 1 } } }),
+    ).rejects.toMatchObject({
+      field: "backup.cache",
+    });
+    await expect(SecretStore.create({ provider: "memory", backup: "memory" })).rejects.toMatchObject({
+      field: "backup",
+    });
+  });
+});
