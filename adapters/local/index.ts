@@ -6,11 +6,14 @@
  * the busy timeout makes a writer wait for another's lock instead of failing, and every
  * operation is one statement, so each is atomic (a store is an INSERT that the primary key
  * lets only one process win).
+ *
+ * SQLite comes from `node:sqlite` where Node has it, else from better-sqlite3 (`./sqlite.ts`);
+ * everything below is written once against that interface. A store whose database and key file
+ * do not exist yet is created by its first write: reading it (get, list) creates nothing.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import Database from "better-sqlite3";
 import envPaths from "env-paths";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import {
@@ -24,8 +27,13 @@ import {
 } from "../../src/errors.js";
 import { parseStoredValues } from "../../src/validation.js";
 import type { ResolvedLocalOptions } from "./options.js";
+import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement, sqliteErrorCode, transaction } from "./sqlite.js";
 
 export type { LocalOptions } from "./options.js";
+
+// Loaded with the adapter module, so a missing better-sqlite3 (on a Node without node:sqlite)
+// surfaces where the registry turns it into "install better-sqlite3".
+const driver = await loadSqliteDriver();
 
 const PROVIDER = "local";
 const KEY_BYTES = 32;
@@ -41,10 +49,25 @@ export function defaultLocalStorePath(): string {
   return join(envPaths("omnisecret", { suffix: "" }).data, "secrets.db");
 }
 
+/** Which SQLite driver this process uses: `node:sqlite` or `better-sqlite3`. */
+export const sqliteDriverName: string = driver.name;
+
 interface EncryptedRow {
   nonce: Buffer;
   ciphertext: Buffer;
   auth_tag: Buffer;
+}
+
+/** An opened database with its key and statements. */
+interface OpenStore {
+  readonly db: SqliteDatabase;
+  readonly key: Buffer;
+  readonly insert: SqliteStatement<never>;
+  readonly select: SqliteStatement<EncryptedRow>;
+  readonly update: SqliteStatement<never>;
+  readonly delete: SqliteStatement<never>;
+  readonly list: SqliteStatement<{ id: string }>;
+  readonly quickCheck: SqliteStatement<{ quick_check: string }>;
 }
 
 export class LocalAdapter implements SecretsAdapter {
@@ -53,63 +76,40 @@ export class LocalAdapter implements SecretsAdapter {
   /** The database file. */
   readonly path: string;
   readonly #prefix: string;
-  readonly #key: Buffer;
-  readonly #db: Database.Database;
-  readonly #statements: {
-    insert: Database.Statement<[string, string, Buffer, Buffer, Buffer, number, number]>;
-    select: Database.Statement<[string, string], EncryptedRow>;
-    update: Database.Statement<[Buffer, Buffer, Buffer, number, string, string]>;
-    delete: Database.Statement<[string, string]>;
-    list: Database.Statement<[string], { id: string }>;
-  };
+  readonly #options: ResolvedLocalOptions;
+  /** Undefined until the database is opened: at once if it exists, else on the first write. */
+  #store: OpenStore | undefined;
+  #closed = false;
 
   constructor(options: ResolvedLocalOptions, context: AdapterContext) {
     this.maxValueBytes = options.maxValueBytes;
     this.#prefix = context.prefix;
+    this.#options = options;
     this.path = options.path ?? defaultLocalStorePath();
-    // Looked at before the database, so that a key file made by a process opening a new store at
-    // the same moment is always seen after that process has written the schema (see resolveKey).
-    const keyFileExisted = existsSync(keyFilePath(this.path));
-    const opened = openDatabase(this.path, options.busyTimeoutMs, keyFileExisted && options.key === undefined);
-    this.#db = opened.db;
-    try {
-      this.#key = resolveKey(this.#db, this.path, options.key, opened.readOnly);
-      this.#statements = {
-        insert: this.#db.prepare(
-          "INSERT INTO omnisecret_secrets (prefix, id, nonce, ciphertext, auth_tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        ),
-        select: this.#db.prepare(
-          "SELECT nonce, ciphertext, auth_tag FROM omnisecret_secrets WHERE prefix = ? AND id = ?",
-        ),
-        update: this.#db.prepare(
-          "UPDATE omnisecret_secrets SET nonce = ?, ciphertext = ?, auth_tag = ?, updated_at = ? WHERE prefix = ? AND id = ?",
-        ),
-        delete: this.#db.prepare("DELETE FROM omnisecret_secrets WHERE prefix = ? AND id = ?"),
-        list: this.#db.prepare("SELECT id FROM omnisecret_secrets WHERE prefix = ? ORDER BY id"),
-      };
-    } catch (error) {
-      this.#db.close();
-      throw mapSqliteError(error, undefined, this.path) ?? error;
-    }
+    // A malformed key is a config error now, whether or not the database exists yet.
+    if (options.key !== undefined) decodeKey(options.key, CONFIGURED_KEY).fill(0);
+    this.#open(false);
   }
 
   async storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
-    const { nonce, ciphertext, authTag } = encrypt(this.#key, serialized, this.#aad(id));
+    const store = this.#run(id, () => this.#open(true));
+    const { nonce, ciphertext, authTag } = encrypt(store.key, serialized, this.#aad(id));
     const now = Date.now();
     try {
-      this.#run(id, () => this.#statements.insert.run(this.#prefix, id, nonce, ciphertext, authTag, now, now));
+      this.#run(id, () => store.insert.run(this.#prefix, id, nonce, ciphertext, authTag, now, now));
     } catch (error) {
-      if ((error as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") throw new SecretAlreadyExistsError(id);
+      if (sqliteErrorCode(error) === "SQLITE_CONSTRAINT_PRIMARYKEY") throw new SecretAlreadyExistsError(id);
       throw error;
     }
   }
 
   async getSecretValues(id: string): Promise<SecretValues> {
-    const row = this.#run(id, () => this.#statements.select.get(this.#prefix, id));
+    const store = this.#run(id, () => this.#open(false));
+    const row = store && this.#run(id, () => store.select.get(this.#prefix, id));
     if (!row) throw new SecretNotFoundError(id);
     let serialized: string;
     try {
-      serialized = decrypt(this.#key, row.nonce, row.ciphertext, row.auth_tag, this.#aad(id));
+      serialized = decrypt(store.key, row.nonce, row.ciphertext, row.auth_tag, this.#aad(id));
     } catch {
       throw new SecretIntegrityError(id, "its ciphertext did not authenticate with this store's key", {
         provider: PROVIDER,
@@ -119,37 +119,60 @@ export class LocalAdapter implements SecretsAdapter {
   }
 
   async updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
-    const { nonce, ciphertext, authTag } = encrypt(this.#key, serialized, this.#aad(id));
-    const result = this.#run(id, () =>
-      this.#statements.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id),
-    );
+    // An update never creates, so a store that does not exist yet is not created for it.
+    const store = this.#run(id, () => this.#open(false));
+    if (!store) throw new SecretNotFoundError(id);
+    const { nonce, ciphertext, authTag } = encrypt(store.key, serialized, this.#aad(id));
+    const result = this.#run(id, () => store.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id));
     if (result.changes === 0) throw new SecretNotFoundError(id);
   }
 
   async deleteSecretValues(id: string): Promise<void> {
-    const result = this.#run(id, () => this.#statements.delete.run(this.#prefix, id));
+    const store = this.#run(id, () => this.#open(false));
+    if (!store) throw new SecretNotFoundError(id);
+    const result = this.#run(id, () => store.delete.run(this.#prefix, id));
     if (result.changes === 0) throw new SecretNotFoundError(id);
   }
 
   async *listSecretIds(): AsyncIterable<string> {
+    const store = this.#run(undefined, () => this.#open(false));
+    // No database yet: no secrets, and nothing is created to say so.
+    if (!store) return;
     // Read the ids first: iterating a statement holds the connection, and a caller may delete as it goes.
     const rows = this.#run(undefined, () => {
       // A scan over damaged pages can end early without an error, so a short list would look
       // complete; the quick check reads every page first.
-      const verdict = this.#db.pragma("quick_check", { simple: true });
+      const verdict = store.quickCheck.get()?.quick_check;
       if (verdict !== "ok") {
         throw new SecretStoreError("E_SECRET_INTEGRITY", `the local store at ${this.path} is damaged`, {
           provider: PROVIDER,
         });
       }
-      return this.#statements.list.all(this.#prefix);
+      return store.list.all(this.#prefix);
     });
     for (const row of rows) yield row.id;
   }
 
   close(): void {
-    if (this.#db.open) this.#db.close();
-    this.#key.fill(0);
+    this.#closed = true;
+    if (this.#store?.db.isOpen) this.#store.db.close();
+    this.#store?.key.fill(0);
+  }
+
+  /**
+   * The open database; opened here the first time. `create`: a write, which creates the database
+   * and key file of a new store. Without it, a store that does not exist yet (neither the
+   * database nor its key file) is left uncreated and undefined is returned.
+   */
+  #open(create: true): OpenStore;
+  #open(create: boolean): OpenStore | undefined;
+  #open(create: boolean): OpenStore | undefined {
+    if (this.#store) return this.#store;
+    if (this.#closed)
+      throw new SecretStoreError("E_CONFIG", "this local store has been closed", { provider: PROVIDER });
+    if (!create && !existsSync(this.path) && !existsSync(keyFilePath(this.path))) return undefined;
+    this.#store = openStore(this.path, this.#options);
+    return this.#store;
   }
 
   /** Binds each ciphertext to its row, so a ciphertext copied to another id does not decrypt. */
@@ -166,13 +189,43 @@ export class LocalAdapter implements SecretsAdapter {
   }
 }
 
+const CONFIGURED_KEY = "config `key` (OMNISECRET_LOCAL_KEY)";
+
+/** Opens the database (creating a new store's), resolves its key and prepares the statements. */
+function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
+  // Looked at before the database, so that a key file made by a process opening a new store at
+  // the same moment is always seen after that process has written the schema (see resolveKey).
+  const keyFileExisted = existsSync(keyFilePath(path));
+  const opened = openDatabase(path, options.busyTimeoutMs, keyFileExisted && options.key === undefined);
+  const { db } = opened;
+  try {
+    return {
+      db,
+      key: resolveKey(db, path, options.key, opened.readOnly),
+      insert: db.prepare(
+        "INSERT INTO omnisecret_secrets (prefix, id, nonce, ciphertext, auth_tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
+      select: db.prepare("SELECT nonce, ciphertext, auth_tag FROM omnisecret_secrets WHERE prefix = ? AND id = ?"),
+      update: db.prepare(
+        "UPDATE omnisecret_secrets SET nonce = ?, ciphertext = ?, auth_tag = ?, updated_at = ? WHERE prefix = ? AND id = ?",
+      ),
+      delete: db.prepare("DELETE FROM omnisecret_secrets WHERE prefix = ? AND id = ?"),
+      list: db.prepare("SELECT id FROM omnisecret_secrets WHERE prefix = ? ORDER BY id"),
+      quickCheck: db.prepare("PRAGMA quick_check"),
+    };
+  } catch (error) {
+    db.close();
+    throw mapSqliteError(error, undefined, path) ?? error;
+  }
+}
+
 function keyFilePath(databasePath: string): string {
   return `${databasePath}.key`;
 }
 
 /** SQLite's and the file system's failures as omnisecret errors; undefined for anything else. */
 function mapSqliteError(error: unknown, id: string | undefined, path: string): SecretStoreError | undefined {
-  const code = String((error as { code?: unknown } | null)?.code ?? "");
+  const code = sqliteErrorCode(error);
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
     return new ProviderUnavailableError(id, {
       provider: PROVIDER,
@@ -217,7 +270,7 @@ export function createLocalAdapter(options: ResolvedLocalOptions, context: Adapt
 }
 
 interface OpenedDatabase {
-  readonly db: Database.Database;
+  readonly db: SqliteDatabase;
   /** Whether the database already held omnisecret's schema before this open. */
   readonly hadSchema: boolean;
   /** Opened for reading only: the file cannot be written, so every write fails with E_PERMISSION_DENIED. */
@@ -236,11 +289,12 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
       field: "path",
     });
   }
-  let db: Database.Database;
+  let db: SqliteDatabase;
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    db = new Database(path, { timeout: busyTimeoutMs });
+    db = driver.open(path);
   } catch (error) {
+    if (error instanceof SecretStoreError) throw error;
     throw (
       mapSqliteError(error, undefined, path) ??
       new ConfigError(`the local store database at ${path} could not be opened`, {
@@ -252,11 +306,12 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
   }
   let hadSchema = false;
   try {
+    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     hadSchema = schemaVersion(db) !== undefined;
     restrictToOwner(path);
-    db.pragma("journal_mode = WAL");
+    db.exec("PRAGMA journal_mode = WAL");
     // NORMAL is durable in WAL mode except for the last commits before a power loss.
-    db.pragma("synchronous = NORMAL");
+    db.exec("PRAGMA synchronous = NORMAL");
     // An existing store is opened without writing, so reads work while another process holds
     // the write lock (WAL lets readers pass a writer) and on a file that cannot be written.
     if (hadSchema) return { db, hadSchema, readOnly: false };
@@ -287,7 +342,7 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
       db.close();
       throw error;
     }
-    const code = String((error as { code?: unknown }).code ?? "");
+    const code = sqliteErrorCode(error);
     // A store that cannot be written (a read-only file) can still be read: reads work, and each
     // write says why it cannot.
     if (hadSchema && code.startsWith("SQLITE_READONLY")) return { db, hadSchema, readOnly: true };
@@ -303,10 +358,10 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
 }
 
 /** The schema version recorded in the database, if it has omnisecret's schema at all. */
-function schemaVersion(db: Database.Database): unknown {
+function schemaVersion(db: SqliteDatabase): unknown {
   const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'omnisecret_meta'").get();
   if (hasMeta === undefined) return undefined;
-  return db.prepare("SELECT value FROM omnisecret_meta WHERE name = 'schema_version'").pluck().get();
+  return db.prepare<{ value: unknown }>("SELECT value FROM omnisecret_meta WHERE name = 'schema_version'").get()?.value;
 }
 
 function restrictToOwner(path: string): void {
@@ -334,18 +389,16 @@ function decodeKey(encoded: string, source: string): Buffer {
  * encrypted with a lost one would make its secrets unreadable without saying why.
  */
 function resolveKey(
-  db: Database.Database,
+  db: SqliteDatabase,
   databasePath: string,
   configuredKey: string | undefined,
   readOnly: boolean,
 ): Buffer {
   const keyPath = keyFilePath(databasePath);
-  const keyCheck = db.prepare("SELECT value FROM omnisecret_meta WHERE name = 'key_check'").pluck().get() as
-    | Buffer
-    | undefined;
+  const keyCheck = db.prepare<{ value: Buffer }>("SELECT value FROM omnisecret_meta WHERE name = 'key_check'").get();
   let key: Buffer;
   if (configuredKey !== undefined) {
-    key = decodeKey(configuredKey, "config `key` (OMNISECRET_LOCAL_KEY)");
+    key = decodeKey(configuredKey, CONFIGURED_KEY);
   } else if (existsSync(keyPath)) {
     key = decodeKey(readFileSync(keyPath, "utf8"), `key file ${keyPath}`);
   } else if (keyCheck !== undefined) {
@@ -376,12 +429,12 @@ function createKeyFile(keyPath: string): Buffer {
   }
 }
 
-function verifyOrRecordKey(db: Database.Database, key: Buffer, databasePath: string, readOnly: boolean): void {
+function verifyOrRecordKey(db: SqliteDatabase, key: Buffer, databasePath: string, readOnly: boolean): void {
   const recorded = db.prepare("SELECT 1 FROM omnisecret_meta WHERE name = 'key_check'").get() !== undefined;
-  const check = db.transaction(() => {
-    const stored = db.prepare("SELECT value FROM omnisecret_meta WHERE name = 'key_check'").pluck().get() as
-      | Buffer
-      | undefined;
+  const check = () => {
+    const stored = db
+      .prepare<{ value: Buffer }>("SELECT value FROM omnisecret_meta WHERE name = 'key_check'")
+      .get()?.value;
     if (stored === undefined) {
       const { nonce, ciphertext, authTag } = encrypt(key, KEY_CHECK_PLAINTEXT, Buffer.from(KEY_CHECK_AAD));
       db.prepare("INSERT INTO omnisecret_meta (name, value) VALUES ('key_check', ?)").run(
@@ -404,11 +457,10 @@ function verifyOrRecordKey(db: Database.Database, key: Buffer, databasePath: str
         { provider: PROVIDER, field: "key" },
       );
     }
-  });
+  };
   // IMMEDIATE takes the write lock first, so two processes opening a new database agree on one
   // key check. A key check already recorded is only read, which needs no write lock.
-  if (recorded || readOnly) check.deferred();
-  else check.immediate();
+  transaction(db, recorded || readOnly ? "deferred" : "immediate", check);
 }
 
 function encrypt(key: Buffer, plaintext: string, aad: Buffer): { nonce: Buffer; ciphertext: Buffer; authTag: Buffer } {

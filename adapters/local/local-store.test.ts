@@ -17,14 +17,17 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { SecretStore } from "../../src/secret-store.js";
+import { sqliteDriverName } from "./index.js";
+import { loadSqliteDriver, sqliteErrorCode } from "./sqlite.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..", "..");
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-local-"));
 const freshPath = () => join(directory, `${randomUUID()}.db`);
+/** The driver the adapter uses in this process, for opening the database beside it. */
+const driver = await loadSqliteDriver();
 
 /**
  * Makes a file or directory read-only for this process. Root ignores permission bits, so as
@@ -119,7 +122,7 @@ describe("local store", () => {
     const [a, b] = [randomUUID(), randomUUID()];
     await store.storeSecretValues(a, { who: "a" });
     await store.storeSecretValues(b, { who: "b" });
-    const db = new Database(path);
+    const db = driver.open(path);
     db.prepare(
       "UPDATE omnisecret_secrets SET (nonce, ciphertext, auth_tag) = (SELECT nonce, ciphertext, auth_tag FROM omnisecret_secrets WHERE id = ?) WHERE id = ?",
     ).run(a, b);
@@ -139,8 +142,8 @@ describe("local store", () => {
   describe("failures of the database file (issue 12, item 7)", () => {
     it("reads while another process holds the write lock, and a blocked write is E_PROVIDER_UNAVAILABLE", async () => {
       const { path, id } = await closedStoreWithSecret();
-      const other = new Database(path);
-      other.prepare("BEGIN IMMEDIATE").run();
+      const other = driver.open(path);
+      other.exec("BEGIN IMMEDIATE");
       try {
         const store = await SecretStore.create({ provider: "local", path, busyTimeoutMs: 100 });
         expect(await store.getSecretValues(id)).toEqual({ kept: "yes" });
@@ -149,17 +152,17 @@ describe("local store", () => {
         });
         await store.close();
       } finally {
-        other.prepare("ROLLBACK").run();
+        other.exec("ROLLBACK");
         other.close();
       }
     });
 
     it("reports a database locked against readers past busyTimeoutMs as E_PROVIDER_UNAVAILABLE, exit code 3", async () => {
       const { path, id } = await closedStoreWithSecret();
-      const other = new Database(path);
+      const other = driver.open(path);
       // An exclusive lock in WAL mode keeps every other connection out, readers included.
-      other.pragma("locking_mode = EXCLUSIVE");
-      other.prepare("BEGIN EXCLUSIVE").run();
+      other.exec("PRAGMA locking_mode = EXCLUSIVE");
+      other.exec("BEGIN EXCLUSIVE");
       try {
         await expect(SecretStore.create({ provider: "local", path, busyTimeoutMs: 100 })).rejects.toMatchObject({
           code: "E_PROVIDER_UNAVAILABLE",
@@ -171,7 +174,7 @@ describe("local store", () => {
         expect(cli).toMatchObject({ code: 3 });
         expect((cli as { stderr?: string }).stderr).toContain("E_PROVIDER_UNAVAILABLE");
       } finally {
-        other.prepare("ROLLBACK").run();
+        other.exec("ROLLBACK");
         other.close();
       }
     });
@@ -286,5 +289,125 @@ describe("local store", () => {
       expect(await store.getSecretValues(id)).toMatchObject({ updated: "yes" });
     }
     await store.close();
+  });
+
+  describe("a store that does not exist yet", () => {
+    /** The CLI in a fresh process with only a fresh home: the default store path, nothing configured. */
+    async function cliInFreshHome(home: string, args: string[]) {
+      const env = { PATH: process.env.PATH, HOME: home, XDG_DATA_HOME: join(home, "data") };
+      return run(process.execPath, ["dist/src/cli/main.js", ...args], { cwd: root, env }).catch(
+        (error: { code?: number; stdout: string; stderr: string }) => error,
+      );
+    }
+
+    it("answers get and list from the CLI without creating a database, key file or directory", async () => {
+      const home = join(directory, randomUUID());
+      mkdirSync(home);
+      const listed = await cliInFreshHome(home, ["list"]);
+      expect(listed).toMatchObject({ stdout: "", stderr: "" });
+      expect((listed as { code?: number }).code ?? 0).toBe(0);
+      const got = await cliInFreshHome(home, ["get", randomUUID()]);
+      expect(got).toMatchObject({ code: 1, stdout: "" });
+      expect((got as { stderr: string }).stderr).toContain("E_SECRET_NOT_FOUND");
+      expect(existsSync(join(home, "data"))).toBe(false);
+
+      // The first write creates it, and says nothing on stderr either (no ExperimentalWarning).
+      const id = randomUUID();
+      const stored = await cliInFreshHome(home, ["store", id, "a=b"]);
+      expect(stored).toMatchObject({ stderr: "" });
+      expect(existsSync(join(home, "data", "omnisecret", "secrets.db"))).toBe(true);
+      expect(existsSync(join(home, "data", "omnisecret", "secrets.db.key"))).toBe(true);
+      expect(await cliInFreshHome(home, ["list"])).toMatchObject({ stdout: `${id}\n`, stderr: "" });
+    });
+
+    it("creates nothing for get, list, update or delete through the API; the first store creates it", async () => {
+      const path = join(directory, randomUUID(), "nested", "secrets.db");
+      const store = await SecretStore.create({ provider: "local", path });
+      const id = randomUUID();
+      await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await expect(store.updateSecretValues(id, { a: "b" })).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await expect(store.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      const ids: string[] = [];
+      for await (const listed of store.listSecretIds()) ids.push(listed);
+      expect(ids).toEqual([]);
+      expect(existsSync(join(path, "..", ".."))).toBe(false);
+
+      await store.storeSecretValues(id, { a: "b" });
+      expect(statSync(`${path}.key`).mode & 0o777).toBe(0o600);
+      expect(await store.getSecretValues(id)).toEqual({ a: "b" });
+      await store.close();
+    });
+
+    it("sees a database another process created after this store was opened", async () => {
+      const path = freshPath();
+      const reader = await SecretStore.create({ provider: "local", path });
+      const { id } = await closedStoreWithSecret(path);
+      expect(await reader.getSecretValues(id)).toEqual({ kept: "yes" });
+      await reader.close();
+    });
+  });
+
+  describe("SQLite drivers", () => {
+    it("uses node:sqlite where Node has it (22.13+, 24) and better-sqlite3 on Node 20", () => {
+      const major = Number(process.versions.node.split(".")[0]);
+      expect(sqliteDriverName).toBe(major >= 22 ? "node:sqlite" : "better-sqlite3");
+    });
+
+    it("reads SQLite's result code from either driver's errors", () => {
+      // better-sqlite3 names the code; node:sqlite gives ERR_SQLITE_ERROR and the extended code's number.
+      expect(sqliteErrorCode({ code: "SQLITE_BUSY" })).toBe("SQLITE_BUSY");
+      expect(sqliteErrorCode({ code: "ERR_SQLITE_ERROR", errcode: 5, errstr: "database is locked" })).toBe(
+        "SQLITE_BUSY",
+      );
+      expect(sqliteErrorCode({ code: "ERR_SQLITE_ERROR", errcode: 1555 })).toBe("SQLITE_CONSTRAINT_PRIMARYKEY");
+      expect(sqliteErrorCode({ code: "ERR_SQLITE_ERROR", errcode: 8 | (5 << 8) })).toBe("SQLITE_READONLY");
+      expect(sqliteErrorCode({ code: "ERR_SQLITE_ERROR", errcode: 11 | (1 << 8) })).toBe("SQLITE_CORRUPT");
+      expect(sqliteErrorCode({ code: "EACCES" })).toBe("EACCES");
+      expect(sqliteErrorCode(new Error("plain"))).toBe("");
+    });
+
+    it("maps a duplicate id from this driver to E_SECRET_EXISTS", async () => {
+      const { path, id } = await closedStoreWithSecret();
+      const store = await SecretStore.create({ provider: "local", path });
+      await expect(store.storeSecretValues(id, { a: "b" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
+      await store.close();
+    });
+
+    it("shares one database file with the other driver, in both directions", { timeout: 120_000 }, async () => {
+      // The other driver runs in a Node from the npm registry (the `node` package, cached by
+      // npm): Node 22 has node:sqlite; Node 20 has none and uses better-sqlite3, whose addon in
+      // node_modules is built for Node 20.
+      const otherNode = sqliteDriverName === "node:sqlite" ? "node@20" : "node@22";
+      const { path, id } = await closedStoreWithSecret();
+      const second = randomUUID();
+      const script = `
+          import { SecretStore } from "./dist/src/index.js";
+          import { sqliteDriverName } from "./dist/adapters/local/index.js";
+          const [path, id, second] = process.argv.slice(1);
+          const store = await SecretStore.create({ provider: "local", path });
+          const read = await store.getSecretValues(id);
+          await store.updateSecretValues(id, { ...read, rewritten: sqliteDriverName });
+          await store.storeSecretValues(second, { writer: sqliteDriverName });
+          await store.close();
+          console.log(JSON.stringify({ driver: sqliteDriverName, read }));
+        `;
+      const child = await run(
+        "npx",
+        ["--prefer-offline", "-y", otherNode, "--input-type=module", "-e", script, path, id, second],
+        { cwd: root, env: { ...process.env, npm_config_update_notifier: "false" } },
+      );
+      const reported = JSON.parse(child.stdout.trim().split("\n").at(-1) ?? "") as { driver: string; read: unknown };
+      expect(reported.driver).not.toBe(sqliteDriverName);
+      expect(reported.read).toEqual({ kept: "yes" });
+      expect(child.stderr).not.toContain("ExperimentalWarning");
+
+      const store = await SecretStore.create({ provider: "local", path });
+      expect(await store.getSecretValues(id)).toEqual({ kept: "yes", rewritten: reported.driver });
+      expect(await store.getSecretValues(second)).toEqual({ writer: reported.driver });
+      const ids: string[] = [];
+      for await (const listed of store.listSecretIds()) ids.push(listed);
+      expect(ids.sort()).toEqual([id, second].sort());
+      await store.close();
+    });
   });
 });
