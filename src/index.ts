@@ -1,3 +1,4 @@
+export type { BackupEvent, BackupOptions } from "./backup-adapter.js";
 export {
   type ConfigSources,
   configFromSources,
@@ -6,6 +7,15 @@ export {
   redactConfig,
 } from "./config.js";
 export type { AdapterContext, SecretsAdapter, SecretsAdapterFactory, SecretValues } from "./contract.js";
+export { UNCACHEABLE } from "./contract.js";
+export {
+  type CopyFailure,
+  type CopyProgress,
+  type CopySecretsOptions,
+  type CopySummary,
+  copySecrets,
+  openPrimaryAndBackup,
+} from "./copy-secrets.js";
 export {
   ConfigError,
   InvalidSecretIdError,
@@ -25,5 +35,11 @@ export {
 } from "./errors.js";
 export type { CacheOptions } from "./read-cache.js";
 export { providerNames } from "./registry.js";
-export { createAdapterFromConfig, SecretStore } from "./secret-store.js";
+export {
+  createAdapterFromConfig,
+  type GetManyOptions,
+  type SecretReadResult,
+  SecretStore,
+  type StoreOptions,
+} from "./secret-store.js";
 export { canonicalSecretId } from "./validation.js";
