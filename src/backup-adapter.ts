@@ -89,7 +89,7 @@ export class BackupAdapter implements SecretsAdapter {
         event.served ? "served" : "not served",
       );
       if (callback === undefined) {
-        process.emitWarning(describeEvent(event), { type: "OmnisecretBackupWarning", code: event.error.code });
+        process.emitWarning(describeBackupEvent(event), { type: "OmnisecretBackupWarning", code: event.error.code });
         return;
       }
       try {
@@ -315,7 +315,8 @@ function markUncacheable(values: SecretValues): SecretValues {
   return values;
 }
 
-function describeEvent(event: BackupEvent): string {
+/** One line for an event: what happened to which id, and the error code; never a value. */
+export function describeBackupEvent(event: BackupEvent): string {
   const target = event.secretId ? ` of secret ${event.secretId}` : "";
   const what: Record<BackupEvent["kind"], string> = {
     "backup-write-failed": "the primary made it, the backup did not (run `omnisecret backup` to catch up)",
@@ -325,5 +326,5 @@ function describeEvent(event: BackupEvent): string {
     "primary-read-failed": event.served ? "the primary failed; the backup answered" : "the primary failed",
     "backup-read-failed": "the backup failed too",
   };
-  return `omnisecret backup: ${event.operation}${target}: ${what[event.kind]}: ${event.error.code}: ${event.error.message}`;
+  return `backup store: ${event.operation}${target}: ${what[event.kind]}: ${event.error.code}: ${event.error.message}`;
 }

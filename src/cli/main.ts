@@ -8,5 +8,6 @@ const exitCode = await runCli(process.argv.slice(2), {
   readStdin: () => text(process.stdin),
   env: process.env,
   stdoutIsTty: process.stdout.isTTY === true,
+  progressStream: process.stderr,
 });
 process.exitCode = exitCode;

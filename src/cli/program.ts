@@ -7,12 +7,19 @@
  * cause chain. No value ever reaches stderr: every text printed there has the values of this
  * call cut out.
  */
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
+import { constants } from "node:os";
+import { Command, CommanderError, Option } from "commander";
+import { describeBackupEvent } from "../backup-adapter.js";
+import { configFromSources, readConfigFile } from "../config.js";
 import type { SecretValues } from "../contract.js";
+import { type CopySummary, copySecrets, openPrimaryAndBackup } from "../copy-secrets.js";
 import { describeInput, isSecretStoreError, type SecretStoreErrorCode } from "../errors.js";
 import { providerNames } from "../registry.js";
 import { redactValues, SecretStore } from "../secret-store.js";
+import { DotenvError, formatDotenv, parseDotenv } from "./dotenv.js";
+import { progressReporter } from "./progress.js";
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -22,6 +29,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Whether stdout is a terminal: `get --key` then ends its output with a newline. */
   readonly stdoutIsTty?: boolean;
+  /** The terminal behind stderr, for the progress bar of backup, restore and migrate; plain lines without it. */
+  readonly progressStream?: NodeJS.WriteStream | undefined;
 }
 
 export const EXIT_OK = 0;
@@ -42,8 +51,14 @@ class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** Signals `run` passes on to its command. */
+const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+/** Environment variable names `run` accepts: what POSIX shells can address. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof UsageError) return EXIT_BAD_INPUT;
+  if (error instanceof UsageError || error instanceof DotenvError) return EXIT_BAD_INPUT;
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
   if (isSecretStoreError(error)) {
     if (error.code === "E_SECRET_NOT_FOUND") return EXIT_NOT_FOUND;
@@ -59,6 +74,15 @@ interface GlobalOptions {
 }
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  // `run <id>... -- <command> [args]`: everything after the first `--` is the command, untouched by option parsing.
+  let commandLine: string[] | undefined;
+  let cliArgs = argv;
+  const separator = argv.indexOf("--");
+  const runAt = argv.indexOf("run");
+  if (runAt >= 0 && separator > runAt) {
+    commandLine = argv.slice(separator + 1);
+    cliArgs = argv.slice(0, separator);
+  }
   // Every value this invocation handles, so that no error text can carry one out.
   const seenValues: SecretValues = {};
   const remember = (values: SecretValues): SecretValues => {
@@ -67,7 +91,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     });
     return values;
   };
-  let verbose = argv.includes("--verbose");
+  let verbose = cliArgs.includes("--verbose");
 
   const program = new Command("omnisecret")
     .description("Store, read, replace and delete secret values in any cloud, through one API.")
@@ -85,7 +109,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const openStore = async (): Promise<SecretStore> => {
     const options = program.opts<GlobalOptions>();
     verbose = options.verbose === true;
-    return SecretStore.fromSources({ env: io.env, configFile: options.config, provider: options.provider });
+    return SecretStore.fromSources(
+      { env: io.env, configFile: options.config, provider: options.provider },
+      { onBackupError: (event) => io.stderr(`omnisecret: warning: ${describeBackupEvent(event)}\n`) },
+    );
   };
   const withStore = async (work: (store: SecretStore) => Promise<void>): Promise<void> => {
     const store = await openStore();
@@ -95,15 +122,67 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       await store.close();
     }
   };
-  const readValues = async (pairs: string[], fromJson: string | undefined): Promise<SecretValues> => {
+  const readValues = async (
+    pairs: string[],
+    fromJson: string | undefined,
+    fromDotenv?: string | undefined,
+  ): Promise<SecretValues> => {
+    if (fromJson !== undefined && fromDotenv !== undefined) {
+      throw new UsageError("give --from-json or --from-dotenv, not both");
+    }
     const values = {
       ...(fromJson === undefined ? {} : await readJsonValues(fromJson, io)),
+      ...(fromDotenv === undefined ? {} : parseDotenv(await readSource("--from-dotenv", fromDotenv, io))),
       ...parsePairs(pairs),
     };
-    if (fromJson === undefined && pairs.length === 0) {
-      throw new UsageError("give the values as KEY=VALUE arguments or with --from-json <file|->");
+    if (fromJson === undefined && fromDotenv === undefined && pairs.length === 0) {
+      throw new UsageError("give the values as KEY=VALUE arguments, or with --from-json or --from-dotenv <file|->");
     }
     return remember(values);
+  };
+  const copyBetween = async (
+    label: string,
+    from: SecretStore,
+    to: SecretStore,
+    options: CopyCommandOptions,
+    deleteSource: boolean,
+  ): Promise<void> => {
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    const reporter = progressReporter({
+      label,
+      stream: io.progressStream,
+      writeLine: (line) => io.stderr(`${line}\n`),
+    });
+    let summary: CopySummary;
+    try {
+      summary = await copySecrets(from, to, {
+        concurrency: options.concurrency,
+        dryRun: options.dryRun === true,
+        overwrite: options.overwrite === true ? "replace" : "never",
+        deleteSource,
+        signal: controller.signal,
+        onProgress: (progress) => reporter.update(progress),
+      });
+    } finally {
+      reporter.stop();
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      await Promise.allSettled([from.close(), to.close()]);
+    }
+    io.stdout(formatSummary(summary));
+    if (summary.failed.length > 0 || summary.aborted) {
+      throw Object.assign(
+        new Error(
+          summary.aborted
+            ? `${label} was interrupted after ${summary.copied.length + summary.failed.length + summary.skipped.length} of ${summary.total} secrets; run it again to finish`
+            : `${label}: ${summary.failed.length} of ${summary.total} secrets were not copied`,
+        ),
+        { exitCode: EXIT_FAILURE },
+      );
+    }
   };
 
   program
@@ -112,17 +191,33 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .argument("<id>", "the secret's UUID")
     .argument("[pairs...]", "values as KEY=VALUE")
     .option("--from-json <file|->", "read the values from a JSON object in a file, or - for stdin")
-    .action(async (id: string, pairs: string[], options: { fromJson?: string }) => {
-      const values = await readValues(pairs, options.fromJson);
+    .option("--from-dotenv <file|->", "read the values from a dotenv file, or - for stdin")
+    .action(async (id: string, pairs: string[], options: { fromJson?: string; fromDotenv?: string }) => {
+      const values = await readValues(pairs, options.fromJson, options.fromDotenv);
       await withStore((store) => store.storeSecretValues(id, values));
     });
 
   program
     .command("get")
-    .description("print a secret's values as JSON, or one raw value with --key")
-    .argument("<id>", "the secret's UUID")
-    .option("-k, --key <key>", "print only this key's value, raw")
-    .action(async (id: string, options: { key?: string }) => {
+    .description("print a secret's values as JSON (several ids: an object keyed by id), or one raw value with --key")
+    .argument("<ids...>", "the secrets' UUIDs")
+    .option("-k, --key <key>", "print only this key's value, raw (one id only)")
+    .option("--concurrency <n>", "reads at once, for several ids", positiveInteger, 8)
+    .action(async (ids: string[], options: { key?: string; concurrency: number }) => {
+      const [id] = ids as [string];
+      if (ids.length > 1) {
+        if (options.key !== undefined) throw new UsageError("--key takes one id");
+        await withStore(async (store) => {
+          const results = await store.getManySecretValues(ids, { concurrency: options.concurrency });
+          const output: Record<string, SecretValues> = {};
+          for (const [secretId, result] of results) {
+            if ("error" in result) throw result.error;
+            output[secretId] = result.values;
+          }
+          io.stdout(`${JSON.stringify(output, null, 2)}\n`);
+        });
+        return;
+      }
       await withStore(async (store) => {
         const values = await store.getSecretValues(id);
         if (options.key === undefined) {
@@ -144,8 +239,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .argument("<id>", "the secret's UUID")
     .argument("[pairs...]", "values as KEY=VALUE")
     .option("--from-json <file|->", "read the values from a JSON object in a file, or - for stdin")
-    .action(async (id: string, pairs: string[], options: { fromJson?: string }) => {
-      const values = await readValues(pairs, options.fromJson);
+    .option("--from-dotenv <file|->", "read the values from a dotenv file, or - for stdin")
+    .action(async (id: string, pairs: string[], options: { fromJson?: string; fromDotenv?: string }) => {
+      const values = await readValues(pairs, options.fromJson, options.fromDotenv);
       await withStore((store) => store.updateSecretValues(id, values));
     });
 
@@ -166,12 +262,115 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       });
     });
 
+  program
+    .command("export")
+    .description("print a secret's values as JSON or as a dotenv file")
+    .argument("<id>", "the secret's UUID")
+    .addOption(new Option("--format <format>", "output format").choices(["json", "dotenv"]).default("json"))
+    .action(async (id: string, options: { format: "json" | "dotenv" }) => {
+      await withStore(async (store) => {
+        const values = remember(await store.getSecretValues(id));
+        io.stdout(options.format === "json" ? `${JSON.stringify(values, null, 2)}\n` : formatDotenv(values));
+      });
+    });
+
+  program
+    .command("run")
+    .description("run a command with the secrets' keys as environment variables: run <id>... -- <command> [args]")
+    .argument("<ids...>", "the secrets' UUIDs")
+    .option("--prefix <text>", "put this in front of every variable name (it must still be a valid name)")
+    .option("--allow-override", "let a later secret's key replace an earlier one's instead of failing")
+    .option("--concurrency <n>", "reads at once", positiveInteger, 8)
+    .action(async (ids: string[], options: { prefix?: string; allowOverride?: boolean; concurrency: number }) => {
+      const [command, ...args] = commandLine ?? [];
+      if (command === undefined)
+        throw new UsageError("give the command after --: omnisecret run <id>... -- <command> [args]");
+      const variables: Record<string, string> = {};
+      const from = new Map<string, string>();
+      await withStore(async (store) => {
+        const results = await store.getManySecretValues(ids, { concurrency: options.concurrency });
+        for (const [secretId, result] of results) {
+          if ("error" in result) throw result.error;
+          remember(result.values);
+          for (const [key, value] of Object.entries(result.values)) {
+            const name = `${options.prefix ?? ""}${key}`;
+            if (!ENV_NAME.test(name)) {
+              throw new UsageError(
+                `key ${JSON.stringify(key)} of secret ${secretId} is not a valid environment variable name${options.prefix === undefined ? "" : ` with prefix ${JSON.stringify(options.prefix)}`} (letters, digits and _, not starting with a digit)`,
+              );
+            }
+            const earlier = from.get(name);
+            if (earlier !== undefined && !options.allowOverride) {
+              throw new UsageError(
+                `secrets ${earlier} and ${secretId} both have key ${JSON.stringify(key)}; use --allow-override (the later id wins) or run them apart`,
+              );
+            }
+            from.set(name, secretId);
+            variables[name] = value;
+          }
+        }
+      });
+      const exitCode = await runChild(command, args, { ...io.env, ...variables });
+      if (exitCode !== 0) throw Object.assign(new ChildExit(`the command exited with ${exitCode}`), { exitCode });
+    });
+
+  const addCopyOptions = (command: Command): Command =>
+    command
+      .option("--dry-run", "read both sides and report what would be done; write and delete nothing")
+      .option("--overwrite", "replace a target secret that has other values (by default it is left alone, a conflict)")
+      .option("--concurrency <n>", "secrets copied at once", positiveInteger, 8);
+
+  addCopyOptions(
+    program
+      .command("backup")
+      .description("copy every secret of the primary store to its configured backup")
+      .option("--delete-secrets", "delete each primary secret once its copy was verified on the backup"),
+  ).action(async (options: CopyCommandOptions & { deleteSecrets?: boolean }) => {
+    const { primary, backup } = await openPrimaryAndBackup(configFromGlobalOptions());
+    await copyBetween("backup", primary, backup, options, options.deleteSecrets === true);
+  });
+
+  addCopyOptions(
+    program
+      .command("restore")
+      .description("copy every secret of the configured backup to the primary store")
+      .option("--delete-secrets", "delete each backup secret once its copy was verified on the primary"),
+  ).action(async (options: CopyCommandOptions & { deleteSecrets?: boolean }) => {
+    const { primary, backup } = await openPrimaryAndBackup(configFromGlobalOptions());
+    await copyBetween("restore", backup, primary, options, options.deleteSecrets === true);
+  });
+
+  addCopyOptions(
+    program
+      .command("migrate")
+      .description("copy every secret from one store to another, each given as a JSON config file")
+      .requiredOption("--from <file>", "JSON config file of the source store")
+      .requiredOption("--to <file>", "JSON config file of the target store")
+      .option("--delete-source", "delete each source secret once its copy was verified on the target"),
+  ).action(async (options: CopyCommandOptions & { from: string; to: string; deleteSource?: boolean }) => {
+    const from = await SecretStore.create(migrateConfig(options.from));
+    let to: SecretStore;
+    try {
+      to = await SecretStore.create(migrateConfig(options.to));
+    } catch (error) {
+      await from.close();
+      throw error;
+    }
+    await copyBetween("migrate", from, to, options, options.deleteSource === true);
+  });
+
+  function configFromGlobalOptions(): Record<string, unknown> {
+    const options = program.opts<GlobalOptions>();
+    verbose = options.verbose === true;
+    return configFromSources({ env: io.env, configFile: options.config, provider: options.provider });
+  }
+
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync([...cliArgs], { from: "user" });
     return EXIT_OK;
   } catch (error) {
     if (error instanceof CommanderError && error.exitCode === 0) return EXIT_OK; // --help, --version
-    io.stderr(`${formatError(error, verbose, seenValues)}\n`);
+    if (!(error instanceof ChildExit)) io.stderr(`${formatError(error, verbose, seenValues)}\n`);
     const explicit = (error as { exitCode?: unknown }).exitCode;
     return typeof explicit === "number" && !(error instanceof CommanderError) ? explicit : exitCodeFor(error);
   }
@@ -201,6 +400,67 @@ export function formatError(error: unknown, verbose: boolean, values: SecretValu
   return redactValues(lines.join("\n").replace(/\n(?! {2}caused by)/g, " "), values);
 }
 
+interface CopyCommandOptions {
+  dryRun?: boolean;
+  overwrite?: boolean;
+  concurrency: number;
+}
+
+/** The command `run` started ended with a non-zero code: passed through, and nothing is printed. */
+class ChildExit extends Error {
+  override name = "ChildExit";
+}
+
+function positiveInteger(text: string): number {
+  if (!/^[1-9]\d*$/.test(text)) throw new UsageError("--concurrency must be a positive integer");
+  return Number(text);
+}
+
+/** A migrate config file: a store of its own, so `backup` in it is refused. */
+function migrateConfig(file: string): Record<string, unknown> {
+  const config = readConfigFile(file);
+  if ("backup" in config) {
+    throw new UsageError(`${file} configures a backup store; migrate copies between two plain stores: remove "backup"`);
+  }
+  return config;
+}
+
+/**
+ * Runs the command with `env`, its stdio the CLI's own; signals the CLI receives are passed on.
+ * Resolves with its exit code, or 128 + the signal's number if a signal ended it (as shells do).
+ */
+function runChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: "inherit", env });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    const cleanUp = () => {
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+    };
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      cleanUp();
+      reject(
+        Object.assign(new Error(`could not start ${JSON.stringify(command)} (${error.code ?? "error"})`), {
+          exitCode: error.code === "ENOENT" ? 127 : 126,
+        }),
+      );
+    });
+    child.once("exit", (code, signal) => {
+      cleanUp();
+      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+    });
+  });
+}
+
+function formatSummary(summary: CopySummary): string {
+  const lines = [
+    `${summary.dryRun ? "dry run (nothing written or deleted): would copy" : "copied"} ${summary.copied.length} of ${summary.total} (${summary.alreadyPresent} already there), skipped ${summary.skipped.length}, failed ${summary.failed.length}${summary.dryRun ? "" : `, deleted ${summary.deleted}`}${summary.aborted ? " (interrupted)" : ""}`,
+    ...summary.skipped.map((id) => `skipped ${id}: gone from the source`),
+    ...summary.failed.map((failure) => `failed ${failure.id}: ${failure.code}: ${failure.message}`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
 function parsePairs(pairs: readonly string[]): SecretValues {
   const entries = pairs.map((pair, index) => {
     const separator = pair.indexOf("=");
@@ -213,15 +473,18 @@ function parsePairs(pairs: readonly string[]): SecretValues {
   return Object.fromEntries(entries);
 }
 
-async function readJsonValues(source: string, io: CliIo): Promise<SecretValues> {
-  let text: string;
+async function readSource(option: string, source: string, io: CliIo): Promise<string> {
   try {
-    text = source === "-" ? await io.readStdin() : readFileSync(source, "utf8");
+    return source === "-" ? await io.readStdin() : readFileSync(source, "utf8");
   } catch (error) {
     throw new UsageError(
-      `--from-json: could not read ${source === "-" ? "standard input" : source} (${(error as { code?: string }).code ?? "error"})`,
+      `${option}: could not read ${source === "-" ? "standard input" : source} (${(error as { code?: string }).code ?? "error"})`,
     );
   }
+}
+
+async function readJsonValues(source: string, io: CliIo): Promise<SecretValues> {
+  const text = await readSource("--from-json", source, io);
   const where = source === "-" ? "standard input" : source;
   let parsed: unknown;
   try {

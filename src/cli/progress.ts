@@ -1,0 +1,69 @@
+/**
+ * Progress of a copy on stderr: on a terminal a bar drawn by cli-progress (count, rate, ETA,
+ * redrawn in place); otherwise plain lines, at most one every `intervalMs` and one at the end,
+ * so logs of a CI job stay short. Ids and values never appear in it: counts only.
+ */
+import cliProgress from "cli-progress";
+import type { CopyProgress } from "../copy-secrets.js";
+
+export interface ProgressReporter {
+  update(progress: CopyProgress): void;
+  stop(): void;
+}
+
+export function progressReporter(options: {
+  label: string;
+  /** A terminal to draw the bar on; absent or not a TTY: plain lines through `writeLine`. */
+  stream?: NodeJS.WriteStream | undefined;
+  writeLine: (line: string) => void;
+  intervalMs?: number;
+}): ProgressReporter {
+  const started = performance.now();
+  const rateOf = (done: number) => done / Math.max((performance.now() - started) / 1000, 0.001);
+  if (options.stream?.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: options.stream,
+        format: `${options.label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted} | failed {failed}`,
+        hideCursor: true,
+        etaBuffer: 50,
+        fps: 10,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    let begun = false;
+    return {
+      update(progress) {
+        const payload = { rate: rateOf(progress.done).toFixed(1), failed: progress.failed };
+        if (!begun) {
+          bar.start(progress.total, progress.done, payload);
+          begun = true;
+        } else bar.update(progress.done, payload);
+      },
+      stop() {
+        if (begun) bar.stop();
+      },
+    };
+  }
+  const intervalMs = options.intervalMs ?? 2_000;
+  let lastLine = Number.NEGATIVE_INFINITY;
+  let last: CopyProgress | undefined;
+  const line = (progress: CopyProgress) => {
+    const rate = rateOf(progress.done);
+    const left = progress.total - progress.done;
+    const eta = rate > 0 && progress.done > 0 ? `${Math.ceil(left / rate)}s` : "?";
+    options.writeLine(
+      `${options.label}: ${progress.done}/${progress.total} (${rate.toFixed(1)}/s, ETA ${eta}), copied ${progress.copied}, skipped ${progress.skipped}, failed ${progress.failed}`,
+    );
+    lastLine = performance.now();
+  };
+  return {
+    update(progress) {
+      last = progress;
+      if (performance.now() - lastLine >= intervalMs) line(progress);
+    },
+    stop() {
+      if (last && performance.now() !== lastLine) line(last);
+    },
+  };
+}

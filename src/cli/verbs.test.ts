@@ -1,0 +1,221 @@
+/**
+ * The CLI verbs of issue 15: get with several ids, export, --from-dotenv, run, backup, restore
+ * and migrate (against embedded stores; the server providers are in integration-tests/migrate.test.ts).
+ */
+import { execFile, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { SecretStore } from "../secret-store.js";
+import { markedSecretValue } from "../testing/index.js";
+import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK, runCli } from "./program.js";
+import { TRICKY_VALUES } from "./tricky-values.test-helper.js";
+
+const root = join(import.meta.dirname, "..", "..");
+const bin = join(root, "dist", "src", "cli", "main.js");
+const directory = mkdtempSync(join(tmpdir(), "omnisecret-verbs-"));
+const localEnv = { OMNISECRET_LOCAL_PATH: join(directory, "verbs.db") };
+
+async function cli(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}) {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCli(args, {
+    stdout: (text) => {
+      stdout += text;
+    },
+    stderr: (text) => {
+      stderr += text;
+    },
+    readStdin: async () => options.stdin ?? "",
+    env: options.env ?? localEnv,
+  });
+  return { code, stdout, stderr };
+}
+
+/** A node one-liner run by `omnisecret run`: writes the named variables it sees to a file as JSON. */
+function dumpEnv(file: string, names: string[]): string[] {
+  const script = `require("node:fs").writeFileSync(${JSON.stringify(file)}, JSON.stringify(Object.fromEntries(${JSON.stringify(names)}.map((n) => [n, process.env[n] ?? null]))))`;
+  return ["--", process.execPath, "-e", script];
+}
+
+describe("omnisecret get with several ids", () => {
+  it("prints an object keyed by id; one id keeps the plain output; a missing id is exit 1", async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    await cli(["store", a, "k=a"]);
+    await cli(["store", b, "k=b"]);
+    const both = await cli(["get", a, b]);
+    expect(both.code).toBe(EXIT_OK);
+    expect(JSON.parse(both.stdout)).toEqual({ [a]: { k: "a" }, [b]: { k: "b" } });
+    expect(JSON.parse((await cli(["get", a])).stdout)).toEqual({ k: "a" });
+    expect((await cli(["get", a, randomUUID()])).code).toBe(EXIT_NOT_FOUND);
+    expect((await cli(["get", a, b, "--key", "k"])).code).toBe(EXIT_BAD_INPUT);
+  });
+});
+
+describe("omnisecret export and --from-dotenv", () => {
+  it("round-trips tricky values through dotenv, from a file and from stdin", async () => {
+    const id = randomUUID();
+    const file = join(directory, "tricky.json");
+    writeFileSync(file, JSON.stringify(TRICKY_VALUES));
+    expect((await cli(["store", id, "--from-json", file])).code).toBe(EXIT_OK);
+    const exported = await cli(["export", id, "--format", "dotenv"]);
+    expect(exported.code).toBe(EXIT_OK);
+    const copy = randomUUID();
+    expect((await cli(["store", copy, "--from-dotenv", "-"], { stdin: exported.stdout })).code).toBe(EXIT_OK);
+    expect(JSON.parse((await cli(["export", copy, "--format", "json"])).stdout)).toEqual(TRICKY_VALUES);
+    const dotenvFile = join(directory, "values.env");
+    writeFileSync(dotenvFile, "# comment\nUSER=admin\nPASSWORD='p#ss w0rd'\n");
+    expect((await cli(["update", copy, "--from-dotenv", dotenvFile])).code).toBe(EXIT_OK);
+    expect(JSON.parse((await cli(["get", copy])).stdout)).toEqual({ USER: "admin", PASSWORD: "p#ss w0rd" });
+  });
+
+  it("refuses what dotenv cannot carry, without printing the value", async () => {
+    const id = randomUUID();
+    const secret = `${markedSecretValue()}'\`"\\n\r`;
+    const file = join(directory, "impossible.json");
+    writeFileSync(file, JSON.stringify({ K: secret }));
+    await cli(["store", id, "--from-json", file]);
+    const result = await cli(["export", id, "--format", "dotenv"]);
+    expect(result.code).toBe(EXIT_BAD_INPUT);
+    expect(result.stderr).toContain('key "K"');
+    expect(result.stderr + result.stdout).not.toContain(secret.slice(0, 20));
+    expect((await cli(["export", id, "--format", "yaml"])).code).toBe(EXIT_BAD_INPUT);
+  });
+});
+
+describe("omnisecret run", () => {
+  it("runs the command with the secrets' keys as variables, and passes its exit code through", async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const secret = markedSecretValue();
+    await cli(["store", a, `DB_PASSWORD=${secret}`, "DB_USER=admin"]);
+    await cli(["store", b, "API_TOKEN=t0k"]);
+    const out = join(directory, `run-${a}.json`);
+    const result = await cli(["run", a, b, ...dumpEnv(out, ["DB_PASSWORD", "DB_USER", "API_TOKEN"])]);
+    expect(result).toMatchObject({ code: EXIT_OK, stdout: "", stderr: "" });
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ DB_PASSWORD: secret, DB_USER: "admin", API_TOKEN: "t0k" });
+    const failing = await cli(["run", a, "--", process.execPath, "-e", "process.exit(7)"]);
+    expect(failing).toMatchObject({ code: 7, stderr: "" });
+  });
+
+  it("refuses invalid names and duplicate keys before the command starts, unless --prefix / --allow-override", async () => {
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    await cli(["store", a, "SHARED=first"]);
+    await cli(["store", b, "SHARED=second"]);
+    await cli(["store", c, "1ST=digit"]);
+    const marker = join(directory, `never-${a}`);
+    const touch = ["--", process.execPath, "-e", `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran")`];
+    const duplicate = await cli(["run", a, b, ...touch]);
+    expect(duplicate.code).toBe(EXIT_BAD_INPUT);
+    expect(duplicate.stderr).toContain('both have key "SHARED"');
+    const invalid = await cli(["run", c, ...touch]);
+    expect(invalid.code).toBe(EXIT_BAD_INPUT);
+    expect(invalid.stderr).toContain("not a valid environment variable name");
+    expect(() => readFileSync(marker)).toThrow();
+    const out = join(directory, `override-${a}.json`);
+    expect((await cli(["run", a, b, "--allow-override", ...dumpEnv(out, ["SHARED"])])).code).toBe(EXIT_OK);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ SHARED: "second" });
+    expect((await cli(["run", c, "--prefix", "APP_", ...dumpEnv(out, ["APP_1ST"])])).code).toBe(EXIT_OK);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ APP_1ST: "digit" });
+    expect((await cli(["run", a])).code).toBe(EXIT_BAD_INPUT);
+    expect((await cli(["run", a, "--", join(directory, "no-such-command")])).code).toBe(127);
+  });
+
+  it("forwards a signal to the command, and keeps values off the command line (installed binary)", async () => {
+    const id = randomUUID();
+    const secret = markedSecretValue();
+    await cli(["store", id, `TOKEN=${secret}`]);
+    const script =
+      "process.on('SIGTERM', () => { console.log('got SIGTERM ' + process.env.TOKEN.length); process.exit(42); }); console.log('ready'); setInterval(() => {}, 1000);";
+    const child = spawn(process.execPath, [bin, "run", id, "--", process.execPath, "-e", script], {
+      env: { ...process.env, ...localEnv },
+    });
+    let output = "";
+    const ready = new Promise<void>((resolve) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes("ready")) resolve();
+      });
+    });
+    await ready;
+    const { stdout: commandLines } = await promisify(execFile)("ps", ["-eo", "args"]);
+    expect(commandLines).not.toContain(secret);
+    child.kill("SIGTERM");
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (exitCode) => resolve(exitCode)));
+    expect(code).toBe(42);
+    expect(output).toContain(`got SIGTERM ${secret.length}`);
+  });
+});
+
+describe("omnisecret backup, restore and migrate (embedded stores)", () => {
+  it("backup copies the primary to the backup, restore copies back; the summary has no value", async () => {
+    const primaryPath = join(directory, `primary-${randomUUID()}.db`);
+    const backupPath = join(directory, `backup-${randomUUID()}.db`);
+    const env = {
+      OMNISECRET_LOCAL_PATH: primaryPath,
+      OMNISECRET_BACKUP_CONFIG: JSON.stringify({ provider: "local", path: backupPath }),
+    };
+    const primary = await SecretStore.create({ provider: "local", path: primaryPath });
+    const ids = Array.from({ length: 12 }, () => randomUUID());
+    const secret = markedSecretValue();
+    for (const id of ids) await primary.storeSecretValues(id, { id, secret });
+    await primary.close();
+
+    const dry = await cli(["backup", "--dry-run"], { env });
+    expect(dry.code).toBe(EXIT_OK);
+    expect(dry.stdout).toContain("dry run (nothing written or deleted): would copy 12 of 12");
+    const backupStore = await SecretStore.create({ provider: "local", path: backupPath });
+    expect(await countOf(backupStore)).toBe(0);
+
+    const result = await cli(["backup", "--delete-secrets"], { env });
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.stdout).toContain("copied 12 of 12 (0 already there), skipped 0, failed 0, deleted 12");
+    expect(result.stderr).toMatch(/backup: 12\/12 \(/);
+    expect(result.stdout + result.stderr).not.toContain(secret);
+    expect(await countOf(backupStore)).toBe(12);
+
+    const restored = await cli(["restore"], { env });
+    expect(restored.code).toBe(EXIT_OK);
+    const again = await SecretStore.create({ provider: "local", path: primaryPath });
+    expect(await countOf(again)).toBe(12);
+    expect(await again.getSecretValues(ids[0] as string)).toEqual({ id: ids[0], secret });
+    await again.close();
+    await backupStore.close();
+    expect((await cli(["backup"], { env: localEnv })).code).toBe(EXIT_BAD_INPUT);
+  });
+
+  it("migrate between two config files reports conflicts with exit code 3 and leaves them alone", async () => {
+    const fromFile = join(directory, `from-${randomUUID()}.json`);
+    const toFile = join(directory, `to-${randomUUID()}.json`);
+    const fromPath = join(directory, `from-${randomUUID()}.db`);
+    const toPath = join(directory, `to-${randomUUID()}.db`);
+    writeFileSync(fromFile, JSON.stringify({ provider: "local", path: fromPath }));
+    writeFileSync(toFile, JSON.stringify({ provider: "local", path: toPath }));
+    const from = await SecretStore.create({ provider: "local", path: fromPath });
+    const to = await SecretStore.create({ provider: "local", path: toPath });
+    const [a, b] = [randomUUID(), randomUUID()];
+    await from.storeSecretValues(a, { v: "a" });
+    await from.storeSecretValues(b, { v: "b" });
+    await to.storeSecretValues(b, { v: "theirs" });
+    const result = await cli(["migrate", "--from", fromFile, "--to", toFile, "--delete-source"]);
+    expect(result.code).toBe(EXIT_FAILURE);
+    expect(result.stdout).toContain(`failed ${b}: E_SECRET_EXISTS`);
+    expect(await to.getSecretValues(b)).toEqual({ v: "theirs" });
+    expect(await countOf(from)).toBe(1);
+    const replaced = await cli(["migrate", "--from", fromFile, "--to", toFile, "--delete-source", "--overwrite"]);
+    expect(replaced.code).toBe(EXIT_OK);
+    expect(await to.getSecretValues(b)).toEqual({ v: "b" });
+    expect(await countOf(from)).toBe(0);
+    await from.close();
+    await to.close();
+    expect((await cli(["migrate", "--from", fromFile])).code).toBe(EXIT_BAD_INPUT);
+  });
+});
+
+async function countOf(store: SecretStore): Promise<number> {
+  let count = 0;
+  for await (const _ of store.listSecretIds()) count += 1;
+  return count;
+}
