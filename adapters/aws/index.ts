@@ -65,7 +65,8 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     this.#prefix = context.prefix;
     this.#ownsClient = options.client === undefined;
     this.#client =
-      options.client ??
+      // The options type describes an injected client structurally, so it compiles without the SDK.
+      (options.client as SecretsManagerClient | undefined) ??
       new SecretsManagerClient({
         ...(options.region ? { region: options.region } : {}),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),

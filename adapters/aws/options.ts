@@ -1,6 +1,14 @@
-import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { z } from "zod";
 import { cacheSchema, prefixSchema, refusePlaintextRemote } from "../../src/config-schema.js";
+
+/**
+ * A `SecretsManagerClient` of `@aws-sdk/client-secrets-manager`, as much of it as the type needs:
+ * written out so that omnisecret's types compile without the SDK installed.
+ */
+export interface AwsSecretsManagerClient {
+  send(command: unknown, options?: unknown): Promise<unknown>;
+  destroy(): void;
+}
 
 export const awsOptionsSchema = z
   .strictObject({
@@ -83,7 +91,7 @@ export const awsOptionsSchema = z
      * `requestTimeoutMs` are then ignored (`operationTimeoutMs` still holds).
      */
     client: z
-      .custom<SecretsManagerClient>(
+      .custom<AwsSecretsManagerClient>(
         (value) =>
           typeof value === "object" && value !== null && typeof (value as { send?: unknown }).send === "function",
         { message: "must be a SecretsManagerClient" },

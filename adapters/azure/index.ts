@@ -95,7 +95,8 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     this.#options = options;
     this.#prefix = context.prefix;
     this.maxValueBytes = options.maxValueBytes;
-    this.#client = options.client ?? createClient(options);
+    // The options type describes an injected client structurally, so it compiles without the SDK.
+    this.#client = (options.client as SecretClient | undefined) ?? createClient(options);
   }
 
   /** The Key Vault name of a secret. */

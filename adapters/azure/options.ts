@@ -1,7 +1,18 @@
-import type { TokenCredential } from "@azure/identity";
-import type { SecretClient } from "@azure/keyvault-secrets";
 import { z } from "zod";
 import { cacheSchema, isLoopbackHost, prefixSchema } from "../../src/config-schema.js";
+
+/**
+ * A `TokenCredential` (`@azure/core-auth`, what `@azure/identity`'s credentials implement) and a
+ * `SecretClient` of `@azure/keyvault-secrets`, as much of them as the types need: written out so
+ * that omnisecret's types compile without the SDKs installed.
+ */
+export interface AzureTokenCredential {
+  getToken(scopes: string | string[], options?: unknown): Promise<unknown>;
+}
+export interface AzureSecretClient {
+  getSecret(name: string, options?: unknown): Promise<unknown>;
+  setSecret(name: string, value: string, options?: unknown): Promise<unknown>;
+}
 
 /**
  * Key Vault's documented limit on a secret's value is 25 KB; the service reports it as 25,600
@@ -40,7 +51,7 @@ const clientSecretCredentialSchema = z.strictObject({
 });
 
 /** A `TokenCredential` built in code (any of `@azure/identity`'s, or your own). */
-const tokenCredentialSchema = z.custom<TokenCredential>(
+const tokenCredentialSchema = z.custom<AzureTokenCredential>(
   (value) =>
     typeof value === "object" && value !== null && typeof (value as { getToken?: unknown }).getToken === "function",
   { message: "must be { tenantId, clientId, clientSecret, authorityHost? } or a TokenCredential" },
@@ -118,7 +129,7 @@ export const azureOptionsSchema = z.strictObject({
   listPageSize: z.number().int().min(1).max(25).default(25),
   /** A SecretClient you built yourself (code only); vaultUrl is still required, credential, TLS and retry options are then ignored. */
   client: z
-    .custom<SecretClient>(
+    .custom<AzureSecretClient>(
       (value) =>
         typeof value === "object" &&
         value !== null &&

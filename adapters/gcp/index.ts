@@ -112,7 +112,8 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     this.#options = options;
     this.#prefix = context.prefix;
     this.#ownsClient = options.client === undefined;
-    this.#client = options.client ?? this.#newClient();
+    // The options type describes an injected client structurally, so it compiles without the SDK.
+    this.#client = (options.client as SecretManagerServiceClient | undefined) ?? this.#newClient();
     this.#namePattern = secretNamePattern(`${this.#parent}/secrets/${this.#prefix}-`);
   }
 

@@ -1,6 +1,17 @@
-import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { z } from "zod";
 import { cacheSchema, isLoopbackHost, prefixSchema } from "../../src/config-schema.js";
+
+/**
+ * A `SecretManagerServiceClient` of `@google-cloud/secret-manager`, as much of it as the type
+ * needs: written out so that omnisecret's types compile without the SDK installed.
+ */
+export interface GcpSecretManagerClient {
+  createSecret(request: unknown, options?: unknown): Promise<unknown>;
+  addSecretVersion(request: unknown, options?: unknown): Promise<unknown>;
+  getSecret(request: unknown, options?: unknown): Promise<unknown>;
+  accessSecretVersion(request: unknown, options?: unknown): Promise<unknown>;
+  deleteSecret(request: unknown, options?: unknown): Promise<unknown>;
+}
 
 /** GCP label values: lowercase letters, digits, `_` and `-`, at most 63. */
 const labelValue = z.string().regex(/^[a-z0-9_-]{1,63}$/, {
@@ -133,7 +144,7 @@ export const gcpOptionsSchema = z
     halfCreatedGraceMs: z.number().int().min(0).max(600_000).default(10_000),
     /** A client you built yourself; `credentials`, `apiEndpoint`, `port` and `plaintext` are then ignored. */
     client: z
-      .custom<SecretManagerServiceClient>(
+      .custom<GcpSecretManagerClient>(
         (value) =>
           typeof value === "object" &&
           value !== null &&

@@ -121,7 +121,8 @@ export class VaultAdapter implements SecretsAdapter {
     this.#options = options;
     this.#prefix = context.prefix;
     this.maxValueBytes = options.maxValueBytes;
-    this.#client = options.client ?? createClient(options);
+    // The options type describes an injected client structurally, so it compiles without node-vault.
+    this.#client = (options.client as nodeVault.client | undefined) ?? createClient(options);
   }
 
   /** The KV v2 path of a secret below the mount. */

@@ -1,6 +1,14 @@
-import type NodeVault from "node-vault";
 import { z } from "zod";
 import { cacheSchema, prefixSchema, refusePlaintextRemote } from "../../src/config-schema.js";
+
+/**
+ * A node-vault client (`nodeVault({...})`), as much of it as the type needs: written out so that
+ * omnisecret's types compile without node-vault installed.
+ */
+export interface NodeVaultClient {
+  read(path: string, options?: unknown): Promise<unknown>;
+  write(path: string, data: unknown, options?: unknown): Promise<unknown>;
+}
 
 export const vaultOptionsSchema = z
   .strictObject({
@@ -82,7 +90,7 @@ export const vaultOptionsSchema = z
     operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
     /** A node-vault client you built yourself; address, token, namespace and TLS options are then ignored. */
     client: z
-      .custom<NodeVault.client>(
+      .custom<NodeVaultClient>(
         (value) =>
           typeof value === "object" && value !== null && typeof (value as { read?: unknown }).read === "function",
         { message: "must be a node-vault client" },
