@@ -29,8 +29,12 @@ export function isCanonicalSecretId(id: string): boolean {
  * is the secret id; names around anything but a canonical UUID do not match, so `list` never
  * yields an id that `get` would refuse.
  */
-export function secretNamePattern(before: string, after = ""): RegExp {
-  return new RegExp(`^${escapeRegExp(before)}(${CANONICAL_UUID})${escapeRegExp(after)}$`);
+export function secretNamePattern(before: string, after = "", options: { ignoreCase?: boolean } = {}): RegExp {
+  // ignoreCase: for providers whose names are case-insensitive (Key Vault); lowercase the id found.
+  return new RegExp(
+    `^${escapeRegExp(before)}(${CANONICAL_UUID})${escapeRegExp(after)}$`,
+    options.ignoreCase ? "i" : "",
+  );
 }
 
 function escapeRegExp(text: string): string {

@@ -23,6 +23,10 @@
  * - delete: GET the secret, DELETE it, GET deletedsecrets/<name> until the deletion shows (once
  *   or more), then with `"purge"` DELETE deletedsecrets/<name>: 4 at least, 3 with `"soft"`.
  * - list: GET /secrets, one request per page of `listPageSize`.
+ *
+ * Every operation is bounded by `operationTimeoutMs` (each page for list; the polls a delete or a
+ * recover waits on, and the waits for a purge to finish, included), each HTTP attempt by
+ * `requestTimeoutMs`.
  */
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -36,6 +40,7 @@ import {
 } from "@azure/identity";
 import { type DeletedSecret, type KeyVaultSecret, SecretClient } from "@azure/keyvault-secrets";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import { currentDeadline, withinDeadline, withinDeadlineEach } from "../../src/deadline.js";
 import {
   ConfigError,
   isSecretStoreError,
@@ -45,7 +50,7 @@ import {
   SecretNotFoundError,
 } from "../../src/errors.js";
 import { redactValues } from "../../src/secret-store.js";
-import { parseStoredValues } from "../../src/validation.js";
+import { parseStoredValues, secretNamePattern } from "../../src/validation.js";
 import {
   isSecretDisabled,
   KeyVaultRequestError,
@@ -67,8 +72,6 @@ export const ID_TAG = "omnisecret-id";
 export const OWNER_TAG = "omnisecret-owner";
 export const CONTENT_TYPE = "application/json";
 
-const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
-
 /** Sets tried while a purged name is still held (409), with the waits between them. */
 const NAME_HELD_ATTEMPTS = 10;
 const NAME_HELD_INITIAL_DELAY_MS = 250;
@@ -81,6 +84,12 @@ type Lookup =
   /** The latest version is disabled: its tags cannot be read, so it is nobody's to change. */
   | { readonly state: "disabled" }
   | { readonly state: "present"; readonly secret: KeyVaultSecret; readonly owned: boolean };
+
+/** What each SDK call is given: the operation's abort signal and the per-attempt timeout. */
+interface CallOptions {
+  abortSignal: AbortSignal;
+  requestOptions: { timeout: number };
+}
 
 export class AzureKeyVaultAdapter implements SecretsAdapter {
   readonly provider = PROVIDER;
@@ -104,17 +113,45 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     return `${this.#prefix}-${id}`;
   }
 
-  async storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+  storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+    return withinDeadline(this.#limits, { operation: "store", secretId: id }, () =>
+      this.#store(id, values, serialized),
+    );
+  }
+
+  getSecretValues(id: string): Promise<SecretValues> {
+    return withinDeadline(this.#limits, { operation: "get", secretId: id }, () => this.#get(id));
+  }
+
+  updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+    return withinDeadline(this.#limits, { operation: "update", secretId: id }, () =>
+      this.#update(id, values, serialized),
+    );
+  }
+
+  deleteSecretValues(id: string): Promise<void> {
+    return withinDeadline(this.#limits, { operation: "delete", secretId: id }, () => this.#delete(id));
+  }
+
+  listSecretIds(): AsyncIterable<string> {
+    return withinDeadlineEach(this.#limits, "list", this.#list());
+  }
+
+  get #limits() {
+    return { provider: PROVIDER, operationTimeoutMs: this.#options.operationTimeoutMs };
+  }
+
+  async #store(id: string, values: SecretValues, serialized: string): Promise<void> {
     const found = await this.#lookup(id, values);
     if (found.state !== "absent") throw new SecretAlreadyExistsError(id, { provider: PROVIDER });
     let recoveredVersion: string | undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.#call(values, (abortSignal) =>
+        await this.#call(values, (callOptions) =>
           this.#client.setSecret(this.nameOf(id), serialized, {
             contentType: CONTENT_TYPE,
             tags: this.#tagsFor(id),
-            abortSignal,
+            ...callOptions,
           }),
         );
         break;
@@ -143,7 +180,7 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
         }
         // Purged, but Key Vault finishes a purge in the background and answers 409 meanwhile.
         const delay = Math.min(NAME_HELD_MAX_DELAY_MS, NAME_HELD_INITIAL_DELAY_MS * 2 ** (attempt - 1));
-        await sleep(delay * (0.75 + Math.random() * 0.5));
+        await sleep(delay * (0.75 + Math.random() * 0.5), undefined, { signal: currentDeadline()?.signal });
       }
     }
     // The recovered version holds the values of the secret deleted before: not readable any more.
@@ -152,7 +189,7 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     }
   }
 
-  async getSecretValues(id: string): Promise<SecretValues> {
+  async #get(id: string): Promise<SecretValues> {
     const secret = await this.#owned(id);
     if (typeof secret.value !== "string") {
       throw new SecretIntegrityError(id, "the secret has no value", { provider: PROVIDER });
@@ -160,14 +197,14 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     return parseStoredValues(secret.value, id, PROVIDER);
   }
 
-  async updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+  async #update(id: string, values: SecretValues, serialized: string): Promise<void> {
     const current = await this.#owned(id);
     try {
-      await this.#call(values, (abortSignal) =>
+      await this.#call(values, (callOptions) =>
         this.#client.setSecret(this.nameOf(id), serialized, {
           contentType: CONTENT_TYPE,
           tags: this.#tagsFor(id),
-          abortSignal,
+          ...callOptions,
         }),
       );
     } catch (error) {
@@ -178,17 +215,16 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     if (previous && this.#options.pruneAction === "disable") await this.#disableVersion(id, previous);
   }
 
-  async deleteSecretValues(id: string): Promise<void> {
+  async #delete(id: string): Promise<void> {
     await this.#owned(id);
-    // One time limit for the DELETE and the polls that wait for it to finish.
     let deleted: DeletedSecret;
     try {
-      const abortSignal = AbortSignal.timeout(this.#options.requestTimeoutMs);
+      const callOptions = this.#callOptions();
       const poller = await this.#client.beginDeleteSecret(this.nameOf(id), {
-        abortSignal,
+        ...callOptions,
         intervalInMs: POLL_INTERVAL_MS,
       });
-      deleted = await poller.pollUntilDone({ abortSignal });
+      deleted = await poller.pollUntilDone({ abortSignal: callOptions.abortSignal });
     } catch (error) {
       throw this.#map(toKeyVaultRequestError(error), id);
     }
@@ -201,8 +237,8 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     await this.#purge(id);
   }
 
-  async *listSecretIds(): AsyncIterable<string> {
-    const pattern = new RegExp(`^${escapeRegExp(this.#prefix)}-(${UUID})$`, "i");
+  async *#list(): AsyncIterable<string> {
+    const pattern = secretNamePattern(`${this.#prefix}-`, "", { ignoreCase: true });
     const pages = this.#client
       .listPropertiesOfSecrets({ requestOptions: { timeout: this.#options.requestTimeoutMs } })
       .byPage({ maxPageSize: this.#options.listPageSize });
@@ -234,7 +270,7 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
   async #lookup(id: string, values?: SecretValues): Promise<Lookup> {
     let secret: KeyVaultSecret;
     try {
-      secret = await this.#call(values, (abortSignal) => this.#client.getSecret(this.nameOf(id), { abortSignal }));
+      secret = await this.#call(values, (callOptions) => this.#client.getSecret(this.nameOf(id), callOptions));
     } catch (error) {
       if (error instanceof KeyVaultRequestError) {
         // Lowkey Vault answers 404 for a disabled version too: there it looks absent.
@@ -257,9 +293,7 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
   /** The deleted secret holding the name, or undefined when there is none (or it is being purged). */
   async #deletedSecret(id: string): Promise<DeletedSecret | undefined> {
     try {
-      return await this.#call(undefined, (abortSignal) =>
-        this.#client.getDeletedSecret(this.nameOf(id), { abortSignal }),
-      );
+      return await this.#call(undefined, (callOptions) => this.#client.getDeletedSecret(this.nameOf(id), callOptions));
     } catch (error) {
       if (error instanceof KeyVaultRequestError && error.statusCode === 404) return undefined;
       throw this.#map(error, id, "store");
@@ -269,7 +303,7 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
   /** Purges a deleted secret; false when the vault refuses (purge protection, or no purge permission). */
   async #purge(id: string): Promise<boolean> {
     try {
-      await this.#call(undefined, (abortSignal) => this.#client.purgeDeletedSecret(this.nameOf(id), { abortSignal }));
+      await this.#call(undefined, (callOptions) => this.#client.purgeDeletedSecret(this.nameOf(id), callOptions));
       return true;
     } catch (error) {
       if (error instanceof KeyVaultRequestError && error.statusCode === 403) {
@@ -284,12 +318,12 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
 
   async #recover(id: string): Promise<void> {
     try {
-      const abortSignal = AbortSignal.timeout(this.#options.requestTimeoutMs);
+      const callOptions = this.#callOptions();
       const poller = await this.#client.beginRecoverDeletedSecret(this.nameOf(id), {
-        abortSignal,
+        ...callOptions,
         intervalInMs: POLL_INTERVAL_MS,
       });
-      await poller.pollUntilDone({ abortSignal });
+      await poller.pollUntilDone({ abortSignal: callOptions.abortSignal });
     } catch (error) {
       const failure = toKeyVaultRequestError(error);
       // 409: a racing store is recovering it already; the next set finds out.
@@ -300,8 +334,8 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
 
   async #disableVersion(id: string, version: string): Promise<void> {
     try {
-      await this.#call(undefined, (abortSignal) =>
-        this.#client.updateSecretProperties(this.nameOf(id), version, { enabled: false, abortSignal }),
+      await this.#call(undefined, (callOptions) =>
+        this.#client.updateSecretProperties(this.nameOf(id), version, { enabled: false, ...callOptions }),
       );
     } catch (error) {
       // The version is gone already: nothing is left readable.
@@ -310,10 +344,23 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     }
   }
 
-  /** One SDK call (its retries included) within `requestTimeoutMs`; failures come out rebuilt, as `KeyVaultRequestError`. */
-  async #call<T>(values: SecretValues | undefined, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * The options of one SDK call: the operation's deadline as its abort signal (so retries, polls
+   * and waits stop there) and `requestTimeoutMs` (cut to the time left) for each HTTP attempt.
+   */
+  #callOptions(): CallOptions {
+    const deadline = currentDeadline();
+    const timeout = deadline?.requestTimeoutMs(this.#options.requestTimeoutMs) ?? this.#options.requestTimeoutMs;
+    return {
+      abortSignal: deadline?.signal ?? AbortSignal.timeout(this.#options.operationTimeoutMs),
+      requestOptions: { timeout },
+    };
+  }
+
+  /** One SDK call, its retries included, within the operation's deadline; failures come out rebuilt, as `KeyVaultRequestError`. */
+  async #call<T>(values: SecretValues | undefined, run: (callOptions: CallOptions) => Promise<T>): Promise<T> {
     try {
-      return await run(AbortSignal.timeout(this.#options.requestTimeoutMs));
+      return await run(this.#callOptions());
     } catch (error) {
       throw toKeyVaultRequestError(error, (text) => redactValues(text, values));
     }
@@ -330,10 +377,6 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
 function isPurgeable(deleted: DeletedSecret): boolean {
   const level = deleted.properties.recoveryLevel;
   return level === undefined || level.includes("Purgeable");
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** The CAs a client with `caCertFile` trusts: the system's (and NODE_EXTRA_CA_CERTS), plus the file. */

@@ -18,7 +18,8 @@ describe("Azure options", () => {
       deletePolicy: "purge",
       pruneAction: "disable",
       maxAttempts: 4,
-      requestTimeoutMs: 30_000,
+      requestTimeoutMs: 10_000,
+      operationTimeoutMs: 20_000,
       maxValueBytes: 25_600,
       listPageSize: 25,
     });

@@ -112,11 +112,18 @@ export const azureOptionsSchema = z.strictObject({
    */
   maxAttempts: z.number().int().min(1).max(20).default(4),
   /**
-   * Milliseconds one SDK call may take, its retries and their waits included; then it fails with
-   * `E_PROVIDER_UNAVAILABLE`.
-   * @default 30000
+   * Milliseconds one request (one attempt) may take; then the SDK tries again if attempts are left.
+   * @default 10000
    */
-  requestTimeoutMs: z.number().int().positive().default(30_000),
+  requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+  /**
+   * Milliseconds one operation may take, every request, retry, poll and backoff in it included;
+   * then it fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page. A delete waits
+   * for Key Vault to finish it and then purges, and a store right after waits while Key Vault
+   * finishes a purge, all within this.
+   * @default 20000
+   */
+  operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
   /**
    * Limit on `JSON.stringify(values)` in UTF-8 bytes; Key Vault's own limit (25,600) is the most.
    * @default 25600

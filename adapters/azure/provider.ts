@@ -17,6 +17,7 @@ export const azureProvider = defineProvider({
     envField("azure", "pruneAction", "string"),
     envField("azure", "maxAttempts", "integer"),
     envField("azure", "requestTimeoutMs", "integer"),
+    envField("azure", "operationTimeoutMs", "integer"),
     envField("azure", "maxValueBytes", "integer"),
     envField("azure", "listPageSize", "integer"),
   ],

@@ -359,8 +359,8 @@ describe("azure adapter against the Key Vault API", () => {
       expect(await store.getSecretValues(id)).toEqual({ v: "1" });
     });
 
-    it("retries a dropped connection, and gives up at requestTimeoutMs on a server that does not answer", async () => {
-      const store = await open({ maxAttempts: 3, requestTimeoutMs: 1_500 });
+    it("retries a dropped connection, and gives up at operationTimeoutMs on a server that does not answer", async () => {
+      const store = await open({ maxAttempts: 3, requestTimeoutMs: 1_000, operationTimeoutMs: 2_500 });
       const id = randomUUID();
       await store.storeSecretValues(id, { v: "1" });
       const pathPrefix = `/secrets/${store.prefix}-${id}`;
