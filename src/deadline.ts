@@ -7,6 +7,7 @@
  * timeout; Azure: `tryTimeoutInMs` inside a caller's abort signal), kept under one name here.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { SecretsAdapter, SecretValues } from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 
 /** The defaults every server adapter documents; an operation against a server that never answers ends within 30 s. */
@@ -116,5 +117,48 @@ export async function* withinDeadlineEach<T>(
   } finally {
     // The caller stopped early (break): let the source release what it holds.
     if (!finished) await iterator.return?.();
+  }
+}
+
+/**
+ * The base of the adapters that talk to a server: every public operation runs under its own
+ * deadline (`withinDeadline`; each page of a list under `withinDeadlineEach`), so a subclass
+ * implements the operations themselves and finds the deadline with `currentDeadline()` where it
+ * sends a request.
+ */
+export abstract class DeadlineBoundAdapter implements SecretsAdapter {
+  abstract readonly provider: string;
+  abstract readonly maxValueBytes: number;
+  /** The provider's name and `operationTimeoutMs`, read when an operation starts. */
+  protected abstract get limits(): OperationLimits;
+
+  protected abstract storeValues(id: string, values: SecretValues, serialized: string): Promise<void>;
+  protected abstract readValues(id: string): Promise<SecretValues>;
+  protected abstract updateValues(id: string, values: SecretValues, serialized: string): Promise<void>;
+  protected abstract deleteValues(id: string): Promise<void>;
+  protected abstract listIds(): AsyncIterable<string>;
+
+  storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+    return withinDeadline(this.limits, { operation: "store", secretId: id }, () =>
+      this.storeValues(id, values, serialized),
+    );
+  }
+
+  getSecretValues(id: string): Promise<SecretValues> {
+    return withinDeadline(this.limits, { operation: "get", secretId: id }, () => this.readValues(id));
+  }
+
+  updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+    return withinDeadline(this.limits, { operation: "update", secretId: id }, () =>
+      this.updateValues(id, values, serialized),
+    );
+  }
+
+  deleteSecretValues(id: string): Promise<void> {
+    return withinDeadline(this.limits, { operation: "delete", secretId: id }, () => this.deleteValues(id));
+  }
+
+  listSecretIds(): AsyncIterable<string> {
+    return withinDeadlineEach(this.limits, "list", this.listIds());
   }
 }

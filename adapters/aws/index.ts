@@ -26,7 +26,7 @@ import {
   type Tag,
 } from "@aws-sdk/client-secrets-manager";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { currentDeadline, withinDeadline, withinDeadlineEach } from "../../src/deadline.js";
+import { currentDeadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   ConfigError,
   isSecretStoreError,
@@ -52,7 +52,7 @@ class NameStillHeld extends Error {
   override name = "NameStillHeld";
 }
 
-export class AwsSecretsAdapter implements SecretsAdapter {
+export class AwsSecretsAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
   readonly maxValueBytes = AWS_MAX_VALUE_BYTES;
   readonly #client: SecretsManagerClient;
@@ -61,6 +61,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
   readonly #options: ResolvedAwsOptions;
 
   constructor(options: ResolvedAwsOptions, context: AdapterContext) {
+    super();
     this.#options = options;
     this.#prefix = context.prefix;
     this.#ownsClient = options.client === undefined;
@@ -104,27 +105,11 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     return `${this.#prefix}/${id}`;
   }
 
-  storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
-    return withinDeadline(this.#options, { operation: "store", secretId: id }, () => this.#store(id, serialized));
+  protected get limits() {
+    return this.#options;
   }
 
-  getSecretValues(id: string): Promise<SecretValues> {
-    return withinDeadline(this.#options, { operation: "get", secretId: id }, () => this.#get(id));
-  }
-
-  updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
-    return withinDeadline(this.#options, { operation: "update", secretId: id }, () => this.#update(id, serialized));
-  }
-
-  deleteSecretValues(id: string): Promise<void> {
-    return withinDeadline(this.#options, { operation: "delete", secretId: id }, () => this.#delete(id));
-  }
-
-  listSecretIds(): AsyncIterable<string> {
-    return withinDeadlineEach(this.#options, "list", this.#list());
-  }
-
-  async #store(id: string, serialized: string): Promise<void> {
+  protected override async storeValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
     // The SDK re-sends this token on its own retries, so a create that timed out but succeeded is
     // not made twice: AWS answers the retry with success. Where the retry is answered
     // ResourceExistsException instead (LocalStack does), the token tells whether the secret's
@@ -171,7 +156,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     }
   }
 
-  async #get(id: string): Promise<SecretValues> {
+  protected override async readValues(id: string): Promise<SecretValues> {
     const described = await this.#describeOwned(id);
     const result = await this.#send(id, () =>
       this.#client.send(new GetSecretValueCommand({ SecretId: described.ARN })),
@@ -182,7 +167,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     return parseStoredValues(result.SecretString, id, PROVIDER);
   }
 
-  async #update(id: string, serialized: string): Promise<void> {
+  protected override async updateValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
     const described = await this.#describeOwned(id);
     await this.#send(id, () =>
       this.#client.send(
@@ -195,7 +180,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     );
   }
 
-  async #delete(id: string): Promise<void> {
+  protected override async deleteValues(id: string): Promise<void> {
     const described = await this.#describeOwned(id);
     // The decision: scheduling the deletion of this ARN succeeds for one caller only. Concurrent
     // deletes are told it is already scheduled, and a delete whose secret was replaced meanwhile
@@ -214,7 +199,7 @@ export class AwsSecretsAdapter implements SecretsAdapter {
     await this.#forceDelete(id, described.ARN);
   }
 
-  async *#list(): AsyncIterable<string> {
+  protected override async *listIds(): AsyncIterable<string> {
     const pages = paginateListSecrets(
       { client: this.#client, pageSize: this.#options.listPageSize },
       {

@@ -40,7 +40,7 @@ import {
 } from "@azure/identity";
 import { type DeletedSecret, type KeyVaultSecret, SecretClient } from "@azure/keyvault-secrets";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { currentDeadline, withinDeadline, withinDeadlineEach } from "../../src/deadline.js";
+import { currentDeadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   ConfigError,
   isSecretStoreError,
@@ -91,7 +91,7 @@ interface CallOptions {
   requestOptions: { timeout: number };
 }
 
-export class AzureKeyVaultAdapter implements SecretsAdapter {
+export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
   /** Key Vault has no conditional create: racing stores of one id can all succeed. */
   readonly atomicCreate = false;
@@ -101,6 +101,7 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
   readonly #prefix: string;
 
   constructor(options: ResolvedAzureOptions, context: AdapterContext) {
+    super();
     this.#options = options;
     this.#prefix = context.prefix;
     this.maxValueBytes = options.maxValueBytes;
@@ -113,35 +114,11 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     return `${this.#prefix}-${id}`;
   }
 
-  storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
-    return withinDeadline(this.#limits, { operation: "store", secretId: id }, () =>
-      this.#store(id, values, serialized),
-    );
+  protected get limits() {
+    return this.#options;
   }
 
-  getSecretValues(id: string): Promise<SecretValues> {
-    return withinDeadline(this.#limits, { operation: "get", secretId: id }, () => this.#get(id));
-  }
-
-  updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
-    return withinDeadline(this.#limits, { operation: "update", secretId: id }, () =>
-      this.#update(id, values, serialized),
-    );
-  }
-
-  deleteSecretValues(id: string): Promise<void> {
-    return withinDeadline(this.#limits, { operation: "delete", secretId: id }, () => this.#delete(id));
-  }
-
-  listSecretIds(): AsyncIterable<string> {
-    return withinDeadlineEach(this.#limits, "list", this.#list());
-  }
-
-  get #limits() {
-    return { provider: PROVIDER, operationTimeoutMs: this.#options.operationTimeoutMs };
-  }
-
-  async #store(id: string, values: SecretValues, serialized: string): Promise<void> {
+  protected override async storeValues(id: string, values: SecretValues, serialized: string): Promise<void> {
     const found = await this.#lookup(id, values);
     if (found.state !== "absent") throw new SecretAlreadyExistsError(id, { provider: PROVIDER });
     let recoveredVersion: string | undefined;
@@ -189,7 +166,7 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     }
   }
 
-  async #get(id: string): Promise<SecretValues> {
+  protected override async readValues(id: string): Promise<SecretValues> {
     const secret = await this.#owned(id);
     if (typeof secret.value !== "string") {
       throw new SecretIntegrityError(id, "the secret has no value", { provider: PROVIDER });
@@ -197,7 +174,7 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     return parseStoredValues(secret.value, id, PROVIDER);
   }
 
-  async #update(id: string, values: SecretValues, serialized: string): Promise<void> {
+  protected override async updateValues(id: string, values: SecretValues, serialized: string): Promise<void> {
     const current = await this.#owned(id);
     try {
       await this.#call(values, (callOptions) =>
@@ -215,7 +192,7 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     if (previous && this.#options.pruneAction === "disable") await this.#disableVersion(id, previous);
   }
 
-  async #delete(id: string): Promise<void> {
+  protected override async deleteValues(id: string): Promise<void> {
     await this.#owned(id);
     let deleted: DeletedSecret;
     try {
@@ -237,7 +214,7 @@ export class AzureKeyVaultAdapter implements SecretsAdapter {
     await this.#purge(id);
   }
 
-  async *#list(): AsyncIterable<string> {
+  protected override async *listIds(): AsyncIterable<string> {
     const pattern = secretNamePattern(`${this.#prefix}-`, "", { ignoreCase: true });
     const pages = this.#client
       .listPropertiesOfSecrets({ requestOptions: { timeout: this.#options.requestTimeoutMs } })

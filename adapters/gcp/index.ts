@@ -33,7 +33,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type protos, SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Gax from "google-gax";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { currentDeadline, withinDeadline, withinDeadlineEach } from "../../src/deadline.js";
+import { currentDeadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   isSecretStoreError,
   PermissionDeniedError,
@@ -96,7 +96,7 @@ function insecureChannelCredentials(): unknown {
   return gax.grpc.credentials.createInsecure();
 }
 
-export class GcpSecretsAdapter implements SecretsAdapter {
+export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
   readonly maxValueBytes = GCP_MAX_VALUE_BYTES;
   #client: SecretManagerServiceClient;
@@ -109,6 +109,7 @@ export class GcpSecretsAdapter implements SecretsAdapter {
   #canUpdateLabels = true;
 
   constructor(options: ResolvedGcpOptions, context: AdapterContext) {
+    super();
     this.#options = options;
     this.#prefix = context.prefix;
     this.#ownsClient = options.client === undefined;
@@ -131,27 +132,11 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     return `${this.#parent}/secrets/${this.secretIdOf(id)}`;
   }
 
-  storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
-    return withinDeadline(this.#options, { operation: "store", secretId: id }, () => this.#store(id, serialized));
+  protected get limits() {
+    return this.#options;
   }
 
-  getSecretValues(id: string): Promise<SecretValues> {
-    return withinDeadline(this.#options, { operation: "get", secretId: id }, () => this.#get(id));
-  }
-
-  updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
-    return withinDeadline(this.#options, { operation: "update", secretId: id }, () => this.#update(id, serialized));
-  }
-
-  deleteSecretValues(id: string): Promise<void> {
-    return withinDeadline(this.#options, { operation: "delete", secretId: id }, () => this.#delete(id));
-  }
-
-  listSecretIds(): AsyncIterable<string> {
-    return withinDeadlineEach(this.#options, "list", this.#list());
-  }
-
-  async #store(id: string, serialized: string): Promise<void> {
+  protected override async storeValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
     const name = this.nameOf(id);
     const created = await this.#create(id);
     const data = Buffer.from(serialized, "utf8");
@@ -181,7 +166,7 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     await this.#markStored(id, created);
   }
 
-  async #get(id: string): Promise<SecretValues> {
+  protected override async readValues(id: string): Promise<SecretValues> {
     const secret = await this.#getOwned(id);
     const [response] = await this.#send(
       id,
@@ -191,7 +176,7 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     return this.#decode(id, response.payload);
   }
 
-  async #update(id: string, serialized: string): Promise<void> {
+  protected override async updateValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
     const { name } = await this.#getOwned(id);
     // NOT_FOUND (no enabled version) and FAILED_PRECONDITION map to not found: update never creates.
     await this.#send(
@@ -209,7 +194,7 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     await this.#prune(id, name);
   }
 
-  async #delete(id: string): Promise<void> {
+  protected override async deleteValues(id: string): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       const secret = await this.#getOwned(id);
       // A store under way (or the leftover of one that died) is missing, as for get and list.
@@ -237,7 +222,7 @@ export class GcpSecretsAdapter implements SecretsAdapter {
     }
   }
 
-  async *#list(): AsyncIterable<string> {
+  protected override async *listIds(): AsyncIterable<string> {
     const owner = this.#options.owner;
     // Label values are quoted; the labels are checked again below, as servers may ignore filters.
     const filter = `labels.${MANAGED_BY_LABEL}="${MANAGED_BY_VALUE}" AND labels.${OWNER_LABEL}="${owner}"`;

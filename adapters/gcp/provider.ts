@@ -1,6 +1,6 @@
 /** Google Cloud Secret Manager. The provider's definition; see `src/provider-definition.ts`. */
 import { envField } from "../../src/env-fields.js";
-import { comparableUrl, defineProvider } from "../../src/provider-definition.js";
+import { defineProvider } from "../../src/provider-definition.js";
 
 export const gcpProvider = defineProvider({
   name: "gcp",

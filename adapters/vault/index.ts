@@ -27,7 +27,7 @@ import { rootCertificates } from "node:tls";
 import { debuglog } from "node:util";
 import nodeVault from "node-vault";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { currentDeadline, withinDeadline, withinDeadlineEach } from "../../src/deadline.js";
+import { currentDeadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   ConfigError,
   PermissionDeniedError,
@@ -107,7 +107,7 @@ interface LatestVersion {
   readonly customMetadata?: Record<string, string> | null;
 }
 
-export class VaultAdapter implements SecretsAdapter {
+export class VaultAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
   readonly maxValueBytes: number;
   readonly #client: nodeVault.client;
@@ -118,6 +118,7 @@ export class VaultAdapter implements SecretsAdapter {
   #tokenExpiresAt = 0;
 
   constructor(options: ResolvedVaultOptions, context: AdapterContext) {
+    super();
     this.#options = options;
     this.#prefix = context.prefix;
     this.maxValueBytes = options.maxValueBytes;
@@ -130,24 +131,8 @@ export class VaultAdapter implements SecretsAdapter {
     return `${this.#prefix}/${id}`;
   }
 
-  storeSecretValues(id: string, values: SecretValues): Promise<void> {
-    return withinDeadline(this.#options, { operation: "store", secretId: id }, () => this.#store(id, values));
-  }
-
-  getSecretValues(id: string): Promise<SecretValues> {
-    return withinDeadline(this.#options, { operation: "get", secretId: id }, () => this.#get(id));
-  }
-
-  updateSecretValues(id: string, values: SecretValues): Promise<void> {
-    return withinDeadline(this.#options, { operation: "update", secretId: id }, () => this.#update(id, values));
-  }
-
-  deleteSecretValues(id: string): Promise<void> {
-    return withinDeadline(this.#options, { operation: "delete", secretId: id }, () => this.#delete(id));
-  }
-
-  listSecretIds(): AsyncIterable<string> {
-    return withinDeadlineEach(this.#options, "list", this.#list());
+  protected get limits() {
+    return this.#options;
   }
 
   /**
@@ -155,7 +140,7 @@ export class VaultAdapter implements SecretsAdapter {
    * after it (`max_versions`, the omnisecret marks) is best effort: if it fails, store still
    * reports the truth (stored), and the next update writes the metadata before its own version.
    */
-  async #store(id: string, values: SecretValues): Promise<void> {
+  protected override async storeValues(id: string, values: SecretValues): Promise<void> {
     try {
       // cas 0: written only if no version exists, so of racing stores exactly one wins.
       await this.#writeVersion(id, values, 0);
@@ -171,13 +156,13 @@ export class VaultAdapter implements SecretsAdapter {
     }
   }
 
-  async #get(id: string): Promise<SecretValues> {
+  protected override async readValues(id: string): Promise<SecretValues> {
     const latest = await this.#latest(id);
     if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
     return checkStoredValues(latest.values, id, PROVIDER);
   }
 
-  async #update(id: string, values: SecretValues): Promise<void> {
+  protected override async updateValues(id: string, values: SecretValues): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       const latest = await this.#latest(id);
       if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
@@ -196,7 +181,7 @@ export class VaultAdapter implements SecretsAdapter {
     }
   }
 
-  async #delete(id: string): Promise<void> {
+  protected override async deleteValues(id: string): Promise<void> {
     let latest = await this.#latest(id);
     for (let attempt = 1; ; attempt += 1) {
       if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
@@ -258,7 +243,7 @@ export class VaultAdapter implements SecretsAdapter {
     await this.#send(id, () => this.#client.write(`${this.#options.mount}/destroy/${this.pathOf(id)}`, { versions }));
   }
 
-  async *#list(): AsyncIterable<string> {
+  protected override async *listIds(): AsyncIterable<string> {
     let keys: unknown[] = [];
     try {
       const body = (await this.#request(() =>
