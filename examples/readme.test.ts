@@ -6,10 +6,10 @@ import { SECRET_STORE_ERROR_CODES } from "../src/errors.js";
 const root = join(import.meta.dirname, "..");
 
 describe("README", () => {
-  it("shows examples/directory-adapter.mjs exactly as the tests run it", () => {
-    const readme = readFileSync(join(root, "README.md"), "utf8");
+  it("shows examples/directory-adapter.mjs on the custom adapter page exactly as the tests run it", () => {
+    const page = readFileSync(join(root, "docs", "providers", "custom.md"), "utf8");
     const example = readFileSync(join(root, "examples", "directory-adapter.mjs"), "utf8");
-    expect(readme).toContain(`\`\`\`js\n${example}\`\`\``);
+    expect(page).toContain(`\`\`\`js\n${example}\`\`\``);
   });
 
   it("documents every error code and the two front-door commands", () => {
