@@ -1,5 +1,6 @@
 /**
- * Building blocks shared by every provider's options schema: the name prefix and the read cache.
+ * Building blocks shared by every provider's options schema: the name prefix, the owner and the
+ * read cache.
  * Each adapter owns its own options schema in `adapters/<provider>/options.ts` and builds it
  * from these; the schema module is loaded only for the provider a config selects.
  */
@@ -18,6 +19,29 @@ export const prefixSchema = z
   .default("omnisecret");
 
 export const DEFAULT_PREFIX = "omnisecret";
+
+/**
+ * Which installation a secret belongs to, as ZenML's server id does. It becomes part of the
+ * provider-native name (`<prefix>/<owner>/<uuid>` on AWS and Vault, `<prefix>-<owner>-<uuid>` on
+ * GCP and Azure), so the name alone says whose a secret is and no read is needed before a call;
+ * the same value is also written as a tag or label, for people and for `verifyOwnership`.
+ * Lowercase letters, digits and dashes: the alphabet every provider accepts in a name and in a
+ * tag or label value (GCP labels are lowercase, Azure names have no `_`). At most 40, so that
+ * prefix, owner and UUID fit Azure's 127-character names.
+ */
+export const ownerSchema = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/, {
+    message: "must be 1-40 lowercase letters, digits or dashes, starting and ending with a letter or digit",
+  })
+  .default("default");
+
+/**
+ * Strict ownership: check the secret's owner tag or label before every read and write (one
+ * request more where the provider's read does not return them), so a secret someone else put
+ * at an omnisecret name is not found rather than used.
+ */
+export const verifyOwnershipSchema = z.boolean().default(false);
 
 /**
  * The opt-in read cache, a field every provider accepts (env `OMNISECRET_CACHE_TTL_MS`,
