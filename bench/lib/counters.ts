@@ -17,15 +17,34 @@ import { subscribe } from "node:diagnostics_channel";
 import { createRequire } from "node:module";
 
 let count = 0;
-const increment = () => {
-  count += 1;
-};
+/** What was sent since `recordRequests()` was called: `METHOD path` for HTTP, the method path for gRPC. */
+let log: string[] | undefined;
 
-subscribe("http.client.request.start", increment);
-subscribe("undici:request:create", increment);
+function counted(description: string): void {
+  count += 1;
+  log?.push(description);
+}
+
+subscribe("http.client.request.start", (message) => {
+  const { request } = message as { request?: { method?: string; path?: string } };
+  counted(`${request?.method ?? "?"} ${request?.path ?? "?"}`);
+});
+subscribe("undici:request:create", (message) => {
+  const { request } = message as { request?: { method?: string; path?: string } };
+  counted(`${request?.method ?? "?"} ${request?.path ?? "?"}`);
+});
 
 export function requestCount(): number {
   return count;
+}
+
+/** Starts a fresh log of the requests sent; `requestLog()` reads it. For tests that check which requests an operation sends. */
+export function recordRequests(): void {
+  log = [];
+}
+
+export function requestLog(): readonly string[] {
+  return log ?? [];
 }
 
 let grpcWrapped = false;
@@ -38,7 +57,7 @@ export function countGrpcCalls(): void {
   const grpc = createRequire(gaxEntry)("@grpc/grpc-js") as { Channel: { prototype: Record<string, unknown> } };
   const original = grpc.Channel.prototype.createCall as (...args: unknown[]) => unknown;
   grpc.Channel.prototype.createCall = function (this: unknown, ...args: unknown[]) {
-    count += 1;
+    counted(`gRPC ${String(args[0])}`);
     return original.apply(this, args);
   };
   grpcWrapped = true;
@@ -56,7 +75,7 @@ export async function countSqliteStatements(): Promise<void> {
   for (const method of ["run", "get", "all", "iterate"]) {
     const original = prototype[method] as (...args: unknown[]) => unknown;
     prototype[method] = function (this: unknown, ...args: unknown[]) {
-      count += 1;
+      counted(`SQL ${method}`);
       return original.apply(this, args);
     };
   }

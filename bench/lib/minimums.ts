@@ -1,13 +1,26 @@
 /**
- * The fewest requests each operation can send on a provider while keeping omnisecret's
- * contract (ownership checks, "update never creates", not found reported, versions bounded),
- * and why. For the local store these are SQL statements, not network requests.
+ * The fewest requests each operation can send on a provider for the contract's meaning, derived
+ * from the provider's API (not from what the adapter happens to do): store refuses an existing
+ * id, update and delete report a missing one and update never creates, get returns the whole map,
+ * and a replaced value does not stay readable beyond what `keepVersions` asks for. Ownership costs
+ * no request in the default configuration, because the owner is part of the name
+ * (`verifyOwnership: true` checks the tags first and costs more; see each provider's page).
+ * For the local store these are SQL statements, not network requests.
+ *
+ * `integration-tests/request-counts.test.ts` asserts these numbers against every provider's test
+ * server, so a change that adds a request fails a test; `npm run bench` reports them beside the
+ * counts it measures on both sides.
  */
 export type Operation = "store" | "get" | "update" | "delete";
 
 export interface Minimum {
   readonly requests: number;
   readonly why: string;
+  /**
+   * Set where the provider finishes the operation in the background and the client polls until it
+   * is done: `requests` counts one poll, and repeats of the same poll are not counted against it.
+   */
+  readonly polls?: true;
 }
 
 export const MINIMUMS: Readonly<Record<string, Readonly<Record<Operation, Minimum>>>> = {
@@ -18,50 +31,67 @@ export const MINIMUMS: Readonly<Record<string, Readonly<Record<Operation, Minimu
     delete: { requests: 1, why: "one DELETE; zero changed rows means not found" },
   },
   aws: {
-    store: { requests: 1, why: "CreateSecret carries the value and the tags, and fails if the name exists" },
+    store: {
+      requests: 1,
+      why: "CreateSecret carries the value and the tags, and fails with ResourceExistsException on an existing name",
+    },
     get: {
-      requests: 2,
-      why: "GetSecretValue returns no tags, so the ownership check needs DescribeSecret first (and a foreign secret's value is never fetched)",
+      requests: 1,
+      why: "GetSecretValue by name; a missing secret (or one scheduled for deletion) is an error, not an empty answer",
     },
     update: {
-      requests: 2,
-      why: "PutSecretValue checks no tags, so DescribeSecret comes first (it also reports a missing secret, so update never creates)",
+      requests: 1,
+      why: "PutSecretValue by name answers ResourceNotFoundException for a missing secret, so it never creates",
     },
-    delete: { requests: 2, why: "DescribeSecret for the ownership tags, then DeleteSecret" },
+    delete: {
+      requests: 2,
+      why: "DeleteSecret with ForceDeleteWithoutRecovery answers success for a missing name, so one request cannot report not found: a DeleteSecret with a recovery window decides (ResourceNotFound or already scheduled for a missing one, and only one of racing deletes succeeds), then the force delete of the ARN it returned frees the name at once",
+    },
   },
   vault: {
     store: {
-      requests: 2,
-      why: "a `cas: 0` write (atomic create), then the metadata write that sets this secret's own max_versions",
+      requests: 1,
+      why: "one write with `cas: 0`, which fails when the path has a version; how many versions are kept is the mount's `max_versions` (set once per mount, not per secret)",
     },
     get: { requests: 1, why: "one read of the data path" },
     update: {
       requests: 2,
-      why: "a plain write would create a missing secret and PATCH merges instead of replacing, so the metadata read gives the version for a `cas` write",
+      why: "a write without `cas` creates a missing secret and PATCH merges instead of replacing, so a read first gives the version for a `cas` write, which then cannot create",
     },
     delete: {
       requests: 2,
-      why: "DELETE on the metadata answers 204 for a missing path too, so a read first tells not found apart",
+      why: "DELETE on the metadata answers 204 for a missing path too, so a read comes first to tell not found; then one write (omnisecret: a `cas` tombstone over the version read, so racing deletes have one winner)",
     },
   },
   gcp: {
-    store: { requests: 2, why: "the API has no create-with-value: CreateSecret (labels), then AddSecretVersion" },
-    get: {
+    store: {
       requests: 2,
-      why: "AccessSecretVersion returns no labels, so the ownership check needs GetSecret first",
+      why: "the API has no create-with-value: CreateSecret (labels; ALREADY_EXISTS on an existing id), then AddSecretVersion",
     },
+    get: { requests: 1, why: "AccessSecretVersion of `latest` by name" },
     update: {
-      requests: 2,
-      why: "GetSecret (labels), then AddSecretVersion; pruning old versions would add one DestroySecretVersion, but the emulator has no version management, so pruning is off on both sides",
+      requests: 1,
+      why: "AddSecretVersion answers NOT_FOUND for a missing secret, so it never creates; pruning the replaced version (`keepVersions`) adds one DestroySecretVersion, but the emulator has no version management, so pruning is off on both sides here",
     },
-    delete: { requests: 2, why: "GetSecret (labels and etag), then DeleteSecret with the etag" },
+    delete: { requests: 1, why: "DeleteSecret answers NOT_FOUND for a missing secret, and removes every version" },
+  },
+  azure: {
+    store: {
+      requests: 2,
+      why: "Key Vault has no conditional create (PUT is an upsert), so a GET first refuses an existing id, then the PUT",
+    },
+    get: { requests: 1, why: "one GET of the secret's current version (its tags come with it)" },
+    update: {
+      requests: 3,
+      why: "PUT would create a missing secret, so a GET first; then the PUT of a new version, and a PATCH that disables the version it replaced (Key Vault keeps every version enabled otherwise)",
+    },
+    delete: {
+      requests: 3,
+      why: "DELETE answers 404 for a missing secret, but the name stays held by the soft-deleted secret until it is purged, and the purge is refused until the deletion shows: the DELETE, GET deletedsecrets/<name> until it shows (one or more), then the purge DELETE",
+      polls: true,
+    },
   },
 };
 
 /** Where omnisecret sends more than the minimum, why, and what would close the gap. */
-export const EXCESS: Readonly<Record<string, Partial<Record<Operation, string>>>> = {
-  gcp: {
-    update:
-      "the gcp adapter's update also sends GetSecretVersion of `latest` between GetSecret and AddSecretVersion, so that an update never brings a half-created secret (CreateSecret done, AddSecretVersion not, the process died in between) to life. Closing it moves the cost elsewhere: a label marking complete secrets would cost store a third request (UpdateSecret after AddSecretVersion); dropping the check would let an update complete such a leftover",
-  },
-};
+export const EXCESS: Readonly<Record<string, Partial<Record<Operation, string>>>> = {};

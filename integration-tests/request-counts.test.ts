@@ -1,0 +1,94 @@
+/**
+ * Issue 13: each operation, on the default configuration, sends exactly the fewest requests the
+ * provider allows (bench/lib/minimums.ts, which says why each number is the minimum), counted on
+ * the wire by the benchmark's counters, so a change that adds a request fails here. A missing id
+ * costs no more than the minimum either.
+ *
+ * The providers are those whose servers the harness started (OMNISECRET_TEST_SERVERS, or all).
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countGrpcCalls, recordRequests, requestLog } from "../bench/lib/counters.js";
+import { MINIMUMS, type Operation } from "../bench/lib/minimums.js";
+import { SecretStore } from "../src/index.js";
+import { requestedProviders } from "./harness/index.js";
+import { serverConfig } from "./server-config.js";
+import { providerTestSides } from "./servers/index.js";
+
+const providers = requestedProviders().filter((provider) =>
+  providerTestSides.some((side) => side.provider === provider && side.server),
+);
+
+/** The requests `operation` sent; a poll repeated back to back counts once where the minimum says it polls. */
+async function requestsOf(provider: string, operation: Operation, run: () => Promise<unknown>): Promise<string[]> {
+  recordRequests();
+  await run();
+  const sent = [...requestLog()];
+  if (!MINIMUMS[provider]?.[operation].polls) return sent;
+  return sent.filter((request, index) => index === 0 || request !== sent[index - 1]);
+}
+
+for (const provider of providers) {
+  describe(`${provider}: requests per operation, default config`, () => {
+    let store: SecretStore;
+    const minimum = (operation: Operation) => MINIMUMS[provider]?.[operation].requests;
+
+    beforeAll(async () => {
+      if (provider === "gcp") countGrpcCalls();
+      store = await SecretStore.create({ ...serverConfig(provider), prefix: `rc-${randomUUID().slice(0, 8)}` });
+      // The first requests of a client do one-time work (Azure's 401 challenge and token, a
+      // provider's once-per-client lookups): not what an operation costs.
+      const warmUp = randomUUID();
+      await store.storeSecretValues(warmUp, { warm: "up" });
+      await store.updateSecretValues(warmUp, { warm: "again" });
+      await store.getSecretValues(warmUp);
+      await store.deleteSecretValues(warmUp);
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it("has a minimum for every operation", () => {
+      for (const operation of ["store", "get", "update", "delete"] as const) {
+        expect(minimum(operation), operation).toBeGreaterThan(0);
+      }
+    });
+
+    it("store, get, update and delete each send the minimum", async () => {
+      const id = randomUUID();
+      const sent: Record<Operation, string[]> = {
+        store: await requestsOf(provider, "store", () => store.storeSecretValues(id, { a: "1" })),
+        get: await requestsOf(provider, "get", () => store.getSecretValues(id)),
+        update: await requestsOf(provider, "update", () => store.updateSecretValues(id, { a: "2" })),
+        delete: await requestsOf(provider, "delete", () => store.deleteSecretValues(id)),
+      };
+      const counts = Object.fromEntries(
+        Object.entries(sent).map(([operation, requests]) => [operation, requests.length]),
+      );
+      expect(counts, JSON.stringify(sent, null, 2)).toEqual({
+        store: minimum("store"),
+        get: minimum("get"),
+        update: minimum("update"),
+        delete: minimum("delete"),
+      });
+      await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    });
+
+    it("a missing id costs no more than the minimum, and is reported not found", async () => {
+      const id = randomUUID();
+      const notFound = { code: "E_SECRET_NOT_FOUND" };
+      const get = await requestsOf(provider, "get", () =>
+        expect(store.getSecretValues(id)).rejects.toMatchObject(notFound),
+      );
+      const update = await requestsOf(provider, "update", () =>
+        expect(store.updateSecretValues(id, { a: "1" })).rejects.toMatchObject(notFound),
+      );
+      const del = await requestsOf(provider, "delete", () =>
+        expect(store.deleteSecretValues(id)).rejects.toMatchObject(notFound),
+      );
+      expect(get.length, get.join("\n")).toBeLessThanOrEqual(minimum("get") ?? 0);
+      expect(update.length, update.join("\n")).toBeLessThanOrEqual(minimum("update") ?? 0);
+      expect(del.length, del.join("\n")).toBeLessThanOrEqual(minimum("delete") ?? 0);
+    });
+  });
+}
