@@ -17,10 +17,10 @@ function serviceError(name: string, status: number, fault: "client" | "server" =
 }
 
 /** A store whose client fails every request with `error` (the server cannot be made to produce these codes). */
-function storeFailingWith(error: unknown): SecretStore {
+function storeFailingWith(error: unknown, { verifyOwnership = false } = {}): SecretStore {
   const client = new SecretsManagerClient({ region: "us-east-1" });
   client.send = async () => Promise.reject(error);
-  const options = awsOptionsSchema.parse({ provider: "aws", client });
+  const options = awsOptionsSchema.parse({ provider: "aws", client, verifyOwnership });
   return SecretStore.fromAdapter(new AwsSecretsAdapter(options, { prefix: "omnisecret" }));
 }
 
@@ -36,11 +36,14 @@ describe("AWS error mapping", () => {
     ["ResourceNotFoundException", 400, "E_SECRET_NOT_FOUND"],
   ])("maps %s to %s on every operation", async (name, status, code) => {
     const error = serviceError(name, status, status >= 500 ? "server" : "client");
-    const store = storeFailingWith(error);
-    const id = randomUUID();
-    for (const caught of await failuresOfGetUpdateDelete(store, id)) {
-      expect(caught).toMatchObject({ code, provider: "aws", secretId: id });
-      expectCauseOf(caught, error);
+    // Default mode fails on the operation's own request, strict mode on its DescribeSecret.
+    for (const verifyOwnership of [false, true]) {
+      const store = storeFailingWith(error, { verifyOwnership });
+      const id = randomUUID();
+      for (const caught of await failuresOfGetUpdateDelete(store, id)) {
+        expect(caught).toMatchObject({ code, provider: "aws", secretId: id });
+        expectCauseOf(caught, error);
+      }
     }
   });
 
@@ -58,11 +61,18 @@ describe("AWS error mapping", () => {
   });
 
   it("treats a secret marked for deletion as not found", async () => {
-    const error = serviceError("InvalidRequestException", 400);
-    error.message = "You can't perform this operation on the secret because it was marked for deletion.";
-    await expect(storeFailingWith(error).getSecretValues(randomUUID())).rejects.toMatchObject({
-      code: "E_SECRET_NOT_FOUND",
-    });
+    // AWS's answer to reads and writes, then LocalStack's to a second DeleteSecret.
+    for (const message of [
+      "You can't perform this operation on the secret because it was marked for deletion.",
+      "You tried to perform the operation on a secret that's currently marked deleted.",
+    ]) {
+      const error = serviceError("InvalidRequestException", 400);
+      error.message = message;
+      const id = randomUUID();
+      for (const caught of await failuresOfGetUpdateDelete(storeFailingWith(error), id)) {
+        expect(caught).toMatchObject({ code: "E_SECRET_NOT_FOUND", secretId: id });
+      }
+    }
   });
 
   it("maps a refused connection to provider unavailable, and a list failure too", async () => {

@@ -1,14 +1,21 @@
 /**
- * AWS Secrets Manager. A secret is named `<prefix>/<uuid>` and tagged with its id and its
- * owner; a secret under the prefix whose tags do not match is not found, and is never read,
- * changed or deleted through omnisecret.
+ * AWS Secrets Manager. A secret is named `<prefix>/<owner>/<uuid>`, so the name alone says whose
+ * it is, and is tagged with its id and its owner (for people, for `list` and for strict mode).
  *
- * Requests: store 1 (CreateSecret; a DescribeSecret more when it is answered ResourceExists);
- * get and update 2 each (DescribeSecret to check the tags first, so a foreign secret's value is
- * never fetched, then the operation on the ARN it returned, so a secret swapped in between is not
- * touched either); delete 3 (DescribeSecret, DeleteSecret
- * with a recovery window on the ARN, which only one of several racing deletes wins, then
- * DeleteSecret with ForceDeleteWithoutRecovery so the name is free again at once).
+ * Requests, default config: store 1 (CreateSecret with the tags; a DescribeSecret more, and a
+ * force delete and another CreateSecret, only when the create fails with the name taken);
+ * get 1 (GetSecretValue by name); update 1 (PutSecretValue by name, which fails on a missing
+ * secret, so update never creates); delete 2 (DeleteSecret by name with a recovery window, which
+ * only one of several racing deletes wins, then DeleteSecret with ForceDeleteWithoutRecovery on
+ * the ARN it returned, so the name is free again at once and a secret stored at the name in
+ * between is not touched). A secret pending deletion (deleted with a recovery window, outside
+ * omnisecret too) is not found: AWS refuses reads, writes and a second scheduling of it.
+ *
+ * `verifyOwnership: true` sends DescribeSecret first and checks the tags, then acts on the ARN
+ * it returned, so a foreign secret's value is never fetched and a secret swapped in between is
+ * not touched either: get 2, update 2, delete 3.
+ *
+ * list: ListSecrets, one request per page, filtered on the name prefix `<prefix>/<owner>/`.
  *
  * Every operation is bounded by `operationTimeoutMs` (each page for list), each request by
  * `requestTimeoutMs` (the SDK handler's request and connection timeouts).
@@ -31,6 +38,7 @@ import {
   ConfigError,
   isSecretStoreError,
   ProviderUnavailableError,
+  SecretAlreadyExistsError,
   SecretIntegrityError,
   SecretNotFoundError,
 } from "../../src/errors.js";
@@ -102,7 +110,12 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
 
   /** The provider-native name of a secret. */
   nameOf(id: string): string {
-    return `${this.#prefix}/${id}`;
+    return `${this.#ownerPath}${id}`;
+  }
+
+  /** `<prefix>/<owner>/`: the start of every name of this owner; no other owner's name starts so. */
+  get #ownerPath(): string {
+    return `${this.#prefix}/${this.#options.owner}/`;
   }
 
   protected get limits() {
@@ -152,15 +165,18 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
           cause: error.cause,
         });
       }
+      // A name held by a secret pending deletion that is not ours to free (strict mode, other tags):
+      // the id is taken, not missing.
+      if (isPendingDeletion(error)) {
+        throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: error });
+      }
       throw this.#map(error, id);
     }
   }
 
   protected override async readValues(id: string): Promise<SecretValues> {
-    const described = await this.#describeOwned(id);
-    const result = await this.#send(id, () =>
-      this.#client.send(new GetSecretValueCommand({ SecretId: described.ARN })),
-    );
+    const secretId = await this.#target(id);
+    const result = await this.#send(id, () => this.#client.send(new GetSecretValueCommand({ SecretId: secretId })));
     if (typeof result.SecretString !== "string") {
       throw new SecretIntegrityError(id, "the secret holds binary data, not omnisecret's JSON", { provider: PROVIDER });
     }
@@ -168,56 +184,67 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
   }
 
   protected override async updateValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
-    const described = await this.#describeOwned(id);
+    const secretId = await this.#target(id);
+    // PutSecretValue answers ResourceNotFoundException for a missing secret: update never creates.
     await this.#send(id, () =>
       this.#client.send(
-        new PutSecretValueCommand({
-          SecretId: described.ARN,
-          SecretString: serialized,
-          ClientRequestToken: randomUUID(),
-        }),
+        new PutSecretValueCommand({ SecretId: secretId, SecretString: serialized, ClientRequestToken: randomUUID() }),
       ),
     );
   }
 
   protected override async deleteValues(id: string): Promise<void> {
-    const described = await this.#describeOwned(id);
-    // The decision: scheduling the deletion of this ARN succeeds for one caller only. Concurrent
-    // deletes are told it is already scheduled, and a delete whose secret was replaced meanwhile
-    // (deleted and stored again: another ARN) that it no longer exists; both mean not found. A
-    // force delete alone answers success in both cases, and would report every racer a success.
+    const secretId = await this.#target(id);
+    // The decision: scheduling the deletion succeeds for one caller only. Concurrent deletes are
+    // told it is already scheduled, or (once it is gone) that it does not exist; so is a strict
+    // delete whose secret was replaced after its DescribeSecret (another ARN). All mean not found.
+    // A force delete alone answers success for a missing secret, and would report every racer a
+    // success.
+    let arn: string | undefined;
     try {
-      await this.#client.send(new DeleteSecretCommand({ SecretId: described.ARN, RecoveryWindowInDays: 7 }));
+      ({ ARN: arn } = await this.#client.send(
+        new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: 7 }),
+      ));
     } catch (error) {
       const name = (error as { name?: string } | null)?.name;
       if (isPendingDeletion(error) || name === "ResourceNotFoundException") {
-        throw new SecretNotFoundError(id, { provider: PROVIDER });
+        throw new SecretNotFoundError(id, { provider: PROVIDER, cause: error });
       }
       throw this.#map(error, id);
     }
-    // Then for good, so the name can be stored again at once.
-    await this.#forceDelete(id, described.ARN);
+    // Then for good, so the name can be stored again at once: on the ARN, never the name, since a
+    // store may have freed the name and made a new secret there meanwhile. (Without an ARN, which
+    // AWS always returns, the secret stays scheduled, and the next store of the id frees the name.)
+    if (arn) await this.#forceDelete(id, arn);
   }
 
   protected override async *listIds(): AsyncIterable<string> {
+    const strict = this.#options.verifyOwnership;
+    // A case-sensitive prefix match. By default no tag filter: a secret at one of this owner's
+    // names is this owner's even without the tags (get reads it), so list shows it too. Strict
+    // mode lists only what it would read: the tags narrow the pages on the server, and are
+    // checked exactly below (the filters are prefix matches and may pair one tag's key with
+    // another's value).
     const pages = paginateListSecrets(
       { client: this.#client, pageSize: this.#options.listPageSize },
       {
         Filters: [
-          // A prefix match: the slash keeps "app" from matching "app-other/...".
-          { Key: "name", Values: [`${this.#prefix}/`] },
-          { Key: "tag-key", Values: [OWNER_TAG] },
-          { Key: "tag-value", Values: [this.#options.owner] },
+          { Key: "name", Values: [this.#ownerPath] },
+          ...(strict
+            ? [
+                { Key: "tag-key" as const, Values: [OWNER_TAG] },
+                { Key: "tag-value" as const, Values: [this.#options.owner] },
+              ]
+            : []),
         ],
       },
     );
-    const namePattern = secretNamePattern(`${this.#prefix}/`);
+    const namePattern = secretNamePattern(this.#ownerPath);
     try {
       for await (const page of pages) {
         for (const secret of page.SecretList ?? []) {
           const id = namePattern.exec(secret.Name ?? "")?.[1];
-          // The filters are prefix matches and may pair one tag's key with another's value, so check exactly.
-          if (id && !secret.DeletedDate && this.#isOwned(secret.Tags, id)) yield id;
+          if (id && !secret.DeletedDate && (!strict || this.#isOwned(secret.Tags, id))) yield id;
         }
       }
     } catch (error) {
@@ -241,21 +268,27 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     return tag(ID_TAG) === id && tag(OWNER_TAG) === this.#options.owner;
   }
 
-  /** The secret's description, if it exists, is not pending deletion and carries this store's tags. */
-  async #describeOwned(id: string): Promise<DescribeSecretCommandOutput & { ARN: string }> {
+  /**
+   * What get, update and delete address: by default the name, which is this owner's by
+   * construction; with `verifyOwnership`, the ARN of the secret at that name once DescribeSecret
+   * has shown it live and carrying this store's tags.
+   */
+  async #target(id: string): Promise<string> {
+    if (!this.#options.verifyOwnership) return this.nameOf(id);
     const described = await this.#send(id, () =>
       this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) })),
     );
     if (described.DeletedDate || !described.ARN || !this.#isOwned(described.Tags, id)) {
       throw new SecretNotFoundError(id, { provider: PROVIDER });
     }
-    return described as DescribeSecretCommandOutput & { ARN: string };
+    return described.ARN;
   }
 
   /**
    * After a create answered ResourceExistsException: was the secret made by this very store, an
    * earlier attempt whose answer was lost? The token of a CreateSecret becomes the id of the
-   * secret's first version, so a live secret of ours that has a version with this token is.
+   * secret's first version, and only this store knows it, so a live secret with a version of
+   * that id is this store's.
    */
   async #createdWithToken(error: unknown, id: string, token: string): Promise<boolean> {
     if ((error as { name?: string } | null)?.name !== "ResourceExistsException") return false;
@@ -265,13 +298,16 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     } catch {
       return false;
     }
-    return !described.DeletedDate && this.#isOwned(described.Tags, id) && token in (described.VersionIdsToStages ?? {});
+    return !described.DeletedDate && token in (described.VersionIdsToStages ?? {});
   }
 
   /**
    * After a failed create: is the name held by a deleted secret, so that a retry can succeed?
-   * A secret of ours deleted with a recovery window (outside omnisecret) is force-deleted here;
-   * one that is not ours is never touched, and its name stays taken.
+   * A secret deleted with a recovery window (outside omnisecret, or by a delete of ours that has
+   * not yet force-deleted it) is force-deleted here, so the id can be stored again. By default
+   * any secret at the name is this owner's, as for get, update and delete; with
+   * `verifyOwnership` only one carrying this store's tags is, and another stays untouched, its
+   * name taken.
    */
   async #nameHeldByDeletedSecret(error: unknown, id: string): Promise<boolean> {
     const name = (error as { name?: string } | null)?.name;
@@ -284,16 +320,23 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
       // Gone from DescribeSecret but not yet free for CreateSecret: AWS is finishing a force delete.
       return (describeError as { name?: string }).name === "ResourceNotFoundException" && isPendingDeletion(error);
     }
-    if (!described.DeletedDate) return false;
-    if (!this.#isOwned(described.Tags, id)) return false;
-    await this.#forceDelete(id, described.ARN as string);
+    if (!described.DeletedDate || !described.ARN) return false;
+    if (this.#options.verifyOwnership && !this.#isOwned(described.Tags, id)) return false;
+    await this.#forceDelete(id, described.ARN);
     return true;
   }
 
+  /**
+   * A secret already gone is no error: another client force-deleted it first, which is all this
+   * wanted. (AWS and LocalStack answer success then anyway.)
+   */
   async #forceDelete(id: string, arn: string): Promise<void> {
-    await this.#send(id, () =>
-      this.#client.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true })),
-    );
+    try {
+      await this.#client.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true }));
+    } catch (error) {
+      if ((error as { name?: string } | null)?.name === "ResourceNotFoundException") return;
+      throw this.#map(error, id);
+    }
   }
 
   async #send<T>(id: string, request: () => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resolveConfig } from "../../src/config.js";
+import { configFromSources, resolveConfig } from "../../src/config.js";
 import { expectConfigError } from "../../test-support/expect-config-error.js";
 
 describe("aws options", () => {
@@ -19,5 +19,23 @@ describe("aws options", () => {
       const forced = await resolveConfig({ provider: "aws", endpoint, allowPlaintextRemote: true });
       expect(forced.config.endpoint).toBe(endpoint);
     }
+  });
+
+  it("takes an owner of 1-40 lowercase letters, digits or dashes, since it becomes part of the name", async () => {
+    for (const owner of ["default", "team-a", "a", "x".repeat(40)]) {
+      expect((await resolveConfig({ provider: "aws", owner })).config.owner).toBe(owner);
+    }
+    for (const owner of ["Team-A", "team_a", "team/a", "-a", "a-", "", "x".repeat(41)]) {
+      const error = await expectConfigError(() => resolveConfig({ provider: "aws", owner }));
+      expect(error.field).toBe("owner");
+    }
+  });
+
+  it("checks ownership only when verifyOwnership is set, from the config or OMNISECRET_AWS_VERIFY_OWNERSHIP", async () => {
+    expect((await resolveConfig({ provider: "aws" })).config.verifyOwnership).toBe(false);
+    const fromEnv = configFromSources({ env: { OMNISECRET_PROVIDER: "aws", OMNISECRET_AWS_VERIFY_OWNERSHIP: "true" } });
+    expect((await resolveConfig(fromEnv)).config.verifyOwnership).toBe(true);
+    const error = await expectConfigError(() => resolveConfig({ provider: "aws", verifyOwnership: "yes" }));
+    expect(error.field).toBe("verifyOwnership");
   });
 });

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { cacheSchema, prefixSchema, refusePlaintextRemote } from "../../src/config-schema.js";
+import {
+  cacheSchema,
+  ownerSchema,
+  prefixSchema,
+  refusePlaintextRemote,
+  verifyOwnershipSchema,
+} from "../../src/config-schema.js";
 
 /**
  * A `SecretsManagerClient` of `@aws-sdk/client-secrets-manager`, as much of it as the type needs:
@@ -44,16 +50,19 @@ export const awsOptionsSchema = z
       })
       .optional(),
     /**
-     * Marks the secrets of this installation, as ZenML's server id does: a secret whose
-     * `omnisecret:owner` tag differs is not found, and is never read, changed or deleted.
+     * Which installation the secrets belong to, as ZenML's server id does. A secret is named
+     * `<prefix>/<owner>/<uuid>`, so the name alone says whose it is, and is also tagged
+     * `omnisecret:owner`. 1-40 lowercase letters, digits or dashes.
      * @default "default"
      */
-    owner: z
-      .string()
-      .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u, {
-        message: "must be 1-256 characters allowed in an AWS tag value",
-      })
-      .default("default"),
+    owner: ownerSchema,
+    /**
+     * Check the `omnisecret:id` and `omnisecret:owner` tags (one DescribeSecret) before every get,
+     * update and delete: a secret at an omnisecret name whose tags do not match is then not found
+     * and never touched. Without it, whatever sits at this owner's name is this owner's.
+     * @default false
+     */
+    verifyOwnership: verifyOwnershipSchema,
     /**
      * The KMS key that encrypts new secrets.
      * @default the account's `aws/secretsmanager` key

@@ -12,6 +12,7 @@ export const awsProvider = defineProvider({
     envField("aws", "credentials.secretAccessKey", "string", { secret: true }),
     envField("aws", "credentials.sessionToken", "string", { secret: true }),
     envField("aws", "owner", "string"),
+    envField("aws", "verifyOwnership", "boolean"),
     envField("aws", "kmsKeyId", "string"),
     envField("aws", "maxAttempts", "integer"),
     envField("aws", "requestTimeoutMs", "integer"),

@@ -1,11 +1,18 @@
 /**
  * Deletes racing other writers on the AWS test server (issue 12, item 5): of concurrent deletes
- * exactly one succeeds, and a slow delete never removes the secret stored again after another
- * client deleted it.
+ * exactly one succeeds, and a slow delete never removes the secret stored again after the
+ * deletion it decided (or, in strict mode, the one it looked up) was over.
+ *
+ * Where the slow client waits differs by mode. A delete decides with its first DeleteSecret
+ * (the recovery-window one): by default that is its first request, so a delete held before it
+ * has not happened yet, and removing whatever secret is there when it goes out is a correct
+ * serial order. What must hold is that the force delete that follows, on the ARN, never touches
+ * a secret stored in between. In strict mode the decision comes after a DescribeSecret, on the
+ * ARN it returned, so a delete held between the two must find that secret gone.
  */
 import { randomUUID } from "node:crypto";
 import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createGate } from "../../../test-support/gate.js";
 import { serverConfig, storeOpener } from "../../server-config.js";
 
@@ -17,38 +24,73 @@ const outcome = (promise: Promise<unknown>) =>
     (error: { code?: string }) => error.code,
   );
 
-describe("aws deletes racing other writers (issue 12, item 5)", () => {
-  it("lets exactly one of five concurrent deletes of one id succeed", async () => {
-    const store = await open();
-    const id = randomUUID();
-    await store.storeSecretValues(id, { a: "b" });
-    const stores = [store, ...(await Promise.all(Array.from({ length: 4 }, () => open({ prefix: store.prefix }))))];
-    const outcomes = await Promise.all(stores.map((each) => outcome(each.deleteSecretValues(id))));
-    expect(outcomes.filter((each) => each === "deleted")).toHaveLength(1);
-    expect(outcomes.filter((each) => each !== "deleted")).toEqual(Array(4).fill("E_SECRET_NOT_FOUND"));
-    // Deleted for good: the id can be stored again at once.
-    await store.storeSecretValues(id, { again: "yes" });
-    expect(await store.getSecretValues(id)).toEqual({ again: "yes" });
-  });
+const clients: SecretsManagerClient[] = [];
+afterAll(() => {
+  for (const client of clients) client.destroy();
+});
 
-  it("a slow delete never removes the secret stored again after another client deleted it", async () => {
+/** A client whose DeleteSecret requests matching `held` wait at the gate. */
+function clientHolding(held: (command: DeleteSecretCommand) => boolean) {
+  const gate = createGate();
+  const client = new SecretsManagerClient({
+    region: config.region as string,
+    endpoint: config.endpoint as string,
+    credentials: { ...(config.credentials as { accessKeyId: string; secretAccessKey: string }) },
+  });
+  clients.push(client);
+  const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+  client.send = (async (command: unknown) => {
+    if (command instanceof DeleteSecretCommand && held(command)) await gate.pass();
+    return send(command);
+  }) as typeof client.send;
+  return { client, gate };
+}
+
+describe("aws deletes racing other writers (issue 12, item 5)", () => {
+  for (const verifyOwnership of [false, true]) {
+    it(`lets exactly one of five concurrent deletes of one id succeed (verifyOwnership: ${verifyOwnership})`, async () => {
+      const store = await open({ verifyOwnership });
+      const id = randomUUID();
+      await store.storeSecretValues(id, { a: "b" });
+      const stores = [
+        store,
+        ...(await Promise.all(Array.from({ length: 4 }, () => open({ prefix: store.prefix, verifyOwnership })))),
+      ];
+      const outcomes = await Promise.all(stores.map((each) => outcome(each.deleteSecretValues(id))));
+      expect(outcomes.filter((each) => each === "deleted")).toHaveLength(1);
+      expect(outcomes.filter((each) => each !== "deleted")).toEqual(Array(4).fill("E_SECRET_NOT_FOUND"));
+      // Deleted for good: the id can be stored again at once.
+      await store.storeSecretValues(id, { again: "yes" });
+      expect(await store.getSecretValues(id)).toEqual({ again: "yes" });
+    });
+  }
+
+  it("a delete that won never removes the secret stored again before its force delete", async () => {
     const prefix = `slow-${randomUUID().slice(0, 8)}`;
     const id = randomUUID();
     const other = await open({ prefix });
     await other.storeSecretValues(id, { generation: "1" });
-    // The slow client's deletes wait at a gate, after its DescribeSecret has found the secret.
-    const gate = createGate();
-    const client = new SecretsManagerClient({
-      region: config.region as string,
-      endpoint: config.endpoint as string,
-      credentials: { ...(config.credentials as { accessKeyId: string; secretAccessKey: string }) },
-    });
-    const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
-    client.send = (async (command: unknown) => {
-      if (command instanceof DeleteSecretCommand) await gate.pass();
-      return send(command);
-    }) as typeof client.send;
+    // The slow client's force delete waits; its recovery-window DeleteSecret has already won.
+    const { client, gate } = clientHolding((command) => command.input.ForceDeleteWithoutRecovery === true);
     const slow = await open({ prefix, client });
+    const slowDelete = outcome(slow.deleteSecretValues(id));
+    await gate.reached;
+    // The deletion is decided: another delete is told not found, and a store frees the name.
+    await expect(other.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await other.storeSecretValues(id, { generation: "2" });
+    gate.open();
+    expect(await slowDelete).toBe("deleted");
+    expect(await other.getSecretValues(id)).toEqual({ generation: "2" });
+  });
+
+  it("with verifyOwnership, a slow delete never removes the secret stored again after another client deleted it", async () => {
+    const prefix = `slow-${randomUUID().slice(0, 8)}`;
+    const id = randomUUID();
+    const other = await open({ prefix, verifyOwnership: true });
+    await other.storeSecretValues(id, { generation: "1" });
+    // The slow client's deletes wait at a gate, after its DescribeSecret has found the secret.
+    const { client, gate } = clientHolding(() => true);
+    const slow = await open({ prefix, client, verifyOwnership: true });
     const slowDelete = outcome(slow.deleteSecretValues(id));
     await gate.reached;
     await other.deleteSecretValues(id);
@@ -56,6 +98,5 @@ describe("aws deletes racing other writers (issue 12, item 5)", () => {
     gate.open();
     expect(await slowDelete).toBe("E_SECRET_NOT_FOUND");
     expect(await other.getSecretValues(id)).toEqual({ generation: "2" });
-    client.destroy();
   });
 });
