@@ -1,13 +1,22 @@
 /**
- * AWS Secrets Manager by hand, with the requests the adapter sends: CreateSecret with the tags;
- * DescribeSecret (to check the tags) and then GetSecretValue, PutSecretValue or DeleteSecret on
- * the ARN it returned.
+ * AWS Secrets Manager by hand, with the fewest calls for the same effect: the secret named
+ * `<prefix>/<owner>/<uuid>` (the owner in the name, so no ownership lookup), the map as its JSON
+ * SecretString, a missing id reported as NotFound.
+ *
+ * - store: CreateSecret, with the tags and a ClientRequestToken; it fails on an existing name.
+ * - get: GetSecretValue by name; a missing secret, or one pending deletion, is an error.
+ * - update: PutSecretValue by name; it fails on a missing secret, so it never creates.
+ * - delete: 2 calls, and no fewer: a DeleteSecret with ForceDeleteWithoutRecovery answers
+ *   success for a missing name, so it cannot report not found alone, and a recovery-window
+ *   DeleteSecret alone leaves the name taken for 7 days, so the id could not be stored again.
+ *   DescribeSecret then a force delete would cost the same; the recovery-window DeleteSecret by
+ *   name (ResourceNotFound or already scheduled when missing) then the force delete of the ARN it
+ *   returned is chosen because its first call also settles racing deletes.
  */
 import { randomUUID } from "node:crypto";
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
-  DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
@@ -22,15 +31,19 @@ export const createRawAws: RawFactory = async (config, prefix) => {
     credentials: { ...(config.credentials as { accessKeyId: string; secretAccessKey: string }) },
     maxAttempts: 3,
   });
-  const nameOf = (id: string) => `${prefix}/${id}`;
+  const nameOf = (id: string) => `${prefix}/${owner}/${id}`;
 
-  async function describeOwned(id: string): Promise<string> {
-    const described = await client.send(new DescribeSecretCommand({ SecretId: nameOf(id) }));
-    const tag = (key: string) => described.Tags?.find((candidate) => candidate.Key === key)?.Value;
-    if (described.DeletedDate || !described.ARN || tag("omnisecret:id") !== id || tag("omnisecret:owner") !== owner) {
-      throw new NotFound(id);
+  /** Runs one call; a missing secret, or one scheduled for deletion, becomes NotFound. */
+  async function orNotFound<T>(id: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      const { name, message } = error as { name?: string; message?: string };
+      const pending =
+        name === "InvalidRequestException" && /marked (for )?delet|scheduled for deletion/i.test(message ?? "");
+      if (name === "ResourceNotFoundException" || pending) throw new NotFound(id);
+      throw error;
     }
-    return described.ARN;
   }
 
   const side: BenchSide = {
@@ -48,23 +61,25 @@ export const createRawAws: RawFactory = async (config, prefix) => {
       );
     },
     async getSecretValues(id) {
-      const arn = await describeOwned(id);
-      const result = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+      const result = await orNotFound(id, () => client.send(new GetSecretValueCommand({ SecretId: nameOf(id) })));
       return JSON.parse(result.SecretString as string);
     },
     async updateSecretValues(id, values) {
-      const arn = await describeOwned(id);
-      await client.send(
-        new PutSecretValueCommand({
-          SecretId: arn,
-          SecretString: JSON.stringify(values),
-          ClientRequestToken: randomUUID(),
-        }),
+      await orNotFound(id, () =>
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: nameOf(id),
+            SecretString: JSON.stringify(values),
+            ClientRequestToken: randomUUID(),
+          }),
+        ),
       );
     },
     async deleteSecretValues(id) {
-      const arn = await describeOwned(id);
-      await client.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true }));
+      const { ARN } = await orNotFound(id, () =>
+        client.send(new DeleteSecretCommand({ SecretId: nameOf(id), RecoveryWindowInDays: 7 })),
+      );
+      await client.send(new DeleteSecretCommand({ SecretId: ARN, ForceDeleteWithoutRecovery: true }));
     },
     async close() {
       client.destroy();
