@@ -1,15 +1,32 @@
 /**
  * HashiCorp Vault's KV version 2 engine (OpenBao works the same). A secret lives at
- * `<mount>/data/<prefix>/<uuid>`, its values being the version's data map.
+ * `<mount>/data/<prefix>/<owner>/<uuid>`, its values being the version's data map: the path
+ * says whose a secret is, so no ownership read comes before a call.
  *
- * Requests: store 2 (a `cas: 0` write, atomic, then the metadata with `max_versions`; over a
- * deleted secret, a read of the latest version and a `cas` write in place of the first; a read of
- * the version made, only when the write's answer was lost and its retry met a version); get 1;
- * update 2 (the latest version, to refuse a missing secret and learn the version for a `cas`
- * write; a third, the metadata write, only for a secret whose store could not write it); delete 2
- * (the latest version, then a `cas` write of a tombstone over it; a third, destroying the older
- * versions, when `keepVersions` is above 1); list 1 + 1 per secret listed (LIST, then the latest
- * version of each, since a deleted secret's tombstone is listed too).
+ * Versions: Vault keeps the larger of a secret's own `max_versions` and the mount's
+ * (`<mount>/config`; 10 when neither is set), so a secret's own setting can raise the count but
+ * never lower it. The adapter reads the mount's config once, beside its first write. A mount that
+ * keeps `keepVersions` or more (`bao write <mount>/config max_versions=1`, once, for the default)
+ * needs nothing per secret. On any other mount (the default mount's `max_versions` is 0), and
+ * when the token may not read the config, each store also writes the secret's metadata: its
+ * `max_versions` and the marks `managed-by`, `omnisecret-owner`, `omnisecret-id`.
+ *
+ * Requests, default config (`verifyOwnership` false), mount set to `keepVersions`: store 1 (a
+ * `cas: 0` write, atomic); get 1; update 2 (the latest version, to refuse a missing secret and
+ * learn the version for a `cas` write, then that write); delete 2 (the latest version, then a `cas`
+ * write of a tombstone over it, which pushes the deleted values out of the versions kept); list 1 +
+ * 1 per secret listed (LIST of `<prefix>/<owner>/`, then the latest version of each, since a
+ * deleted secret's tombstone is listed too). Plus, once per adapter, the read of `<mount>/config`.
+ * - A mount keeping fewer than `keepVersions` (or whose config the token may not read): store 2
+ *   (the metadata write after the data); update a third request, the metadata write, only for a
+ *   secret whose store could not write it.
+ * - More than one version kept (`keepVersions` or the mount's `max_versions` above 1): delete 3,
+ *   destroying the versions below the tombstone.
+ * - `verifyOwnership`: store 2 (the metadata write with the marks); get, update, delete and list
+ *   check the marks in the `custom_metadata` that the read they send anyway returns, at no cost.
+ * - Over a deleted secret, store reads the metadata and writes it (with the tombstone's version,
+ *   see below) before a `cas` write of the next version; a read of the version made, only when a
+ *   write's answer was lost and its retry met a version.
  *
  * Why a tombstone and not DELETE on the metadata: KV v2's only conditional write is check-and-set
  * on the version number, and a DELETE on the metadata is unconditional and restarts the version
@@ -58,8 +75,16 @@ interface SecretMetadata {
   current_version: number;
   versions: Record<string, { deletion_time: string; destroyed: boolean }>;
   max_versions?: number;
-  custom_metadata?: Record<string, string> | null;
+  custom_metadata?: CustomMetadata;
 }
+
+/** The `custom_metadata` marks: who wrote a secret, for people, for list, and for `verifyOwnership`. */
+const MANAGED_BY_MARK = "managed-by";
+const OWNER_MARK = "omnisecret-owner";
+const ID_MARK = "omnisecret-id";
+
+/** What KV v2 keeps when neither the secret nor the mount sets `max_versions`. */
+const VAULT_DEFAULT_MAX_VERSIONS = 10;
 
 /** Thrown inside the retry loop after a fresh AppRole login, so the request is sent again. */
 class LoggedInAgain extends Error {
@@ -104,7 +129,18 @@ function isTombstone(data: unknown): boolean {
 interface LatestVersion {
   readonly version: number;
   readonly values: Record<string, unknown>;
-  readonly customMetadata?: Record<string, string> | null;
+  readonly customMetadata?: CustomMetadata;
+}
+
+type CustomMetadata = Record<string, string> | null | undefined;
+
+/** Whether `data` holds exactly `values`: the same keys, the same strings. */
+function holdsExactly(data: Record<string, unknown>, values: SecretValues): boolean {
+  const stored = Object.entries(data);
+  return (
+    stored.length === Object.keys(values).length &&
+    stored.every(([key, value]) => Object.hasOwn(values, key) && values[key] === value)
+  );
 }
 
 export class VaultAdapter extends DeadlineBoundAdapter {
@@ -113,6 +149,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   readonly #client: nodeVault.client;
   readonly #options: ResolvedVaultOptions;
   readonly #prefix: string;
+  /** The mount's `max_versions`, read once (see `#mountMaxVersions`). */
+  #mountConfig: Promise<number | undefined> | undefined;
   #login: Promise<void> | undefined;
   /** When the AppRole token expires (ms since the epoch); renewed a little before. */
   #tokenExpiresAt = 0;
@@ -128,7 +166,12 @@ export class VaultAdapter extends DeadlineBoundAdapter {
 
   /** The KV v2 path of a secret below the mount. */
   pathOf(id: string): string {
-    return `${this.#prefix}/${id}`;
+    return `${this.#ownerPath}/${id}`;
+  }
+
+  /** The folder of this owner's secrets below the mount. */
+  get #ownerPath(): string {
+    return `${this.#prefix}/${this.#options.owner}`;
   }
 
   protected get limits() {
@@ -137,18 +180,33 @@ export class VaultAdapter extends DeadlineBoundAdapter {
 
   /**
    * The data write decides the outcome: once it is made, the secret is stored. The metadata write
-   * after it (`max_versions`, the omnisecret marks) is best effort: if it fails, store still
-   * reports the truth (stored), and the next update writes the metadata before its own version.
+   * that may follow (`max_versions` on a mount keeping fewer versions; the marks) is best effort
+   * in the default mode: if it fails, store still reports the truth (stored), and the next update
+   * writes the metadata before its own version. With `verifyOwnership` the marks are what make the
+   * secret this owner's, so there their failure fails the store (see `#recreateOverDeletedVersion`
+   * for the retry that finishes it).
    */
   protected override async storeValues(id: string, values: SecretValues): Promise<void> {
+    // Sent beside the first write rather than before it; later stores find it answered.
+    const mountMaxVersions = this.#options.verifyOwnership ? undefined : this.#mountMaxVersions();
     try {
       // cas 0: written only if no version exists, so of racing stores exactly one wins.
       await this.#writeVersion(id, values, 0);
     } catch (error) {
       if (!(error instanceof VaultRequestError && isCheckAndSetMismatch(error))) throw this.#map(error, id);
-      // That path wrote the metadata itself, with the mark a slow delete looks for.
+      // That path writes the metadata itself, with the mark a slow delete looks for.
       return this.#recreateOverDeletedVersion(id, values, error);
     }
+    await this.#finishCreate(id, mountMaxVersions);
+  }
+
+  /** The metadata a secret just created with `cas: 0` needs, if any (see `storeValues`). */
+  async #finishCreate(id: string, mountMaxVersions?: Promise<number | undefined>): Promise<void> {
+    if (this.#options.verifyOwnership) {
+      await this.#writeMetadata(id);
+      return;
+    }
+    if (!this.#needsOwnMaxVersions(await (mountMaxVersions ?? this.#mountMaxVersions()))) return;
     try {
       await this.#writeMetadata(id);
     } catch {
@@ -166,8 +224,15 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     for (let attempt = 1; ; attempt += 1) {
       const latest = await this.#latest(id);
       if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
-      // A store that could not write the metadata: written now, so max_versions holds before a second version.
-      if (attempt === 1 && latest.customMetadata?.["omnisecret-id"] !== id) await this.#writeMetadata(id);
+      // A store that could not write the metadata the mount needs: written now, so max_versions
+      // holds before a second version. Never on a mount that keeps keepVersions itself.
+      if (
+        attempt === 1 &&
+        !this.#hasOwnMetadata(id, latest.customMetadata) &&
+        this.#needsOwnMaxVersions(await this.#mountMaxVersions())
+      ) {
+        await this.#writeMetadata(id);
+      }
       try {
         // cas = the version just read: the write fails rather than bring back a secret deleted meanwhile.
         await this.#request(() =>
@@ -182,6 +247,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   }
 
   protected override async deleteValues(id: string): Promise<void> {
+    // Whether versions below the tombstone need destroying depends on the mount; asked once, beside the read.
+    const mountMaxVersions = this.#mountMaxVersions();
     let latest = await this.#latest(id);
     for (let attempt = 1; ; attempt += 1) {
       if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
@@ -206,16 +273,29 @@ export class VaultAdapter extends DeadlineBoundAdapter {
           cause: error,
         });
       }
-      if (this.#options.keepVersions > 1) await this.#destroyVersionsBefore(id, latest.version);
+      // With one version kept, the tombstone pushed the deleted values out; with more, they stay below it.
+      const kept = this.#keptVersions(await mountMaxVersions, this.#hasOwnMetadata(id, latest.customMetadata));
+      if (kept > 1) await this.#destroyVersionsBefore(id, latest.version, kept);
       return;
     }
   }
 
   /**
    * The secret's latest version, or undefined when there is none to read: no secret, a latest
-   * version deleted or destroyed outside omnisecret (Vault answers 404), or omnisecret's tombstone.
+   * version deleted or destroyed outside omnisecret (Vault answers 404), omnisecret's tombstone,
+   * or, with `verifyOwnership`, a secret whose marks are not this owner's and this id's.
    */
   async #latest(id: string): Promise<LatestVersion | undefined> {
+    const latest = await this.#readLatest(id);
+    if (latest && this.#options.verifyOwnership && !this.#isMine(id, latest.customMetadata)) {
+      debug("vault: secret %s is not marked as this owner's; treated as not found", id);
+      return undefined;
+    }
+    return latest;
+  }
+
+  /** The secret's latest version, whoever's it is (see `#latest`). */
+  async #readLatest(id: string): Promise<LatestVersion | undefined> {
     let body: { data?: { data?: unknown; metadata?: { version?: number; custom_metadata?: unknown } } } | undefined;
     try {
       body = (await this.#request(() => this.#client.read(this.#dataPath(id)))) as typeof body;
@@ -232,13 +312,70 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     return {
       version,
       values: data as Record<string, unknown>,
-      customMetadata: body?.data?.metadata?.custom_metadata as Record<string, string> | null | undefined,
+      customMetadata: body?.data?.metadata?.custom_metadata as CustomMetadata,
     };
   }
 
-  /** Destroys the versions a deleted secret may still keep below its tombstone (`keepVersions` above 1). */
-  async #destroyVersionsBefore(id: string, tombstoneBase: number): Promise<void> {
-    const first = Math.max(1, tombstoneBase - this.#options.keepVersions + 1);
+  /** Whether the marks say this owner stored this id (what `verifyOwnership` checks). */
+  #isMine(id: string, marks: CustomMetadata): boolean {
+    return (
+      marks?.[MANAGED_BY_MARK] === "omnisecret" && marks[OWNER_MARK] === this.#options.owner && marks[ID_MARK] === id
+    );
+  }
+
+  /** Whether omnisecret wrote this secret's metadata (its `max_versions` with the marks). */
+  #hasOwnMetadata(id: string, marks: CustomMetadata): boolean {
+    return marks?.[ID_MARK] === id;
+  }
+
+  /**
+   * The mount's `max_versions` (0: not set), read once per adapter: undefined when the token may
+   * not read `<mount>/config` (403) or there is none (404). Any other failure is not kept, so the
+   * next write asks again; meanwhile the caller acts as for an unknown mount.
+   */
+  #mountMaxVersions(): Promise<number | undefined> {
+    this.#mountConfig ??= (async () => {
+      try {
+        const body = (await this.#request(() => this.#client.read(`${this.#options.mount}/config`))) as {
+          data?: { max_versions?: unknown };
+        };
+        const maxVersions = body?.data?.max_versions;
+        return typeof maxVersions === "number" ? maxVersions : undefined;
+      } catch (error) {
+        const final = error instanceof VaultRequestError && (error.statusCode === 403 || error.statusCode === 404);
+        if (!final) this.#mountConfig = undefined;
+        debug(
+          "vault: the config of mount %s could not be read; each store writes its secret's max_versions",
+          this.#options.mount,
+        );
+        return undefined;
+      }
+    })();
+    return this.#mountConfig;
+  }
+
+  /**
+   * Whether a secret needs its own `max_versions` for `keepVersions` to hold: unless the mount
+   * keeps that many or more. Vault keeps the larger of the two settings, so on a mount keeping
+   * more, a secret's own setting changes nothing.
+   */
+  #needsOwnMaxVersions(mountMaxVersions: number | undefined): boolean {
+    return mountMaxVersions === undefined || mountMaxVersions < this.#options.keepVersions;
+  }
+
+  /**
+   * Versions Vault keeps of a secret: the larger of its own `max_versions` (written with
+   * omnisecret's metadata) and the mount's, or Vault's default when neither is set. A mount whose
+   * config could not be read is taken as not set.
+   */
+  #keptVersions(mountMaxVersions: number | undefined, hasOwnMetadata: boolean): number {
+    const own = hasOwnMetadata ? this.#options.keepVersions : 0;
+    return Math.max(own, mountMaxVersions ?? 0) || VAULT_DEFAULT_MAX_VERSIONS;
+  }
+
+  /** Destroys the versions a deleted secret may still keep below its tombstone (`kept` above 1). */
+  async #destroyVersionsBefore(id: string, tombstoneBase: number, kept: number): Promise<void> {
+    const first = Math.max(1, tombstoneBase - kept + 1);
     const versions = Array.from({ length: tombstoneBase - first + 1 }, (_, index) => first + index);
     await this.#send(id, () => this.#client.write(`${this.#options.mount}/destroy/${this.pathOf(id)}`, { versions }));
   }
@@ -247,17 +384,17 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     let keys: unknown[] = [];
     try {
       const body = (await this.#request(() =>
-        this.#client.list(`${this.#options.mount}/metadata/${this.#prefix}/`),
+        this.#client.list(`${this.#options.mount}/metadata/${this.#ownerPath}/`),
       )) as {
         data?: { keys?: unknown[] };
       };
       keys = body?.data?.keys ?? [];
     } catch (error) {
-      // LIST answers 404 when nothing is stored under the prefix.
+      // LIST answers 404 when nothing is stored under the owner's folder.
       if (error instanceof VaultRequestError && error.statusCode === 404) return;
       throw this.#map(error, undefined);
     }
-    // LIST shows the keys below the prefix path: the ids themselves, and any folder (`x/`) someone
+    // LIST shows the keys below the owner's folder: the ids themselves, and any folder (`x/`) someone
     // made there. A deleted secret's tombstone is listed too, so each id's latest version is read.
     const idPattern = secretNamePattern("");
     const ids = keys.filter((key): key is string => typeof key === "string" && idPattern.test(key));
@@ -317,16 +454,16 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     }
     const data = body?.data?.data;
     if (body?.data?.metadata?.version !== version || typeof data !== "object" || data === null) return false;
-    const stored = Object.entries(data as Record<string, unknown>);
-    return (
-      stored.length === Object.keys(values).length &&
-      stored.every(([key, value]) => Object.hasOwn(values, key) && values[key] === value)
-    );
+    return holdsExactly(data as Record<string, unknown>, values);
   }
 
-  /** Keeps `keepVersions` versions of this secret (not of the whole mount) and marks it as omnisecret's. */
+  /** Keeps `keepVersions` versions of this secret (not of the whole mount) and marks it as this owner's. */
   async #writeMetadata(id: string, storedOverVersion?: number): Promise<void> {
-    const marks: Record<string, string> = { "managed-by": "omnisecret", "omnisecret-id": id };
+    const marks: Record<string, string> = {
+      [MANAGED_BY_MARK]: "omnisecret",
+      [OWNER_MARK]: this.#options.owner,
+      [ID_MARK]: id,
+    };
     if (storedOverVersion !== undefined) marks[STORED_OVER_MARK] = String(storedOverVersion);
     await this.#send(id, () =>
       this.#client.write(this.#metadataPath(id), {
@@ -354,8 +491,11 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       throw this.#map(error, id);
     }
     if (!metadata) throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
+    if (this.#options.verifyOwnership && !this.#isMine(id, metadata.custom_metadata)) {
+      return this.#finishUnmarkedStore(id, values, metadata.custom_metadata, mismatch);
+    }
     // Deleted by omnisecret (a tombstone) or outside it (soft-deleted or destroyed): free to store.
-    const free = latestVersionIsGone(metadata) || (await this.#latest(id)) === undefined;
+    const free = latestVersionIsGone(metadata) || (await this.#readLatest(id)) === undefined;
     if (!free) throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
     // Marked before the new secret is written, so a delete that read the old secret and lost its
     // check-and-set to the tombstone can tell the secret was deleted, not merely updated.
@@ -367,6 +507,28 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     }
   }
 
+  /**
+   * With `verifyOwnership`, a store that meets a secret not marked as this owner's refuses it,
+   * whether live or deleted: never touched. One exception finishes this owner's own store whose
+   * marks could not be written (it failed after the data write): a secret with no marks at all
+   * whose values are exactly the ones being stored gets its marks. As for a lost answer (see
+   * `#writeVersion`), that can only be taken for a success wrongly when someone else put exactly
+   * these values there, and the secret then holds exactly what this caller asked for.
+   */
+  async #finishUnmarkedStore(
+    id: string,
+    values: SecretValues,
+    marks: CustomMetadata,
+    mismatch: VaultRequestError,
+  ): Promise<void> {
+    const unmarked = !marks?.[MANAGED_BY_MARK] && !marks?.[OWNER_MARK] && !marks?.[ID_MARK];
+    const latest = unmarked ? await this.#readLatest(id) : undefined;
+    if (!latest || !holdsExactly(latest.values, values)) {
+      throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
+    }
+    await this.#writeMetadata(id);
+  }
+
   async #createAgain(id: string, values: SecretValues, mismatch: VaultRequestError): Promise<void> {
     try {
       await this.#writeVersion(id, values, 0);
@@ -376,7 +538,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       }
       throw this.#map(error, id);
     }
-    await this.#writeMetadata(id).catch(() => debug("vault: secret %s was stored without its metadata", id));
+    await this.#finishCreate(id);
   }
 
   async #send<T>(id: string | undefined, request: () => Promise<T>): Promise<T> {

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { cacheSchema, prefixSchema, refusePlaintextRemote } from "../../src/config-schema.js";
+import {
+  cacheSchema,
+  ownerSchema,
+  prefixSchema,
+  refusePlaintextRemote,
+  verifyOwnershipSchema,
+} from "../../src/config-schema.js";
 
 /**
  * A node-vault client (`nodeVault({...})`), as much of it as the type needs: written out so that
@@ -14,6 +20,22 @@ export const vaultOptionsSchema = z
   .strictObject({
     provider: z.literal("vault"),
     prefix: prefixSchema,
+    /**
+     * Which installation the secrets belong to, as ZenML's server id does. A secret lives at
+     * `<mount>/data/<prefix>/<owner>/<uuid>`, so the path alone says whose it is. 1-40 lowercase
+     * letters, digits or dashes.
+     * @default "default"
+     */
+    owner: ownerSchema,
+    /**
+     * Strict ownership: every store writes the marks `managed-by`, `omnisecret-owner` and
+     * `omnisecret-id` into the secret's `custom_metadata` (a second request), and get, update,
+     * delete and list check them in the answer of the read they send anyway: a secret at an
+     * omnisecret path whose marks do not match is then not found and never touched. Without it,
+     * whatever sits at this owner's path is this owner's.
+     * @default false
+     */
+    verifyOwnership: verifyOwnershipSchema,
     /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
     cache: cacheSchema,
     /**
@@ -59,7 +81,10 @@ export const vaultOptionsSchema = z
       })
       .default("secret"),
     /**
-     * Versions Vault keeps of each secret (its metadata's `max_versions`); older ones are removed.
+     * Versions Vault keeps of each secret; older ones are removed. When the mount's own
+     * `max_versions` (`<mount>/config`) is this or more, the mount's setting does it and a store is
+     * one request; otherwise each store also writes the secret's own `max_versions`. Vault keeps
+     * the larger of the secret's and the mount's `max_versions`, so this cannot go below the mount's.
      * @default 1
      */
     keepVersions: z.number().int().min(1).max(1000).default(1),

@@ -12,6 +12,8 @@ export const vaultProvider = defineProvider({
     envField("vault", "appRole.secretId", "string", { secret: true }),
     envField("vault", "appRole.mount", "string"),
     envField("vault", "namespace", "string", { standardNames: ["VAULT_NAMESPACE"] }),
+    envField("vault", "owner", "string"),
+    envField("vault", "verifyOwnership", "boolean"),
     envField("vault", "mount", "string"),
     envField("vault", "keepVersions", "integer"),
     envField("vault", "maxValueBytes", "integer"),

@@ -1,7 +1,8 @@
 /**
  * The Vault adapter through the fault proxy (see integration-tests/fault-suite.ts), and the
  * store outcomes of issue 12, item 4: a store whose answer is lost, and a store whose second
- * write (the metadata) fails.
+ * write (the metadata, on a mount that does not keep `keepVersions` itself, or the marks of
+ * `verifyOwnership`) fails.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
@@ -51,12 +52,13 @@ describe("vault store when the network fails between its requests (issue 12, ite
       await proxy.close();
     }
   });
-  async function open() {
+  async function open(options: Record<string, unknown> = {}) {
     const proxy = await FaultProxy.start(endpointOf(config));
     const store = await SecretStore.create({
       ...rewriteEndpoint(config, proxy.port),
       ...FAULT_LIMITS,
       prefix: `item4-${randomUUID().slice(0, 8)}`,
+      ...options,
     });
     opened.push({ proxy, store });
     return { proxy, store };
@@ -64,6 +66,8 @@ describe("vault store when the network fails between its requests (issue 12, ite
 
   it("succeeds when the answer to its write is lost and the retry meets the version it made", async () => {
     const { proxy, store } = await open();
+    // The adapter reads the mount's config beside its first write; done here, so the answer lost is the write's.
+    await store.storeSecretValues(randomUUID(), { warm: "up" });
     const id = randomUUID();
     proxy.set({ kind: "lose-response", times: 1 });
     await store.storeSecretValues(id, { user: "admin", password: "first" });
@@ -81,21 +85,41 @@ describe("vault store when the network fails between its requests (issue 12, ite
   });
 
   it("reports stored when its metadata write fails after the values were written; the next update writes the metadata", async () => {
-    const { proxy, store } = await open();
+    // keepVersions 3 on a mount keeping fewer: each store writes the secret's own max_versions.
+    const { proxy, store } = await open({ keepVersions: 3 });
+    // The adapter reads the mount's config at its first write; done here, before the fault.
+    await store.storeSecretValues(randomUUID(), { warm: "up" });
     const id = randomUUID();
     // The data write is answered; every request after it is reset.
     proxy.set({ kind: "reset" }, { afterAnswers: 1 });
     await store.storeSecretValues(id, { v: "1" });
     proxy.pass();
     expect(await store.getSecretValues(id)).toEqual({ v: "1" });
-    const path = `secret/metadata/${store.prefix}/${id}`;
+    const path = `secret/metadata/${store.prefix}/default/${id}`;
     expect((await admin(path)).data.custom_metadata?.["omnisecret-id"]).toBeUndefined();
 
     await store.updateSecretValues(id, { v: "2" });
     const metadata = (await admin(path)).data;
-    expect(metadata.max_versions).toBe(1);
+    expect(metadata.max_versions).toBe(3);
     expect(metadata.custom_metadata).toMatchObject({ "managed-by": "omnisecret", "omnisecret-id": id });
-    expect(Object.keys(metadata.versions)).toEqual(["2"]);
+    expect(Object.keys(metadata.versions)).toEqual(["1", "2"]);
     expect(await store.getSecretValues(id)).toEqual({ v: "2" });
+  });
+
+  it("with verifyOwnership, fails when its marks could not be written; storing the same values again finishes it", async () => {
+    const { proxy, store } = await open({ verifyOwnership: true });
+    const id = randomUUID();
+    proxy.set({ kind: "reset" }, { afterAnswers: 1 });
+    await expect(store.storeSecretValues(id, { v: "1" })).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+    proxy.pass();
+    // Written but not marked: not this owner's yet, so not found, and other values are refused.
+    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(store.storeSecretValues(id, { v: "other" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
+    await store.storeSecretValues(id, { v: "1" });
+    expect(await store.getSecretValues(id)).toEqual({ v: "1" });
+    expect((await admin(`secret/metadata/${store.prefix}/default/${id}`)).data.custom_metadata).toMatchObject({
+      "omnisecret-owner": "default",
+      "omnisecret-id": id,
+    });
   });
 });

@@ -6,9 +6,19 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import nodeVault from "node-vault";
 import { beforeAll, describe, expect, it } from "vitest";
+import { requestCount } from "../../../bench/lib/counters.js";
+import { NotFound } from "../../../bench/lib/side.js";
+import { createAdapterFromConfig, type SecretStore } from "../../../src/index.js";
+import { testSecretsAdapter } from "../../../src/testing/index.js";
 import { createGate } from "../../../test-support/gate.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
-import { serverConfig, storeOpener, testContractOnServer } from "../../server-config.js";
+import {
+  itTreatsAnotherOwnersSecretAsMissing,
+  serverConfig,
+  storeOpener,
+  testContractOnServer,
+} from "../../server-config.js";
+import { createRawVault } from "./bench-raw.js";
 
 const config = serverConfig("vault");
 const address = config.address as string;
@@ -39,22 +49,99 @@ async function enableKv2(mount: string): Promise<void> {
   throw new Error(`KV v2 mount ${mount} never became writable`);
 }
 
+/** The requests `run` sent, counted on the wire (admin requests are fetch, counted too: none inside). */
+async function requestsOf(run: () => Promise<unknown>): Promise<number> {
+  const before = requestCount();
+  await run();
+  return requestCount() - before;
+}
+
 testContractOnServer("vault", config);
+// Strict ownership changes which reads find a secret and how a store over a deleted one goes.
+testSecretsAdapter("vault with verifyOwnership", {
+  createAdapter: async ({ prefix }) =>
+    (await createAdapterFromConfig({ ...config, prefix, verifyOwnership: true })).adapter,
+});
 
 describe("vault adapter against the Vault API", () => {
   const open = storeOpener(config, () => freshName("it"));
 
-  it("writes the map as the version's data at <mount>/data/<prefix>/<uuid>, keeping one version", async () => {
+  /** The metadata of a secret as Vault has it. */
+  const metadataOf = async (store: SecretStore, id: string, mount = "secret") =>
+    (await admin("GET", `${mount}/metadata/${store.prefix}/default/${id}`)).body.data;
+
+  it("writes the map as the version's data at <mount>/data/<prefix>/<owner>/<uuid>, keeping one version through the mount", async () => {
+    // The harness set the dev server's secret/ mount to max_versions 1, as the docs recommend.
+    expect((await admin("GET", "secret/config")).body.data.max_versions).toBe(1);
     const store = await open();
     const id = randomUUID();
     await store.storeSecretValues(id, { user: "admin" });
     await store.updateSecretValues(id, { user: "root" });
-    const data = await admin("GET", `secret/data/${store.prefix}/${id}`);
+    const data = await admin("GET", `secret/data/${store.prefix}/default/${id}`);
     expect(data.body.data.data).toEqual({ user: "root" });
-    const metadata = await admin("GET", `secret/metadata/${store.prefix}/${id}`);
-    expect(metadata.body.data.max_versions).toBe(1);
-    expect(Object.keys(metadata.body.data.versions)).toEqual(["2"]);
-    expect(metadata.body.data.custom_metadata).toMatchObject({ "managed-by": "omnisecret", "omnisecret-id": id });
+    const metadata = await metadataOf(store, id);
+    expect(Object.keys(metadata.versions)).toEqual(["2"]);
+    // The mount keeps one version: no metadata write of the secret's own, no marks by default.
+    expect(metadata.max_versions).toBe(0);
+    expect(metadata.custom_metadata ?? {}).toEqual({});
+    const owned = await open({ owner: "team-a" });
+    await owned.storeSecretValues(id, { team: "a" });
+    expect((await admin("GET", `secret/data/${owned.prefix}/team-a/${id}`)).body.data.data).toEqual({ team: "a" });
+  });
+
+  itTreatsAnotherOwnersSecretAsMissing(open, () => freshName("it"));
+
+  it("with verifyOwnership, marks each secret with owner and id, and checks the marks in the read it sends anyway", async () => {
+    const store = await open({ owner: "team-a", verifyOwnership: true });
+    const id = randomUUID();
+    await store.storeSecretValues(id, { user: "admin" });
+    const metadata = (await admin("GET", `secret/metadata/${store.prefix}/team-a/${id}`)).body.data;
+    expect(metadata.custom_metadata).toEqual({
+      "managed-by": "omnisecret",
+      "omnisecret-owner": "team-a",
+      "omnisecret-id": id,
+    });
+    expect(metadata.max_versions).toBe(1);
+    expect(await store.getSecretValues(id)).toEqual({ user: "admin" });
+  });
+
+  it("treats a secret someone else put at this owner's path as this owner's by default, and never touches it with verifyOwnership", async () => {
+    const prefix = freshName("foreign");
+    const relaxed = await open({ prefix });
+    const strict = await open({ prefix, verifyOwnership: true });
+    const id = randomUUID();
+    const path = `secret/data/${prefix}/default/${id}`;
+    expect((await admin("POST", path, { data: { foreign: "value" } })).status).toBe(200);
+    const untouched = async () => {
+      const read = (await admin("GET", path)).body.data;
+      expect(read.data).toEqual({ foreign: "value" });
+      expect(read.metadata.version).toBe(1);
+    };
+
+    await expect(strict.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(strict.updateSecretValues(id, { mine: "no" })).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(strict.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(strict.storeSecretValues(id, { mine: "no" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
+    const strictIds: string[] = [];
+    for await (const listed of strict.listSecretIds()) strictIds.push(listed);
+    expect(strictIds).toEqual([]);
+    await untouched();
+    // Marked for someone else (another owner's marks copied to this path): the same.
+    expect(
+      (
+        await admin("POST", `secret/metadata/${prefix}/default/${id}`, {
+          custom_metadata: { "managed-by": "omnisecret", "omnisecret-owner": "someone-else", "omnisecret-id": id },
+        })
+      ).status,
+    ).toBe(204);
+    await expect(strict.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(strict.storeSecretValues(id, { foreign: "value" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
+    await untouched();
+
+    // Without verifyOwnership, the path says whose it is.
+    expect(await relaxed.getSecretValues(id)).toEqual({ foreign: "value" });
+    await relaxed.updateSecretValues(id, { mine: "now" });
+    expect(await relaxed.getSecretValues(id)).toEqual({ mine: "now" });
   });
 
   it("keeps N versions per secret, set on the secret and not on the mount", async () => {
@@ -65,8 +152,9 @@ describe("vault adapter against the Vault API", () => {
     for (let update = 1; update <= keepVersions + 2; update += 1) {
       await store.updateSecretValues(id, { version: String(update + 1) });
     }
-    const metadata = await admin("GET", `secret/metadata/${store.prefix}/${id}`);
+    const metadata = await admin("GET", `secret/metadata/${store.prefix}/default/${id}`);
     expect(metadata.body.data.current_version).toBe(keepVersions + 3);
+    expect(metadata.body.data.max_versions).toBe(keepVersions);
     expect(Object.keys(metadata.body.data.versions)).toHaveLength(keepVersions);
     const mount = await admin("GET", "secret/config");
     expect(mount.body.data.max_versions).not.toBe(keepVersions);
@@ -86,15 +174,132 @@ describe("vault adapter against the Vault API", () => {
     expect(await onMount.getSecretValues(id)).toEqual({ mount });
     await onMount.updateSecretValues(id, { mount, updated: "yes" });
     expect(await onDefault.getSecretValues(id)).toEqual({ mount: "secret" });
-    expect((await admin("GET", `${mount}/data/${prefix}/${id}`)).body.data.data).toEqual({ mount, updated: "yes" });
+    expect((await admin("GET", `${mount}/data/${prefix}/default/${id}`)).body.data.data).toEqual({
+      mount,
+      updated: "yes",
+    });
     const listed: string[] = [];
     for await (const listedId of onMount.listSecretIds()) listed.push(listedId);
     expect(listed).toEqual([id]);
     await onMount.deleteSecretValues(id);
     // The values are gone; what stays on that mount is omnisecret's tombstone (see adapters/vault/index.ts).
-    expect((await admin("GET", `${mount}/data/${prefix}/${id}`)).body.data.data).toEqual({ "": "omnisecret:deleted" });
+    expect((await admin("GET", `${mount}/data/${prefix}/default/${id}`)).body.data.data).toEqual({
+      "": "omnisecret:deleted",
+    });
     await expect(onMount.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     expect(await onDefault.getSecretValues(id)).toEqual({ mount: "secret" });
+  });
+
+  describe("requests per operation (the opening comment of adapters/vault/index.ts)", () => {
+    /** A KV v2 mount of this test's own, keeping `maxVersions` versions (0: Vault's default, unset). */
+    async function mountKeeping(maxVersions: number): Promise<string> {
+      const mount = freshName("kv");
+      await enableKv2(mount);
+      if (maxVersions > 0)
+        expect((await admin("POST", `${mount}/config`, { max_versions: maxVersions })).status).toBe(204);
+      return mount;
+    }
+
+    /**
+     * The requests of a store, get, update and delete of a fresh id, after a warm-up cycle (the
+     * adapter reads the mount's config once, at its first write). Afterwards, no version of the
+     * deleted secret may hold its values.
+     */
+    async function countsOf(store: SecretStore, mount: string) {
+      const warm = randomUUID();
+      await store.storeSecretValues(warm, { warm: "up" });
+      await store.updateSecretValues(warm, { warm: "again" });
+      await store.deleteSecretValues(warm);
+      const id = randomUUID();
+      const counts = {
+        store: await requestsOf(() => store.storeSecretValues(id, { v: "1" })),
+        get: await requestsOf(() => store.getSecretValues(id)),
+        update: await requestsOf(() => store.updateSecretValues(id, { v: "2" })),
+        delete: await requestsOf(() => store.deleteSecretValues(id)),
+      };
+      for (const version of [1, 2]) {
+        const read = await admin("GET", `${mount}/data/${store.prefix}/default/${id}?version=${version}`);
+        expect(read.body?.data?.data ?? null, `version ${version} after the delete`).toBeNull();
+      }
+      return { id, counts };
+    }
+
+    it("the bench's raw side (bench-raw.ts): store 1, get 1, update 2, delete 2, and not found where omnisecret says it", async () => {
+      const mount = await mountKeeping(1);
+      const raw = await createRawVault({ ...config, mount }, freshName("raw"));
+      const id = randomUUID();
+      const counts = {
+        store: await requestsOf(() => raw.storeSecretValues(id, { v: "1" })),
+        get: await requestsOf(() => raw.getSecretValues(id)),
+        update: await requestsOf(() => raw.updateSecretValues(id, { v: "2" })),
+        delete: await requestsOf(() => raw.deleteSecretValues(id)),
+      };
+      expect(counts).toEqual({ store: 1, get: 1, update: 2, delete: 2 });
+      for (const operation of [
+        () => raw.getSecretValues(id),
+        () => raw.updateSecretValues(id, { v: "3" }),
+        () => raw.deleteSecretValues(id),
+      ]) {
+        await expect(operation()).rejects.toBeInstanceOf(NotFound);
+      }
+      await raw.storeSecretValues(id, { v: "again" });
+      await expect(raw.storeSecretValues(id, { v: "twice" })).rejects.toBeDefined();
+      expect(await raw.getSecretValues(id)).toEqual({ v: "again" });
+    });
+
+    it("on a mount keeping keepVersions: store 1, get 1, update 2, delete 2, and the mount's config read once", async () => {
+      const mount = await mountKeeping(1);
+      const first = await open({ mount });
+      expect(await requestsOf(() => first.storeSecretValues(randomUUID(), { first: "write" }))).toBe(2);
+      const store = await open({ mount });
+      const { id, counts } = await countsOf(store, mount);
+      expect(counts).toEqual({ store: 1, get: 1, update: 2, delete: 2 });
+      expect((await admin("GET", `${mount}/metadata/${store.prefix}/default/${id}`)).body.data.max_versions).toBe(0);
+    });
+
+    it("on a mount keeping Vault's default: store 2, each secret getting its own max_versions; get 1, update 2, delete 2", async () => {
+      const mount = await mountKeeping(0);
+      const store = await open({ mount });
+      const { id, counts } = await countsOf(store, mount);
+      expect(counts).toEqual({ store: 2, get: 1, update: 2, delete: 2 });
+      const metadata = (await admin("GET", `${mount}/metadata/${store.prefix}/default/${id}`)).body.data;
+      expect(metadata.max_versions).toBe(1);
+      expect(Object.keys(metadata.versions)).toEqual(["3"]);
+    });
+
+    it("keepVersions 3 on a mount keeping 1: store 2, get 1, update 2, delete 3 (destroying the versions below the tombstone)", async () => {
+      const mount = await mountKeeping(1);
+      const store = await open({ mount, keepVersions: 3 });
+      const { counts } = await countsOf(store, mount);
+      expect(counts).toEqual({ store: 2, get: 1, update: 2, delete: 3 });
+    });
+
+    it("keepVersions 1 on a mount keeping 3: store 1 (the secret's own setting could not lower it), delete 3", async () => {
+      const mount = await mountKeeping(3);
+      const store = await open({ mount });
+      const { counts } = await countsOf(store, mount);
+      expect(counts).toEqual({ store: 1, get: 1, update: 2, delete: 3 });
+    });
+
+    it("with verifyOwnership: store 2 (the marks), get 1, update 2, delete 2", async () => {
+      const mount = await mountKeeping(1);
+      const store = await open({ mount, verifyOwnership: true });
+      const { counts } = await countsOf(store, mount);
+      expect(counts).toEqual({ store: 2, get: 1, update: 2, delete: 2 });
+    });
+
+    it("with a token that may not read the mount's config: store 2, each secret getting its own max_versions", async () => {
+      const mount = await mountKeeping(1);
+      const policy = freshName("no-config");
+      const rules = `path "${mount}/data/*" { capabilities = ["create", "read", "update", "list"] }
+path "${mount}/metadata/*" { capabilities = ["create", "read", "update", "list"] }`;
+      expect((await admin("PUT", `sys/policies/acl/${policy}`, { policy: rules })).status).toBe(204);
+      const token = (await admin("POST", "auth/token/create", { policies: [policy] })).body.auth.client_token as string;
+      const store = await open({ mount, token });
+      const { id, counts } = await countsOf(store, mount);
+      expect(counts).toEqual({ store: 2, get: 1, update: 2, delete: 2 });
+      expect((await admin("GET", `${mount}/metadata/${store.prefix}/default/${id}`)).body.data.max_versions).toBe(1);
+    });
   });
 
   describe("deletes racing other writers (issue 12, items 2 and 5)", () => {
@@ -155,7 +360,7 @@ describe("vault adapter against the Vault API", () => {
       await store.updateSecretValues(id, { v: "3" });
       await store.deleteSecretValues(id);
       for (const version of [1, 2, 3]) {
-        const read = await admin("GET", `secret/data/${store.prefix}/${id}?version=${version}`);
+        const read = await admin("GET", `secret/data/${store.prefix}/default/${id}?version=${version}`);
         expect(read.body?.data?.data ?? null, `version ${version}`).toBeNull();
       }
     });
@@ -165,7 +370,7 @@ describe("vault adapter against the Vault API", () => {
     const store = await open();
     const id = randomUUID();
     await store.storeSecretValues(id, { generation: "1" });
-    expect((await admin("DELETE", `secret/data/${store.prefix}/${id}`)).status).toBe(204);
+    expect((await admin("DELETE", `secret/data/${store.prefix}/default/${id}`)).status).toBe(204);
     await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     await expect(store.updateSecretValues(id, { generation: "x" })).rejects.toMatchObject({
       code: "E_SECRET_NOT_FOUND",
