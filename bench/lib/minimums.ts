@@ -51,7 +51,7 @@ export const MINIMUMS: Readonly<Record<string, Readonly<Record<Operation, Minimu
   vault: {
     store: {
       requests: 1,
-      why: "one write with `cas: 0`, which fails when the path has a version; how many versions are kept is the mount's `max_versions` (set once per mount, not per secret)",
+      why: "one write with `cas: 0`, which fails when the path has a version. How many versions are kept is the mount's `max_versions`, set once per mount (`bao write secret/config max_versions=1`; the test servers do); KV v2 keeps the larger of the mount's and a secret's own setting, so on a mount that keeps more than `keepVersions` no per-secret write could lower it, and on one that keeps fewer omnisecret writes the secret's metadata too (2)",
     },
     get: { requests: 1, why: "one read of the data path" },
     update: {
