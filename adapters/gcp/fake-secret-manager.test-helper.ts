@@ -2,8 +2,10 @@
  * An in-memory Secret Manager for the GCP adapter's unit tests: a fake client implementing the
  * methods the adapter calls, with paging, version states, etags and CRC32C like the real API.
  * It proves what the emulator of the integration tests cannot: version pruning (the emulator
- * answers UNIMPLEMENTED for ListSecretVersions and Destroy/DisableSecretVersion), paging (the
- * emulator pages in random order) and checksums (it neither checks nor returns them).
+ * answers UNIMPLEMENTED for Destroy/DisableSecretVersion and UpdateSecret), paging (the emulator
+ * pages in random order) and checksums (it neither checks nor returns them). `latest` is the most
+ * recently created version, whatever its state, as Google documents it (the emulator takes the
+ * highest enabled one instead).
  */
 import { randomUUID } from "node:crypto";
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
@@ -22,6 +24,7 @@ interface FakeVersion {
 interface FakeSecret {
   labels: Labels;
   replication: unknown;
+  createTime: { seconds: string; nanos: number };
   etag: string;
   next: number;
   versions: Map<number, FakeVersion>;
@@ -40,6 +43,7 @@ export class FakeSecretManager {
   /** What accessSecretVersion returns as `dataCrc32c`. */
   checksumForm: "string" | "number" | "long" | "absent" = "string";
   #etags = 0;
+  #clock = 1_700_000_000;
 
   async #call<T>(method: string, request: Record<string, unknown>, run: () => T): Promise<T> {
     this.calls.push({ method, request });
@@ -56,16 +60,21 @@ export class FakeSecretManager {
   }
 
   #view(name: string, secret: FakeSecret) {
-    return { name, labels: { ...secret.labels }, replication: secret.replication, etag: secret.etag };
+    return {
+      name,
+      labels: { ...secret.labels },
+      replication: secret.replication,
+      createTime: { ...secret.createTime },
+      etag: secret.etag,
+    };
   }
 
   #version(name: string): { secret: FakeSecret; number: number; version: FakeVersion } {
     const [secretName, id] = name.split("/versions/") as [string, string];
     const secret = this.#secret(secretName);
     let number = Number(id);
-    if (id === "latest") {
-      number = Math.max(0, ...[...secret.versions].filter(([, v]) => v.state === "ENABLED").map(([n]) => n));
-    }
+    // The most recently created version, whatever its state.
+    if (id === "latest") number = Math.max(0, ...secret.versions.keys());
     const version = secret.versions.get(number);
     if (!version) throw grpcError(Status.NOT_FOUND, `Secret Version [${name}] not found`);
     return { secret, number, version };
@@ -78,6 +87,7 @@ export class FakeSecretManager {
       const secret: FakeSecret = {
         labels: { ...request.secret.labels },
         replication: request.secret.replication,
+        createTime: { seconds: String(++this.#clock), nanos: 0 },
         etag: `"e${++this.#etags}"`,
         next: 1,
         versions: new Map(),
@@ -100,19 +110,6 @@ export class FakeSecretManager {
     });
   }
 
-  /** Labels only (`updateMask: labels`), refused with ABORTED when an etag is given and differs. */
-  updateSecret(request: { secret: { name: string; labels?: Labels; etag?: string }; updateMask?: unknown }) {
-    return this.#call("updateSecret", request, () => {
-      const secret = this.#secret(request.secret.name);
-      if (request.secret.etag && request.secret.etag !== secret.etag) {
-        throw grpcError(Status.ABORTED, "etag does not match");
-      }
-      secret.labels = { ...request.secret.labels };
-      secret.etag = `"e${++this.#etags}"`;
-      return [this.#view(request.secret.name, secret), undefined, undefined];
-    });
-  }
-
   getSecret(request: { name: string }) {
     return this.#call("getSecret", request, () => [
       this.#view(request.name, this.#secret(request.name)),
@@ -131,7 +128,7 @@ export class FakeSecretManager {
 
   accessSecretVersion(request: { name: string }) {
     return this.#call("accessSecretVersion", request, () => {
-      const { version } = this.#version(request.name);
+      const { number, version } = this.#version(request.name);
       if (version.state !== "ENABLED") throw grpcError(Status.FAILED_PRECONDITION, `is in ${version.state} state`);
       const crc = version.crc as number;
       const dataCrc32c = {
@@ -140,7 +137,8 @@ export class FakeSecretManager {
         long: { low: crc | 0, high: 0, unsigned: false, toString: () => String(crc) },
         absent: undefined,
       }[this.checksumForm];
-      return [{ name: request.name, payload: { data: Buffer.from(version.data as Buffer), dataCrc32c } }];
+      const name = `${request.name.split("/versions/")[0]}/versions/${number}`;
+      return [{ name, payload: { data: Buffer.from(version.data as Buffer), dataCrc32c } }];
     });
   }
 
@@ -161,19 +159,6 @@ export class FakeSecretManager {
       const end = start + (request.pageSize ?? 100);
       const page = names.slice(start, end).map((name) => this.#view(name, this.#secret(name)));
       return [page, null, { secrets: page, nextPageToken: end < names.length ? String(end) : "" }];
-    });
-  }
-
-  listSecretVersions(request: { parent: string; filter?: string; pageSize?: number; pageToken?: string }) {
-    return this.#call("listSecretVersions", request, () => {
-      const secret = this.#secret(request.parent);
-      const all = [...secret.versions]
-        .filter(([, version]) => request.filter !== "state:ENABLED" || version.state === "ENABLED")
-        .map(([number, version]) => ({ name: `${request.parent}/versions/${number}`, state: version.state }))
-        .reverse();
-      const start = Number(request.pageToken ?? 0);
-      const end = start + (request.pageSize ?? 100);
-      return [all.slice(start, end), null, { nextPageToken: end < all.length ? String(end) : "" }];
     });
   }
 

@@ -1,7 +1,9 @@
 /**
  * The GCP adapter against an in-memory Secret Manager (`fake-secret-manager.test-helper.ts`):
- * the contract suite with pruning on, version pruning, paging, checksums and half-made secrets,
- * which the emulator of the integration tests cannot show.
+ * the contract suite and the model with pruning on, in both ownership modes; the requests each
+ * operation sends; version pruning, paging, checksums; and the half-made secret (a store between
+ * its CreateSecret and its AddSecretVersion, or a leftover of one that died there) racing with
+ * updates, deletes and other stores, step by step, which the emulator cannot be made to show.
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
@@ -10,22 +12,53 @@ import { crc32c } from "./crc32c.js";
 import { Status } from "./errors.js";
 import { adapterOn, FakeSecretManager, grpcError, PROJECT, storeOn } from "./fake-secret-manager.test-helper.js";
 
+/** A promise that is held until `open()` is called. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { wait, open };
+}
+
+/** Lets the requests in flight on the fake reach it and be answered. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+/**
+ * Holds the next AddSecretVersion to `parent` at the fake until the returned gate is opened; the
+ * call is sent, and runs when opened, as a request still on the wire would.
+ */
+function holdNextAdd(fake: FakeSecretManager): { opened: () => void; sent: Promise<void> } {
+  const add = fake.addSecretVersion.bind(fake);
+  const held = gate();
+  const sent = gate();
+  let first = true;
+  fake.addSecretVersion = (request) => {
+    if (!first) return add(request);
+    first = false;
+    sent.open();
+    return held.wait.then(() => add(request));
+  };
+  return { opened: held.open, sent: sent.wait };
+}
+
 describe("gcp adapter with an in-memory Secret Manager", () => {
   const shared = new FakeSecretManager();
   // Pruning on (destroy, keep 1), as against Google itself.
-  testSecretsAdapter("gcp (in-memory Secret Manager)", {
-    createAdapter: ({ prefix }) => adapterOn(shared, { halfCreatedGraceMs: 2_000 }, prefix),
-  });
-  testSecretsAdapterModel("gcp (in-memory Secret Manager)", {
-    createAdapter: ({ prefix }) => adapterOn(shared, { halfCreatedGraceMs: 2_000 }, prefix),
-  });
+  for (const verifyOwnership of [false, true]) {
+    const label = `gcp (in-memory Secret Manager${verifyOwnership ? ", verifyOwnership" : ""})`;
+    const createAdapter = ({ prefix }: { prefix: string }) =>
+      adapterOn(shared, { halfCreatedGraceMs: 2_000, verifyOwnership }, prefix);
+    testSecretsAdapter(label, { createAdapter });
+    testSecretsAdapterModel(label, { createAdapter });
+  }
 
-  it("names and labels the secret and sends the payload with its CRC32C", async () => {
+  it("names the secret <prefix>-<owner>-<uuid>, labels it, and sends the payload with its CRC32C", async () => {
     const fake = new FakeSecretManager();
     const { adapter, store } = storeOn(fake, { owner: "server-42" }, "app");
     const id = randomUUID();
     await store.storeSecretValues(id, { user: "admin" });
-    const name = `projects/${PROJECT}/secrets/app-${id}`;
+    const name = `projects/${PROJECT}/secrets/app-server-42-${id}`;
     expect(adapter.nameOf(id)).toBe(name);
     expect(fake.secrets.get(name)?.labels).toEqual({
       "managed-by": "omnisecret",
@@ -38,6 +71,38 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
     };
     expect(add.payload.data.toString("utf8")).toBe('{"user":"admin"}');
     expect(add.payload.dataCrc32c).toBe(crc32c(Buffer.from('{"user":"admin"}')));
+  });
+
+  it("sends the fewest requests by default, and GetSecret first with verifyOwnership", async () => {
+    const methodsOf = async (verifyOwnership: boolean, pruneAction: "destroy" | "none") => {
+      const fake = new FakeSecretManager();
+      const { store } = storeOn(fake, { verifyOwnership, pruneAction });
+      const id = randomUUID();
+      const sent: Record<string, string[]> = {};
+      const run = async (operation: string, body: () => Promise<unknown>) => {
+        const before = fake.calls.length;
+        await body();
+        sent[operation] = fake.calls.slice(before).map((call) => call.method);
+      };
+      await run("store", () => store.storeSecretValues(id, { v: "1" }));
+      await run("get", () => store.getSecretValues(id));
+      await run("update", () => store.updateSecretValues(id, { v: "2" }));
+      await run("delete", () => store.deleteSecretValues(id));
+      return sent;
+    };
+    expect(await methodsOf(false, "none")).toEqual({
+      store: ["createSecret", "addSecretVersion"],
+      get: ["accessSecretVersion"],
+      update: ["addSecretVersion"],
+      delete: ["deleteSecret"],
+    });
+    expect((await methodsOf(false, "destroy")).update).toEqual(["addSecretVersion", "destroySecretVersion"]);
+    expect(await methodsOf(true, "destroy")).toEqual({
+      store: ["createSecret", "addSecretVersion"],
+      get: ["getSecret", "accessSecretVersion"],
+      update: ["getSecret", "addSecretVersion", "destroySecretVersion"],
+      delete: ["getSecret", "deleteSecret"],
+    });
   });
 
   it("creates user-managed replicas when configured", async () => {
@@ -66,8 +131,9 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
     expect(states.slice(-keep).every((state) => state === "ENABLED")).toBe(true);
     expect(states.slice(0, -keep).every((state) => state === "DESTROYED")).toBe(true);
     expect(await store.getSecretValues(id)).toEqual({ generation: String(keep + 2) });
-    const list = fake.calls.find((call) => call.method === "listSecretVersions")?.request;
-    expect(list?.filter).toBe("state:ENABLED");
+    // Each update prunes the one version that fell out of the window, named from its own number.
+    const destroyed = fake.calls.filter((call) => call.method === "destroySecretVersion").map((c) => c.request.name);
+    expect(destroyed).toEqual([1, 2, 3].map((n) => `${adapter.nameOf(id)}/versions/${n}`));
   });
 
   it("disables instead of destroying with pruneAction disable, and leaves every version with none", async () => {
@@ -89,9 +155,10 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
       "ENABLED",
     ]);
     expect(fake.states(keeping.adapter.nameOf(b))).toEqual(Array(5).fill("ENABLED"));
+    const pruning = new Set(["destroySecretVersion", "disableSecretVersion"]);
     expect(
-      fake.calls.filter((call) => call.request.parent === keeping.adapter.nameOf(b)).map((c) => c.method),
-    ).not.toContain("listSecretVersions");
+      fake.calls.filter((call) => String(call.request.name).startsWith(keeping.adapter.nameOf(b))).map((c) => c.method),
+    ).not.toSatisfy((methods: string[]) => methods.some((method) => pruning.has(method)));
   });
 
   it("prunes correctly while updates race, never touching the newest version", async () => {
@@ -107,8 +174,8 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
 
   it("reports a server that cannot prune, saying the update itself was made", async () => {
     const fake = new FakeSecretManager();
-    fake.hooks.listSecretVersions = () =>
-      Promise.reject(grpcError(Status.UNIMPLEMENTED, "ListSecretVersions is not implemented in mock"));
+    fake.hooks.destroySecretVersion = () =>
+      Promise.reject(grpcError(Status.UNIMPLEMENTED, "DestroySecretVersion is not implemented in mock"));
     const { store } = storeOn(fake);
     const id = randomUUID();
     await store.storeSecretValues(id, { v: "1" });
@@ -118,7 +185,7 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
     expect((error as Error).message).toContain('pruneAction to "none"');
     expect(await store.getSecretValues(id)).toEqual({ v: "2" });
 
-    fake.hooks.listSecretVersions = () => Promise.reject(grpcError(Status.PERMISSION_DENIED, "denied"));
+    fake.hooks.destroySecretVersion = () => Promise.reject(grpcError(Status.PERMISSION_DENIED, "denied"));
     await expect(store.updateSecretValues(id, { v: "3" })).rejects.toMatchObject({ code: "E_PERMISSION_DENIED" });
   });
 
@@ -135,61 +202,156 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
     expect(await store.getSecretValues(id)).toEqual({ a: "2" });
   });
 
-  it("treats a half-made leftover as missing, and a later store replaces it after the grace period", async () => {
-    const fake = new FakeSecretManager();
-    const { adapter, store } = storeOn(fake, { halfCreatedGraceMs: 300 });
-    const id = randomUUID();
-    // What a process that died between CreateSecret and AddSecretVersion leaves behind.
-    fake.hooks.addSecretVersion = () => Promise.reject(grpcError(Status.UNAVAILABLE, "gone"));
-    fake.hooks.deleteSecret = () => Promise.reject(grpcError(Status.UNAVAILABLE, "gone"));
-    await expect(store.storeSecretValues(id, { a: "1" })).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
-    delete fake.hooks.addSecretVersion;
-    delete fake.hooks.deleteSecret;
-    expect(fake.secrets.has(adapter.nameOf(id))).toBe(true);
+  describe("a half-made secret (CreateSecret done, AddSecretVersion not yet or never)", () => {
+    /** What a process that died between CreateSecret and AddSecretVersion leaves behind. */
+    async function leftover(fake: FakeSecretManager, adapter: { secretIdOf(id: string): string }, id: string) {
+      await fake.createSecret({
+        parent: `projects/${PROJECT}`,
+        secretId: adapter.secretIdOf(id),
+        secret: { labels: { "managed-by": "omnisecret", "omnisecret-owner": "default", "omnisecret-id": id } },
+      });
+    }
 
-    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    await expect(store.updateSecretValues(id, { a: "x" })).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    expect(fake.states(adapter.nameOf(id))).toEqual([]);
+    it("is not found for get, is listed (the documented exception), and a store replaces it after the grace period", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake, { halfCreatedGraceMs: 300 });
+      const id = randomUUID();
+      await leftover(fake, adapter, id);
+      await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      const listed: string[] = [];
+      for await (const listedId of store.listSecretIds()) listed.push(listedId);
+      expect(listed).toEqual([id]);
 
-    const started = performance.now();
-    await store.storeSecretValues(id, { a: "2" });
-    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
-    expect(await store.getSecretValues(id)).toEqual({ a: "2" });
-  });
-
-  it("does not break a store that is between its two requests", async () => {
-    const fake = new FakeSecretManager();
-    const { store } = storeOn(fake, { halfCreatedGraceMs: 5_000 });
-    const id = randomUUID();
-    let releaseAdd: () => void = () => undefined;
-    const addMayRun = new Promise<void>((resolve) => {
-      releaseAdd = resolve;
+      const started = performance.now();
+      await store.storeSecretValues(id, { a: "2" });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+      expect(await store.getSecretValues(id)).toEqual({ a: "2" });
     });
-    const add = fake.addSecretVersion.bind(fake);
-    let first = true;
-    fake.addSecretVersion = async (request) => {
-      if (first) {
-        first = false;
-        await addMayRun;
+
+    it("is completed by an update, as if the dead store had finished just before it", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake);
+      const id = randomUUID();
+      await leftover(fake, adapter, id);
+      await store.updateSecretValues(id, { a: "x" });
+      expect(await store.getSecretValues(id)).toEqual({ a: "x" });
+      // Version 1, then the same payload once more (see the update racing a store below); the first is pruned.
+      expect(fake.states(adapter.nameOf(id))).toEqual(["DESTROYED", "ENABLED"]);
+    });
+
+    it("is deleted by a delete, which succeeds", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake);
+      const id = randomUUID();
+      await leftover(fake, adapter, id);
+      await store.deleteSecretValues(id);
+      expect(fake.secrets.has(adapter.nameOf(id))).toBe(false);
+      await expect(store.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    });
+
+    it("is left out of list when this adapter's own store failed after a CreateSecret that ran", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake);
+      const [lost, stored] = [randomUUID(), randomUUID()];
+      // The CreateSecret runs, its answer is lost; then the network is back.
+      fake.hooks.createSecret = (request) => {
+        delete fake.hooks.createSecret;
+        return fake.createSecret(request as never).then(() => Promise.reject(grpcError(Status.UNAVAILABLE, "lost")));
+      };
+      await expect(store.storeSecretValues(lost, { a: "1" })).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+      expect(fake.secrets.has(adapter.nameOf(lost))).toBe(true);
+      await store.storeSecretValues(stored, { a: "2" });
+      const listed: string[] = [];
+      for await (const listedId of store.listSecretIds()) listed.push(listedId);
+      expect(listed).toEqual([stored]);
+      await expect(store.getSecretValues(lost)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      // One GetSecretVersion for the suspect id, none for the other.
+      const checks = fake.calls.filter((call) => call.method === "getSecretVersion").map((c) => c.request.name);
+      expect(checks).toEqual([`${adapter.nameOf(lost)}/versions/latest`]);
+    });
+
+    it("does not break a store that is between its two requests", async () => {
+      const fake = new FakeSecretManager();
+      const { store } = storeOn(fake, { halfCreatedGraceMs: 5_000 });
+      const id = randomUUID();
+      const held = holdNextAdd(fake);
+      const slow = store.storeSecretValues(id, { writer: "slow" });
+      await held.sent;
+      const second = store.storeSecretValues(id, { writer: "second" });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      held.opened();
+      await slow;
+      await expect(second).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
+      expect(await store.getSecretValues(id)).toEqual({ writer: "slow" });
+    });
+
+    it("update between a store's two requests: both succeed, the update is ordered after the store", async () => {
+      for (const updateRepeatsFirst of [true, false]) {
+        const fake = new FakeSecretManager();
+        const { adapter, store } = storeOn(fake);
+        const id = randomUUID();
+        const storeAdd = holdNextAdd(fake);
+        const storing = store.storeSecretValues(id, { by: "store" });
+        await storeAdd.sent;
+        // The update's AddSecretVersion makes version 1.
+        const updateRepeat = updateRepeatsFirst ? undefined : holdNextAdd(fake);
+        const updating = store.updateSecretValues(id, { by: "update" });
+        if (updateRepeat) await updateRepeat.sent;
+        else await updating;
+        storeAdd.opened();
+        await storing;
+        updateRepeat?.opened();
+        await updating;
+        expect(await store.getSecretValues(id)).toEqual({ by: "update" });
+        expect(fake.states(adapter.nameOf(id)).at(-1)).toBe("ENABLED");
       }
-      return add(request);
-    };
-    const slow = store.storeSecretValues(id, { writer: "slow" });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const second = store.storeSecretValues(id, { writer: "second" });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    releaseAdd();
-    await slow;
-    await expect(second).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
-    expect(await store.getSecretValues(id)).toEqual({ writer: "slow" });
+    });
+
+    it("a store whose secret a delete removed before its version succeeds, and the id is missing", async () => {
+      const fake = new FakeSecretManager();
+      const { store } = storeOn(fake);
+      const id = randomUUID();
+      const storeAdd = holdNextAdd(fake);
+      const storing = store.storeSecretValues(id, { a: "1" });
+      await storeAdd.sent;
+      await store.deleteSecretValues(id);
+      storeAdd.opened();
+      await storing;
+      await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    });
+
+    it("store, delete, store again: the first store's late version never wins over the second store", async () => {
+      for (const lateLandsFirst of [true, false]) {
+        const fake = new FakeSecretManager();
+        const { adapter, store } = storeOn(fake);
+        const id = randomUUID();
+        const firstAdd = holdNextAdd(fake);
+        const first = store.storeSecretValues(id, { by: "first" });
+        await firstAdd.sent;
+        await store.deleteSecretValues(id);
+        const secondAdd = lateLandsFirst ? holdNextAdd(fake) : undefined;
+        const second = store.storeSecretValues(id, { by: "second" });
+        if (secondAdd) await secondAdd.sent;
+        else await second;
+        // The first store's AddSecretVersion lands in the second store's secret.
+        firstAdd.opened();
+        await first;
+        secondAdd?.opened();
+        await second;
+        await settle();
+        expect(await store.getSecretValues(id)).toEqual({ by: "second" });
+        expect(fake.states(adapter.nameOf(id)).at(-1)).toBe("ENABLED");
+      }
+    });
   });
 
-  it("never reads, changes or deletes a secret without omnisecret's labels, and does not list it", async () => {
+  it("verifyOwnership: never reads, changes or deletes a secret without omnisecret's labels, and does not list it", async () => {
     const fake = new FakeSecretManager();
-    const { adapter, store } = storeOn(fake, { halfCreatedGraceMs: 0 });
+    const { adapter, store } = storeOn(fake, { halfCreatedGraceMs: 0, verifyOwnership: true });
     const id = randomUUID();
     const name = adapter.nameOf(id);
-    await fake.createSecret({ parent: `projects/${PROJECT}`, secretId: name.split("/").pop() as string, secret: {} });
+    await fake.createSecret({ parent: `projects/${PROJECT}`, secretId: adapter.secretIdOf(id), secret: {} });
+    await fake.addSecretVersion({ parent: name, payload: { data: Buffer.from('{"foreign":"value"}') } });
     await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     await expect(store.updateSecretValues(id, { a: "b" })).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     await expect(store.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
@@ -197,10 +359,39 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
     const listed: string[] = [];
     for await (const listedId of store.listSecretIds()) listed.push(listedId);
     expect(listed).toEqual([]);
-    expect(fake.secrets.has(name)).toBe(true);
+    expect(fake.states(name)).toEqual(["ENABLED"]);
     // Only its metadata was read: no value accessed, no version added, nothing deleted.
-    const touching = fake.calls.filter((call) => String(call.request.name ?? call.request.parent).startsWith(name));
+    const touching = fake.calls.filter(
+      (call) => call.method !== "addSecretVersion" && String(call.request.name ?? call.request.parent).startsWith(name),
+    );
     expect(new Set(touching.map((call) => call.method))).toEqual(new Set(["getSecret"]));
+  });
+
+  it("by default, a secret at one of the owner's names is the owner's, labels or not", async () => {
+    const fake = new FakeSecretManager();
+    const { adapter, store } = storeOn(fake);
+    const id = randomUUID();
+    const name = adapter.nameOf(id);
+    await fake.createSecret({ parent: `projects/${PROJECT}`, secretId: adapter.secretIdOf(id), secret: {} });
+    await fake.addSecretVersion({ parent: name, payload: { data: Buffer.from('{"put":"by hand"}') } });
+    expect(await store.getSecretValues(id)).toEqual({ put: "by hand" });
+  });
+
+  it("keeps another owner's secret under another name, which this owner never reaches", async () => {
+    const fake = new FakeSecretManager();
+    const mine = storeOn(fake, { owner: "team-a" }, "shared");
+    const theirs = storeOn(fake, { owner: "team-b" }, "shared");
+    const id = randomUUID();
+    await theirs.store.storeSecretValues(id, { team: "b" });
+    expect(theirs.adapter.nameOf(id)).toBe(`projects/${PROJECT}/secrets/shared-team-b-${id}`);
+    await expect(mine.store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(mine.store.updateSecretValues(id, { team: "a" })).rejects.toMatchObject({
+      code: "E_SECRET_NOT_FOUND",
+    });
+    await expect(mine.store.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await mine.store.storeSecretValues(id, { team: "a" });
+    expect(await theirs.store.getSecretValues(id)).toEqual({ team: "b" });
+    expect(await mine.store.getSecretValues(id)).toEqual({ team: "a" });
   });
 
   it("rejects a payload whose CRC32C does not match, accepting the checksum as string, number or Long", async () => {
@@ -230,6 +421,7 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
     const { store } = storeOn(fake, { listPageSize: 2 }, "paged");
     const other = storeOn(fake, {}, "paged-other");
     const otherOwner = storeOn(fake, { owner: "team-b" }, "paged");
+    const strict = storeOn(fake, { verifyOwnership: true }, "paged");
     const ids = Array.from({ length: 7 }, () => randomUUID());
     for (const id of ids) await store.storeSecretValues(id, { id });
     await other.store.storeSecretValues(randomUUID(), {});
@@ -242,14 +434,25 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
     expect(pages[0]?.request).toMatchObject({
       parent: `projects/${PROJECT}`,
       pageSize: 2,
-      filter: 'labels.managed-by="omnisecret" AND labels.omnisecret-owner="default"',
+      filter: 'name:"paged-default-"',
     });
     expect(pages[1]?.request.pageToken).toBe("2");
+    // Every request of list is a page: nothing per secret.
+    expect(new Set(fake.calls.slice(fake.calls.indexOf(pages[0] as never)).map((c) => c.method))).toEqual(
+      new Set(["listSecrets"]),
+    );
+
+    const strictListed: string[] = [];
+    for await (const id of strict.store.listSecretIds()) strictListed.push(id);
+    expect(strictListed.sort()).toEqual([...ids].sort());
+    expect(fake.calls.at(-1)?.request.filter).toBe(
+      'name:"paged-default-" AND labels.managed-by="omnisecret" AND labels.omnisecret-owner="default"',
+    );
   });
 
-  it("deletes with the etag, and checks the labels again when the secret changed in between", async () => {
+  it("verifyOwnership: deletes with the etag, and checks the labels again when the secret changed in between", async () => {
     const fake = new FakeSecretManager();
-    const { adapter, store } = storeOn(fake);
+    const { adapter, store } = storeOn(fake, { verifyOwnership: true });
     const id = randomUUID();
     await store.storeSecretValues(id, { a: "1" });
     const name = adapter.nameOf(id);
@@ -258,7 +461,14 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
     fake.hooks.deleteSecret = () => {
       if (replaced) return undefined;
       replaced = true;
-      fake.secrets.set(name, { labels: {}, replication: {}, etag: '"foreign"', next: 1, versions: new Map() });
+      fake.secrets.set(name, {
+        labels: {},
+        replication: {},
+        createTime: { seconds: "1", nanos: 0 },
+        etag: '"foreign"',
+        next: 1,
+        versions: new Map(),
+      });
       return undefined;
     };
     await expect(store.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });

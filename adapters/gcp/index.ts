@@ -1,29 +1,47 @@
 /**
- * Google Cloud Secret Manager. A secret is named `projects/<project>/secrets/<prefix>-<uuid>`
- * and labelled `managed-by: omnisecret`, `omnisecret-owner: <owner>` and `omnisecret-id: <uuid>`;
- * a secret without those labels is not found, and is never read, changed or deleted through
- * omnisecret. Its values are the JSON of the map, the payload of the secret's latest version.
+ * Google Cloud Secret Manager. A secret is named `projects/<project>/secrets/<prefix>-<owner>-<uuid>`,
+ * so the name alone says whose it is, and labelled `managed-by: omnisecret`,
+ * `omnisecret-owner: <owner>` and `omnisecret-id: <uuid>` (for people, for list in strict mode and
+ * for `verifyOwnership`). Its values are the JSON of the map, the payload of its latest version.
  *
- * Requests:
- * - store: CreateSecret (labelled `omnisecret-state: storing`), then AddSecretVersion with the
- *   payload's CRC32C, then UpdateSecret to remove that label. The first two are not atomic. If
- *   the second fails, the half-made secret is deleted again. One left behind anyway (the process
- *   died in between) has no version 1: get and update report it as not found, list leaves it out,
- *   and a store of its id deletes and re-creates it once it has stayed so for `halfCreatedGraceMs`
- *   (the wait keeps a store from breaking another store that is between its two requests). The
- *   UpdateSecret is best effort; on a server without it (the emulator) it is sent once, then no more.
- * - get: GetSecret (labels), then AccessSecretVersion of `latest`, checking the CRC32C when
- *   the server returns one.
- * - update: GetSecret (labels), GetSecretVersion of `latest` (an update never brings a secret
- *   without a readable value to life), AddSecretVersion, then ListSecretVersions and
- *   Destroy/DisableSecretVersion for the enabled versions beyond `keepVersions`.
- * - delete: GetSecret (labels), then DeleteSecret with the etag it returned, so a secret
- *   replaced in between is not deleted. A secret still labelled `storing` costs a GetSecretVersion
- *   of version 1 first: without it, the secret is missing (a store under way, or a leftover).
- * - list: ListSecrets filtered on the labels, every page; labels and name checked again here.
- *   A secret still labelled `storing` is listed only if GetSecretVersion finds its version 1 (one
- *   request each; only secrets whose store died, is under way, or whose label stayed), so list
- *   and get agree on every id.
+ * Requests, default config:
+ * - store 2: CreateSecret (labels; ALREADY_EXISTS on a taken id), then AddSecretVersion with the
+ *   payload's CRC32C. More only in rare cases: see "half-made secrets" below.
+ * - get 1: AccessSecretVersion of `latest` by name, CRC32C checked when the server returns one. No
+ *   version (a half-made secret), or a latest version disabled or destroyed: not found.
+ * - update 1: AddSecretVersion, which answers NOT_FOUND for a missing secret (update never
+ *   creates); plus 1 to prune (`pruneAction` not "none"): the answer names the new version N, so
+ *   version N-keepVersions is destroyed (or disabled) without listing the versions.
+ * - delete 1: DeleteSecret by name: of racing deletes one wins, the others get NOT_FOUND.
+ * - list: ListSecrets filtered on the name prefix `<prefix>-<owner>-`, one request per page.
+ *
+ * `verifyOwnership: true` sends GetSecret first and checks the labels, so a secret at one of the
+ * owner's names without them is not found and never touched: get 2, update 2 (+1 to prune),
+ * delete 2 (DeleteSecret with the etag GetSecret returned), list filtered on the labels too.
+ *
+ * Half-made secrets (CreateSecret done, AddSecretVersion not yet, or never: the store is under way
+ * or its process died). A store linearizes at its AddSecretVersion, or earlier, at the first
+ * version anyone adds to its secret; get finds no value in a secret without a version. So:
+ * - An update that makes version 1 wrote into a half-made secret: it counts as done after the
+ *   store (a get may already have read it). It adds its payload once more (1 request), so that its
+ *   value ends up newer than the store's version, whenever that lands. A dead store's leftover is
+ *   thereby completed, as if that store had finished just before the update.
+ * - A store whose AddSecretVersion makes a version N > 1 had updates (or a stray store, below)
+ *   write first. GetSecret (1 request) tells whether the secret is still the one it created
+ *   (its createTime). If it is and N = 2, the store's value stands: version 1 is an update that
+ *   will add itself once more, or a version left by a store from before a delete. Otherwise the
+ *   versions before N come after the store: it copies version N-1 on top of its own (AccessSecretVersion
+ *   and AddSecretVersion, again while other versions land between), then prunes its own.
+ * - A store whose AddSecretVersion answers NOT_FOUND had its secret deleted by a concurrent delete
+ *   (or by a store replacing a leftover): it succeeds, ordered just before that delete. A delete of
+ *   a half-made secret succeeds: the store counts as done, then deleted.
+ * - A store that finds the name taken checks for a version (GetSecret, GetSecretVersion) and waits
+ *   up to `halfCreatedGraceMs` for one; a secret still without a version then is a dead store's
+ *   leftover, deleted and created anew.
+ * - list cannot tell a half-made secret from a stored one without a request per secret: a dead
+ *   store's leftover is listed while get finds no value, until a store, update or delete of its id.
+ *   A store of this adapter that failed after its CreateSecret may have run remembers the id, and
+ *   list checks those ids alone (GetSecretVersion each), so within one process list and get agree.
  *
  * Every operation is bounded by `operationTimeoutMs` (each page for list), each request by
  * `requestTimeoutMs` (the gax call's deadline, the SDK's own retries off: the adapter retries).
@@ -53,30 +71,48 @@ export type { GcpOptions } from "./options.js";
 
 type Secret = protos.google.cloud.secretmanager.v1.ISecret;
 type SecretPayload = protos.google.cloud.secretmanager.v1.ISecretPayload;
+type Timestamp = protos.google.protobuf.ITimestamp;
 
 export const MANAGED_BY_LABEL = "managed-by";
 export const MANAGED_BY_VALUE = "omnisecret";
 export const OWNER_LABEL = "omnisecret-owner";
 export const ID_LABEL = "omnisecret-id";
-/** On a secret whose store has not yet seen its first version made: `storing`. */
-export const STATE_LABEL = "omnisecret-state";
-const STORING = "storing";
 
 /** Secret Manager's limit on a version's payload. */
 export const GCP_MAX_VALUE_BYTES = 65_536;
 
 /** Creates tried for one store: the first, and one after each removal of a half-made leftover. */
 const CREATE_ATTEMPTS = 3;
-/** Deletes tried while the secret's etag keeps changing under them. */
+/** Deletes tried (strict mode) while the secret's etag keeps changing under them. */
 const DELETE_ATTEMPTS = 3;
-/** A store stops waiting for its label update this long before its deadline. */
-const MARK_STORED_MARGIN_MS = 100;
+/** Copies a store whose version landed after others makes at most, while more versions land between. */
+const SETTLE_COPIES = 5;
+/** Ids whose store failed after a CreateSecret that may have run, remembered for list at most. */
+const MAX_SUSPECTS = 10_000;
 
 /**
  * How a request is retried: `idempotent` on RESOURCE_EXHAUSTED, UNAVAILABLE and
  * DEADLINE_EXCEEDED; `write` only on RESOURCE_EXHAUSTED (the request was refused, not run).
  */
 type RetryMode = "idempotent" | "write";
+
+/** Codes after which a request certainly did not run. */
+const REFUSED = new Set<number>([
+  Status.INVALID_ARGUMENT,
+  Status.NOT_FOUND,
+  Status.ALREADY_EXISTS,
+  Status.PERMISSION_DENIED,
+  Status.RESOURCE_EXHAUSTED,
+  Status.FAILED_PRECONDITION,
+  Status.UNIMPLEMENTED,
+  Status.UNAUTHENTICATED,
+]);
+
+/** Whether a failed request may have run on the server: an answer lost, a deadline passed. */
+function mightHaveRun(error: unknown): boolean {
+  if (isSecretStoreError(error)) return error.code === "E_PROVIDER_UNAVAILABLE";
+  return !REFUSED.has(grpcCode(error) ?? -1);
+}
 
 /** A payload's `dataCrc32c` as a number: the SDK returns int64 fields as strings, a custom client may use numbers or Longs. */
 function checksumOf(value: unknown): number | undefined {
@@ -85,8 +121,16 @@ function checksumOf(value: unknown): number | undefined {
   return /^\d{1,10}$/.test(text) ? Number(text) : Number.NaN;
 }
 
-function isEnabled(state: unknown): boolean {
-  return state === "ENABLED" || state === 1;
+/** The number N of a version name `.../versions/N`, if the answer carried one. */
+function versionNumber(version: { name?: string | null } | undefined): number | undefined {
+  const number = Number(/\/versions\/(\d+)$/.exec(version?.name ?? "")?.[1]);
+  return Number.isSafeInteger(number) && number > 0 ? number : undefined;
+}
+
+/** A timestamp as text (seconds may be a string, a number or a Long), or undefined without one. */
+function timeKey(time: Timestamp | null | undefined): string | undefined {
+  if (!time || time.seconds === null || time.seconds === undefined) return undefined;
+  return `${String(time.seconds)}.${time.nanos ?? 0}`;
 }
 
 /** Channel credentials without TLS, from the copy of grpc-js the SDK uses (grpc-js refuses another copy's). */
@@ -105,8 +149,11 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   readonly #prefix: string;
   readonly #options: ResolvedGcpOptions;
   readonly #namePattern: RegExp;
-  /** False once the server answered UpdateSecret with UNIMPLEMENTED (emulators). */
-  #canUpdateLabels = true;
+  /**
+   * Ids whose store failed after a CreateSecret that may have run, and whose secret may therefore
+   * be half-made: list checks these for a version before it yields them.
+   */
+  readonly #suspects = new Set<string>();
 
   constructor(options: ResolvedGcpOptions, context: AdapterContext) {
     super();
@@ -115,16 +162,21 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     this.#ownsClient = options.client === undefined;
     // The options type describes an injected client structurally, so it compiles without the SDK.
     this.#client = (options.client as SecretManagerServiceClient | undefined) ?? this.#newClient();
-    this.#namePattern = secretNamePattern(`${this.#parent}/secrets/${this.#prefix}-`);
+    this.#namePattern = secretNamePattern(`${this.#parent}/secrets/${this.#ownerStart}`);
   }
 
   get #parent(): string {
     return `projects/${this.#options.projectId}`;
   }
 
-  /** The secret id inside the project, `<prefix>-<uuid>`. */
+  /** `<prefix>-<owner>-`: the start of the secret id of every secret of this owner. */
+  get #ownerStart(): string {
+    return `${this.#prefix}-${this.#options.owner}-`;
+  }
+
+  /** The secret id inside the project, `<prefix>-<owner>-<uuid>`. */
   secretIdOf(id: string): string {
-    return `${this.#prefix}-${id}`;
+    return `${this.#ownerStart}${id}`;
   }
 
   /** The full resource name of a secret. */
@@ -138,73 +190,84 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
 
   protected override async storeValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
     const name = this.nameOf(id);
-    const created = await this.#create(id);
-    const data = Buffer.from(serialized, "utf8");
+    let created: Secret;
     try {
-      await this.#rpc(
-        (options) =>
-          this.#client.addSecretVersion({ parent: name, payload: { data, dataCrc32c: crc32c(data) } }, options),
-        // A repeated add after an ambiguous failure only makes a second version of the same value.
-        "idempotent",
-      );
+      created = await this.#create(id);
     } catch (error) {
-      // Undo the CreateSecret, so the id stays free; if this fails too, the next store of the id
-      // removes the leftover after halfCreatedGraceMs.
-      await this.#rpc(
-        (options) => this.#client.deleteSecret({ name, ...(created.etag ? { etag: created.etag } : {}) }, options),
-        "write",
-      ).catch(() => undefined);
-      if (grpcCode(error) === Status.NOT_FOUND) {
-        throw new ProviderUnavailableError(id, {
-          provider: PROVIDER,
-          message: `secret ${id} was deleted by another request while it was being stored; nothing was stored`,
-          cause: error,
-        });
-      }
+      // A create that may have run leaves a secret without a version: list must check it.
+      if (mightHaveRun(error)) this.#suspect(id);
       throw this.#map(error, id);
     }
-    await this.#markStored(id, created);
+    let version: number | undefined;
+    try {
+      version = versionNumber((await this.#rpc(this.#addVersion(name, serialized), "idempotent"))[0]);
+    } catch (error) {
+      // Deleted by a concurrent delete (or a store replacing a leftover) before the version: the
+      // store counts as done just before that delete.
+      if (grpcCode(error) === Status.NOT_FOUND) return this.#resolved(id);
+      // Undo the CreateSecret, so the id stays free; if this fails too, list checks the id, and
+      // the next store of the id removes the leftover after halfCreatedGraceMs.
+      await this.#rpc((options) => this.#client.deleteSecret({ name }, options), "write").then(
+        () => this.#resolved(id),
+        () => this.#suspect(id),
+      );
+      throw this.#map(error, id);
+    }
+    this.#resolved(id);
+    if (version !== undefined && version > 1) await this.#settleLateVersion(id, created, version);
   }
 
   protected override async readValues(id: string): Promise<SecretValues> {
-    const secret = await this.#getOwned(id);
+    const name = this.#options.verifyOwnership ? (await this.#getOwned(id)).name : this.nameOf(id);
     const [response] = await this.#send(
       id,
-      (options) => this.#client.accessSecretVersion({ name: `${secret.name}/versions/latest` }, options),
+      (options) => this.#client.accessSecretVersion({ name: `${name}/versions/latest` }, options),
       "idempotent",
     );
     return this.#decode(id, response.payload);
   }
 
   protected override async updateValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
-    const { name } = await this.#getOwned(id);
-    // NOT_FOUND (no enabled version) and FAILED_PRECONDITION map to not found: update never creates.
-    await this.#send(
-      id,
-      (options) => this.#client.getSecretVersion({ name: `${name}/versions/latest` }, options),
-      "idempotent",
-    );
-    const data = Buffer.from(serialized, "utf8");
-    await this.#send(
-      id,
-      (options) =>
-        this.#client.addSecretVersion({ parent: name, payload: { data, dataCrc32c: crc32c(data) } }, options),
-      "idempotent",
-    );
-    await this.#prune(id, name);
+    const name = this.#options.verifyOwnership ? (await this.#getOwned(id)).name : this.nameOf(id);
+    // NOT_FOUND for a missing secret: update never creates.
+    const add = this.#addVersion(name, serialized);
+    let [added] = await this.#send(id, add, "idempotent");
+    let version = versionNumber(added);
+    if (version === 1) {
+      // The secret had no version: a store is between its two requests (or died there). This
+      // update counts as done after that store, so its value must end up newer than the store's
+      // version, which may land any moment now: it is added once more.
+      try {
+        [added] = await this.#rpc(add, "idempotent");
+      } catch (error) {
+        // Deleted since: done, then deleted.
+        if (grpcCode(error) === Status.NOT_FOUND) return this.#resolved(id);
+        throw this.#map(error, id);
+      }
+      version = versionNumber(added);
+      if (version !== undefined && version - this.#options.keepVersions !== 1) {
+        await this.#prune(id, name, 1, false);
+      }
+    }
+    this.#resolved(id);
+    if (version !== undefined) await this.#prune(id, name, version - this.#options.keepVersions, false);
   }
 
   protected override async deleteValues(id: string): Promise<void> {
+    if (!this.#options.verifyOwnership) {
+      await this.#send(id, (options) => this.#client.deleteSecret({ name: this.nameOf(id) }, options), "write");
+      this.#resolved(id);
+      return;
+    }
     for (let attempt = 1; ; attempt += 1) {
       const secret = await this.#getOwned(id);
-      // A store under way (or the leftover of one that died) is missing, as for get and list.
-      if (!(await this.#hasBeenStored(secret, id))) throw new SecretNotFoundError(id, { provider: PROVIDER });
       const etag = secret.etag || undefined;
       try {
         await this.#rpc(
           (options) => this.#client.deleteSecret({ name: secret.name, ...(etag ? { etag } : {}) }, options),
           "write",
         );
+        this.#resolved(id);
         return;
       } catch (error) {
         const code = grpcCode(error);
@@ -223,9 +286,11 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   }
 
   protected override async *listIds(): AsyncIterable<string> {
-    const owner = this.#options.owner;
-    // Label values are quoted; the labels are checked again below, as servers may ignore filters.
-    const filter = `labels.${MANAGED_BY_LABEL}="${MANAGED_BY_VALUE}" AND labels.${OWNER_LABEL}="${owner}"`;
+    const strict = this.#options.verifyOwnership;
+    // `name:` matches a substring of the name; the name (and in strict mode the labels) are
+    // checked exactly below, as servers may ignore filters (the emulator does).
+    const labels = `labels.${MANAGED_BY_LABEL}="${MANAGED_BY_VALUE}" AND labels.${OWNER_LABEL}="${this.#options.owner}"`;
+    const filter = `name:"${this.#ownerStart}"${strict ? ` AND ${labels}` : ""}`;
     const seen = new Set<string>();
     let pageToken: string | undefined;
     do {
@@ -246,10 +311,10 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       );
       for (const secret of secrets ?? []) {
         const id = this.#namePattern.exec(secret.name ?? "")?.[1];
-        if (id && !seen.has(id) && this.#isOwned(secret, id) && (await this.#hasBeenStored(secret, id))) {
-          seen.add(id);
-          yield id;
-        }
+        if (!id || seen.has(id) || (strict && !this.#isOwned(secret, id))) continue;
+        if (this.#suspects.has(id) && !(await this.#hasVersion(id))) continue;
+        seen.add(id);
+        yield id;
       }
       pageToken = response?.nextPageToken || undefined;
     } while (pageToken);
@@ -331,6 +396,45 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     }
   }
 
+  /**
+   * The AddSecretVersion request, with the payload's CRC32C. Sent as `idempotent`: a repeated add
+   * only makes one more version of the same value, which the version number shows.
+   */
+  #addVersion(name: string, serialized: string | Buffer) {
+    const data = typeof serialized === "string" ? Buffer.from(serialized, "utf8") : serialized;
+    return (options: Gax.CallOptions) =>
+      this.#client.addSecretVersion({ parent: name, payload: { data, dataCrc32c: crc32c(data) } }, options);
+  }
+
+  #suspect(id: string): void {
+    if (this.#suspects.size >= MAX_SUSPECTS) {
+      const oldest = this.#suspects.values().next().value;
+      if (oldest !== undefined) this.#suspects.delete(oldest);
+    }
+    this.#suspects.add(id);
+  }
+
+  /** The id's secret was stored, updated or deleted since: no longer half-made by a store of ours. */
+  #resolved(id: string): void {
+    this.#suspects.delete(id);
+  }
+
+  /** Whether a suspect's secret has a version (GetSecretVersion of `latest`); forgets the id if so. */
+  async #hasVersion(id: string): Promise<boolean> {
+    try {
+      await this.#rpc(
+        (options) => this.#client.getSecretVersion({ name: `${this.nameOf(id)}/versions/latest` }, options),
+        "idempotent",
+      );
+    } catch (error) {
+      const code = grpcCode(error);
+      if (code === Status.NOT_FOUND || code === Status.FAILED_PRECONDITION) return false;
+      throw this.#map(error, undefined);
+    }
+    this.#resolved(id);
+    return true;
+  }
+
   #labelsFor(id: string): Record<string, string> {
     return { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [OWNER_LABEL]: this.#options.owner, [ID_LABEL]: id };
   }
@@ -344,65 +448,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     );
   }
 
-  /**
-   * After the first version is made: the `storing` label goes, so list need not check the secret.
-   * Best effort, and given up shortly before the operation's deadline: the version is made, so the
-   * store has succeeded whatever becomes of the label, and must not report otherwise. Where the
-   * label stays (a failure, a server without UpdateSecret), list checks for the version instead.
-   * The etag keeps this from unmarking a secret someone made anew meanwhile.
-   */
-  async #markStored(id: string, created: Secret): Promise<void> {
-    if (!this.#canUpdateLabels) return;
-    if (typeof this.#client.updateSecret !== "function") {
-      this.#canUpdateLabels = false;
-      return;
-    }
-    const budgetMs = (currentDeadline()?.remainingMs() ?? this.#options.requestTimeoutMs) - MARK_STORED_MARGIN_MS;
-    if (budgetMs <= 0) return;
-    await Promise.race([this.#unmarkStoring(id, created), sleep(budgetMs, undefined, { ref: false })]);
-  }
-
-  async #unmarkStoring(id: string, created: Secret): Promise<void> {
-    try {
-      await this.#rpc(
-        (options) =>
-          this.#client.updateSecret(
-            {
-              secret: {
-                name: this.nameOf(id),
-                labels: this.#labelsFor(id),
-                ...(created.etag ? { etag: created.etag } : {}),
-              },
-              updateMask: { paths: ["labels"] },
-            },
-            options,
-          ),
-        "write",
-      );
-    } catch (error) {
-      if (grpcCode(error) === Status.UNIMPLEMENTED) this.#canUpdateLabels = false;
-    }
-  }
-
-  /**
-   * Whether a listed secret of ours holds a value: true unless it still carries the `storing`
-   * label and has no version 1 (a store under way, or the leftover of one that died).
-   */
-  async #hasBeenStored(secret: Secret, id: string): Promise<boolean> {
-    if (secret.labels?.[STATE_LABEL] !== STORING) return true;
-    try {
-      await this.#rpc(
-        (options) => this.#client.getSecretVersion({ name: `${this.nameOf(id)}/versions/1` }, options),
-        "idempotent",
-      );
-      return true;
-    } catch (error) {
-      if (grpcCode(error) === Status.NOT_FOUND) return false;
-      throw this.#map(error, undefined);
-    }
-  }
-
-  /** The secret, if it exists and carries this store's labels. */
+  /** Strict mode: the secret, if it exists and carries this store's labels. */
   async #getOwned(id: string): Promise<Secret & { name: string }> {
     const [secret] = await this.#send(
       id,
@@ -413,7 +459,64 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     return { ...secret, name: secret.name || this.nameOf(id) };
   }
 
-  /** CreateSecret; when the name is taken by a half-made leftover of ours, removes it and tries again. */
+  /**
+   * A store's version landed as version `version` > 1: others wrote into its secret first (see the
+   * opening comment). Its value stands if the secret is the one it created and only version 1
+   * came before; otherwise those versions are ordered after the store, and the newest of them is
+   * copied on top of the store's own. Best effort beyond that: the store has succeeded either way.
+   */
+  async #settleLateVersion(id: string, created: Secret, version: number): Promise<void> {
+    const name = this.nameOf(id);
+    const createdAt = timeKey(created.createTime);
+    let current: Secret;
+    try {
+      [current] = await this.#rpc((options) => this.#client.getSecret({ name }, options), "idempotent");
+    } catch (error) {
+      // Deleted since the version landed: the store was done, then deleted.
+      if (grpcCode(error) === Status.NOT_FOUND) return;
+      throw this.#map(error, id);
+    }
+    const replaced = createdAt !== undefined && timeKey(current.createTime) !== createdAt;
+    if (!replaced && version === 2) return;
+    const mine = [version];
+    let top = version;
+    for (let copy = 1; copy <= SETTLE_COPIES; copy += 1) {
+      let payload: SecretPayload | null | undefined;
+      try {
+        [{ payload }] = await this.#rpc(
+          (options) => this.#client.accessSecretVersion({ name: `${name}/versions/${top - 1}` }, options),
+          "idempotent",
+        );
+      } catch (error) {
+        const code = grpcCode(error);
+        // Pruned: a newer version exists, so the store's is not the latest any more. Or deleted.
+        if (code === Status.FAILED_PRECONDITION || code === Status.NOT_FOUND) break;
+        throw this.#map(error, id);
+      }
+      const data = payload?.data;
+      if (!(data instanceof Uint8Array)) break;
+      let landed: number | undefined;
+      try {
+        landed = versionNumber((await this.#rpc(this.#addVersion(name, Buffer.from(data)), "idempotent"))[0]);
+      } catch (error) {
+        if (grpcCode(error) === Status.NOT_FOUND) return;
+        throw this.#map(error, id);
+      }
+      if (landed === undefined) break;
+      mine.push(landed);
+      // Nothing landed between the store's last version and the copy: the copy is the latest, and
+      // holds the value of the version just before the store's.
+      if (landed === top + 1) {
+        mine.pop();
+        // The store's own versions, all older than the copy now; best effort.
+        for (const own of mine) await this.#prune(id, name, own, true);
+        return;
+      }
+      top = landed;
+    }
+  }
+
+  /** CreateSecret; when the name is taken by a half-made leftover, removes it and tries again. */
   async #create(id: string): Promise<Secret> {
     const replication =
       this.#options.replication === "automatic"
@@ -431,8 +534,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
               {
                 parent: this.#parent,
                 secretId: this.secretIdOf(id),
-                // Marked as being stored until its first version is there (see #markStored).
-                secret: { labels: { ...this.#labelsFor(id), [STATE_LABEL]: STORING }, replication },
+                secret: { labels: this.#labelsFor(id), replication },
               },
               options,
             ),
@@ -441,21 +543,22 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
         );
         return secret;
       } catch (error) {
-        if (grpcCode(error) !== Status.ALREADY_EXISTS || attempt >= CREATE_ATTEMPTS) throw this.#map(error, id);
-        if (!(await this.#freeHalfCreated(id)))
+        if (grpcCode(error) !== Status.ALREADY_EXISTS || attempt >= CREATE_ATTEMPTS) throw error;
+        if (!(await this.#freeHalfCreated(id))) {
           throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: error });
+        }
       }
     }
   }
 
   /**
    * After CreateSecret found the name taken: true if it is free again (the secret went away, or
-   * was a half-made leftover of ours, which is deleted here), false if the id counts as taken:
-   * the secret has a version, or is not ours (never touched then).
+   * was a half-made leftover, which is deleted here), false if the id counts as taken: the secret
+   * has a version, or (strict mode) is not ours, and is never touched then.
    *
-   * A secret of ours without version 1 is either another store between its two requests, or a
-   * leftover. It is watched until `halfCreatedGraceMs` has passed since this store first saw it;
-   * if it gets a version meanwhile, the other store won.
+   * A secret without a version is either another store between its two requests, or a leftover.
+   * It is watched until `halfCreatedGraceMs` has passed since this store first saw it; if it gets
+   * a version meanwhile, the other store won.
    */
   async #freeHalfCreated(id: string): Promise<boolean> {
     const name = this.nameOf(id);
@@ -469,15 +572,18 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
         if (grpcCode(error) === Status.NOT_FOUND) return true;
         throw this.#map(error, id);
       }
-      if (!this.#isOwned(secret, id)) return false;
+      if (this.#options.verifyOwnership && !this.#isOwned(secret, id)) return false;
       try {
         await this.#rpc(
-          (options) => this.#client.getSecretVersion({ name: `${name}/versions/1` }, options),
+          (options) => this.#client.getSecretVersion({ name: `${name}/versions/latest` }, options),
           "idempotent",
         );
         return false;
       } catch (error) {
-        if (grpcCode(error) !== Status.NOT_FOUND) throw this.#map(error, id);
+        const code = grpcCode(error);
+        // FAILED_PRECONDITION: a version exists (disabled or destroyed), so the secret is not half-made.
+        if (code === Status.FAILED_PRECONDITION) return false;
+        if (code !== Status.NOT_FOUND) throw this.#map(error, id);
       }
       const remainingMs = deadline - Date.now();
       if (remainingMs <= 0) {
@@ -521,50 +627,26 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   }
 
   /**
-   * Destroys (or disables) the enabled versions beyond `keepVersions`, newest kept. Versions a
-   * concurrent update pruned first are skipped; any other failure is reported, saying that the
-   * update itself was made.
+   * Destroys (or disables) version `version` of the secret, unless `pruneAction` is "none" or
+   * there is no such version number. One already destroyed or disabled (a concurrent update
+   * pruned it first), or gone with its secret, is fine; any other failure is reported, saying that
+   * the update itself was made, or ignored (`bestEffort`).
    */
-  async #prune(id: string, name: string): Promise<void> {
-    const { pruneAction, keepVersions, listPageSize } = this.#options;
-    if (pruneAction === "none") return;
+  async #prune(id: string, name: string, version: number, bestEffort: boolean): Promise<void> {
+    const { pruneAction } = this.#options;
+    if (pruneAction === "none" || version < 1) return;
+    const versionName = `${name}/versions/${version}`;
     try {
-      const enabled: { name: string; number: number }[] = [];
-      let pageToken: string | undefined;
-      do {
-        const token = pageToken;
-        const [versions, , response] = await this.#rpc(
-          (options) =>
-            this.#client.listSecretVersions(
-              { parent: name, filter: "state:ENABLED", pageSize: listPageSize, ...(token ? { pageToken: token } : {}) },
-              { ...options, autoPaginate: false },
-            ),
-          "idempotent",
-        );
-        for (const version of versions ?? []) {
-          const number = Number(/\/versions\/(\d+)$/.exec(version.name ?? "")?.[1]);
-          if (isEnabled(version.state) && Number.isSafeInteger(number)) {
-            enabled.push({ name: version.name as string, number });
-          }
-        }
-        pageToken = response?.nextPageToken || undefined;
-      } while (pageToken);
-      enabled.sort((a, b) => b.number - a.number);
-      for (const version of enabled.slice(keepVersions)) {
-        try {
-          await this.#rpc(
-            (options) =>
-              pruneAction === "destroy"
-                ? this.#client.destroySecretVersion({ name: version.name }, options)
-                : this.#client.disableSecretVersion({ name: version.name }, options),
-            "write",
-          );
-        } catch (error) {
-          const code = grpcCode(error);
-          if (code !== Status.NOT_FOUND && code !== Status.FAILED_PRECONDITION) throw error;
-        }
-      }
+      await this.#rpc(
+        (options) =>
+          pruneAction === "destroy"
+            ? this.#client.destroySecretVersion({ name: versionName }, options)
+            : this.#client.disableSecretVersion({ name: versionName }, options),
+        "write",
+      );
     } catch (error) {
+      const code = grpcCode(error);
+      if (code === Status.NOT_FOUND || code === Status.FAILED_PRECONDITION || bestEffort) return;
       throw this.#pruneFailed(error, id);
     }
   }

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { cacheSchema, isLoopbackHost, prefixSchema } from "../../src/config-schema.js";
+import {
+  cacheSchema,
+  isLoopbackHost,
+  ownerSchema,
+  prefixSchema,
+  verifyOwnershipSchema,
+} from "../../src/config-schema.js";
 
 /**
  * A `SecretManagerServiceClient` of `@google-cloud/secret-manager`, as much of it as the type
@@ -12,11 +18,6 @@ export interface GcpSecretManagerClient {
   accessSecretVersion(request: unknown, options?: unknown): Promise<unknown>;
   deleteSecret(request: unknown, options?: unknown): Promise<unknown>;
 }
-
-/** GCP label values: lowercase letters, digits, `_` and `-`, at most 63. */
-const labelValue = z.string().regex(/^[a-z0-9_-]{1,63}$/, {
-  message: "must be 1-63 lowercase letters, digits, underscores or dashes (a GCP label value)",
-});
 
 const location = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { message: "must be a GCP location such as us-east1" });
 
@@ -76,11 +77,18 @@ export const gcpOptionsSchema = z
      */
     allowPlaintextRemote: z.boolean().default(false),
     /**
-     * Marks the secrets of this installation, as ZenML's server id does: a secret whose
-     * `omnisecret-owner` label differs is not found, and is never read, changed or deleted.
+     * Which installation the secrets belong to, as ZenML's server id: part of every secret's name
+     * (`<prefix>-<owner>-<uuid>`), and written as the `omnisecret-owner` label too.
      * @default "default"
      */
-    owner: labelValue.default("default"),
+    owner: ownerSchema,
+    /**
+     * Check the labels (`GetSecret`) before every get, update and delete: a secret at one of this
+     * owner's names without omnisecret's labels is then not found and never touched, at one
+     * request more per operation. Off, the name alone says whose a secret is.
+     * @default false
+     */
+    verifyOwnership: verifyOwnershipSchema,
     /**
      * Where new secrets are replicated: `"automatic"` (Google chooses), or
      * `{ "userManaged": { "locations": ["us-east1", "europe-west1"] } }`.
@@ -113,7 +121,7 @@ export const gcpOptionsSchema = z
      */
     pruneAction: z.enum(["destroy", "disable", "none"]).default("destroy"),
     /**
-     * Results per ListSecrets (and ListSecretVersions) page (1-25000).
+     * Results per ListSecrets page (1-25000).
      * @default 100
      */
     listPageSize: z.number().int().min(1).max(25_000).default(100),
@@ -135,10 +143,10 @@ export const gcpOptionsSchema = z
      */
     operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
     /**
-     * A store is two requests (CreateSecret, then AddSecretVersion). A secret of this store that
-     * has no version 1 this many milliseconds after a store found it is taken for the leftover of
-     * a store that died between the two: that store deletes it and creates the secret anew.
-     * Until then its id is not found on get and update, and taken for store.
+     * A store is two requests (CreateSecret, then AddSecretVersion). A secret that still has no
+     * version this many milliseconds after a store found its name taken is taken for the leftover
+     * of a store that died between the two: that store deletes it and creates the secret anew.
+     * Until then its id is taken for store (get finds no value in it).
      * @default 10000
      */
     halfCreatedGraceMs: z.number().int().min(0).max(600_000).default(10_000),

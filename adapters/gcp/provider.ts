@@ -14,6 +14,7 @@ export const gcpProvider = defineProvider({
     envField("gcp", "plaintext", "boolean"),
     envField("gcp", "allowPlaintextRemote", "boolean"),
     envField("gcp", "owner", "string"),
+    envField("gcp", "verifyOwnership", "boolean"),
     envField("gcp", "replication", "json"),
     envField("gcp", "keepVersions", "integer"),
     envField("gcp", "pruneAction", "string"),
