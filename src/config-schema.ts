@@ -52,8 +52,8 @@ export const cacheSchema = z
     /** Milliseconds a value read from the provider is served from memory. */
     ttlMs: z.number().int().positive(),
     /**
-     * Entries kept at most; the least recently used go first. The cache reserves room for this
-     * many when it is made, hence the upper bound.
+     * Entries kept at most; the least recently used go first. Bounded, so that a slip of the
+     * keyboard cannot let the cache grow to hold a whole store in memory.
      * @default 1000
      */
     maxEntries: z.number().int().positive().max(1_000_000).default(1_000),

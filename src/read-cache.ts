@@ -3,7 +3,8 @@
  * process's memory. It sits in the facade, so every provider has it.
  *
  * - Entries are least-recently-used beyond `maxEntries` and expire `ttlMs` after they were read
- *   from the provider (lru-cache does both).
+ *   from the provider. A `Map` keeps them in order of use (a hit moves its entry to the end), so
+ *   the oldest is the first key; no package is needed for that, and none is loaded at startup.
  * - Values are kept frozen and handed out as fresh copies, so nothing a caller does to a map it
  *   got changes the cache.
  * - This process's own store, update and delete of an id drop its entry when they start and
@@ -12,7 +13,6 @@
  *   Another process's writes become visible once the entry expires.
  * - A not-found answer is cached only with `cacheNotFound`; other errors never are.
  */
-import { LRUCache } from "lru-cache";
 import type { SecretValues } from "./contract.js";
 
 export interface CacheOptions {
@@ -45,7 +45,9 @@ export interface ReadCacheClock {
 
 export class ReadCache {
   readonly options: ResolvedCacheOptions;
-  readonly #entries: LRUCache<string, CachedRead>;
+  /** In order of use, least recent first. */
+  readonly #entries = new Map<string, { readonly read: CachedRead; readonly expiresAt: number }>();
+  readonly #now: () => number;
   /** A counter that orders reads and invalidations. */
   #clock = 0;
   /** Per id: how many gets are at the provider now, and when it was last invalidated meanwhile. */
@@ -58,19 +60,19 @@ export class ReadCache {
       maxEntries: options.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES,
       cacheNotFound: options.cacheNotFound ?? false,
     };
-    this.#entries = new LRUCache<string, CachedRead>({
-      max: this.options.maxEntries,
-      ttl: this.options.ttlMs,
-      // No timers per entry: expired entries are dropped when looked up, or pushed out by newer ones.
-      ttlAutopurge: false,
-      updateAgeOnGet: false,
-      ...(clock ? { perf: clock, ttlResolution: 0 } : {}),
-    });
+    // No timers per entry: expired entries are dropped when looked up, or pushed out by newer ones.
+    this.#now = clock ? () => clock.now() : () => performance.now();
   }
 
   /** The cached answer for an id, or undefined. Values are the frozen originals: copy before handing out. */
   lookup(id: string): CachedRead | undefined {
-    return this.#entries.get(id);
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(id);
+    if (this.#now() > entry.expiresAt) return undefined;
+    // Re-inserted: the most recently used entry goes last.
+    this.#entries.set(id, entry);
+    return entry.read;
   }
 
   /**
@@ -87,12 +89,12 @@ export class ReadCache {
 
   /** Ends a get with values read from the provider; caches a frozen copy unless a write invalidated the id meanwhile. */
   completeRead(id: string, ticket: number, values: SecretValues): void {
-    if (this.#endRead(id, ticket)) this.#entries.set(id, { values: Object.freeze({ ...values }) });
+    if (this.#endRead(id, ticket)) this.#put(id, { values: Object.freeze({ ...values }) });
   }
 
   /** Ends a get that found nothing; caches that only with `cacheNotFound`. */
   completeNotFound(id: string, ticket: number): void {
-    if (this.#endRead(id, ticket) && this.options.cacheNotFound) this.#entries.set(id, NOT_FOUND);
+    if (this.#endRead(id, ticket) && this.options.cacheNotFound) this.#put(id, NOT_FOUND);
   }
 
   /** Ends a get that failed otherwise; nothing is cached. */
@@ -117,6 +119,15 @@ export class ReadCache {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  #put(id: string, read: CachedRead): void {
+    this.#entries.delete(id);
+    this.#entries.set(id, { read, expiresAt: this.#now() + this.options.ttlMs });
+    if (this.#entries.size > this.options.maxEntries) {
+      // The first key is the least recently used.
+      this.#entries.delete(this.#entries.keys().next().value as string);
+    }
   }
 
   /** True if the read's result may be cached: no invalidation of the id since it began. */

@@ -1,8 +1,8 @@
 /**
  * Retry with exponential backoff and jitter, for the provider states that pass with time (a
- * name still being deleted, a throttled or sealed server). Built on p-retry.
+ * name still being deleted, a throttled or sealed server). Built on p-retry, which is loaded at
+ * the first failure: a process whose requests all succeed never loads it.
  */
-import pRetry from "p-retry";
 
 export interface BackoffOptions {
   /** Attempts in all, the first included. */
@@ -36,6 +36,7 @@ export async function retryWithBackoff<T>(
     if (attemptNumber === 1) return Promise.reject(firstFailure);
     return operation(attemptNumber);
   };
+  const { default: pRetry } = await import("p-retry");
   return pRetry(attempt, {
     retries: Math.max(0, options.attempts - 1),
     minTimeout: options.initialDelayMs,

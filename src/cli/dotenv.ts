@@ -11,8 +11,19 @@
  * (every line is checked with the parser); a value no form can carry (one that holds `'`, `` ` ``
  * and `"` together with a line break, say) is refused, naming its key, never silently altered.
  */
-import dotenv from "dotenv";
+import { createRequire } from "node:module";
 import type { SecretValues } from "../contract.js";
+
+let dotenvParse: typeof import("dotenv").parse | undefined;
+
+/**
+ * dotenv's parser, required when first used (dotenv is CommonJS, so this is synchronous): a CLI
+ * call that neither reads nor writes dotenv text does not load it.
+ */
+function parse(text: string): Record<string, string> {
+  dotenvParse ??= (createRequire(import.meta.url)("dotenv") as typeof import("dotenv")).parse;
+  return dotenvParse(text);
+}
 
 /** Keys dotenv reads: letters, digits, `_`, `.` and `-`. */
 const DOTENV_KEY = /^[\w.-]+$/;
@@ -22,7 +33,7 @@ export class DotenvError extends Error {
 }
 
 export function parseDotenv(text: string): SecretValues {
-  return { ...dotenv.parse(text) };
+  return { ...parse(text) };
 }
 
 export function formatDotenv(values: SecretValues): string {
@@ -30,7 +41,7 @@ export function formatDotenv(values: SecretValues): string {
     .map(([key, value]) => `${formatLine(key, value)}\n`)
     .join("");
   // Each line reads back alone; the whole text is checked too (a line must not run into the next).
-  const back = dotenv.parse(text);
+  const back = parse(text);
   for (const [key, value] of Object.entries(values)) {
     if (back[key] !== value) {
       throw new DotenvError(
@@ -52,7 +63,7 @@ function formatLine(key: string, value: string): string {
   if (!/\\[nr]/.test(value)) candidates.push(`"${value.replace(/\n/g, "\\n").replace(/\r/g, "\\r")}"`);
   for (const candidate of candidates) {
     const line = `${key}=${candidate}`;
-    if (dotenv.parse(line)[key] === value) return line;
+    if (parse(line)[key] === value) return line;
   }
   throw new DotenvError(
     `the value of key ${JSON.stringify(key)} cannot be written as dotenv so that it reads back the same; use --format json`,

@@ -3,7 +3,7 @@
  * redrawn in place); otherwise plain lines, at most one every `intervalMs` and one at the end,
  * so logs of a CI job stay short. Ids and values never appear in it: counts only.
  */
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
 import type { CopyProgress } from "../copy-secrets.js";
 
 export interface ProgressReporter {
@@ -21,6 +21,8 @@ export function progressReporter(options: {
   const started = performance.now();
   const rateOf = (done: number) => done / Math.max((performance.now() - started) / 1000, 0.001);
   if (options.stream?.isTTY) {
+    // Required here, on a terminal only (cli-progress is CommonJS): other CLI calls never load it.
+    const cliProgress = createRequire(import.meta.url)("cli-progress") as typeof import("cli-progress");
     const bar = new cliProgress.SingleBar(
       {
         stream: options.stream,
