@@ -4,10 +4,10 @@
  * way wherever it came from: a `ConfigError` naming the provider and the field.
  */
 import { readFileSync } from "node:fs";
-import type { z } from "zod";
 import { cacheSchema } from "./config-schema.js";
 import type { EnvField } from "./env-fields.js";
 import { ConfigError } from "./errors.js";
+import type { ConfigIssue } from "./provider-definition.js";
 import type { ResolvedCacheOptions } from "./read-cache.js";
 import { getProviderDefinition, loadOptionsSchema, type ProviderDefinition } from "./registry.js";
 
@@ -136,20 +136,20 @@ export function resolveCacheOptions(input: unknown, provider: string): ResolvedC
   const result = cacheSchema.safeParse(input);
   if (!result.success) {
     const issues = result.error.issues.map((issue) => ({ ...issue, path: ["cache", ...issue.path] }));
-    throw configErrorFromIssues(provider, { issues } as z.ZodError);
+    throw configErrorFromIssues(provider, { issues });
   }
   return result.data;
 }
 
-function configErrorFromIssues(provider: string, error: z.ZodError): ConfigError {
-  // zod's issue messages state what was expected, not the value received, so keys and
+function configErrorFromIssues(provider: string, error: { issues: readonly ConfigIssue[] }): ConfigError {
+  // The schemas' issue messages state what was expected, not the value received, so keys and
   // credentials in a bad config are not echoed.
   const [first, ...rest] = error.issues;
   const field = first ? formatPath(first.path) : undefined;
-  const describe = (issue: z.core.$ZodIssue): string => {
+  const describe = (issue: ConfigIssue): string => {
     const path = formatPath(issue.path);
     if (issue.code === "unrecognized_keys") {
-      return `unknown field(s) ${issue.keys.map((k) => `"${path ? `${path}.` : ""}${k}"`).join(", ")}`;
+      return `unknown field(s) ${(issue.keys ?? []).map((k) => `"${path ? `${path}.` : ""}${k}"`).join(", ")}`;
     }
     return `field "${path || "(root)"}": ${issue.message}`;
   };
