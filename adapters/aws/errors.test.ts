@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
 import { SecretsManagerClient, SecretsManagerServiceException } from "@aws-sdk/client-secrets-manager";
 import { describe, expect, it } from "vitest";
 import { SecretStore } from "../../src/secret-store.js";
@@ -102,6 +103,59 @@ describe("AWS error mapping", () => {
       owner: "default",
       listPageSize: 100,
       maxAttempts: 3,
+    });
+  });
+
+  describe("a delete the SDK retried", () => {
+    /** A client whose HTTP answers are scripted: a function per attempt, throwing for a lost answer. */
+    function storeAnswering(answers: (() => { statusCode: number; type: string; message: string })[]) {
+      let attempt = 0;
+      const client = new SecretsManagerClient({
+        region: "us-east-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        maxAttempts: answers.length,
+        requestHandler: {
+          async handle() {
+            const answer = answers[attempt++];
+            if (!answer) throw new Error("no more answers scripted");
+            const { statusCode, type, message } = answer();
+            const body = JSON.stringify({ __type: type, message });
+            return {
+              response: {
+                statusCode,
+                headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-errortype": type },
+                body: Readable.from([Buffer.from(body)]),
+              },
+            };
+          },
+        },
+      });
+      const options = awsOptionsSchema.parse({ provider: "aws", client });
+      return SecretStore.fromAdapter(new AwsSecretsAdapter(options, { prefix: "omnisecret" }));
+    }
+    const alreadyScheduled = () => ({
+      statusCode: 400,
+      type: "InvalidRequestException",
+      message: "You tried to perform the operation on a secret that's currently marked deleted.",
+    });
+
+    it("is not found when the attempt before was refused (throttled)", async () => {
+      const store = storeAnswering([
+        () => ({ statusCode: 400, type: "ThrottlingException", message: "Rate exceeded" }),
+        alreadyScheduled,
+      ]);
+      await expect(store.deleteSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    });
+
+    it("is unavailable when the attempt before may have been applied (its answer lost, or a 5xx)", async () => {
+      const lost = () => {
+        throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+      };
+      const serverError = () => ({ statusCode: 500, type: "InternalServiceError", message: "oops" });
+      for (const first of [lost, serverError]) {
+        const store = storeAnswering([first, alreadyScheduled]);
+        await expect(store.deleteSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+      }
     });
   });
 });

@@ -9,7 +9,10 @@
  * only one of several racing deletes wins, then DeleteSecret with ForceDeleteWithoutRecovery on
  * the ARN it returned, so the name is free again at once and a secret stored at the name in
  * between is not touched). A secret pending deletion (deleted with a recovery window, outside
- * omnisecret too) is not found: AWS refuses reads, writes and a second scheduling of it.
+ * omnisecret too) is not found: AWS refuses reads, writes and a second scheduling of it. The
+ * scheduling DeleteSecret is the one request whose SDK retry can mislead: retried after an
+ * attempt whose answer was lost, it is told "already scheduled" either way, so the delete then
+ * ends E_PROVIDER_UNAVAILABLE rather than claim success or not found.
  *
  * `verifyOwnership: true` sends DescribeSecret first and checks the tags, then acts on the ARN
  * it returned, so a foreign secret's value is never fetched and a secret swapped in between is
@@ -58,6 +61,34 @@ export const AWS_MAX_VALUE_BYTES = 65_536;
 /** Thrown inside the re-create loop while AWS still holds a deleted secret's name. */
 class NameStillHeld extends Error {
   override name = "NameStillHeld";
+}
+
+/**
+ * Watches the attempts the SDK makes for one command (its retry step sits above this one):
+ * `mayHaveRun` turns true once an attempt failed in a way that does not show the server refused
+ * it (no answer, a timeout, a 5xx), so that the request may have been applied before a retry.
+ */
+function watchAttempts(command: DeleteSecretCommand): { readonly mayHaveRun: boolean } {
+  const watch = { mayHaveRun: false };
+  const refused = (status: unknown) => typeof status === "number" && status < 500;
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        const result = await next(args);
+        if (!refused((result.response as { statusCode?: unknown }).statusCode)) watch.mayHaveRun = true;
+        return result;
+      } catch (error) {
+        const { $metadata, $response } = (error ?? {}) as {
+          $metadata?: { httpStatusCode?: unknown };
+          $response?: { statusCode?: unknown };
+        };
+        if (!refused($metadata?.httpStatusCode ?? $response?.statusCode)) watch.mayHaveRun = true;
+        throw error;
+      }
+    },
+    { step: "deserialize", name: "omnisecretAttemptWatch" },
+  );
+  return watch;
 }
 
 export class AwsSecretsAdapter extends DeadlineBoundAdapter {
@@ -200,14 +231,25 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     // delete whose secret was replaced after its DescribeSecret (another ARN). All mean not found.
     // A force delete alone answers success for a missing secret, and would report every racer a
     // success.
+    const command = new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: 7 });
+    const attempts = watchAttempts(command);
     let arn: string | undefined;
     try {
-      ({ ARN: arn } = await this.#client.send(
-        new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: 7 }),
-      ));
+      ({ ARN: arn } = await this.#client.send(command));
     } catch (error) {
       const name = (error as { name?: string } | null)?.name;
       if (isPendingDeletion(error) || name === "ResourceNotFoundException") {
+        // The SDK sent it again after an attempt whose answer was lost (a timeout, a reset, a
+        // 5xx): that attempt may have scheduled the deletion itself, or another delete may have.
+        // Which one cannot be told, so neither success nor not found would be honest. The secret
+        // is unreadable either way; if it is still scheduled, the next store of the id frees it.
+        if (attempts.mayHaveRun) {
+          throw new ProviderUnavailableError(id, {
+            provider: PROVIDER,
+            message: `the answer to deleting secret ${id} was lost, and whether it was this delete that removed it is unknown`,
+            cause: error,
+          });
+        }
         throw new SecretNotFoundError(id, { provider: PROVIDER, cause: error });
       }
       throw this.#map(error, id);

@@ -3,6 +3,7 @@
  * answer is lost is retried by the SDK with the same ClientRequestToken, and succeeds.
  */
 import { randomUUID } from "node:crypto";
+import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, describe, expect, it } from "vitest";
 import { SecretStore } from "../../../src/index.js";
 import { FAULT_LIMITS, testFaultsOnServer } from "../../fault-suite.js";
@@ -33,7 +34,7 @@ testFaultsOnServer("aws", config, {
   },
 });
 
-describe("aws store whose answer is lost", () => {
+describe("aws writes whose answer is lost", () => {
   const opened: { proxy: FaultProxy; store: SecretStore }[] = [];
   afterAll(async () => {
     for (const { proxy, store } of opened) {
@@ -72,5 +73,40 @@ describe("aws store whose answer is lost", () => {
     proxy.set({ kind: "lose-response", times: 1 });
     await expect(store.storeSecretValues(id, { owner: "second" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
     expect(await store.getSecretValues(id)).toEqual({ owner: "first" });
+  });
+
+  it("reports a delete whose answer is lost as unavailable, never not found, and frees the id", async () => {
+    for (const verifyOwnership of [false, true]) {
+      const proxy = await FaultProxy.start(endpointOf(config));
+      // The answer to the deciding DeleteSecret (after strict mode's DescribeSecret) is lost once.
+      const client = new SecretsManagerClient({
+        region: config.region as string,
+        endpoint: `http://127.0.0.1:${proxy.port}`,
+        credentials: { ...(config.credentials as { accessKeyId: string; secretAccessKey: string }) },
+        maxAttempts: 2,
+        requestHandler: { requestTimeout: 1_000, connectionTimeout: 1_000, throwOnRequestTimeout: true },
+      });
+      const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+      client.send = (async (command: unknown) => {
+        if (command instanceof DeleteSecretCommand && command.input.RecoveryWindowInDays) {
+          proxy.set({ kind: "lose-response", times: 1 });
+        }
+        return send(command);
+      }) as typeof client.send;
+      const prefix = `lost-${randomUUID().slice(0, 8)}`;
+      const store = await SecretStore.create({ ...config, client, prefix, verifyOwnership });
+      const direct = await SecretStore.create({ ...config, prefix, verifyOwnership });
+      opened.push({ proxy, store }, { proxy: { close: async () => undefined } as FaultProxy, store: direct });
+      const id = randomUUID();
+      await direct.storeSecretValues(id, { v: "1" });
+      // The SDK's retry is told the deletion is already scheduled: by this delete's first attempt
+      // or by another delete, which cannot be told apart.
+      await expect(store.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+      expect(proxy.lostResponses).toBe(1);
+      client.destroy();
+      await expect(direct.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await direct.storeSecretValues(id, { v: "2" });
+      expect(await direct.getSecretValues(id)).toEqual({ v: "2" });
+    }
   });
 });
