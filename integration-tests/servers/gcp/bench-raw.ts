@@ -1,18 +1,25 @@
 /**
- * Google Secret Manager by hand with the SDK, with the gRPC calls the adapter sends: store is
- * CreateSecret and AddSecretVersion; get GetSecret (labels) and AccessSecretVersion; update
- * GetSecret, GetSecretVersion of `latest` and AddSecretVersion (no pruning: the emulator has no
- * version management, so the bench config turns it off on both sides); delete GetSecret and
- * DeleteSecret with its etag.
+ * Google Secret Manager by hand with the plain SDK: the fewest gRPC calls for the same effect,
+ * with the owner in the secret id (`<prefix>-<owner>-<uuid>`), so no call reads the labels.
+ * - store: CreateSecret (the labels; ALREADY_EXISTS on a taken id), then AddSecretVersion with the
+ *   payload's CRC32C. There is no create-with-value, so two is the least.
+ * - get: AccessSecretVersion of `latest` by name, one call; the CRC32C checked when returned.
+ * - update: AddSecretVersion by name, which answers NOT_FOUND for a missing secret, so it never
+ *   creates; one call. Where the config prunes (`pruneAction` not "none"), DestroySecretVersion
+ *   (or DisableSecretVersion) of version N-keepVersions, N read from the answer: one more. The
+ *   bench's emulator has no version management, so its config turns pruning off on both sides.
+ * - delete: DeleteSecret by name, one call; NOT_FOUND for a missing secret.
  */
 import { createRequire } from "node:module";
-import { type protos, SecretManagerServiceClient } from "@google-cloud/secret-manager";
+import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Gax from "google-gax";
 import { crc32c } from "../../../adapters/gcp/crc32c.js";
 import { type BenchSide, NotFound, type RawFactory } from "../../../bench/lib/side.js";
 
 export const createRawGcp: RawFactory = async (config, prefix) => {
   const owner = (config.owner as string | undefined) ?? "default";
+  const pruneAction = (config.pruneAction as string | undefined) ?? "destroy";
+  const keepVersions = (config.keepVersions as number | undefined) ?? 1;
   const sdkEntry = createRequire(import.meta.url).resolve("@google-cloud/secret-manager");
   const gax = createRequire(sdkEntry)("google-gax") as typeof Gax;
   const client = new SecretManagerServiceClient({
@@ -23,27 +30,13 @@ export const createRawGcp: RawFactory = async (config, prefix) => {
     universeDomain: "googleapis.com",
   });
   const parent = `projects/${config.projectId as string}`;
-  const nameOf = (id: string) => `${parent}/secrets/${prefix}-${id}`;
-  const isNotFound = (error: unknown) => (error as { code?: number }).code === 5;
-
-  async function getOwned(id: string) {
-    let secret: protos.google.cloud.secretmanager.v1.ISecret;
-    try {
-      [secret] = await client.getSecret({ name: nameOf(id) });
-    } catch (error) {
-      if (isNotFound(error)) throw new NotFound(id);
-      throw error;
-    }
-    const labels = secret.labels ?? {};
-    if (
-      labels["managed-by"] !== "omnisecret" ||
-      labels["omnisecret-owner"] !== owner ||
-      labels["omnisecret-id"] !== id
-    ) {
-      throw new NotFound(id);
-    }
-    return secret;
-  }
+  const secretIdOf = (id: string) => `${prefix}-${owner}-${id}`;
+  const nameOf = (id: string) => `${parent}/secrets/${secretIdOf(id)}`;
+  const notFoundAs = (id: string) => (error: unknown) => {
+    const code = (error as { code?: number }).code;
+    // NOT_FOUND, or FAILED_PRECONDITION for a latest version that is disabled or destroyed.
+    throw code === 5 || code === 9 ? new NotFound(id) : error;
+  };
 
   const payloadOf = (values: unknown) => {
     const data = Buffer.from(JSON.stringify(values), "utf8");
@@ -54,7 +47,7 @@ export const createRawGcp: RawFactory = async (config, prefix) => {
     async storeSecretValues(id, values) {
       await client.createSecret({
         parent,
-        secretId: `${prefix}-${id}`,
+        secretId: secretIdOf(id),
         secret: {
           labels: { "managed-by": "omnisecret", "omnisecret-owner": owner, "omnisecret-id": id },
           replication: { automatic: {} },
@@ -63,8 +56,9 @@ export const createRawGcp: RawFactory = async (config, prefix) => {
       await client.addSecretVersion({ parent: nameOf(id), payload: payloadOf(values) });
     },
     async getSecretValues(id) {
-      const secret = await getOwned(id);
-      const [response] = await client.accessSecretVersion({ name: `${secret.name}/versions/latest` });
+      const [response] = await client
+        .accessSecretVersion({ name: `${nameOf(id)}/versions/latest` })
+        .catch(notFoundAs(id));
       const data = response.payload?.data as Uint8Array;
       const expected = response.payload?.dataCrc32c;
       if (expected !== null && expected !== undefined && Number(expected) !== crc32c(data)) {
@@ -73,13 +67,22 @@ export const createRawGcp: RawFactory = async (config, prefix) => {
       return JSON.parse(Buffer.from(data).toString("utf8"));
     },
     async updateSecretValues(id, values) {
-      const secret = await getOwned(id);
-      await client.getSecretVersion({ name: `${secret.name}/versions/latest` });
-      await client.addSecretVersion({ parent: secret.name as string, payload: payloadOf(values) });
+      const [version] = await client
+        .addSecretVersion({ parent: nameOf(id), payload: payloadOf(values) })
+        .catch(notFoundAs(id));
+      const number = Number(/\/versions\/(\d+)$/.exec(version.name ?? "")?.[1]);
+      if (pruneAction === "none" || !(number - keepVersions >= 1)) return;
+      const name = `${nameOf(id)}/versions/${number - keepVersions}`;
+      await (pruneAction === "disable"
+        ? client.disableSecretVersion({ name })
+        : client.destroySecretVersion({ name })
+      ).catch((error: unknown) => {
+        // Already pruned by a racing update.
+        if ((error as { code?: number }).code !== 9) throw error;
+      });
     },
     async deleteSecretValues(id) {
-      const secret = await getOwned(id);
-      await client.deleteSecret({ name: secret.name as string, ...(secret.etag ? { etag: secret.etag } : {}) });
+      await client.deleteSecret({ name: nameOf(id) }).catch(notFoundAs(id));
     },
     async close() {
       await client.close();

@@ -1,6 +1,11 @@
 /**
  * The GCP adapter through the fault proxy (see integration-tests/fault-suite.ts), and issue 12,
- * item 9: after writers die between CreateSecret and AddSecretVersion, list and get agree.
+ * item 9: writers that die between CreateSecret and AddSecretVersion. Without a mark on the
+ * secret (issue 13 dropped the label and its UpdateSecret), list can tell such a leftover from a
+ * stored secret only by a request per secret: the writer's own adapter remembers the ids whose
+ * store failed and checks those, so its list and get agree; another process lists the leftovers
+ * while get finds no value (the exception docs/providers/gcp.md documents) until a store,
+ * update or delete of the id.
  */
 import { randomUUID } from "node:crypto";
 import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
@@ -22,7 +27,7 @@ testFaultsOnServer("gcp", config, {
   },
 });
 
-describe("gcp: list and get agree after writers die mid-store (issue 12, item 9)", () => {
+describe("gcp: writers that die mid-store (issue 12, item 9)", () => {
   const clients: SecretManagerServiceClient[] = [];
   const stores: SecretStore[] = [];
   afterAll(async () => {
@@ -49,16 +54,12 @@ describe("gcp: list and get agree after writers die mid-store (issue 12, item 9)
     });
   }
 
-  it("does not list a secret whose writer died before its version, while get finds nothing", async () => {
+  it("the writer's list leaves them out; another process lists them with no value until it deletes or updates them", async () => {
     const prefix = `item9-${randomUUID().slice(0, 8)}`;
-    const writerIds = Array.from({ length: 6 }, () => randomUUID());
-    const outcomes = await Promise.allSettled(
-      writerIds.map(async (id) => {
-        const writer = await SecretStore.create({ ...config, ...FAULT_LIMITS, prefix, client: dyingWriterClient() });
-        stores.push(writer);
-        await writer.storeSecretValues(id, { v: id });
-      }),
-    );
+    const writer = await SecretStore.create({ ...config, ...FAULT_LIMITS, prefix, client: dyingWriterClient() });
+    stores.push(writer);
+    const writerIds = Array.from({ length: 4 }, () => randomUUID());
+    const outcomes = await Promise.allSettled(writerIds.map((id) => writer.storeSecretValues(id, { v: id })));
     expect(outcomes.every((outcome) => outcome.status === "rejected")).toBe(true);
 
     const reader = await SecretStore.create({ ...config, prefix });
@@ -66,11 +67,22 @@ describe("gcp: list and get agree after writers die mid-store (issue 12, item 9)
     const stored = randomUUID();
     await reader.storeSecretValues(stored, { v: "complete" });
 
-    const listed: string[] = [];
-    for await (const id of reader.listSecretIds()) listed.push(id);
-    expect(listed).toEqual([stored]);
+    const listOf = async (store: SecretStore) => {
+      const listed: string[] = [];
+      for await (const id of store.listSecretIds()) listed.push(id);
+      return listed.sort();
+    };
+    expect(await listOf(writer)).toEqual([stored]);
+    expect(await listOf(reader)).toEqual([stored, ...writerIds].sort());
     for (const id of writerIds) {
       await expect(reader.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     }
+
+    const [updated, deleted, ...rest] = writerIds as [string, string, ...string[]];
+    await reader.updateSecretValues(updated, { v: "completed by an update" });
+    expect(await reader.getSecretValues(updated)).toEqual({ v: "completed by an update" });
+    await reader.deleteSecretValues(deleted);
+    expect(await listOf(reader)).toEqual([stored, updated, ...rest].sort());
+    for (const id of [stored, updated, ...rest]) await reader.deleteSecretValues(id);
   });
 });

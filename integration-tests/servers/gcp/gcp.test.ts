@@ -3,16 +3,18 @@
  * the harness on a free loopback port (or the one named by OMNISECRET_TEST_GCP_ENDPOINT).
  *
  * Where the emulator falls short, a test wraps its client (an injected `client`) and says so:
- * it neither checks nor returns CRC32C checksums, pages ListSecrets in random order, and has no
- * version management (ListSecretVersions, Destroy/DisableSecretVersion answer UNIMPLEMENTED),
- * so the harness config sets `pruneAction: "none"`. Pruning itself is proven against an
- * in-memory Secret Manager in adapters/gcp/gcp.test.ts.
+ * it neither checks nor returns CRC32C checksums, pages ListSecrets in random order and ignores
+ * its filter, and has no version management (Destroy/DisableSecretVersion and UpdateSecret answer
+ * UNIMPLEMENTED), so the harness config sets `pruneAction: "none"`. Pruning, and the half-made
+ * secret racing other operations step by step, are proven against an in-memory Secret Manager in
+ * adapters/gcp/gcp.test.ts.
  */
 import { randomUUID } from "node:crypto";
 import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { grpc } from "google-gax";
 import { afterAll, describe, expect, it } from "vitest";
 import { crc32c } from "../../../adapters/gcp/crc32c.js";
+import { countGrpcCalls, recordRequests, requestLog } from "../../../bench/lib/counters.js";
 import { SecretStore } from "../../../src/index.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
 import {
@@ -25,6 +27,9 @@ import {
 const config = serverConfig("gcp");
 const parent = `projects/${config.projectId as string}`;
 const freshPrefix = () => `it-${randomUUID().slice(0, 8)}`;
+/** The full name of a secret of `store` (owner "default" unless given). */
+const nameIn = (store: SecretStore, id: string, owner = "default") =>
+  `${parent}/secrets/${store.prefix}-${owner}-${id}`;
 
 function emulatorClient(): SecretManagerServiceClient {
   return new SecretManagerServiceClient({
@@ -61,21 +66,20 @@ testContractOnServer("gcp", config);
 describe("gcp adapter against the Secret Manager emulator", () => {
   const open = storeOpener(config, () => freshPrefix());
 
-  it("names the secret <prefix>-<uuid>, labels it, and stores the map as the payload", async () => {
+  it("names the secret <prefix>-<owner>-<uuid>, labels it, and stores the map as the payload", async () => {
     const store = await open({ owner: "server-42" });
     const id = randomUUID();
     await store.storeSecretValues(id, { user: "admin" });
-    const name = `${parent}/secrets/${store.prefix}-${id}`;
+    const name = nameIn(store, id, "server-42");
     const [secret] = await rawClient.getSecret({ name });
-    // The emulator has no UpdateSecret, so the label that marks a store under way stays (see adapters/gcp/index.ts).
     expect(secret.labels).toEqual({
       "managed-by": "omnisecret",
       "omnisecret-owner": "server-42",
       "omnisecret-id": id,
-      "omnisecret-state": "storing",
     });
     expect(secret.replication?.automatic).toBeTruthy();
     const [version] = await rawClient.accessSecretVersion({ name: `${name}/versions/latest` });
+    expect(version.name).toBe(`${name}/versions/1`);
     expect(Buffer.from(version.payload?.data as Uint8Array).toString("utf8")).toBe('{"user":"admin"}');
   });
 
@@ -83,7 +87,7 @@ describe("gcp adapter against the Secret Manager emulator", () => {
     const store = await open({ replication: { userManaged: { locations: ["us-east1", "europe-west1"] } } });
     const id = randomUUID();
     await store.storeSecretValues(id, {});
-    const [secret] = await rawClient.getSecret({ name: `${parent}/secrets/${store.prefix}-${id}` });
+    const [secret] = await rawClient.getSecret({ name: nameIn(store, id) });
     expect(secret.replication?.userManaged?.replicas?.map((replica) => replica.location)).toEqual([
       "us-east1",
       "europe-west1",
@@ -102,16 +106,22 @@ describe("gcp adapter against the Secret Manager emulator", () => {
     await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
   });
 
-  it("never reads, updates, deletes or lists a secret at its name without omnisecret's labels", async () => {
-    const store = await open();
-    const id = randomUUID();
-    const name = `${parent}/secrets/${store.prefix}-${id}`;
+  /** A secret made with the plain SDK at `store`'s name for `id`, without labels, holding `payload`. */
+  async function foreignSecret(store: SecretStore, id: string, payload: string): Promise<string> {
+    const name = nameIn(store, id);
     await rawClient.createSecret({
       parent,
-      secretId: `${store.prefix}-${id}`,
+      secretId: name.split("/").pop() as string,
       secret: { replication: { automatic: {} } },
     });
-    await rawClient.addSecretVersion({ parent: name, payload: { data: Buffer.from('{"foreign":"value"}') } });
+    await rawClient.addSecretVersion({ parent: name, payload: { data: Buffer.from(payload) } });
+    return name;
+  }
+
+  it("verifyOwnership: never reads, updates, deletes or lists a secret at its name without omnisecret's labels", async () => {
+    const store = await open({ verifyOwnership: true });
+    const id = randomUUID();
+    const name = await foreignSecret(store, id, '{"foreign":"value"}');
 
     await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     await expect(store.updateSecretValues(id, { mine: "now" })).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
@@ -127,7 +137,59 @@ describe("gcp adapter against the Secret Manager emulator", () => {
     await rawClient.deleteSecret({ name });
   });
 
+  it("by default takes a secret at one of its names for its own, labels or not", async () => {
+    const store = await open();
+    const id = randomUUID();
+    await foreignSecret(store, id, '{"put":"by hand"}');
+    expect(await store.getSecretValues(id)).toEqual({ put: "by hand" });
+    await store.deleteSecretValues(id);
+  });
+
   itTreatsAnotherOwnersSecretAsMissing(open, freshPrefix);
+
+  it("keeps another owner's secret under another name", async () => {
+    const prefix = freshPrefix();
+    const mine = await open({ prefix, owner: "team-a" });
+    const theirs = await open({ prefix, owner: "team-b" });
+    const id = randomUUID();
+    await theirs.storeSecretValues(id, { team: "b" });
+    await expect(mine.updateSecretValues(id, { team: "a" })).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await mine.storeSecretValues(id, { team: "a" });
+    expect(await theirs.getSecretValues(id)).toEqual({ team: "b" });
+    expect(await mine.getSecretValues(id)).toEqual({ team: "a" });
+    await rawClient.getSecret({ name: nameIn(mine, id, "team-a") });
+    await rawClient.getSecret({ name: nameIn(theirs, id, "team-b") });
+  });
+
+  it("verifyOwnership: GetSecret before get, update and delete, nothing more (gRPC calls counted on the channel)", async () => {
+    countGrpcCalls();
+    const sentBy = async (run: () => Promise<unknown>) => {
+      recordRequests();
+      await run();
+      return requestLog().map((request) => request.split("/").pop());
+    };
+    for (const verifyOwnership of [false, true]) {
+      const store = await open({ verifyOwnership });
+      // A client's first call sets up its channel: not what an operation costs.
+      const warmUp = randomUUID();
+      await store.storeSecretValues(warmUp, {});
+      await store.deleteSecretValues(warmUp);
+      const id = randomUUID();
+      const sent = {
+        store: await sentBy(() => store.storeSecretValues(id, { a: "1" })),
+        get: await sentBy(() => store.getSecretValues(id)),
+        update: await sentBy(() => store.updateSecretValues(id, { a: "2" })),
+        delete: await sentBy(() => store.deleteSecretValues(id)),
+      };
+      const check = verifyOwnership ? ["GetSecret"] : [];
+      expect(sent, `verifyOwnership: ${verifyOwnership}`).toEqual({
+        store: ["CreateSecret", "AddSecretVersion"],
+        get: [...check, "AccessSecretVersion"],
+        update: [...check, "AddSecretVersion"],
+        delete: [...check, "DeleteSecret"],
+      });
+    }
+  });
 
   // Injected client: the emulator cannot be made to fail AddSecretVersion.
   it("leaves nothing behind when addSecretVersion fails after createSecret, and the id can be stored afterwards", async () => {
@@ -138,7 +200,7 @@ describe("gcp adapter against the Secret Manager emulator", () => {
     const failing = await open({ prefix, client, maxAttempts: 2 });
     const id = randomUUID();
     await expect(failing.storeSecretValues(id, { a: "1" })).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
-    await expect(rawClient.getSecret({ name: `${parent}/secrets/${prefix}-${id}` })).rejects.toMatchObject({ code: 5 });
+    await expect(rawClient.getSecret({ name: nameIn(failing, id) })).rejects.toMatchObject({ code: 5 });
 
     const store = await open({ prefix });
     await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
@@ -146,22 +208,85 @@ describe("gcp adapter against the Secret Manager emulator", () => {
     expect(await store.getSecretValues(id)).toEqual({ a: "2" });
   });
 
-  it("never reports a half-made secret (no version) as existing, and a store replaces it after the grace period", async () => {
-    const store = await open({ halfCreatedGraceMs: 300 });
-    const id = randomUUID();
-    // What a process that died between CreateSecret and AddSecretVersion leaves behind.
-    await rawClient.createSecret({
-      parent,
-      secretId: `${store.prefix}-${id}`,
-      secret: {
-        labels: { "managed-by": "omnisecret", "omnisecret-owner": "default", "omnisecret-id": id },
-        replication: { automatic: {} },
-      },
+  describe("a half-made secret (what a store that died between CreateSecret and AddSecretVersion leaves)", () => {
+    async function leftover(store: SecretStore, id: string): Promise<string> {
+      const name = nameIn(store, id);
+      await rawClient.createSecret({
+        parent,
+        secretId: name.split("/").pop() as string,
+        secret: {
+          labels: { "managed-by": "omnisecret", "omnisecret-owner": "default", "omnisecret-id": id },
+          replication: { automatic: {} },
+        },
+      });
+      return name;
+    }
+
+    it("has no value for get but is listed (the documented exception), and a store replaces it after the grace period", async () => {
+      const store = await open({ halfCreatedGraceMs: 300 });
+      const id = randomUUID();
+      await leftover(store, id);
+      await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      const listed: string[] = [];
+      for await (const listedId of store.listSecretIds()) listed.push(listedId);
+      expect(listed).toEqual([id]);
+      await store.storeSecretValues(id, { a: "1" });
+      expect(await store.getSecretValues(id)).toEqual({ a: "1" });
+      await store.deleteSecretValues(id);
     });
-    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    await expect(store.updateSecretValues(id, { a: "x" })).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    await store.storeSecretValues(id, { a: "1" });
-    expect(await store.getSecretValues(id)).toEqual({ a: "1" });
+
+    it("an update completes it, as if the dead store had finished just before; a delete removes it", async () => {
+      const store = await open();
+      const [updated, deleted] = [randomUUID(), randomUUID()];
+      const name = await leftover(store, updated);
+      await store.updateSecretValues(updated, { a: "x" });
+      expect(await store.getSecretValues(updated)).toEqual({ a: "x" });
+      // Version 1, then the same payload again: it ends newer than a store's version that lands late.
+      const [latest] = await rawClient.accessSecretVersion({ name: `${name}/versions/latest` });
+      expect(latest.name).toBe(`${name}/versions/2`);
+      await store.deleteSecretValues(updated);
+
+      await leftover(store, deleted);
+      await store.deleteSecretValues(deleted);
+      await expect(store.deleteSecretValues(deleted)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    });
+
+    // Injected client: the store's AddSecretVersion is held back until the other operation ran.
+    it.each(["update", "delete"] as const)("racing a store between its two requests: %s", async (other) => {
+      let release: () => void = () => undefined;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let sent: () => void = () => undefined;
+      const addSent = new Promise<void>((resolve) => {
+        sent = resolve;
+      });
+      const client = wrappedClient({
+        addSecretVersion: async (request: { parent: string; payload: { data: Buffer } }) => {
+          sent();
+          await released;
+          return rawClient.addSecretVersion(request);
+        },
+      });
+      const prefix = freshPrefix();
+      const storing = await open({ prefix, client });
+      const store = await open({ prefix });
+      const id = randomUUID();
+      const stored = storing.storeSecretValues(id, { by: "store" });
+      await addSent;
+      if (other === "update") await store.updateSecretValues(id, { by: "update" });
+      else await store.deleteSecretValues(id);
+      release();
+      await stored;
+      if (other === "update") {
+        // The update is ordered after the store: its value stays.
+        expect(await store.getSecretValues(id)).toEqual({ by: "update" });
+        await store.deleteSecretValues(id);
+      } else {
+        // The store is ordered before the delete: both succeed, and the id is missing.
+        await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      }
+    });
   });
 
   // Injected client: the emulator neither returns nor checks dataCrc32c.
