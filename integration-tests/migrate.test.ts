@@ -213,14 +213,15 @@ describe.each(serverProviders)("migrate 1,000 secrets local <-> %s", (provider) 
       const ownerPrefix = `mig-${randomUUID().slice(0, 8)}`;
       const foreignStore = await open({ ...config, prefix: ownerPrefix, owner: "someone-else" });
       const ownStore = await open({ ...config, prefix: ownerPrefix, owner: "migrator" });
+      const source = await open({ provider: "local", path: join(directory, `${provider}-${randomUUID()}.db`) });
       const id = randomUUID();
       await foreignStore.storeSecretValues(id, { v: "foreign" });
-      await local.storeSecretValues(id, { v: "mine" });
-      const replace = await copySecrets(local, ownStore, { overwrite: "replace", deleteSource: true });
+      await source.storeSecretValues(id, { v: "mine" });
+      const replace = await copySecrets(source, ownStore, { overwrite: "replace", deleteSource: true });
       expect(replace.copied).toEqual([id]);
       expect(await ownStore.getSecretValues(id)).toEqual({ v: "mine" });
       expect(await foreignStore.getSecretValues(id)).toEqual({ v: "foreign" });
-      await expect(local.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await expect(source.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     }
   }, 60_000);
 });
