@@ -23,6 +23,16 @@ describe("lazy loading of providers", () => {
     for (const sdk of CLOUD_SDK_PACKAGES) expect(loaded).not.toContain(sdk);
   });
 
+  it("loads no package that only some calls need, for a create, store, get and delete of the local store", () => {
+    const loaded = packagesLoadedFor({ provider: "local", path: join(directory, "plain.db") });
+    expect(loaded).toContain("env-paths");
+    // p-retry: only after a failed request; the CLI's packages: only in the CLI, and then only in
+    // the verbs that read or write dotenv text or draw a progress bar.
+    for (const name of ["p-retry", "commander", "dotenv", "cli-progress", "lru-cache"]) {
+      expect(loaded, name).not.toContain(name);
+    }
+  });
+
   it("loads neither SQLite nor any cloud SDK when the memory provider is used", () => {
     const loaded = packagesLoadedFor({ provider: "memory" });
     expect(loaded).toContain("zod");

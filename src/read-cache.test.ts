@@ -188,6 +188,23 @@ describe("read cache", () => {
     await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
   });
 
+  it("drops the least recently used entry first, a hit or a new value making an entry the newest", () => {
+    const cache = new ReadCache({ ttlMs: 60_000, maxEntries: 3 });
+    const put = (id: string) => cache.completeRead(id, cache.beginRead(id), { v: id });
+    // Looks each id up, in the order given: a hit makes it the newest.
+    const cached = (ids: string[]) => ids.filter((id) => cache.lookup(id) !== undefined);
+    for (const id of ["a", "b", "c"]) put(id);
+    expect(cache.lookup("a")).toBeDefined(); // in order of use: b, c, a
+    put("d"); // b goes: c, a, d
+    expect(cached(["a", "b", "c", "d"])).toEqual(["a", "c", "d"]); // a, c, d
+    put("c"); // read again: a, d, c
+    cache.invalidate("d"); // a, c
+    put("e"); // a, c, e
+    put("f"); // a goes: c, e, f
+    expect(cache.size).toBe(3);
+    expect(cached(["a", "b", "c", "d", "e", "f"])).toEqual(["c", "e", "f"]);
+  });
+
   it("caches the answer of a get that began after the write ended", () => {
     const cache = new ReadCache({ ttlMs: 60_000 });
     const stale = cache.beginRead("a");

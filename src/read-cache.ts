@@ -3,8 +3,9 @@
  * process's memory. It sits in the facade, so every provider has it.
  *
  * - Entries are least-recently-used beyond `maxEntries` and expire `ttlMs` after they were read
- *   from the provider. A `Map` keeps them in order of use (a hit moves its entry to the end), so
- *   the oldest is the first key; no package is needed for that, and none is loaded at startup.
+ *   from the provider. The entries form a list in order of use (a hit moves its entry to the
+ *   newest end, a few pointer writes), so the one to drop is at the oldest end; no package is
+ *   needed for that, and none is loaded at startup.
  * - Values are kept frozen and handed out as fresh copies, so nothing a caller does to a map it
  *   got changes the cache.
  * - This process's own store, update and delete of an id drop its entry when they start and
@@ -43,10 +44,21 @@ export interface ReadCacheClock {
   now(): number;
 }
 
+/** One cached id, linked to its neighbours in order of use. */
+interface Entry {
+  readonly id: string;
+  readonly read: CachedRead;
+  readonly expiresAt: number;
+  older: Entry | undefined;
+  newer: Entry | undefined;
+}
+
 export class ReadCache {
   readonly options: ResolvedCacheOptions;
-  /** In order of use, least recent first. */
-  readonly #entries = new Map<string, { readonly read: CachedRead; readonly expiresAt: number }>();
+  readonly #entries = new Map<string, Entry>();
+  /** The ends of the list in order of use. */
+  #oldest: Entry | undefined;
+  #newest: Entry | undefined;
   readonly #now: () => number;
   /** A counter that orders reads and invalidations. */
   #clock = 0;
@@ -68,10 +80,14 @@ export class ReadCache {
   lookup(id: string): CachedRead | undefined {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
-    this.#entries.delete(id);
-    if (this.#now() > entry.expiresAt) return undefined;
-    // Re-inserted: the most recently used entry goes last.
-    this.#entries.set(id, entry);
+    if (this.#now() > entry.expiresAt) {
+      this.#remove(entry);
+      return undefined;
+    }
+    if (entry !== this.#newest) {
+      this.#unlink(entry);
+      this.#append(entry);
+    }
     return entry.read;
   }
 
@@ -104,7 +120,8 @@ export class ReadCache {
 
   /** Drops an id's entry, and keeps gets already at the provider from caching what they read. */
   invalidate(id: string): void {
-    this.#entries.delete(id);
+    const entry = this.#entries.get(id);
+    if (entry !== undefined) this.#remove(entry);
     const reads = this.#reads.get(id);
     if (reads) {
       this.#clock += 1;
@@ -114,6 +131,8 @@ export class ReadCache {
 
   clear(): void {
     this.#entries.clear();
+    this.#oldest = undefined;
+    this.#newest = undefined;
     this.#reads.clear();
   }
 
@@ -122,12 +141,33 @@ export class ReadCache {
   }
 
   #put(id: string, read: CachedRead): void {
-    this.#entries.delete(id);
-    this.#entries.set(id, { read, expiresAt: this.#now() + this.options.ttlMs });
-    if (this.#entries.size > this.options.maxEntries) {
-      // The first key is the least recently used.
-      this.#entries.delete(this.#entries.keys().next().value as string);
-    }
+    const previous = this.#entries.get(id);
+    if (previous !== undefined) this.#remove(previous);
+    const entry: Entry = { id, read, expiresAt: this.#now() + this.options.ttlMs, older: undefined, newer: undefined };
+    this.#entries.set(id, entry);
+    this.#append(entry);
+    if (this.#entries.size > this.options.maxEntries && this.#oldest !== undefined) this.#remove(this.#oldest);
+  }
+
+  #remove(entry: Entry): void {
+    this.#entries.delete(entry.id);
+    this.#unlink(entry);
+  }
+
+  #unlink(entry: Entry): void {
+    if (entry.older === undefined) this.#oldest = entry.newer;
+    else entry.older.newer = entry.newer;
+    if (entry.newer === undefined) this.#newest = entry.older;
+    else entry.newer.older = entry.older;
+    entry.older = undefined;
+    entry.newer = undefined;
+  }
+
+  #append(entry: Entry): void {
+    entry.older = this.#newest;
+    if (this.#newest === undefined) this.#oldest = entry;
+    else this.#newest.newer = entry;
+    this.#newest = entry;
   }
 
   /** True if the read's result may be cached: no invalidation of the id since it began. */
