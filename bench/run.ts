@@ -11,6 +11,10 @@
  * BENCH_ROUNDS (10; keep it even), BENCH_CONCURRENCY (16), BENCH_MIXED_OPS (about 1000; local 25x),
  * BENCH_COLD_RUNS (7), BENCH_CACHED_GETS (1000000), BENCH_PROVIDERS (every provider with a raw side in integration-tests/servers/index.ts);
  * BENCH_AA=1 puts a second raw baseline in omnisecret's place, to show the noise floor.
+ *
+ * Besides throughput and requests per operation, each workload reports the TCP connections each
+ * side opened (keep-alive at work, or not), and with the local store in the run, omnisecret's own
+ * startup against bare `node` (import, import + create, the CLI's get; files and KB loaded).
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -22,7 +26,7 @@ import { backgroundServers, type RunningServer, startServer, stopServers } from 
 import { freePort } from "../integration-tests/harness/process.js";
 import { providerTestSides } from "../integration-tests/servers/index.js";
 import type * as Omnisecret from "../src/index.js";
-import { coldStart } from "./lib/cold-start.js";
+import { coldStart, type StartupResult, startup } from "./lib/cold-start.js";
 import { countGrpcCalls, countSqliteStatements } from "./lib/counters.js";
 import { MINIMUMS } from "./lib/minimums.js";
 import {
@@ -210,8 +214,24 @@ async function benchProvider(provider: string, config: Record<string, unknown>):
   }
 }
 
+/** omnisecret's own startup against bare node, on the local store (no server, no SDK). */
+async function benchStartup(config: Record<string, unknown>): Promise<StartupResult> {
+  log("startup: omnisecret and its CLI against bare node");
+  const store = await SecretStore.create({ ...config, prefix: `bench-s-${randomUUID().slice(0, 8)}` });
+  const id = randomUUID();
+  try {
+    await store.storeSecretValues(id, { username: "cold", password: "start" });
+    return await startup({ ...config, prefix: store.prefix }, id, settings.coldRuns);
+  } finally {
+    await store.deleteSecretValues(id).catch(() => undefined);
+    await store.close();
+  }
+}
+
 const results: ProviderResult[] = [];
+let startupResult: StartupResult | undefined;
 try {
+  if (configs.local) startupResult = await benchStartup(configs.local);
   for (const provider of providers) {
     const config = configs[provider];
     if (!config) continue;
@@ -237,8 +257,8 @@ const title = calibrating
   ? "# omnisecret benchmark: A/A calibration (`BENCH_AA=1`: a second raw baseline in omnisecret's place)"
   : "# omnisecret benchmark";
 const machine = machineInfo();
-const checks = checkTargets(results);
-const table = markdown(machine, settings, results, checks, skipped, durationS);
+const checks = checkTargets(results, { concurrency, startup: startupResult });
+const table = markdown(machine, settings, results, checks, skipped, durationS, startupResult);
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
   join(resultsDir, `${stem}.json`),
@@ -257,7 +277,12 @@ writeFileSync(
         },
         coldStart:
           "fresh node processes, alternating; wall time spawn to exit measured by the parent, peak RSS from process.resourceUsage().maxRSS; one unmeasured warm-up run per side",
+        startup:
+          "the same for bare node (node -e 0), import of dist/ alone, import + create of a local store, and the CLI's get on it; every process preloads bench/cold-start/rss.mjs, which reports the peak RSS; files and bytes loaded from test-support/record-imports.mjs (ESM resolutions) and the require cache (CommonJS)",
+        connections:
+          "net.Socket.prototype.connect wrapped: every TCP connection the process opens, TLS and HTTP/2 included; per side and round",
       },
+      startup: startupResult,
       results,
       targets: checks,
       minimums: MINIMUMS,
@@ -298,7 +323,7 @@ if (customized) {
   const start = readme.indexOf(README_START);
   const end = readme.indexOf(README_END);
   if (start >= 0 && end > start) {
-    const summary = readmeSummary(machine, results, checks);
+    const summary = readmeSummary(machine, results, checks, startupResult);
     writeFileSync(readmePath, `${readme.slice(0, start + README_START.length)}\n\n${summary}\n${readme.slice(end)}`);
     log("README.md: the Performance summary is updated");
   }

@@ -1,9 +1,12 @@
 // Cold start with the raw SDK alone: a fresh process imports only the provider's SDK or client,
-// sets it up as omnisecret's adapter does and reads one secret with the same requests.
-// Usage: node raw.mjs <provider> '<config json>' <prefix> <id>
+// sets it up as the provider's raw bench side (integration-tests/servers/<p>/bench-raw.ts) does
+// and reads one secret with the fewest requests: by its name, `<prefix>/<owner>/<uuid>` (aws,
+// vault) or `<prefix>-<owner>-<uuid>` (gcp, azure), which says whose it is, so nothing is read
+// for ownership. Usage: node raw.mjs <provider> '<config json>' <prefix> <id>
 // Prints {"maxRssKiB": <peak resident set size>} when done.
 const [provider, configJson, prefix, id] = process.argv.slice(2);
 const config = JSON.parse(configJson);
+const owner = config.owner ?? "default";
 
 async function local() {
   const { createDecipheriv } = await import("node:crypto");
@@ -39,19 +42,14 @@ async function local() {
 }
 
 async function aws() {
-  const { SecretsManagerClient, DescribeSecretCommand, GetSecretValueCommand } = await import(
-    "@aws-sdk/client-secrets-manager"
-  );
+  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
   const client = new SecretsManagerClient({
     region: config.region,
     endpoint: config.endpoint,
     credentials: { ...config.credentials },
     maxAttempts: 3,
   });
-  const described = await client.send(new DescribeSecretCommand({ SecretId: `${prefix}/${id}` }));
-  const tag = (key) => described.Tags?.find((candidate) => candidate.Key === key)?.Value;
-  if (tag("omnisecret:id") !== id || tag("omnisecret:owner") !== "default") throw new Error("not ours");
-  const result = await client.send(new GetSecretValueCommand({ SecretId: described.ARN }));
+  const result = await client.send(new GetSecretValueCommand({ SecretId: `${prefix}/${owner}/${id}` }));
   client.destroy();
   return JSON.parse(result.SecretString);
 }
@@ -65,7 +63,7 @@ async function vault() {
     debug: () => undefined,
     rpDefaults: { strictSSL: true },
   });
-  const body = await client.read(`secret/data/${prefix}/${id}`);
+  const body = await client.read(`${config.mount ?? "secret"}/data/${prefix}/${owner}/${id}`);
   return body.data.data;
 }
 
@@ -81,15 +79,36 @@ async function gcp() {
     sslCreds: gax.grpc.credentials.createInsecure(),
     universeDomain: "googleapis.com",
   });
-  const name = `projects/${config.projectId}/secrets/${prefix}-${id}`;
-  const [secret] = await client.getSecret({ name });
-  if (secret.labels?.["omnisecret-id"] !== id) throw new Error("not ours");
-  const [response] = await client.accessSecretVersion({ name: `${name}/versions/latest` });
+  const name = `projects/${config.projectId}/secrets/${prefix}-${owner}-${id}/versions/latest`;
+  const [response] = await client.accessSecretVersion({ name });
   await client.close();
   return JSON.parse(Buffer.from(response.payload.data).toString("utf8"));
 }
 
-const read = { local, aws, vault, gcp }[provider];
+async function azure() {
+  const { readFileSync } = await import("node:fs");
+  const { rootCertificates } = await import("node:tls");
+  const { ClientSecretCredential, DefaultAzureCredential } = await import("@azure/identity");
+  const { SecretClient } = await import("@azure/keyvault-secrets");
+  const tlsOptions = config.caCertFile
+    ? { ca: [...rootCertificates, readFileSync(config.caCertFile, "utf8")] }
+    : undefined;
+  const secret = config.credential;
+  const credential = secret
+    ? new ClientSecretCredential(secret.tenantId, secret.clientId, secret.clientSecret, {
+        ...(secret.authorityHost ? { authorityHost: secret.authorityHost, disableInstanceDiscovery: true } : {}),
+        ...(tlsOptions ? { tlsOptions } : {}),
+      })
+    : new DefaultAzureCredential(tlsOptions ? { tlsOptions } : {});
+  const client = new SecretClient(config.vaultUrl, credential, {
+    disableChallengeResourceVerification: config.disableChallengeResourceVerification === true,
+    ...(tlsOptions ? { tlsOptions } : {}),
+  });
+  const result = await client.getSecret(`${prefix}-${owner}-${id}`);
+  return JSON.parse(result.value);
+}
+
+const read = { local, aws, vault, gcp, azure }[provider];
 if (!read) throw new Error(`no raw cold start for provider ${provider}`);
 const values = await read();
 if (Object.keys(values).length === 0) throw new Error("the secret read back empty");

@@ -3,12 +3,19 @@
  * `process.resourceUsage().maxRSS` at its end) of a fresh `node` process that loads omnisecret,
  * creates the store and reads one secret, against one that does the same with the raw SDK.
  * The two alternate; one unmeasured run of each warms the file cache first; medians are reported.
+ *
+ * Startup (`startup`): the same for omnisecret alone against bare `node`: a process that only
+ * imports omnisecret, one that also creates a local store, and the CLI's `get` on a local store,
+ * with the files and bytes a plain import loads.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { median } from "./stats.js";
 
 const directory = join(import.meta.dirname, "..", "cold-start");
+const root = join(import.meta.dirname, "..", "..");
 
 export interface ColdRun {
   readonly wallMs: number;
@@ -27,10 +34,24 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function runOnce(args: readonly string[]): Promise<ColdRun> {
+/** The peak RSS a child reported: its stdout's JSON, or else the last line of its stderr (`rss.mjs`). */
+function reportedRss(stdout: string, stderr: string): number {
+  for (const text of [stdout, stderr.trimEnd().split("\n").at(-1) ?? ""]) {
+    try {
+      const parsed = JSON.parse(text) as { maxRssKiB?: unknown };
+      if (typeof parsed.maxRssKiB === "number") return parsed.maxRssKiB;
+    } catch {}
+  }
+  throw new Error("the child reported no peak RSS");
+}
+
+function runOnce(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<ColdRun> {
   return new Promise((resolveRun, reject) => {
     const start = performance.now();
-    const child = spawn(process.execPath, args, { env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, args, {
+      env: { ...childEnv(), ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {
@@ -48,7 +69,11 @@ function runOnce(args: readonly string[]): Promise<ColdRun> {
         );
         return;
       }
-      resolveRun({ wallMs, maxRssKiB: (JSON.parse(stdout) as { maxRssKiB: number }).maxRssKiB });
+      try {
+        resolveRun({ wallMs, maxRssKiB: reportedRss(stdout, stderr) });
+      } catch (error) {
+        reject(error);
+      }
     });
   });
 }
@@ -68,10 +93,99 @@ export async function coldStart(
     const pair = run % 2 === 0 ? (["omnisecret", "raw"] as const) : (["raw", "omnisecret"] as const);
     for (const side of pair) samples[side].push(await runOnce(side === "omnisecret" ? omnisecretArgs : rawArgs));
   }
-  const summary = (list: ColdRun[]) => ({
+  return { runs, omnisecret: summary(samples.omnisecret), raw: summary(samples.raw) };
+}
+
+function summary(list: ColdRun[]): { wallMs: number; maxRssKiB: number; samples: ColdRun[] } {
+  return {
     wallMs: median(list.map((run) => run.wallMs)),
     maxRssKiB: median(list.map((run) => run.maxRssKiB)),
     samples: list,
+  };
+}
+
+/** Runs each case `runs` times, in an order that rotates from run to run; the first run of each is unmeasured. */
+async function alternate<Name extends string>(
+  cases: Record<Name, { args: readonly string[]; env?: NodeJS.ProcessEnv }>,
+  runs: number,
+): Promise<Record<Name, { wallMs: number; maxRssKiB: number; samples: ColdRun[] }>> {
+  const names = Object.keys(cases) as Name[];
+  const samples = Object.fromEntries(names.map((name) => [name, [] as ColdRun[]])) as Record<Name, ColdRun[]>;
+  for (const name of names) await runOnce(cases[name].args, cases[name].env);
+  for (let run = 0; run < runs; run += 1) {
+    const order = names.map((_, index) => names[(index + run) % names.length] as Name);
+    for (const name of order) samples[name].push(await runOnce(cases[name].args, cases[name].env));
+  }
+  return Object.fromEntries(names.map((name) => [name, summary(samples[name])])) as Record<
+    Name,
+    ReturnType<typeof summary>
+  >;
+}
+
+export interface LoadedByImport {
+  readonly files: number;
+  readonly bytes: number;
+  readonly packages: string[];
+}
+
+export interface StartupResult {
+  readonly runs: number;
+  /** `node` doing nothing. */
+  readonly bare: { wallMs: number; maxRssKiB: number };
+  /** `import("omnisecret")` and nothing else. */
+  readonly import: { wallMs: number; maxRssKiB: number; loaded: LoadedByImport };
+  /** The import, then `SecretStore.create` of a local store and its `close`. */
+  readonly createLocal: { wallMs: number; maxRssKiB: number; loaded: LoadedByImport };
+  /** `omnisecret get <id>` on a local store, the CLI's own process. */
+  readonly cliGet: { wallMs: number; maxRssKiB: number };
+}
+
+/** What a fresh process running `startup.mjs <mode>` loads: files (ESM and CommonJS), bytes, npm packages. */
+function loadedBy(mode: string, config: string): LoadedByImport {
+  const scratch = mkdtempSync(join(tmpdir(), "omnisecret-startup-"));
+  try {
+    const output = execFileSync(
+      process.execPath,
+      ["--import", join(root, "test-support", "record-imports.mjs"), join(directory, "startup.mjs"), mode, config],
+      { env: { ...childEnv(), OMNISECRET_IMPORT_LOG: join(scratch, "imports.log") }, encoding: "utf8" },
+    );
+    return JSON.parse(output) as LoadedByImport;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Startup against bare `node`, on a local store `config` that holds `id`. Every process preloads
+ * `rss.mjs` (bare `node` included), which reports its peak RSS.
+ */
+export async function startup(config: Record<string, unknown>, id: string, runs: number): Promise<StartupResult> {
+  const rss = ["--import", join(directory, "rss.mjs")];
+  const configJson = JSON.stringify(config);
+  const cliEnv = {
+    OMNISECRET_PROVIDER: "local",
+    OMNISECRET_LOCAL_PATH: config.path as string,
+    OMNISECRET_LOCAL_KEY: config.key as string,
+    OMNISECRET_PREFIX: config.prefix as string,
+  };
+  const measured = await alternate(
+    {
+      bare: { args: [...rss, "-e", "0"] },
+      import: { args: [...rss, join(directory, "startup.mjs"), "import"] },
+      createLocal: { args: [...rss, join(directory, "startup.mjs"), "create", configJson] },
+      cliGet: { args: [...rss, join(root, "dist", "src", "cli", "main.js"), "get", id], env: cliEnv },
+    },
+    runs,
+  );
+  const brief = (name: keyof typeof measured) => ({
+    wallMs: measured[name].wallMs,
+    maxRssKiB: measured[name].maxRssKiB,
   });
-  return { runs, omnisecret: summary(samples.omnisecret), raw: summary(samples.raw) };
+  return {
+    runs,
+    bare: brief("bare"),
+    import: { ...brief("import"), loaded: loadedBy("import", configJson) },
+    createLocal: { ...brief("createLocal"), loaded: loadedBy("create", configJson) },
+    cliGet: brief("cliGet"),
+  };
 }

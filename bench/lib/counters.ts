@@ -12,9 +12,16 @@
  *   `get`, `all` and `iterate` of better-sqlite3's `Statement`.
  *
  * A benchmark reads `requestCount()` before and after a workload; only one side runs at a time.
+ *
+ * Connections opened are counted too (`connectionCount()`), to show that a side reuses its
+ * connections (HTTP keep-alive, one HTTP/2 session for gRPC) rather than opening one per request:
+ * every TCP connection a client opens, TLS and HTTP/2 included, goes through
+ * `net.Socket.prototype.connect`, which is wrapped. (The diagnostics channel `net.client.socket`
+ * would miss TLS: `tls.connect` does not publish it on Node 20.)
  */
 import { subscribe } from "node:diagnostics_channel";
 import { createRequire } from "node:module";
+import { Socket } from "node:net";
 
 let count = 0;
 /** What was sent since `recordRequests()` was called: `METHOD path` for HTTP, the method path for gRPC. */
@@ -36,6 +43,18 @@ subscribe("undici:request:create", (message) => {
 
 export function requestCount(): number {
   return count;
+}
+
+let connections = 0;
+const connect = Socket.prototype.connect as (...args: unknown[]) => Socket;
+Socket.prototype.connect = function (this: Socket, ...args: unknown[]) {
+  connections += 1;
+  return connect.apply(this, args);
+} as typeof Socket.prototype.connect;
+
+/** TCP connections opened by this process so far (each a new socket's `connect`). */
+export function connectionCount(): number {
+  return connections;
 }
 
 /** Starts a fresh log of the requests sent; `requestLog()` reads it. For tests that check which requests an operation sends. */

@@ -1,6 +1,6 @@
 /** Summaries of the raw samples, the target checks, and the Markdown tables. */
 import { cpus, freemem, type as osType, release, totalmem } from "node:os";
-import type { ColdStartResult } from "./cold-start.js";
+import type { ColdStartResult, StartupResult } from "./cold-start.js";
 import { EXCESS, MINIMUMS, type Operation } from "./minimums.js";
 import { median, percentile, round } from "./stats.js";
 import { MIXED_CYCLE, type RoundResult, type Sample, type SideName, type Workload } from "./workloads.js";
@@ -12,6 +12,8 @@ export const TARGETS = {
   coldStartExtraMs: 15,
   coldStartMemoryRatio: 1.1,
   cachedGetsPerSec: 1_000_000,
+  /** `import("omnisecret")` plus `create` of a local store, over bare `node`. */
+  startupExtraMs: 25,
 } as const;
 
 export interface SideSummary {
@@ -19,6 +21,8 @@ export interface SideSummary {
   p50Ms: number;
   p99Ms: number;
   requestsPerOp: number;
+  /** TCP connections the side opened in one round of the workload (median over the rounds). */
+  connections: number;
 }
 
 export interface WorkloadSummary {
@@ -85,6 +89,7 @@ function summarizeSide(samples: Sample[]): SideSummary {
     p50Ms: round(percentile(latencies, 50), 3),
     p99Ms: round(percentile(latencies, 99), 3),
     requestsPerOp: round(requests / ops, 3),
+    connections: median(samples.map((sample) => sample.connections)),
   };
 }
 
@@ -132,6 +137,10 @@ export const NOTES = {
     "a local operation is a few µs of SQLite and AES-GCM, and omnisecret's own work per call is about 1.2 µs for a store and 0.6 µs for a get (measured with the memory adapter: the id check, the validated copy of the values and their size check, the copy handed out, error wrapping, two more async layers), several percent of it; µs-scale comparisons on this machine also carry several percent of noise (see the A/A run). It cannot be closed without dropping checks the contract requires; over a network it is about 0.1% of a request",
   coldStart:
     "omnisecret loads zod to check the selected provider's options schema (about 50 ms and 13 MiB on this machine, most of the gap; only that provider's schema is loaded since the provider definitions). Closing it: check configs without zod on the success path (hand-written or build-time generated checks, loading zod only to word the error of a bad config)",
+  startup:
+    "the options schemas are still built with zod in this build, and loading zod costs about 100 ms of CPU on this machine: src/schema.ts replaces it (one small module, checked against zod for every provider's schema) once each adapters/<p>/options.ts imports it",
+  connections:
+    "the side opened a connection for (nearly) every request: its HTTP agent or client does not keep connections alive",
   networkNoise:
     "omnisecret's own work is a few µs per operation against requests of a millisecond or more, so a gap this size is this machine's run-to-run noise: two cores shared by the client, the server and other work, and an A/A run (two identical raw baselines) shows gaps of the same size. More rounds on a quiet machine would close it",
 } as const;
@@ -143,11 +152,37 @@ function throughputValue(summary: WorkloadSummary): string {
   return `${pct(summary.ratio)} (${signed(round(extraUs, 1))} µs/op; rounds ${pct(low)}-${pct(high)})`;
 }
 
-export function checkTargets(results: readonly ProviderResult[]): TargetCheck[] {
+export function checkTargets(
+  results: readonly ProviderResult[],
+  options: { concurrency: number; startup?: StartupResult | undefined },
+): TargetCheck[] {
   const checks: TargetCheck[] = [];
+  const startup = options.startup;
+  if (startup) {
+    const extraMs = round(startup.createLocal.wallMs - startup.bare.wallMs, 1);
+    checks.push({
+      target: `import + create within ${TARGETS.startupExtraMs} ms of bare node`,
+      provider: "local",
+      subject: "startup",
+      value: `${signed(extraMs)} ms`,
+      met: extraMs <= TARGETS.startupExtraMs,
+      ...(extraMs <= TARGETS.startupExtraMs ? {} : { note: NOTES.startup }),
+    });
+  }
   for (const result of results) {
     for (const workload of WORKLOADS) {
       const summary = result.workloads[workload];
+      // Connections are reused: a round opens at most one per operation in flight, however many
+      // operations it runs (one per request would be hundreds).
+      const connectionsOk = summary.omnisecret.connections <= options.concurrency;
+      checks.push({
+        target: `connections reused (<= ${options.concurrency} opened per round)`,
+        provider: result.provider,
+        subject: workload,
+        value: `${summary.omnisecret.connections} (raw ${summary.raw.connections})`,
+        met: connectionsOk,
+        ...(connectionsOk ? {} : { note: NOTES.connections }),
+      });
       checks.push({
         target: "throughput >= 97% of raw",
         provider: result.provider,
@@ -258,6 +293,7 @@ export function markdown(
   checks: readonly TargetCheck[],
   skipped: readonly { provider: string; reason: string }[],
   durationS: number,
+  startup?: StartupResult | undefined,
 ): string {
   const lines: string[] = [];
   lines.push(
@@ -278,8 +314,9 @@ export function markdown(
         "p50 ms (omni / raw)",
         "p99 ms (omni / raw)",
         "requests/op (omni / raw / min)",
+        "connections/round (omni / raw)",
       ],
-      [false, false, true, true, true, true, true, true],
+      [false, false, true, true, true, true, true, true, true],
       results.flatMap((result) =>
         WORKLOADS.map((workload) => {
           const w = result.workloads[workload];
@@ -292,14 +329,21 @@ export function markdown(
             `${ms(w.omnisecret.p50Ms)} / ${ms(w.raw.p50Ms)}`,
             `${ms(w.omnisecret.p99Ms)} / ${ms(w.raw.p99Ms)}`,
             `${trim(w.omnisecret.requestsPerOp)} / ${trim(w.raw.requestsPerOp)} / ${trim(w.minRequestsPerOp)}`,
+            `${w.omnisecret.connections} / ${w.raw.connections}`,
           ];
         }),
       ),
     ),
   );
   lines.push("");
-  lines.push("For `local`, requests are SQL statements (there is no network).");
+  lines.push(
+    "For `local`, requests are SQL statements (there is no network). Connections: TCP connections the side opened during one round of the workload (median over the rounds); with keep-alive they stay open from round to round, so 0 means every request went over a connection opened before.",
+  );
   lines.push("");
+  if (startup) {
+    lines.push(...startupTable(startup));
+    lines.push("");
+  }
   lines.push(
     ...table(
       [
@@ -355,6 +399,37 @@ export function markdown(
   return `${lines.join("\n")}\n`;
 }
 
+/** omnisecret's own startup against bare `node`. */
+function startupTable(startup: StartupResult): string[] {
+  const row = (
+    name: string,
+    run: { wallMs: number; maxRssKiB: number },
+    loaded?: StartupResult["import"]["loaded"],
+  ) => [
+    name,
+    ms(run.wallMs),
+    run === startup.bare ? "-" : signed(round(run.wallMs - startup.bare.wallMs, 1)),
+    mib(run.maxRssKiB),
+    run === startup.bare ? "-" : `${signed(round((run.maxRssKiB / startup.bare.maxRssKiB - 1) * 100, 1))}%`,
+    loaded ? `${loaded.files} / ${round(loaded.bytes / 1024, 1)} KB` : "-",
+    loaded ? loaded.packages.join(", ") || "none" : "-",
+  ];
+  return [
+    `Startup (${startup.runs} runs each, alternating, medians): fresh processes against bare \`node\`.`,
+    "",
+    ...table(
+      ["process", "wall ms", "extra ms", "peak RSS MiB", "extra memory", "files / size loaded", "npm packages loaded"],
+      [false, true, true, true, true, true, false],
+      [
+        row("bare `node`", startup.bare),
+        row('`import("omnisecret")`', startup.import, startup.import.loaded),
+        row("import + `create` local store", startup.createLocal, startup.createLocal.loaded),
+        row("CLI `omnisecret get` (local)", startup.cliGet),
+      ],
+    ),
+  ];
+}
+
 function trim(value: number): string {
   return String(round(value, 2));
 }
@@ -368,6 +443,7 @@ export function readmeSummary(
   machine: Machine,
   results: readonly ProviderResult[],
   checks: readonly TargetCheck[],
+  startup?: StartupResult | undefined,
 ): string {
   const cell = (w: WorkloadSummary) => `${pct(w.ratio)} · ${trim(w.omnisecret.requestsPerOp)}`;
   const rows = results.map((result) => [
@@ -386,7 +462,13 @@ export function readmeSummary(
       rows,
     ),
     "",
-    `Targets: ${met} of ${checks.length} met. Latencies, the A/A noise floor and why each missed target is missed: [bench/results/latest.md](bench/results/latest.md).`,
+    ...(startup
+      ? [
+          `Startup over bare \`node\`: \`import("omnisecret")\` ${signed(round(startup.import.wallMs - startup.bare.wallMs, 1))} ms (${startup.import.loaded.files} files, ${round(startup.import.loaded.bytes / 1024, 1)} KB), import + \`create\` of a local store ${signed(round(startup.createLocal.wallMs - startup.bare.wallMs, 1))} ms, the CLI's \`get\` ${signed(round(startup.cliGet.wallMs - startup.bare.wallMs, 1))} ms.`,
+          "",
+        ]
+      : []),
+    `Targets: ${met} of ${checks.length} met. Latencies, connections opened, the A/A noise floor and why each missed target is missed: [bench/results/latest.md](bench/results/latest.md).`,
     "",
   ].join("\n");
 }

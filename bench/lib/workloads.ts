@@ -9,7 +9,7 @@
  * works on its own fresh ids under its own prefix.
  */
 import { randomUUID } from "node:crypto";
-import { requestCount } from "./counters.js";
+import { connectionCount, requestCount } from "./counters.js";
 import type { Operation } from "./minimums.js";
 import type { BenchSide, SecretValues } from "./side.js";
 
@@ -24,6 +24,8 @@ export interface Sample {
   readonly ops: number;
   readonly ms: number;
   readonly requests: number;
+  /** TCP connections opened during the sample: with keep-alive, none or a few, whatever the operations. */
+  readonly connections: number;
   readonly latenciesMs: number[];
 }
 
@@ -56,6 +58,7 @@ function operate(side: BenchSide, operation: Operation, id: string): Promise<unk
 async function phase(side: BenchSide, operation: Operation, ids: readonly string[]): Promise<Sample> {
   const latenciesMs = new Array<number>(ids.length);
   const requestsBefore = requestCount();
+  const connectionsBefore = connectionCount();
   const start = performance.now();
   for (let i = 0; i < ids.length; i += 1) {
     const opStart = performance.now();
@@ -63,13 +66,15 @@ async function phase(side: BenchSide, operation: Operation, ids: readonly string
     latenciesMs[i] = performance.now() - opStart;
   }
   const ms = performance.now() - start;
-  return { ops: ids.length, ms, requests: requestCount() - requestsBefore, latenciesMs };
+  const connections = connectionCount() - connectionsBefore;
+  return { ops: ids.length, ms, requests: requestCount() - requestsBefore, connections, latenciesMs };
 }
 
 /** `concurrency` workers, each running `cycles` mixed cycles on fresh ids: that many operations in flight at once. */
 async function mixed(side: BenchSide, concurrency: number, cycles: number): Promise<Sample> {
   const latenciesMs: number[] = [];
   const requestsBefore = requestCount();
+  const connectionsBefore = connectionCount();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -84,7 +89,8 @@ async function mixed(side: BenchSide, concurrency: number, cycles: number): Prom
     }),
   );
   const ms = performance.now() - start;
-  return { ops: latenciesMs.length, ms, requests: requestCount() - requestsBefore, latenciesMs };
+  const connections = connectionCount() - connectionsBefore;
+  return { ops: latenciesMs.length, ms, requests: requestCount() - requestsBefore, connections, latenciesMs };
 }
 
 export type RoundResult = Record<Workload, Record<SideName, Sample>>;
