@@ -136,7 +136,7 @@ export const NOTES = {
   localThroughput:
     "a local operation is a few µs of SQLite and AES-GCM, and omnisecret's own work per call is about 1.2 µs for a store and 0.6 µs for a get (measured with the memory adapter: the id check, the validated copy of the values and their size check, the copy handed out, error wrapping, two more async layers), several percent of it; µs-scale comparisons on this machine also carry several percent of noise (see the A/A run). It cannot be closed without dropping checks the contract requires; over a network it is about 0.1% of a request",
   coldStart:
-    "omnisecret loads zod to check the selected provider's options schema (about 50 ms and 13 MiB on this machine, most of the gap; only that provider's schema is loaded since the provider definitions). Closing it: check configs without zod on the success path (hand-written or build-time generated checks, loading zod only to word the error of a bad config)",
+    "while the options schemas are built with zod, omnisecret loads zod to check the selected provider's options (about 100 ms of CPU and 8-13 MiB on this machine, 95 modules, most of the gap). src/schema.ts, one small module checked against zod on every provider's schema, replaces it once each adapters/<p>/options.ts imports it; what is left is omnisecret's own modules (about 25 files, 100-150 KB)",
   startup:
     "the options schemas are still built with zod in this build, and loading zod costs about 100 ms of CPU on this machine: src/schema.ts replaces it (one small module, checked against zod for every provider's schema) once each adapters/<p>/options.ts imports it",
   connections:
@@ -337,7 +337,7 @@ export function markdown(
   );
   lines.push("");
   lines.push(
-    "For `local`, requests are SQL statements (there is no network). Connections: TCP connections the side opened during one round of the workload (median over the rounds); with keep-alive they stay open from round to round, so 0 means every request went over a connection opened before.",
+    "For `local`, requests are SQL statements (there is no network). Connections: TCP connections the side opened during one round of the workload (median over the rounds); with keep-alive they stay open from round to round, so 0 means every request went over a connection opened before. Both sides run in one process, so a pooled connection one side opened (Node's global HTTP agent, grpc-js's shared subchannels) may serve the other too.",
   );
   lines.push("");
   if (startup) {
