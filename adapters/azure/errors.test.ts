@@ -124,13 +124,15 @@ describe("Azure error mapping", () => {
   });
 
   it("treats a disabled latest version (403 SecretDisabled) as missing, and a store of its id as existing", async () => {
+    // Delete reads the secret first only with verifyOwnership; by default its DELETE acts on the name.
     const { client, calls } = fakeClient(answered(403, "Forbidden", "SecretDisabled"));
-    const store = storeWith(client);
+    const store = storeWith(client, { verifyOwnership: true });
     for (const caught of await failuresOfGetUpdateDelete(store)) {
       expect(caught).toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     }
     await expect(store.storeSecretValues(randomUUID(), { a: "b" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
     expect(calls).not.toContain("setSecret");
+    expect(calls).not.toContain("beginDeleteSecret");
   });
 
   it("names the challenge option when the vault's challenge names another domain", async () => {

@@ -1,9 +1,14 @@
 /**
- * Azure Key Vault secrets. A secret is named `<prefix>-<uuid>`, holds `JSON.stringify(values)`
- * with content type `application/json`, and is tagged `managed-by: omnisecret`,
- * `omnisecret-id: <uuid>` and `omnisecret-owner: <owner>`. A secret whose tags do not match is
- * not found (a store of its id gives `E_SECRET_EXISTS`), and is never changed or deleted; a get
- * fetches value and tags in one request, and a foreign secret's value is dropped unread.
+ * Azure Key Vault secrets. A secret is named `<prefix>-<owner>-<uuid>`, holds
+ * `JSON.stringify(values)` with content type `application/json`, and is tagged `managed-by:
+ * omnisecret`, `omnisecret-id: <uuid>` and `omnisecret-owner: <owner>`.
+ *
+ * Ownership: the name says whose a secret is, so no request is spent on it. Key Vault's GET
+ * returns the tags with the value, so every operation that reads anyway (store, get, update, and
+ * list) also checks them, for free: a secret at one of our names whose tags do not match is not
+ * found (a store of its id gives `E_SECRET_EXISTS`) and is never changed; a get drops its value
+ * unread. A delete needs no read, so it checks the tags only with `verifyOwnership: true` (one GET
+ * more); by default it deletes whatever secret holds the name.
  *
  * Key Vault has no conditional create: a store is a read, then a set. Two racing stores of one
  * id can both succeed (the later one's values win, whole), so this adapter says `atomicCreate:
@@ -11,17 +16,22 @@
  *
  * Requests, after a client's first one (which Key Vault answers with a 401 challenge; the SDK
  * fetches a token and sends it again):
- * - store: GET the secret (404 expected), then PUT a first version. On a name held by a deleted
- *   secret (409): GET deletedsecrets/<name> for its tags, then with `deletePolicy: "purge"` DELETE
- *   deletedsecrets/<name> and the PUT again, retried with backoff while Key Vault still answers
- *   409 (a purge finishes in the background); with `"soft"` (or purge refused) recover it (GET
- *   the secret, POST recover, GET until it is back), PUT the new values as a new version and
- *   PATCH the recovered version disabled.
+ * - store: GET the secret (404 expected: a PUT alone would write over an existing one), then PUT
+ *   a first version: 2. On a name held by a deleted secret (409): GET deletedsecrets/<name> for its
+ *   tags, then with `deletePolicy: "purge"` DELETE deletedsecrets/<name> and the PUT again,
+ *   retried with backoff while Key Vault still answers 409 (a purge finishes in the background);
+ *   with `"soft"` (or purge refused) recover it (GET the secret, POST recover, GET until it is
+ *   back), PUT the new values as a new version and PATCH the recovered version disabled.
  * - get: GET the secret (1).
- * - update: GET the secret (tags, current version), PUT a new version, PATCH the version it
- *   replaced disabled (`pruneAction: "disable"`): 3.
- * - delete: GET the secret, DELETE it, GET deletedsecrets/<name> until the deletion shows (once
- *   or more), then with `"purge"` DELETE deletedsecrets/<name>: 4 at least, 3 with `"soft"`.
+ * - update: GET the secret (a PUT alone would create a missing secret; the GET also gives the
+ *   current version), PUT a new version, PATCH the version it replaced disabled (`pruneAction:
+ *   "disable"`): 3, or 2 with `"none"`.
+ * - delete: DELETE the secret (404: not found), GET deletedsecrets/<name> until the deletion
+ *   shows (the SDK looks once at once, then this adapter every 500 ms, for 5 s at most), then
+ *   with `"purge"` DELETE deletedsecrets/<name>, since Key Vault refuses a purge before the
+ *   deletion shows: 3 at least. A deletion that does not show in time (a racing store purged
+ *   it) is left unpurged. With `"soft"` nothing waits: the DELETE and the one look the SDK sends
+ *   with it, 2. `verifyOwnership` adds a GET of the secret first.
  * - list: GET /secrets, one request per page of `listPageSize`.
  *
  * Every operation is bounded by `operationTimeoutMs` (each page for list; the polls a delete or a
@@ -38,7 +48,13 @@ import {
   DefaultAzureCredential,
   type TokenCredential,
 } from "@azure/identity";
-import { type DeletedSecret, type KeyVaultSecret, SecretClient } from "@azure/keyvault-secrets";
+import {
+  type DeletedSecret,
+  type KeyVaultSecret,
+  type PollerLike,
+  type PollOperationState,
+  SecretClient,
+} from "@azure/keyvault-secrets";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import { currentDeadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
@@ -78,6 +94,14 @@ const NAME_HELD_INITIAL_DELAY_MS = 250;
 const NAME_HELD_MAX_DELAY_MS = 4_000;
 /** How often the delete and recover pollers look whether Key Vault has finished. */
 const POLL_INTERVAL_MS = 500;
+/**
+ * How long a delete waits for the deletion to show before it purges, and a recover for the secret
+ * to come back (at most half the operation's time). A racing store can purge the deleted secret
+ * first and set the name again: then the deletion never shows, though the DELETE was done. Past
+ * this the delete ends without purging; a later store of the id purges a deleted secret of ours
+ * itself.
+ */
+const SETTLE_WAIT_MS = 5_000;
 
 type Lookup =
   | { readonly state: "absent" }
@@ -109,9 +133,9 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     this.#client = (options.client as SecretClient | undefined) ?? createClient(options);
   }
 
-  /** The Key Vault name of a secret. */
+  /** The Key Vault name of a secret: the owner in it keeps installations apart without a read. */
   nameOf(id: string): string {
-    return `${this.#prefix}-${id}`;
+    return `${this.#prefix}-${this.#options.owner}-${id}`;
   }
 
   protected get limits() {
@@ -193,20 +217,28 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   }
 
   protected override async deleteValues(id: string): Promise<void> {
-    await this.#owned(id);
+    // DELETE answers 404 for a missing secret by itself: the read is for the tags only.
+    if (this.#options.verifyOwnership) await this.#owned(id);
     let deleted: DeletedSecret;
     try {
       const callOptions = this.#callOptions();
-      const poller = await this.#client.beginDeleteSecret(this.nameOf(id), {
-        ...callOptions,
-        intervalInMs: POLL_INTERVAL_MS,
-      });
-      deleted = await poller.pollUntilDone({ abortSignal: callOptions.abortSignal });
+      const poller = await this.#client.beginDeleteSecret(this.nameOf(id), callOptions);
+      // Only a purge has to wait for the deletion to show (Key Vault refuses it before).
+      if (this.#options.deletePolicy !== "purge") return;
+      if (!(await untilDone(poller, callOptions.abortSignal, this.#settleWaitMs()))) {
+        debug("deletion of %s did not show in time; left for a later store to purge", this.nameOf(id));
+        return;
+      }
+      deleted = poller.getResult() as DeletedSecret;
     } catch (error) {
-      throw this.#map(toKeyVaultRequestError(error), id);
+      const failure = toKeyVaultRequestError(error);
+      // Reported as get reports a missing secret: no cause, nothing in it to explain.
+      if (failure.statusCode === 404) throw new SecretNotFoundError(id, { provider: PROVIDER });
+      // 409: another delete of it is under way; as after it, the secret is not found.
+      throw this.#map(failure, id);
     }
     // No recovery id: the vault has no soft delete, and the secret is gone already.
-    if (this.#options.deletePolicy !== "purge" || !deleted.properties.recoveryId) return;
+    if (!deleted.properties.recoveryId) return;
     if (!isPurgeable(deleted)) {
       debug("vault does not let %s be purged (purge protection); left soft-deleted", this.nameOf(id));
       return;
@@ -215,7 +247,8 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   }
 
   protected override async *listIds(): AsyncIterable<string> {
-    const pattern = secretNamePattern(`${this.#prefix}-`, "", { ignoreCase: true });
+    // Key Vault names are case-insensitive, and may come back in another case than written.
+    const pattern = secretNamePattern(`${this.#prefix}-${this.#options.owner}-`, "", { ignoreCase: true });
     const pages = this.#client
       .listPropertiesOfSecrets({ requestOptions: { timeout: this.#options.requestTimeoutMs } })
       .byPage({ maxPageSize: this.#options.listPageSize });
@@ -296,11 +329,9 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   async #recover(id: string): Promise<void> {
     try {
       const callOptions = this.#callOptions();
-      const poller = await this.#client.beginRecoverDeletedSecret(this.nameOf(id), {
-        ...callOptions,
-        intervalInMs: POLL_INTERVAL_MS,
-      });
-      await poller.pollUntilDone({ abortSignal: callOptions.abortSignal });
+      const poller = await this.#client.beginRecoverDeletedSecret(this.nameOf(id), callOptions);
+      // Not back in time (a racing store purged it, say): the set that follows finds out.
+      await untilDone(poller, callOptions.abortSignal, this.#settleWaitMs());
     } catch (error) {
       const failure = toKeyVaultRequestError(error);
       // 409: a racing store is recovering it already; the next set finds out.
@@ -319,6 +350,10 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
       if (error instanceof KeyVaultRequestError && error.statusCode === 404) return;
       throw this.#map(error, id);
     }
+  }
+
+  #settleWaitMs(): number {
+    return Math.min(SETTLE_WAIT_MS, this.#options.operationTimeoutMs / 2);
   }
 
   /**
@@ -348,6 +383,26 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     const failure = toKeyVaultRequestError(error);
     return mapKeyVaultError(failure, id, operation) ?? failure;
   }
+}
+
+/**
+ * Waits until a Key Vault poller is done, or for `waitMs` at most: false then. `begin*` has
+ * already sent the operation and looked once whether it finished; the SDK's `pollUntilDone` would
+ * look again at once, before its first wait, a request that cannot learn more than the one just
+ * made. This waits first.
+ */
+async function untilDone<T>(
+  poller: PollerLike<PollOperationState<T>, T>,
+  abortSignal: AbortSignal,
+  waitMs: number,
+): Promise<boolean> {
+  const giveUpAt = Date.now() + waitMs;
+  while (!poller.isDone()) {
+    if (Date.now() + POLL_INTERVAL_MS > giveUpAt) return false;
+    await sleep(POLL_INTERVAL_MS, undefined, { signal: abortSignal });
+    await poller.poll({ abortSignal });
+  }
+  return true;
 }
 
 /** Whether Key Vault lets a deleted secret be purged: its recovery level says so (absent: try). */

@@ -1,8 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { configFromSources, resolveConfig } from "../../src/config.js";
 import { SecretStore } from "../../src/secret-store.js";
 import { expectConfigError } from "../../test-support/expect-config-error.js";
+import { AzureKeyVaultAdapter } from "./index.js";
 import { AZURE_MAX_VALUE_BYTES, azureOptionsSchema } from "./options.js";
 
 const vaultUrl = "https://my-vault.vault.azure.net";
@@ -15,6 +17,7 @@ describe("Azure options", () => {
       vaultUrl,
       disableChallengeResourceVerification: false,
       owner: "default",
+      verifyOwnership: false,
       deletePolicy: "purge",
       pruneAction: "disable",
       maxAttempts: 4,
@@ -37,7 +40,11 @@ describe("Azure options", () => {
     ["a page size above 25", { vaultUrl, listPageSize: 26 }, "listPageSize"],
     ["zero attempts", { vaultUrl, maxAttempts: 0 }, "maxAttempts"],
     ["an empty owner", { vaultUrl, owner: "" }, "owner"],
-    ["an owner longer than a tag value", { vaultUrl, owner: "o".repeat(257) }, "owner"],
+    // prefix (48) + owner (40) + UUID (36) and two dashes fit Key Vault's 127-character names.
+    ["an owner longer than 40", { vaultUrl, owner: "o".repeat(41) }, "owner"],
+    ["an owner with a character Key Vault names lack", { vaultUrl, owner: "team_a" }, "owner"],
+    ["an uppercase owner (names are case-insensitive)", { vaultUrl, owner: "Team-A" }, "owner"],
+    ["a verifyOwnership that is not a boolean", { vaultUrl, verifyOwnership: "yes" }, "verifyOwnership"],
     ["a credential without its secret", { vaultUrl, credential: { tenantId: "t", clientId: "c" } }, "credential"],
     [
       "an http authority host",
@@ -59,6 +66,20 @@ describe("Azure options", () => {
     },
   );
 
+  it("puts the owner in the name, and the longest prefix and owner still make a valid Key Vault name", () => {
+    const id = randomUUID();
+    const options = azureOptionsSchema.parse({
+      provider: "azure",
+      vaultUrl,
+      owner: `o${"-".repeat(38)}o`,
+      client: { getSecret: async () => ({}), setSecret: async () => ({}) },
+    });
+    const prefix = `p${"0".repeat(46)}p`;
+    const name = new AzureKeyVaultAdapter(options, { prefix }).nameOf(id);
+    expect(name).toBe(`${prefix}-${options.owner}-${id}`);
+    expect(name).toMatch(/^[0-9a-zA-Z-]{1,127}$/);
+  });
+
   it("accepts a client secret credential, or any TokenCredential from code", () => {
     const secret = { tenantId: "t", clientId: "c", clientSecret: "s", authorityHost: "https://login.example" };
     expect(azureOptionsSchema.parse({ provider: "azure", vaultUrl, credential: secret }).credential).toEqual(secret);
@@ -77,6 +98,7 @@ describe("Azure options", () => {
       OMNISECRET_AZURE_DISABLE_CHALLENGE_RESOURCE_VERIFICATION: "true",
       OMNISECRET_AZURE_MAX_ATTEMPTS: "2",
       OMNISECRET_AZURE_OWNER: "server-7",
+      OMNISECRET_AZURE_VERIFY_OWNERSHIP: "true",
       OMNISECRET_AZURE_CREDENTIAL_TENANT_ID: "tenant",
       OMNISECRET_AZURE_CREDENTIAL_CLIENT_ID: "client",
       OMNISECRET_AZURE_CREDENTIAL_CLIENT_SECRET: "client-secret-value",
@@ -91,6 +113,7 @@ describe("Azure options", () => {
       disableChallengeResourceVerification: true,
       maxAttempts: 2,
       owner: "server-7",
+      verifyOwnership: true,
       credential: { tenantId: "tenant", clientId: "client", clientSecret: "client-secret-value" },
       caCertFile: "/etc/ssl/test-ca.pem",
     });

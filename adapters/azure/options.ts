@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { cacheSchema, isLoopbackHost, prefixSchema } from "../../src/config-schema.js";
+import {
+  cacheSchema,
+  isLoopbackHost,
+  ownerSchema,
+  prefixSchema,
+  verifyOwnershipSchema,
+} from "../../src/config-schema.js";
 
 /**
  * A `TokenCredential` (`@azure/core-auth`, what `@azure/identity`'s credentials implement) and a
@@ -87,11 +93,18 @@ export const azureOptionsSchema = z.strictObject({
    */
   disableChallengeResourceVerification: z.boolean().default(false),
   /**
-   * Marks the secrets of this installation (tag `omnisecret-owner`): a secret whose tag differs is
-   * not found, and is never read, changed or deleted.
+   * This installation's part of every name, `<prefix>-<owner>-<uuid>`, also written as the tag
+   * `omnisecret-owner`. 1-40 lowercase letters, digits or dashes.
    * @default "default"
    */
-  owner: z.string().min(1).max(256).default("default"),
+  owner: ownerSchema,
+  /**
+   * Also check the tags before a delete (one GET more). Key Vault's reads return the tags, so
+   * store, get, update and list check them always, at no cost; a delete sends no read of its own
+   * and without this removes whatever secret holds the name.
+   * @default false
+   */
+  verifyOwnership: verifyOwnershipSchema,
   /**
    * `"purge"`: delete, wait for Key Vault to finish, purge, so the id can be stored again at once.
    * `"soft"` (vaults with purge protection): leave the secret soft-deleted; a later store of its

@@ -13,6 +13,7 @@ export const azureProvider = defineProvider({
     envField("azure", "caCertFile", "string"),
     envField("azure", "disableChallengeResourceVerification", "boolean"),
     envField("azure", "owner", "string"),
+    envField("azure", "verifyOwnership", "boolean"),
     envField("azure", "deletePolicy", "string"),
     envField("azure", "pruneAction", "string"),
     envField("azure", "maxAttempts", "integer"),

@@ -6,14 +6,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import https from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
 import { rootCertificates } from "node:tls";
 import { inspect } from "node:util";
 import { ClientSecretCredential, type TokenCredential } from "@azure/identity";
-import { SecretClient } from "@azure/keyvault-secrets";
+import { type DeletedSecret, SecretClient } from "@azure/keyvault-secrets";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import type { SecretStoreError } from "../../../src/index.js";
+import { NotFound } from "../../../bench/lib/side.js";
+import type { SecretStore, SecretStoreError } from "../../../src/index.js";
 import { markedSecretValue, valuesOfSerializedSize } from "../../../src/testing/index.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
 import {
@@ -22,7 +22,10 @@ import {
   storeOpener,
   testContractOnServer,
 } from "../../server-config.js";
-import { type AzureTestServerInfo, testServerInfo } from "./server.js";
+import { createRawAzure } from "./bench-raw.js";
+import { createControlClient, type KeyVaultControlClient } from "./keyvault/control-client.js";
+import type { KeyVaultServerDescription } from "./keyvault/server.js";
+import { testServerInfo } from "./server.js";
 
 const config = serverConfig("azure");
 const vaultUrl = config.vaultUrl as string;
@@ -31,8 +34,10 @@ const caPem = caCertFile ? readFileSync(caCertFile, "utf8") : undefined;
 const tlsOptions = caPem ? { tlsOptions: { ca: [...rootCertificates, caPem] } } : {};
 const info = testServerInfo(config);
 const freshPrefix = () => `it-${randomUUID().slice(0, 8)}`;
+/** The Key Vault name of `id` in a store opened with `owner`. */
+const nameIn = (store: SecretStore, id: string, owner = "default") => `${store.prefix}-${owner}-${id}`;
 
-function serverInfo(): AzureTestServerInfo {
+function serverInfo(): KeyVaultServerDescription {
   if (!info)
     throw new Error("this test needs the project's Key Vault test server (its control API), not an external vault");
   return info;
@@ -63,56 +68,31 @@ function rawSdk(): SecretClient {
   return raw;
 }
 
-/** A call to the test server's control API. */
-function control(method: string, path: string, body?: unknown): Promise<unknown> {
-  const url = new URL(`${serverInfo().controlUrl}${path}`);
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const request = https.request(
-      url,
-      {
-        method,
-        ca: caPem,
-        headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {},
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          if ((response.statusCode ?? 500) >= 300)
-            reject(new Error(`control ${method} ${path}: ${response.statusCode} ${text}`));
-          else resolve(text ? JSON.parse(text) : undefined);
-        });
-      },
-    );
-    request.on("error", reject);
-    request.end(payload);
-  });
-}
+const controlClient = info ? createControlClient(info, readFileSync(info.caCertFile, "utf8")) : undefined;
 
-interface LoggedRequest {
-  method: string;
-  path: string;
-  status: number | "dropped";
-  listener: "vault" | "identity";
-}
-
-async function loggedRequests(): Promise<LoggedRequest[]> {
-  return ((await control("GET", "/requests")) as { requests: LoggedRequest[] }).requests;
+/** The test server's control API: faults, request log, runtime config. */
+function control(): KeyVaultControlClient {
+  if (!controlClient)
+    throw new Error("this test needs the project's Key Vault test server (its control API), not an external vault");
+  return controlClient;
 }
 
 /** The secrets API requests sent since the log was cleared, as "METHOD /path status". */
 async function secretRequests(): Promise<string[]> {
-  return (await loggedRequests())
+  return (await control().requests())
     .filter((entry) => entry.listener === "vault" && /^\/(deleted)?secrets/i.test(entry.path))
     .map((entry) => `${entry.method} ${entry.path.toLowerCase()} ${entry.status}`);
 }
 
-async function measure(run: () => Promise<unknown>): Promise<string[]> {
-  await control("DELETE", "/requests");
+/**
+ * The secrets API requests `run` sent for names under `prefix`: other tests, in this file and
+ * others, share the server and its log meanwhile.
+ */
+async function measure(prefix: string, run: () => Promise<unknown>): Promise<string[]> {
+  await control().clearRequests();
   await run();
-  return secretRequests();
+  const mine = new RegExp(`^[A-Z]+ /(deleted)?secrets/${prefix.toLowerCase()}-`);
+  return (await secretRequests()).filter((request) => mine.test(request));
 }
 
 async function failure(promise: Promise<unknown>): Promise<SecretStoreError> {
@@ -130,14 +110,14 @@ describe("azure adapter against the Key Vault API", () => {
   const open = storeOpener(config, freshPrefix);
 
   afterEach(async () => {
-    if (info) await control("DELETE", "/faults");
+    if (info) await control().clearFaults();
   });
 
-  it("names the secret <prefix>-<uuid>, stores the map as JSON (application/json) and tags it", async () => {
+  it("names the secret <prefix>-<owner>-<uuid>, stores the map as JSON (application/json) and tags it", async () => {
     const store = await open({ owner: "server-42" });
     const id = randomUUID();
     await store.storeSecretValues(id, { user: "admin" });
-    const secret = await rawSdk().getSecret(`${store.prefix}-${id}`);
+    const secret = await rawSdk().getSecret(`${store.prefix}-server-42-${id}`);
     expect(secret.value).toBe('{"user":"admin"}');
     expect(secret.properties.contentType).toBe("application/json");
     expect(secret.properties.tags).toEqual({
@@ -147,33 +127,73 @@ describe("azure adapter against the Key Vault API", () => {
     });
   });
 
-  it("sends 2 requests to store, 1 to get, 3 to update and 4 or more to delete", async () => {
-    const store = await open();
-    const id = randomUUID();
-    // The client's first request gets the 401 challenge; warm it up first.
-    await failure(store.getSecretValues(randomUUID()));
-    const name = `/secrets/${store.prefix}-${id}`.toLowerCase();
-    const deleted = `/deletedsecrets/${store.prefix}-${id}`.toLowerCase();
+  it("sends 2 requests to store, 1 to get, 3 to update and 3 or more to delete (a GET more with verifyOwnership)", async () => {
+    for (const verifyOwnership of [false, true]) {
+      const store = await open({ verifyOwnership });
+      const id = randomUUID();
+      // The client's first request gets the 401 challenge; warm it up first.
+      await failure(store.getSecretValues(randomUUID()));
+      const name = `/secrets/${nameIn(store, id)}`.toLowerCase();
+      const deleted = `/deletedsecrets/${nameIn(store, id)}`.toLowerCase();
 
-    expect(await measure(() => store.storeSecretValues(id, { v: "1" }))).toEqual([
+      expect(await measure(store.prefix, () => store.storeSecretValues(id, { v: "1" }))).toEqual([
+        `GET ${name}/ 404`,
+        `PUT ${name} 200`,
+      ]);
+      expect(await measure(store.prefix, () => store.getSecretValues(id))).toEqual([`GET ${name}/ 200`]);
+      const update = await measure(store.prefix, () => store.updateSecretValues(id, { v: "2" }));
+      expect(update).toHaveLength(3);
+      expect(update.slice(0, 2)).toEqual([`GET ${name}/ 200`, `PUT ${name} 200`]);
+      expect(update[2]).toMatch(new RegExp(`^PATCH ${name}/[0-9a-f]+ 200$`));
+
+      const deletion = await measure(store.prefix, () => store.deleteSecretValues(id));
+      // Only the strict mode reads the tags first: DELETE itself tells a missing secret.
+      if (verifyOwnership) expect(deletion.shift()).toBe(`GET ${name}/ 200`);
+      expect(deletion[0]).toBe(`DELETE ${name} 200`);
+      // The deleted secret shows after the server's delay (300 ms): the SDK looks at once, then
+      // this adapter waits 500 ms before looking again, so two looks, or one if the first was late.
+      // The SDK's own pollUntilDone would look twice back to back first.
+      const polls = deletion.slice(1, -1);
+      expect(polls.length, deletion.join("\n")).toBeGreaterThanOrEqual(1);
+      expect(polls.length, deletion.join("\n")).toBeLessThanOrEqual(2);
+      expect(polls.at(-1)).toBe(`GET ${deleted} 200`);
+      for (const poll of polls.slice(0, -1)) expect(poll).toBe(`GET ${deleted} 404`);
+      expect(deletion.at(-1)).toBe(`DELETE ${deleted} 204`);
+
+      // A missing id: one request each, the delete's own DELETE by default.
+      const missing = randomUUID();
+      const missingName = `/secrets/${nameIn(store, missing)}`.toLowerCase();
+      expect(await measure(store.prefix, () => failure(store.updateSecretValues(missing, { v: "1" })))).toEqual([
+        `GET ${missingName}/ 404`,
+      ]);
+      expect(await measure(store.prefix, () => failure(store.deleteSecretValues(missing)))).toEqual([
+        verifyOwnership ? `GET ${missingName}/ 404` : `DELETE ${missingName} 404`,
+      ]);
+    }
+  });
+
+  it("bench raw side: the plain SDK sends the same requests as the default config, and works", async () => {
+    const prefix = freshPrefix();
+    const raw = await createRawAzure(config, prefix);
+    const id = randomUUID();
+    await failure(raw.getSecretValues(randomUUID()));
+    const name = `/secrets/${prefix}-default-${id}`.toLowerCase();
+    const deleted = `/deletedsecrets/${prefix}-default-${id}`.toLowerCase();
+    expect(await measure(prefix, () => raw.storeSecretValues(id, { v: "1" }))).toEqual([
       `GET ${name}/ 404`,
       `PUT ${name} 200`,
     ]);
-    expect(await measure(() => store.getSecretValues(id))).toEqual([`GET ${name}/ 200`]);
-    const update = await measure(() => store.updateSecretValues(id, { v: "2" }));
-    expect(update).toHaveLength(3);
-    expect(update.slice(0, 2)).toEqual([`GET ${name}/ 200`, `PUT ${name} 200`]);
-    expect(update[2]).toMatch(new RegExp(`^PATCH ${name}/[0-9a-f]+ 200$`));
-
-    const deletion = await measure(() => store.deleteSecretValues(id));
-    expect(deletion[0]).toBe(`GET ${name}/ 200`);
-    expect(deletion[1]).toBe(`DELETE ${name} 200`);
-    // The deleted secret shows after the server's delay: the poller looked until it did.
-    const polls = deletion.slice(2, -1);
-    expect(polls.length).toBeGreaterThanOrEqual(1);
-    expect(polls.at(-1)).toBe(`GET ${deleted} 200`);
-    for (const poll of polls.slice(0, -1)) expect(poll).toBe(`GET ${deleted} 404`);
+    expect(await measure(prefix, () => raw.getSecretValues(id))).toEqual([`GET ${name}/ 200`]);
+    const update = await measure(prefix, () => raw.updateSecretValues(id, { v: "2" }));
+    expect(update.map((request) => request.split(" ")[0])).toEqual(["GET", "PUT", "PATCH"]);
+    expect(await raw.getSecretValues(id)).toEqual({ v: "2" });
+    const deletion = await measure(prefix, () => raw.deleteSecretValues(id));
+    expect(deletion[0]).toBe(`DELETE ${name} 200`);
+    expect(deletion.slice(1, -1).length).toBeLessThanOrEqual(2);
+    expect(deletion.at(-2)).toBe(`GET ${deleted} 200`);
     expect(deletion.at(-1)).toBe(`DELETE ${deleted} 204`);
+    await expect(raw.deleteSecretValues(id)).rejects.toBeInstanceOf(NotFound);
+    await raw.close();
   });
 
   it("disables the version an update replaced, unless pruneAction is none", async () => {
@@ -186,10 +206,9 @@ describe("azure adapter against the Key Vault API", () => {
       await store.storeSecretValues(id, { password: "old" });
       await store.updateSecretValues(id, { password: "new" });
       const versions = [];
-      for await (const version of rawSdk().listPropertiesOfSecretVersions(`${store.prefix}-${id}`))
-        versions.push(version);
+      for await (const version of rawSdk().listPropertiesOfSecretVersions(nameIn(store, id))) versions.push(version);
       expect(versions).toHaveLength(2);
-      const current = await rawSdk().getSecret(`${store.prefix}-${id}`);
+      const current = await rawSdk().getSecret(nameIn(store, id));
       const old = versions.find((version) => version.version !== current.properties.version);
       expect(old?.enabled, pruneAction).toBe(oldEnabled);
       expect(await store.getSecretValues(id)).toEqual({ password: "new" });
@@ -199,36 +218,46 @@ describe("azure adapter against the Key Vault API", () => {
   it("deletes with purge and stores the same id again at once, retrying while Key Vault still holds the name (409)", async () => {
     const store = await open();
     const id = randomUUID();
-    const name = `/secrets/${store.prefix}-${id}`.toLowerCase();
+    const name = `/secrets/${nameIn(store, id)}`.toLowerCase();
     for (let generation = 1; generation <= 3; generation += 1) {
       await store.storeSecretValues(id, { generation: String(generation) });
       expect(await store.getSecretValues(id)).toEqual({ generation: String(generation) });
       await store.deleteSecretValues(id);
     }
-    await control("DELETE", "/requests");
+    await control().clearRequests();
     await store.storeSecretValues(id, { generation: "4" });
     const puts = (await secretRequests()).filter((request) => request.startsWith(`PUT ${name} `));
     // The purge just before leaves the name blocked for a while: the first set meets 409, a later one succeeds.
     expect(puts[0]).toBe(`PUT ${name} 409`);
     expect(puts.at(-1)).toBe(`PUT ${name} 200`);
     expect(await store.getSecretValues(id)).toEqual({ generation: "4" });
-    await expect(rawSdk().getDeletedSecret(`${store.prefix}-${id}`)).rejects.toMatchObject({ statusCode: 404 });
+    await expect(rawSdk().getDeletedSecret(nameIn(store, id))).rejects.toMatchObject({ statusCode: 404 });
   });
 
   describe("on a purge-protected vault", () => {
     afterEach(async () => {
-      await control("POST", "/config", { purgeProtected: false });
+      await control().configure({ purgeProtected: false });
     });
 
     it("deletes with soft, and a store of the same id recovers it and writes a new version", async () => {
-      await control("POST", "/config", { purgeProtected: true });
+      await control().configure({ purgeProtected: true });
       const store = await open({ deletePolicy: "soft" });
       const id = randomUUID();
-      const name = `${store.prefix}-${id}`;
+      const name = nameIn(store, id);
       await store.storeSecretValues(id, { generation: "1" });
-      await store.deleteSecretValues(id);
+      // Nothing to purge, so nothing to wait for: the DELETE and the look the SDK sends with it.
+      const deletion = await measure(store.prefix, () => store.deleteSecretValues(id));
+      expect(deletion).toHaveLength(2);
+      expect(deletion[0]).toBe(`DELETE /secrets/${name.toLowerCase()} 200`);
       await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-      expect((await rawSdk().getDeletedSecret(name)).properties.recoveryLevel).toBe("Recoverable");
+      // Key Vault finishes the deletion in the background: wait until it shows.
+      let deleted: DeletedSecret | undefined;
+      while (!deleted) {
+        deleted = await rawSdk()
+          .getDeletedSecret(name)
+          .catch(() => sleep(100).then(() => undefined));
+      }
+      expect(deleted.properties.recoveryLevel).toBe("Recoverable");
       await store.storeSecretValues(id, { generation: "2" });
       expect(await store.getSecretValues(id)).toEqual({ generation: "2" });
       // The recovered version held the deleted secret's values: it is disabled.
@@ -239,7 +268,7 @@ describe("azure adapter against the Key Vault API", () => {
     });
 
     it("with the purge policy, leaves a secret it may not purge soft-deleted and still stores its id again", async () => {
-      await control("POST", "/config", { purgeProtected: true });
+      await control().configure({ purgeProtected: true });
       const store = await open();
       const id = randomUUID();
       await store.storeSecretValues(id, { generation: "1" });
@@ -249,10 +278,37 @@ describe("azure adapter against the Key Vault API", () => {
     });
   });
 
+  it("ends a delete whose deletion never shows after the settle wait, unpurged, and a later store purges it", async () => {
+    // As when a racing store purged the deleted secret and set the name again before this delete looked.
+    const store = await open({ operationTimeoutMs: 4_000 });
+    const id = randomUUID();
+    const name = nameIn(store, id);
+    await store.storeSecretValues(id, { generation: "1" });
+    await control().injectFault({
+      kind: "status",
+      status: 404,
+      count: 100,
+      method: "GET",
+      pathPrefix: `/deletedsecrets/${name}`,
+    });
+    const started = performance.now();
+    const deletion = await measure(store.prefix, () => store.deleteSecretValues(id));
+    const took = performance.now() - started;
+    // Half of operationTimeoutMs: 2 s of looks, then success well before the deadline.
+    expect(took).toBeGreaterThanOrEqual(1_500);
+    expect(took).toBeLessThan(3_500);
+    expect(deletion[0]).toBe(`DELETE /secrets/${name.toLowerCase()} 200`);
+    expect(deletion.filter((request) => request.startsWith("DELETE /deletedsecrets/"))).toEqual([]);
+    await control().clearFaults();
+    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await store.storeSecretValues(id, { generation: "2" });
+    expect(await store.getSecretValues(id)).toEqual({ generation: "2" });
+  });
+
   it("leaves a foreign deleted-but-recoverable secret alone: E_SECRET_EXISTS, not purged, not recovered", async () => {
     const store = await open();
     const id = randomUUID();
-    const name = `${store.prefix}-${id}`;
+    const name = nameIn(store, id);
     await rawSdk().setSecret(name, '{"foreign":"value"}', {
       tags: { "omnisecret-id": id, "omnisecret-owner": "someone-else" },
     });
@@ -267,7 +323,7 @@ describe("azure adapter against the Key Vault API", () => {
   it("stores again an id whose own secret was soft-deleted outside omnisecret (purging it first)", async () => {
     const store = await open();
     const id = randomUUID();
-    const name = `${store.prefix}-${id}`;
+    const name = nameIn(store, id);
     await store.storeSecretValues(id, { generation: "1" });
     await (await rawSdk().beginDeleteSecret(name, { intervalInMs: 100 })).pollUntilDone();
     await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
@@ -281,32 +337,73 @@ describe("azure adapter against the Key Vault API", () => {
     expect(versions).toHaveLength(1);
   });
 
-  it("never reads, updates, deletes or lists a secret under the prefix without omnisecret's tags", async () => {
-    const store = await open();
-    const id = randomUUID();
-    const name = `${store.prefix}-${id}`;
-    await rawSdk().setSecret(name, '{"foreign":"value"}');
-    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    await expect(store.updateSecretValues(id, { mine: "now" })).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    await expect(store.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    await expect(store.storeSecretValues(id, { mine: "now" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
-    const listed: string[] = [];
-    for await (const listedId of store.listSecretIds()) listed.push(listedId);
-    expect(listed).toEqual([]);
-    const untouched = await rawSdk().getSecret(name);
-    expect(untouched.value).toBe('{"foreign":"value"}');
-    const versions = [];
-    for await (const version of rawSdk().listPropertiesOfSecretVersions(name)) versions.push(version);
-    expect(versions).toHaveLength(1);
+  it("never reads, updates or lists a secret at its name without its tags, nor deletes one with verifyOwnership", async () => {
+    const foreignTags = [
+      undefined,
+      { "managed-by": "omnisecret", "omnisecret-owner": "someone-else" },
+      { "managed-by": "someone-else", "omnisecret-owner": "default" },
+    ];
+    for (const tags of foreignTags) {
+      const store = await open();
+      const strict = await open({ prefix: store.prefix, verifyOwnership: true });
+      const id = randomUUID();
+      const name = nameIn(store, id);
+      await rawSdk().setSecret(name, '{"foreign":"value"}', tags ? { tags: { ...tags, "omnisecret-id": id } } : {});
+      const what = JSON.stringify(tags);
+      await expect(store.getSecretValues(id), what).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await expect(store.updateSecretValues(id, { mine: "now" }), what).rejects.toMatchObject({
+        code: "E_SECRET_NOT_FOUND",
+      });
+      await expect(store.storeSecretValues(id, { mine: "now" }), what).rejects.toMatchObject({
+        code: "E_SECRET_EXISTS",
+      });
+      await expect(strict.deleteSecretValues(id), what).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      const listed: string[] = [];
+      for await (const listedId of store.listSecretIds()) listed.push(listedId);
+      expect(listed, what).toEqual([]);
+      const untouched = await rawSdk().getSecret(name);
+      expect(untouched.value, what).toBe('{"foreign":"value"}');
+      const versions = [];
+      for await (const version of rawSdk().listPropertiesOfSecretVersions(name)) versions.push(version);
+      expect(versions, what).toHaveLength(1);
+      // By default a delete reads nothing first: whatever holds one of its names is deleted.
+      await store.deleteSecretValues(id);
+      await expect(rawSdk().getSecret(name)).rejects.toMatchObject({ statusCode: 404 });
+    }
   });
 
   itTreatsAnotherOwnersSecretAsMissing(open, freshPrefix);
+
+  it("lists only its own owner's ids under its prefix, whatever case Key Vault gives the names in", async () => {
+    const prefix = freshPrefix();
+    const mine = await open({ prefix, owner: "team-a" });
+    const theirs = await open({ prefix, owner: "team-b" });
+    // Same name start as team-a's with another owner after it: the dash after the owner tells them apart.
+    const longer = await open({ prefix, owner: "team-a-2" });
+    const ids = { mine: randomUUID(), theirs: randomUUID(), longer: randomUUID(), upper: randomUUID() };
+    await mine.storeSecretValues(ids.mine, { who: "a" });
+    await theirs.storeSecretValues(ids.theirs, { who: "b" });
+    await longer.storeSecretValues(ids.longer, { who: "a-2" });
+    // Written by hand in upper case, with our tags: Key Vault names are case-insensitive, so it is ours.
+    await rawSdk().setSecret(nameIn(mine, ids.upper, "team-a").toUpperCase(), '{"who":"A"}', {
+      tags: { "managed-by": "omnisecret", "omnisecret-id": ids.upper.toUpperCase(), "omnisecret-owner": "team-a" },
+    });
+    const listed = async (store: SecretStore) => {
+      const found: string[] = [];
+      for await (const id of store.listSecretIds()) found.push(id);
+      return found.sort();
+    };
+    expect(await listed(mine)).toEqual([ids.mine, ids.upper].sort());
+    expect(await listed(theirs)).toEqual([ids.theirs]);
+    expect(await listed(longer)).toEqual([ids.longer]);
+    expect(await mine.getSecretValues(ids.upper)).toEqual({ who: "A" });
+  });
 
   it("lists every id across several pages", async () => {
     const store = await open({ listPageSize: 2 });
     const ids = Array.from({ length: 7 }, () => randomUUID());
     for (const id of ids) await store.storeSecretValues(id, { id });
-    await control("DELETE", "/requests");
+    await control().clearRequests();
     const listed: string[] = [];
     for await (const id of store.listSecretIds()) listed.push(id);
     expect(listed.sort()).toEqual([...ids].sort());
@@ -320,14 +417,14 @@ describe("azure adapter against the Key Vault API", () => {
     const id = randomUUID();
     const atLimit = valuesOfSerializedSize(25_600);
     await store.storeSecretValues(id, atLimit);
-    const stored = await rawSdk().getSecret(`${store.prefix}-${id}`);
+    const stored = await rawSdk().getSecret(nameIn(store, id));
     expect(Buffer.byteLength(stored.value as string, "utf8")).toBe(25_600);
     expect(await store.getSecretValues(id)).toEqual(atLimit);
     await expect(store.storeSecretValues(randomUUID(), valuesOfSerializedSize(25_601))).rejects.toMatchObject({
       code: "E_SECRET_TOO_LARGE",
     });
     await expect(
-      rawSdk().setSecret(`${store.prefix}-${randomUUID()}`, JSON.stringify(valuesOfSerializedSize(25_601))),
+      rawSdk().setSecret(nameIn(store, randomUUID()), JSON.stringify(valuesOfSerializedSize(25_601))),
     ).rejects.toMatchObject({ statusCode: 400, code: "BadParameter" });
   });
 
@@ -336,9 +433,9 @@ describe("azure adapter against the Key Vault API", () => {
       const store = await open({ maxAttempts: 3 });
       const id = randomUUID();
       await store.storeSecretValues(id, { v: "1" });
-      const pathPrefix = `/secrets/${store.prefix}-${id}`;
+      const pathPrefix = `/secrets/${nameIn(store, id)}`;
 
-      await control("POST", "/faults", {
+      await control().injectFault({
         kind: "status",
         status: 429,
         retryAfterSeconds: 0,
@@ -346,12 +443,12 @@ describe("azure adapter against the Key Vault API", () => {
         method: "GET",
         pathPrefix,
       });
-      expect(await measure(() => store.getSecretValues(id))).toHaveLength(3);
-      await control("POST", "/faults", { kind: "status", status: 500, count: 1, method: "GET", pathPrefix });
+      expect(await measure(store.prefix, () => store.getSecretValues(id))).toHaveLength(3);
+      await control().injectFault({ kind: "status", status: 500, count: 1, method: "GET", pathPrefix });
       expect(await store.getSecretValues(id)).toEqual({ v: "1" });
 
       for (const status of [429, 500]) {
-        await control("POST", "/faults", { kind: "status", status, retryAfterSeconds: 0, count: 3, pathPrefix });
+        await control().injectFault({ kind: "status", status, retryAfterSeconds: 0, count: 3, pathPrefix });
         const error = await failure(store.updateSecretValues(id, { v: "2" }));
         expect(error.code, String(status)).toBe("E_PROVIDER_UNAVAILABLE");
         expect(error.message).toContain(String(status));
@@ -363,10 +460,10 @@ describe("azure adapter against the Key Vault API", () => {
       const store = await open({ maxAttempts: 3, requestTimeoutMs: 1_000, operationTimeoutMs: 2_500 });
       const id = randomUUID();
       await store.storeSecretValues(id, { v: "1" });
-      const pathPrefix = `/secrets/${store.prefix}-${id}`;
-      await control("POST", "/faults", { kind: "drop", count: 1, pathPrefix });
+      const pathPrefix = `/secrets/${nameIn(store, id)}`;
+      await control().injectFault({ kind: "drop", count: 1, pathPrefix });
       expect(await store.getSecretValues(id)).toEqual({ v: "1" });
-      await control("POST", "/faults", { kind: "delay", delayMs: 5_000, count: 1, pathPrefix });
+      await control().injectFault({ kind: "delay", delayMs: 5_000, count: 1, pathPrefix });
       const started = performance.now();
       const error = await failure(store.getSecretValues(id));
       expect(error.code).toBe("E_PROVIDER_UNAVAILABLE");
@@ -377,9 +474,9 @@ describe("azure adapter against the Key Vault API", () => {
   describe("authentication", () => {
     it("signs in with the client secret flow against the server's token endpoint", async () => {
       const store = await open();
-      await control("DELETE", "/requests");
+      await control().clearRequests();
       await failure(store.getSecretValues(randomUUID()));
-      const token = (await loggedRequests()).filter((entry) => /\/oauth2\/v2\.0\/token$/.test(entry.path));
+      const token = (await control().requests()).filter((entry) => /\/oauth2\/v2\.0\/token$/.test(entry.path));
       expect(token.map((entry) => `${entry.method} ${entry.status}`)).toEqual(["POST 200"]);
     });
 
@@ -390,11 +487,11 @@ describe("azure adapter against the Key Vault API", () => {
       process.env.IDENTITY_HEADER = identityHeader;
       try {
         const store = await open({ credential: undefined });
-        await control("DELETE", "/requests");
+        await control().clearRequests();
         const id = randomUUID();
         await store.storeSecretValues(id, { via: "managed identity" });
         expect(await store.getSecretValues(id)).toEqual({ via: "managed identity" });
-        const identity = (await loggedRequests()).filter((entry) => entry.listener === "identity");
+        const identity = (await control().requests()).filter((entry) => entry.listener === "identity");
         expect(identity.map((entry) => `${entry.method} ${entry.path} ${entry.status}`)).toContain(
           "GET /msi/token 200",
         );
@@ -423,8 +520,8 @@ describe("azure adapter against the Key Vault API", () => {
     });
 
     it("reports an expired token as E_PERMISSION_DENIED", async () => {
-      const lifetime = (await control("GET", "/config")) as { tokenLifetimeSeconds: number };
-      await control("POST", "/config", { tokenLifetimeSeconds: 1 });
+      const lifetime = await control().config();
+      await control().configure({ tokenLifetimeSeconds: 1 });
       let token: string;
       try {
         const secret = config.credential as {
@@ -440,7 +537,7 @@ describe("azure adapter against the Key Vault API", () => {
         }).getToken("https://vault.azure.net/.default");
         token = issued.token;
       } finally {
-        await control("POST", "/config", { tokenLifetimeSeconds: lifetime.tokenLifetimeSeconds });
+        await control().configure({ tokenLifetimeSeconds: lifetime.tokenLifetimeSeconds });
       }
       // A credential that keeps handing out the token after it expired, as a stale cache would.
       const stale: TokenCredential = { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
@@ -462,13 +559,13 @@ describe("azure adapter against the Key Vault API", () => {
     const store = await open({ maxAttempts: 2 });
     const id = randomUUID();
     await store.storeSecretValues(id, { password: secret });
-    const pathPrefix = `/secrets/${store.prefix}-`;
+    const pathPrefix = `/secrets/${nameIn(store, "")}`;
     const errors: unknown[] = [await failure(store.storeSecretValues(id, { password: secret }))];
-    await control("POST", "/faults", { kind: "status", status: 500, count: 2, method: "PUT", pathPrefix });
+    await control().injectFault({ kind: "status", status: 500, count: 2, method: "PUT", pathPrefix });
     errors.push(await failure(store.updateSecretValues(id, { password: secret })));
-    await control("POST", "/faults", { kind: "status", status: 400, count: 1, method: "PUT", pathPrefix });
+    await control().injectFault({ kind: "status", status: 400, count: 1, method: "PUT", pathPrefix });
     errors.push(await failure(store.storeSecretValues(randomUUID(), { password: secret })));
-    await control("POST", "/faults", { kind: "drop", count: 2, method: "PUT", pathPrefix });
+    await control().injectFault({ kind: "drop", count: 2, method: "PUT", pathPrefix });
     errors.push(await failure(store.storeSecretValues(randomUUID(), { password: secret })));
     const denied = await open({ credential: { ...(config.credential as object), clientSecret: "wrong" } });
     errors.push(await failure(denied.storeSecretValues(randomUUID(), { password: secret })));
@@ -503,5 +600,5 @@ describe("azure adapter against the Key Vault API", () => {
 
 afterAll(async () => {
   // The shared server keeps its log bounded itself; leave no injected fault behind for another file.
-  if (info) await control("DELETE", "/faults");
+  if (info) await control().clearFaults();
 });

@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url";
 import { cacheDir } from "../../harness/cache.js";
 import type { ServerDefinition } from "../../harness/definitions.js";
 import { freePort } from "../../harness/process.js";
+import type { KeyVaultServerDescription } from "./keyvault/server.js";
 
 const MAIN = join(import.meta.dirname, "keyvault", "main.ts");
 
@@ -20,26 +21,14 @@ const MAIN = join(import.meta.dirname, "keyvault", "main.ts");
  */
 export const TEST_SERVER_TIMINGS = { deleteDelayMs: 300, recoverDelayMs: 300, purgeDelayMs: 1_500 };
 
-/** The `.json` the server writes beside its CA: what a test needs besides the store config. */
-export interface AzureTestServerInfo {
-  vaultUrl: string;
-  caCertFile: string;
-  authorityHost: string;
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
-  identityEndpoint: string;
-  identityHeader: string;
-  controlUrl: string;
-}
-
 /** The description of the project's test server behind a config, or undefined for an external vault. */
-export function testServerInfo(config: Record<string, unknown>): AzureTestServerInfo | undefined {
+export function testServerInfo(config: Record<string, unknown>): KeyVaultServerDescription | undefined {
   const caCertFile = config.caCertFile;
   if (typeof caCertFile !== "string") return undefined;
   const infoFile = join(caCertFile, "..", "server.json");
   if (!existsSync(infoFile)) return undefined;
-  return JSON.parse(readFileSync(infoFile, "utf8")) as AzureTestServerInfo;
+  // main.ts writes the server's description there.
+  return JSON.parse(readFileSync(infoFile, "utf8")) as KeyVaultServerDescription;
 }
 
 /** GET `<vaultUrl>/_control/health`, trusting the server's CA only. */
