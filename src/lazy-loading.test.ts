@@ -33,6 +33,15 @@ describe("lazy loading of providers", () => {
     }
   });
 
+  it("loads lru-cache only for a store with the read cache on", () => {
+    const loaded = packagesLoadedFor({
+      provider: "local",
+      path: join(directory, "cached.db"),
+      cache: { ttlMs: 1_000 },
+    });
+    expect(loaded).toContain("lru-cache");
+  });
+
   it("loads neither SQLite nor any cloud SDK when the memory provider is used", () => {
     const loaded = packagesLoadedFor({ provider: "memory" });
     expect(loaded).toContain("zod");

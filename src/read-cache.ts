@@ -3,9 +3,7 @@
  * process's memory. It sits in the facade, so every provider has it.
  *
  * - Entries are least-recently-used beyond `maxEntries` and expire `ttlMs` after they were read
- *   from the provider. The entries form a list in order of use (a hit moves its entry to the
- *   newest end, a few pointer writes), so the one to drop is at the oldest end; no package is
- *   needed for that, and none is loaded at startup.
+ *   from the provider (lru-cache does both; it is loaded when the first cache is made).
  * - Values are kept frozen and handed out as fresh copies, so nothing a caller does to a map it
  *   got changes the cache.
  * - This process's own store, update and delete of an id drop its entry when they start and
@@ -14,7 +12,18 @@
  *   Another process's writes become visible once the entry expires.
  * - A not-found answer is cached only with `cacheNotFound`; other errors never are.
  */
+import { createRequire } from "node:module";
+import type { LRUCache } from "lru-cache";
 import type { SecretValues } from "./contract.js";
+
+/**
+ * lru-cache, loaded when the first cache is made rather than at import: most stores run without
+ * the cache, and a process that never turns it on should not pay for loading it (issue 13, cold
+ * start). `require` keeps the constructor synchronous; lru-cache ships a CommonJS build.
+ */
+function loadLruCache(): typeof LRUCache {
+  return (createRequire(import.meta.url)("lru-cache") as typeof import("lru-cache")).LRUCache;
+}
 
 export interface CacheOptions {
   /** Milliseconds a value read from the provider is served from memory. */
@@ -44,22 +53,9 @@ export interface ReadCacheClock {
   now(): number;
 }
 
-/** One cached id, linked to its neighbours in order of use. */
-interface Entry {
-  readonly id: string;
-  readonly read: CachedRead;
-  readonly expiresAt: number;
-  older: Entry | undefined;
-  newer: Entry | undefined;
-}
-
 export class ReadCache {
   readonly options: ResolvedCacheOptions;
-  readonly #entries = new Map<string, Entry>();
-  /** The ends of the list in order of use. */
-  #oldest: Entry | undefined;
-  #newest: Entry | undefined;
-  readonly #now: () => number;
+  readonly #entries: LRUCache<string, CachedRead>;
   /** A counter that orders reads and invalidations. */
   #clock = 0;
   /** Per id: how many gets are at the provider now, and when it was last invalidated meanwhile. */
@@ -72,23 +68,20 @@ export class ReadCache {
       maxEntries: options.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES,
       cacheNotFound: options.cacheNotFound ?? false,
     };
-    // No timers per entry: expired entries are dropped when looked up, or pushed out by newer ones.
-    this.#now = clock ? () => clock.now() : () => performance.now();
+    const LruCache = loadLruCache();
+    this.#entries = new LruCache<string, CachedRead>({
+      max: this.options.maxEntries,
+      ttl: this.options.ttlMs,
+      // No timers per entry: expired entries are dropped when looked up, or pushed out by newer ones.
+      ttlAutopurge: false,
+      updateAgeOnGet: false,
+      ...(clock ? { perf: clock, ttlResolution: 0 } : {}),
+    });
   }
 
   /** The cached answer for an id, or undefined. Values are the frozen originals: copy before handing out. */
   lookup(id: string): CachedRead | undefined {
-    const entry = this.#entries.get(id);
-    if (entry === undefined) return undefined;
-    if (this.#now() > entry.expiresAt) {
-      this.#remove(entry);
-      return undefined;
-    }
-    if (entry !== this.#newest) {
-      this.#unlink(entry);
-      this.#append(entry);
-    }
-    return entry.read;
+    return this.#entries.get(id);
   }
 
   /**
@@ -105,12 +98,12 @@ export class ReadCache {
 
   /** Ends a get with values read from the provider; caches a frozen copy unless a write invalidated the id meanwhile. */
   completeRead(id: string, ticket: number, values: SecretValues): void {
-    if (this.#endRead(id, ticket)) this.#put(id, { values: Object.freeze({ ...values }) });
+    if (this.#endRead(id, ticket)) this.#entries.set(id, { values: Object.freeze({ ...values }) });
   }
 
   /** Ends a get that found nothing; caches that only with `cacheNotFound`. */
   completeNotFound(id: string, ticket: number): void {
-    if (this.#endRead(id, ticket) && this.options.cacheNotFound) this.#put(id, NOT_FOUND);
+    if (this.#endRead(id, ticket) && this.options.cacheNotFound) this.#entries.set(id, NOT_FOUND);
   }
 
   /** Ends a get that failed otherwise; nothing is cached. */
@@ -120,8 +113,7 @@ export class ReadCache {
 
   /** Drops an id's entry, and keeps gets already at the provider from caching what they read. */
   invalidate(id: string): void {
-    const entry = this.#entries.get(id);
-    if (entry !== undefined) this.#remove(entry);
+    this.#entries.delete(id);
     const reads = this.#reads.get(id);
     if (reads) {
       this.#clock += 1;
@@ -131,43 +123,11 @@ export class ReadCache {
 
   clear(): void {
     this.#entries.clear();
-    this.#oldest = undefined;
-    this.#newest = undefined;
     this.#reads.clear();
   }
 
   get size(): number {
     return this.#entries.size;
-  }
-
-  #put(id: string, read: CachedRead): void {
-    const previous = this.#entries.get(id);
-    if (previous !== undefined) this.#remove(previous);
-    const entry: Entry = { id, read, expiresAt: this.#now() + this.options.ttlMs, older: undefined, newer: undefined };
-    this.#entries.set(id, entry);
-    this.#append(entry);
-    if (this.#entries.size > this.options.maxEntries && this.#oldest !== undefined) this.#remove(this.#oldest);
-  }
-
-  #remove(entry: Entry): void {
-    this.#entries.delete(entry.id);
-    this.#unlink(entry);
-  }
-
-  #unlink(entry: Entry): void {
-    if (entry.older === undefined) this.#oldest = entry.newer;
-    else entry.older.newer = entry.newer;
-    if (entry.newer === undefined) this.#newest = entry.older;
-    else entry.newer.older = entry.older;
-    entry.older = undefined;
-    entry.newer = undefined;
-  }
-
-  #append(entry: Entry): void {
-    entry.older = this.#newest;
-    if (this.#newest === undefined) this.#oldest = entry;
-    else this.#newest.newer = entry;
-    this.#newest = entry;
   }
 
   /** True if the read's result may be cached: no invalidation of the id since it began. */
