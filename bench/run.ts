@@ -149,6 +149,11 @@ for (const provider of providers) {
   }
 }
 
+for (const side of benchable) {
+  const config = configs[side.provider];
+  if (config && side.prepareBenchServer) await side.prepareBenchServer(config);
+}
+
 // 3. The benchmarks, one provider at a time.
 if (configs.gcp) countGrpcCalls();
 if (configs.local) await countSqliteStatements();

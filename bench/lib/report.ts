@@ -152,6 +152,19 @@ function throughputValue(summary: WorkloadSummary): string {
   return `${pct(summary.ratio)} (${signed(round(extraUs, 1))} µs/op; rounds ${pct(low)}-${pct(high)})`;
 }
 
+/**
+ * Requests per operation at the minimum. Where an operation polls until the provider has finished
+ * (Azure's delete), the number of polls depends on the server's timing, not on the client: there
+ * the target is met when omnisecret polls no more than the raw side did on the same server.
+ */
+function requestsMet(provider: string, workload: Workload, summary: WorkloadSummary): boolean {
+  const operations = workload === "mixed" ? MIXED_CYCLE : [workload];
+  const polls = operations.some((operation) => MINIMUMS[provider]?.[operation].polls);
+  const measured = summary.omnisecret.requestsPerOp;
+  if (polls) return measured >= summary.minRequestsPerOp - 1e-9 && measured <= summary.raw.requestsPerOp + 1e-9;
+  return Math.abs(measured - summary.minRequestsPerOp) < 1e-9;
+}
+
 export function checkTargets(
   results: readonly ProviderResult[],
   options: { concurrency: number; startup?: StartupResult | undefined },
@@ -203,7 +216,7 @@ export function checkTargets(
         provider: result.provider,
         subject: workload,
         value: `${summary.omnisecret.requestsPerOp} (min ${summary.minRequestsPerOp})`,
-        met: Math.abs(summary.omnisecret.requestsPerOp - summary.minRequestsPerOp) < 1e-9,
+        met: requestsMet(result.provider, workload, summary),
         ...(excess ? { note: excess } : {}),
       });
     }

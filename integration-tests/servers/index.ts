@@ -20,6 +20,8 @@ export interface ProviderTestSide {
    * Absent only where there is no SDK to compare with (the memory store).
    */
   readonly loadBenchRaw?: () => Promise<RawFactory>;
+  /** Adjusts the test server for `npm run bench` (a server-side wait both sides would only sleep through). */
+  readonly prepareBenchServer?: (config: Record<string, unknown>) => Promise<void>;
   /**
    * A config that builds a store without contacting anything (no request is sent until the
    * first operation), so a unit test can check in a fresh process what selecting the provider
@@ -57,6 +59,7 @@ export const providerTestSides: readonly ProviderTestSide[] = [
     provider: "azure",
     server: azureServer,
     loadBenchRaw: async () => (await import("./azure/bench-raw.js")).createRawAzure,
+    prepareBenchServer: async (config) => (await import("./azure/bench-server.js")).prepareAzureBenchServer(config),
     offlineConfig: {
       vaultUrl: "https://offline.vault.azure.net",
       credential: { tenantId: "offline", clientId: "offline", clientSecret: "unused" },
