@@ -33,6 +33,7 @@ import {
   checkTargets,
   machineInfo,
   markdown,
+  type NoiseFloor,
   type ProviderResult,
   readmeSummary,
   type Settings,
@@ -254,6 +255,19 @@ try {
   await cleanUp();
 }
 
+/** The last A/A run's results, if one was made (`BENCH_AA=1 npm run bench`). */
+function readNoiseFloor(): NoiseFloor | undefined {
+  try {
+    const aa = JSON.parse(readFileSync(join(resultsDir, "aa-latest.json"), "utf8")) as {
+      machine: { date: string };
+      results: ProviderResult[];
+    };
+    return { date: aa.machine.date, results: aa.results };
+  } catch {
+    return undefined;
+  }
+}
+
 // 4. The results.
 const durationS = round((performance.now() - began) / 1_000, 1);
 const calibrating = process.env.BENCH_AA === "1";
@@ -263,7 +277,8 @@ const title = calibrating
   : "# omnisecret benchmark";
 const machine = machineInfo();
 const checks = checkTargets(results, { concurrency, startup: startupResult });
-const table = markdown(machine, settings, results, checks, skipped, durationS, startupResult);
+const noise = calibrating ? undefined : readNoiseFloor();
+const table = markdown(machine, settings, results, checks, skipped, durationS, startupResult, noise);
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
   join(resultsDir, `${stem}.json`),
@@ -328,7 +343,7 @@ if (customized) {
   const start = readme.indexOf(README_START);
   const end = readme.indexOf(README_END);
   if (start >= 0 && end > start) {
-    const summary = readmeSummary(machine, results, checks, startupResult);
+    const summary = readmeSummary(machine, results, checks, startupResult, noise);
     writeFileSync(readmePath, `${readme.slice(0, start + README_START.length)}\n\n${summary}\n${readme.slice(end)}`);
     log("README.md: the Performance summary is updated");
   }

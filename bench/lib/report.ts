@@ -299,6 +299,12 @@ function table(headers: readonly string[], rightAligned: readonly boolean[], row
   return [line(headers), separator, ...rows.map(line)];
 }
 
+/** An A/A run's results (bench/results/aa-latest.json): the ratios two identical sides get on this machine. */
+export interface NoiseFloor {
+  readonly date: string;
+  readonly results: readonly ProviderResult[];
+}
+
 export function markdown(
   machine: Machine,
   settings: Settings,
@@ -307,8 +313,13 @@ export function markdown(
   skipped: readonly { provider: string; reason: string }[],
   durationS: number,
   startup?: StartupResult | undefined,
+  noise?: NoiseFloor | undefined,
 ): string {
   const lines: string[] = [];
+  const aaRatio = (provider: string, workload: Workload) => {
+    const ratio = noise?.results.find((result) => result.provider === provider)?.workloads[workload]?.ratio;
+    return ratio === undefined ? "-" : pct(ratio);
+  };
   lines.push(
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, ${machine.os}, Node ${machine.node}; ${machine.date.slice(0, 16).replace("T", " ")} UTC; \`npm run bench\` took ${Math.round(durationS)} s.`,
   );
@@ -324,12 +335,13 @@ export function markdown(
         "omnisecret ops/s",
         "raw ops/s",
         "omnisecret/raw",
+        "A/A",
         "p50 ms (omni / raw)",
         "p99 ms (omni / raw)",
         "requests/op (omni / raw / min)",
         "connections/round (omni / raw)",
       ],
-      [false, false, true, true, true, true, true, true, true],
+      [false, false, true, true, true, true, true, true, true, true],
       results.flatMap((result) =>
         WORKLOADS.map((workload) => {
           const w = result.workloads[workload];
@@ -339,6 +351,7 @@ export function markdown(
             fmt(w.omnisecret.opsPerSec),
             fmt(w.raw.opsPerSec),
             pct(w.ratio),
+            aaRatio(result.provider, workload),
             `${ms(w.omnisecret.p50Ms)} / ${ms(w.raw.p50Ms)}`,
             `${ms(w.omnisecret.p99Ms)} / ${ms(w.raw.p99Ms)}`,
             `${trim(w.omnisecret.requestsPerOp)} / ${trim(w.raw.requestsPerOp)} / ${trim(w.minRequestsPerOp)}`,
@@ -350,6 +363,8 @@ export function markdown(
   );
   lines.push("");
   lines.push(
+    `A/A: the same ratio between two identical raw baselines (\`BENCH_AA=1 npm run bench\`${noise ? `, run ${noise.date.slice(0, 16).replace("T", " ")} UTC on this machine` : ", not run"}; bench/results/aa-latest.md): how far apart two sides doing exactly the same work land here, the noise floor a ratio should be read against.`,
+    "",
     "For `local`, requests are SQL statements (there is no network). Connections: TCP connections the side opened during one round of the workload (median over the rounds); with keep-alive they stay open from round to round, so 0 means every request went over a connection opened before. Both sides run in one process, so a pooled connection one side opened (Node's global HTTP agent, grpc-js's shared subchannels) may serve the other too.",
   );
   lines.push("");
@@ -457,7 +472,11 @@ export function readmeSummary(
   results: readonly ProviderResult[],
   checks: readonly TargetCheck[],
   startup?: StartupResult | undefined,
+  noise?: NoiseFloor | undefined,
 ): string {
+  const aaRatios = (noise?.results ?? []).flatMap((result) =>
+    WORKLOADS.map((workload) => result.workloads[workload].ratio),
+  );
   const cell = (w: WorkloadSummary) => `${pct(w.ratio)} · ${trim(w.omnisecret.requestsPerOp)}`;
   const rows = results.map((result) => [
     result.provider,
@@ -478,6 +497,12 @@ export function readmeSummary(
     ...(startup
       ? [
           `Startup over bare \`node\`: \`import("omnisecret")\` ${signed(round(startup.import.wallMs - startup.bare.wallMs, 1))} ms (${startup.import.loaded.files} files, ${round(startup.import.loaded.bytes / 1024, 1)} KB), import + \`create\` of a local store ${signed(round(startup.createLocal.wallMs - startup.bare.wallMs, 1))} ms, the CLI's \`get\` ${signed(round(startup.cliGet.wallMs - startup.bare.wallMs, 1))} ms.`,
+          "",
+        ]
+      : []),
+    ...(aaRatios.length > 0
+      ? [
+          `Noise floor: an A/A run (two identical raw baselines, ${noise?.date.slice(0, 10)}) gave ratios of ${pct(Math.min(...aaRatios))}-${pct(Math.max(...aaRatios))} on the same workloads.`,
           "",
         ]
       : []),
