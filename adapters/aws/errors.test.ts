@@ -106,6 +106,105 @@ describe("AWS error mapping", () => {
     });
   });
 
+  describe("a batch read (BatchGetSecretValue)", () => {
+    /** A store whose client answers every BatchGetSecretValue with `answer(names)`, or never. */
+    function storeAnsweringBatch(
+      answer: ((names: string[]) => { statusCode: number; body: unknown }) | "never",
+      overrides: Record<string, unknown> = {},
+    ) {
+      const client = new SecretsManagerClient({
+        region: "us-east-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        maxAttempts: 1,
+        requestHandler: {
+          async handle(request: { body?: Uint8Array | string }) {
+            if (answer === "never") return new Promise<never>(() => undefined);
+            const sent = request.body ?? "";
+            const text = typeof sent === "string" ? sent : new TextDecoder().decode(sent);
+            const { SecretIdList } = JSON.parse(text) as { SecretIdList: string[] };
+            const { statusCode, body } = answer(SecretIdList);
+            return {
+              response: {
+                statusCode,
+                headers: { "content-type": "application/x-amz-json-1.1" },
+                body: Readable.from([Buffer.from(JSON.stringify(body))]),
+              },
+            };
+          },
+        },
+      });
+      const options = awsOptionsSchema.parse({ provider: "aws", client, ...overrides });
+      return SecretStore.fromAdapter(new AwsSecretsAdapter(options, { prefix: "omnisecret" }));
+    }
+    const failed = (SecretId: string | undefined, ErrorCode: string, Message = "simulated") => ({
+      SecretId,
+      ErrorCode,
+      Message,
+    });
+
+    it("maps each secret's error as a get of it would be, and reports an id AWS left out as unknown", async () => {
+      const ids = Array.from({ length: 5 }, () => randomUUID());
+      const [denied, throttled, odd, leftOut, fine] = ids as [string, string, string, string, string];
+      const store = storeAnsweringBatch(([deniedName, throttledName, oddName, _leftOut, fineName]) => ({
+        statusCode: 200,
+        body: {
+          SecretValues: [{ Name: fineName, SecretString: '{"a":"1"}' }],
+          Errors: [
+            failed(deniedName, "AccessDeniedException"),
+            failed(throttledName, "ThrottlingException"),
+            failed(oddName, "SomethingNewException"),
+            // Not one of the names asked for: ignored.
+            failed("omnisecret/default/elsewhere", "ResourceNotFoundException"),
+          ],
+        },
+      }));
+      const results = await store.getManySecretValues(ids);
+      expect(
+        Object.fromEntries(
+          [...results].map(([id, result]) => [id, "values" in result ? result.values : result.error.code]),
+        ),
+      ).toEqual({
+        [denied]: "E_PERMISSION_DENIED",
+        [throttled]: "E_PROVIDER_UNAVAILABLE",
+        [odd]: "E_UNKNOWN",
+        [leftOut]: "E_UNKNOWN",
+        [fine]: { a: "1" },
+      });
+      expect(results.get(denied)).toMatchObject({ error: { provider: "aws", secretId: denied } });
+      expect(results.get(odd)).toMatchObject({ error: { cause: { name: "SomethingNewException" } } });
+    });
+
+    it("fails every id when the whole request fails", async () => {
+      const store = storeAnsweringBatch(() => ({
+        statusCode: 400,
+        body: { __type: "AccessDeniedException", message: "no secretsmanager:BatchGetSecretValue" },
+      }));
+      const ids = [randomUUID(), randomUUID()];
+      const results = await store.getManySecretValues(ids);
+      for (const id of ids) expect(results.get(id)).toMatchObject({ error: { code: "E_PERMISSION_DENIED" } });
+    });
+
+    it("ends within operationTimeoutMs when the server never answers", async () => {
+      const store = storeAnsweringBatch("never", { operationTimeoutMs: 200, requestTimeoutMs: 60_000 });
+      const started = Date.now();
+      const results = await store.getManySecretValues([randomUUID()]);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect([...results.values()][0]).toMatchObject({
+        error: { code: "E_PROVIDER_UNAVAILABLE", message: expect.stringContaining("operationTimeoutMs") },
+      });
+    });
+
+    it("is offered by default only: with verifyOwnership the facade reads per id", () => {
+      const adapter = (verifyOwnership: boolean) =>
+        new AwsSecretsAdapter(awsOptionsSchema.parse({ provider: "aws", region: "us-east-1", verifyOwnership }), {
+          prefix: "omnisecret",
+        });
+      expect(adapter(false).getManySecretValues).toBeTypeOf("function");
+      expect(adapter(false).maxBatchSize).toBe(20);
+      expect(adapter(true).getManySecretValues).toBeUndefined();
+    });
+  });
+
   describe("a delete the SDK retried", () => {
     /** A client whose HTTP answers are scripted: a function per attempt, throwing for a lost answer. */
     function storeAnswering(answers: (() => { statusCode: number; type: string; message: string })[]) {

@@ -173,6 +173,86 @@ describe("aws adapter against the Secrets Manager API", () => {
     expect(await requestsOf(() => idsOf(pagedStrict))).toBe(3);
   });
 
+  describe("getManySecretValues", () => {
+    /** What per-id gets give for each id: its values, or its error's code. */
+    const oneByOne = async (store: SecretStore, ids: readonly string[]) => {
+      const results = new Map<string, unknown>();
+      for (const id of ids) {
+        results.set(
+          id,
+          await store.getSecretValues(id).then(
+            (values) => ({ values }),
+            (error: { code: string }) => ({ error: error.code }),
+          ),
+        );
+      }
+      return results;
+    };
+    const asCodes = (results: Map<string, { values: unknown } | { error: { code: string } }>) =>
+      new Map([...results].map(([id, result]) => [id, "values" in result ? result : { error: result.error.code }]));
+
+    it("by default reads 45 ids in ceil(45/20) BatchGetSecretValue requests, each id as a get would", async () => {
+      const store = await open();
+      const ids = Array.from({ length: 45 }, () => randomUUID());
+      const nameOf = (id: string) => `${store.prefix}/default/${id}`;
+      const [binary, pending, handMade] = [ids[3], ids[17], ids[41]] as [string, string, string];
+      const missing = ids.filter((_, index) => index % 7 === 5);
+      for (const id of ids) {
+        if (missing.includes(id) || id === binary || id === handMade) continue;
+        await store.storeSecretValues(id, { id });
+      }
+      await rawClient.send(new CreateSecretCommand({ Name: nameOf(binary), SecretBinary: new Uint8Array([1, 2, 3]) }));
+      await rawClient.send(new CreateSecretCommand({ Name: nameOf(handMade), SecretString: '{"put":"by hand"}' }));
+      await rawClient.send(new DeleteSecretCommand({ SecretId: nameOf(pending), RecoveryWindowInDays: 7 }));
+      const gone = [...missing, pending];
+      const expected = await oneByOne(store, ids);
+      expect(expected.get(binary)).toEqual({ error: "E_SECRET_INTEGRITY" });
+      expect(expected.get(handMade)).toEqual({ values: { put: "by hand" } });
+      for (const id of gone) expect(expected.get(id)).toEqual({ error: "E_SECRET_NOT_FOUND" });
+
+      // Duplicates and other spellings of an id are read once, in the order first given.
+      const asked = [...ids, (ids[0] as string).toUpperCase(), ids[1] as string];
+      let skipped = new Map();
+      expect(
+        await requestsOf(async () => (skipped = await store.getManySecretValues(asked, { onMissing: "skip" }))),
+      ).toBe(Math.ceil(45 / 20));
+      const present = ids.filter((id) => !gone.includes(id));
+      expect([...skipped.keys()]).toEqual(present);
+      expect(asCodes(skipped)).toEqual(new Map(present.map((id) => [id, expected.get(id)])));
+
+      // onMissing "throw": the first missing id in the order given, after the same requests.
+      const firstMissing = ids.find((id) => gone.includes(id));
+      expect(
+        await requestsOf(() =>
+          expect(store.getManySecretValues(ids)).rejects.toMatchObject({
+            code: "E_SECRET_NOT_FOUND",
+            secretId: firstMissing,
+          }),
+        ),
+      ).toBe(3);
+      expect(asCodes(await store.getManySecretValues(present))).toEqual(
+        new Map(present.map((id) => [id, expected.get(id)])),
+      );
+    });
+
+    it("with verifyOwnership reads per id (DescribeSecret, then GetSecretValue), never a foreign value", async () => {
+      const store = await open({ verifyOwnership: true });
+      const stored = Array.from({ length: 3 }, () => randomUUID());
+      const [missing, foreign] = [randomUUID(), randomUUID()];
+      for (const id of stored) await store.storeSecretValues(id, { id });
+      await rawClient.send(
+        new CreateSecretCommand({ Name: `${store.prefix}/default/${foreign}`, SecretString: '{"foreign":"value"}' }),
+      );
+      const ids = [...stored, missing, foreign];
+      let results = new Map();
+      // 2 per stored id; 1 for the missing one (DescribeSecret fails); 1 for the foreign one (its tags are wrong).
+      expect(
+        await requestsOf(async () => (results = await store.getManySecretValues(ids, { onMissing: "skip" }))),
+      ).toBe(2 * 3 + 1 + 1);
+      expect(asCodes(results)).toEqual(new Map(stored.map((id) => [id, { values: { id } }])));
+    });
+  });
+
   it("treats a secret deleted outside omnisecret with a recovery window as not found, and stores its id again", async () => {
     for (const verifyOwnership of [false, true]) {
       const store = await open({ verifyOwnership });
@@ -220,6 +300,13 @@ describe("aws adapter against the Secrets Manager API", () => {
   it("reports a server that does not answer as unavailable", async () => {
     const store = await SecretStore.create({ ...config, endpoint: "http://127.0.0.1:9", maxAttempts: 1 });
     await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+    // A batch that fails as a whole is every id's failure, not a missing id.
+    const ids = [randomUUID(), randomUUID()];
+    const results = await store.getManySecretValues(ids);
+    expect([...results.keys()]).toEqual(ids);
+    for (const result of results.values()) {
+      expect(result).toMatchObject({ error: { code: "E_PROVIDER_UNAVAILABLE" } });
+    }
     await store.close();
   });
 
