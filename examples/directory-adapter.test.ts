@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as v from "valibot";
 import { createCustomAdapter, customOptionsSchema } from "../src/custom-adapter.js";
 import { testSecretsAdapter, testSecretsAdapterModel } from "../src/testing/index.js";
 
@@ -9,7 +10,7 @@ const directory = mkdtempSync(join(tmpdir(), "omnisecret-custom-contract-"));
 // Loaded exactly as a user's config would load it: provider "custom" with a module path.
 const createAdapter = (context: { prefix: string }) =>
   createCustomAdapter(
-    customOptionsSchema.parse({
+    v.parse(customOptionsSchema, {
       provider: "custom",
       prefix: context.prefix,
       module: "./examples/directory-adapter.mjs",

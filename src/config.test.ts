@@ -49,6 +49,39 @@ describe("resolveConfig", () => {
   it("rejects a config that is not an object", async () => {
     expect((await expectConfigError(() => resolveConfig("local"))).code).toBe("E_CONFIG");
   });
+
+  it("names every problem at once: all unknown fields, and a cross-field check beside another field's problem", async () => {
+    const unknown = await expectConfigError(() => resolveConfig({ provider: "memory", colour: 1, size: 2 }));
+    expect(unknown.message).toContain('unknown field(s) "colour", "size"');
+    const both = await expectConfigError(() =>
+      resolveConfig({ provider: "aws", endpoint: "http://10.0.0.5:4566", maxAttempts: 0 }),
+    );
+    expect(both.field).toBe("maxAttempts");
+    expect(both.message).toContain('field "maxAttempts": must be at least 1');
+    expect(both.message).toContain('field "endpoint": uses plain http');
+  });
+
+  it("says what a field expects, never the value it got", async () => {
+    const secret = "hunter2-not-for-logs";
+    const error = await expectConfigError(() =>
+      resolveConfig({ provider: "aws", region: 7, credentials: { accessKeyId: secret, secretAccessKey: 5 } }),
+    );
+    expect(error.message).toContain('field "region": must be a string (got number)');
+    expect(error.message).toContain('field "credentials.secretAccessKey": must be a string (got number)');
+    expect(error.message).not.toContain(secret);
+    const missing = await expectConfigError(() =>
+      resolveConfig({ provider: "aws", credentials: { accessKeyId: secret } }),
+    );
+    expect(missing.message).toContain('field "credentials.secretAccessKey": is required');
+  });
+
+  it("refuses an array where an object belongs", async () => {
+    const cache = await expectConfigError(() => resolveConfig({ provider: "memory", cache: [] }));
+    expect(cache.field).toBe("cache");
+    expect(cache.message).toContain("must be an object (got array)");
+    const options = await expectConfigError(() => resolveConfig({ provider: "custom", module: "./x.js", options: [] }));
+    expect(options.field).toBe("options");
+  });
 });
 
 describe("configFromSources", () => {

@@ -4,10 +4,10 @@
  * way wherever it came from: a `ConfigError` naming the provider and the field.
  */
 import { readFileSync } from "node:fs";
+import * as v from "valibot";
 import { cacheSchema } from "./config-schema.js";
 import type { EnvField } from "./env-fields.js";
 import { ConfigError } from "./errors.js";
-import type { ConfigIssue } from "./provider-definition.js";
 import type { ResolvedCacheOptions } from "./read-cache.js";
 import { getProviderDefinition, loadOptionsSchema, type ProviderDefinition } from "./registry.js";
 
@@ -43,9 +43,9 @@ export async function resolveConfig(
   const withProvider = { provider: DEFAULT_PROVIDER, ...(input as Record<string, unknown>) };
   const definition = getProviderDefinition(withProvider.provider);
   const schema = await loadOptionsSchema(definition);
-  const result = schema.safeParse(withProvider);
-  if (!result.success) throw configErrorFromIssues(definition.name, result.error);
-  return { definition, config: result.data };
+  const result = v.safeParse(schema, withProvider, PARSE_CONFIG);
+  if (!result.success) throw configErrorFromIssues(definition.name, configIssues(schema, result.issues));
+  return { definition, config: result.output };
 }
 
 /** A config and the one of its `backup` store, validated; the backup is absent when none is configured. */
@@ -133,23 +133,129 @@ function describeLocationFields(provider: string): string {
 
 /** Validates read cache options given in code (`SecretStore.fromAdapter`) and fills in defaults. */
 export function resolveCacheOptions(input: unknown, provider: string): ResolvedCacheOptions | undefined {
-  const result = cacheSchema.safeParse(input);
+  const result = v.safeParse(cacheSchema, input, PARSE_CONFIG);
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => ({ ...issue, path: ["cache", ...issue.path] }));
-    throw configErrorFromIssues(provider, { issues });
+    const issues = configIssues(cacheSchema, result.issues).map((issue) => ({
+      ...issue,
+      path: ["cache", ...issue.path],
+    }));
+    throw configErrorFromIssues(provider, issues);
   }
-  return result.data;
+  return result.output;
 }
 
-function configErrorFromIssues(provider: string, error: { issues: readonly ConfigIssue[] }): ConfigError {
-  // The schemas' issue messages state what was expected, not the value received, so keys and
-  // credentials in a bad config are not echoed.
-  const [first, ...rest] = error.issues;
+/**
+ * How an issue is worded where the schema has no message of its own: what is expected and the
+ * type received, never the value, since a config holds credentials (valibot's own wording quotes
+ * the value). The language is one nobody registers messages for, so that messages set globally
+ * in an application's own valibot (`@valibot/i18n`'s quote the value too) never apply here.
+ */
+const PARSE_CONFIG: v.Config<v.BaseIssue<unknown>> = {
+  lang: "omnisecret",
+  abortEarly: false,
+  abortPipeEarly: false,
+  message: expectation,
+};
+
+function expectation(issue: v.BaseIssue<unknown>): string {
+  const { input, expected, requirement } = issue;
+  if (issue.kind === "schema") {
+    if (input === undefined) return "is required";
+    if (issue.type === "literal") return `must be ${expected}`;
+    if (issue.type === "picklist")
+      return `must be one of ${expected?.replace(/^\((.*)\)$/, "$1").replaceAll(" | ", ", ")}`;
+    if (issue.type === "union") return "matches none of the accepted forms";
+    const article = /^[aeiou]/i.test(expected ?? "") ? "an" : "a";
+    return `must be ${article} ${expected?.toLowerCase()} (got ${typeName(input)})`;
+  }
+  switch (issue.type) {
+    case "min_length":
+      if (typeof input === "string")
+        return requirement === 1 ? "must not be empty" : `must be at least ${requirement} characters`;
+      return `must have at least ${requirement} item${requirement === 1 ? "" : "s"}`;
+    case "min_value":
+      return `must be at least ${requirement}`;
+    case "max_value":
+      return `must be at most ${requirement}`;
+    case "safe_integer":
+      return "must be a whole number";
+    default:
+      return "is invalid";
+  }
+}
+
+/** The type of a value, as a message may name it: never the value itself. */
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number" && Number.isNaN(value)) return "NaN";
+  return typeof value;
+}
+
+/** One problem in a config, as `configErrorFromIssues` words it. */
+interface ConfigIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  /** Fields the object at `path` has and the schema does not. */
+  readonly unknownFields?: readonly string[];
+}
+
+/**
+ * valibot's issues as config problems. Two kinds are reworded from the object's view to the
+ * field's: a required field that is absent gets its own schema's message for `undefined` (the
+ * GCP project's says where it can come from), and an unknown field (valibot names the first)
+ * becomes one problem that lists every unknown field of that object.
+ */
+function configIssues(schema: v.GenericSchema, issues: readonly v.BaseIssue<unknown>[]): ConfigIssue[] {
+  const result = issues.map((issue): ConfigIssue => {
+    const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
+    const last = issue.path?.at(-1);
+    if (last?.type !== "object" || last.origin !== "key") return { path, message: issue.message };
+    // valibot takes an array for an object; what is wrong is then the array, not its keys.
+    if (Array.isArray(last.input)) return { path: path.slice(0, -1), message: "must be an object (got array)" };
+    if (issue.expected === "never") {
+      const parent = path.slice(0, -1);
+      const known = fieldSchema(schema, parent)?.entries ?? {};
+      const unknownFields = Object.keys(last.input).filter((key) => !Object.hasOwn(known, key));
+      return { path: parent, message: issue.message, unknownFields };
+    }
+    const field = fieldSchema(schema, path);
+    const ownMessage = field && v.safeParse(field, undefined, PARSE_CONFIG).issues?.[0]?.message;
+    return { path, message: ownMessage ?? issue.message };
+  });
+  const said = new Set<string>();
+  return result.filter((issue) => {
+    const key = JSON.stringify([issue.path.map(String), issue.message, issue.unknownFields]);
+    return !said.has(key) && said.add(key) !== undefined;
+  });
+}
+
+/** The schema of the field at `path`, through optional wrappers and pipes (a pipe carries its first schema's entries). */
+function fieldSchema(
+  schema: v.GenericSchema,
+  path: readonly PropertyKey[],
+): (v.GenericSchema & { entries?: Record<string, v.GenericSchema> }) | undefined {
+  let current:
+    | (v.GenericSchema & { wrapped?: v.GenericSchema; entries?: Record<string, v.GenericSchema> })
+    | undefined = schema;
+  for (const key of path) {
+    while (current?.wrapped) current = current.wrapped;
+    const entries: Record<string, v.GenericSchema> | undefined = current?.entries;
+    current = entries && typeof key === "string" && Object.hasOwn(entries, key) ? entries[key] : undefined;
+  }
+  while (current?.wrapped) current = current.wrapped;
+  return current;
+}
+
+function configErrorFromIssues(provider: string, issues: readonly ConfigIssue[]): ConfigError {
+  // Issue messages state what was expected, not the value received, so keys and credentials in a
+  // bad config are not echoed.
+  const [first, ...rest] = issues;
   const field = first ? formatPath(first.path) : undefined;
   const describe = (issue: ConfigIssue): string => {
     const path = formatPath(issue.path);
-    if (issue.code === "unrecognized_keys") {
-      return `unknown field(s) ${(issue.keys ?? []).map((k) => `"${path ? `${path}.` : ""}${k}"`).join(", ")}`;
+    if (issue.unknownFields) {
+      return `unknown field(s) ${issue.unknownFields.map((k) => `"${path ? `${path}.` : ""}${k}"`).join(", ")}`;
     }
     return `field "${path || "(root)"}": ${issue.message}`;
   };

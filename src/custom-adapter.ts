@@ -4,13 +4,13 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { z } from "zod";
-import { cacheSchema, prefixSchema } from "./config-schema.js";
+import * as v from "valibot";
+import { cacheSchema, integer, prefixSchema } from "./config-schema.js";
 import type { AdapterContext, SecretsAdapter, SecretsAdapterFactory } from "./contract.js";
 import { ConfigError, ProviderUnavailableError } from "./errors.js";
 
-export const customOptionsSchema = z.strictObject({
-  provider: z.literal("custom"),
+export const customOptionsSchema = v.strictObject({
+  provider: v.literal("custom"),
   prefix: prefixSchema,
   /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
   cache: cacheSchema,
@@ -19,23 +19,37 @@ export const customOptionsSchema = z.strictObject({
    * package name. Its default export is a factory `(options, context) => adapter` (sync or
    * async), or a class constructed with the same arguments.
    */
-  module: z.string().min(1),
+  module: v.pipe(v.string(), v.minLength(1)),
   /**
    * Passed to the factory as its first argument.
    * @default {}
    */
-  options: z.record(z.string(), z.unknown()).default({}),
+  options: v.optional(
+    v.pipe(
+      // A plain object only: a record schema alone would take an array as an object keyed "0", "1"...
+      v.custom<Record<string, unknown>>(
+        (value) =>
+          typeof value === "object" &&
+          value !== null &&
+          [Object.prototype, null].includes(Object.getPrototypeOf(value) as object | null),
+        "must be a plain object",
+      ),
+      v.record(v.string(), v.unknown()),
+    ),
+    // A function, so that each config gets an object of its own.
+    () => ({}),
+  ),
   /**
    * Milliseconds the module's factory may take to build the adapter; a factory that never
    * settles (waiting on a connection, say) then fails `create` with `E_PROVIDER_UNAVAILABLE`
    * instead of hanging it.
    * @default 30000
    */
-  createTimeoutMs: z.number().int().positive().default(30_000),
+  createTimeoutMs: v.optional(integer(1), 30_000),
 });
 
-export type CustomOptions = z.input<typeof customOptionsSchema>;
-export type ResolvedCustomOptions = z.output<typeof customOptionsSchema>;
+export type CustomOptions = v.InferInput<typeof customOptionsSchema>;
+export type ResolvedCustomOptions = v.InferOutput<typeof customOptionsSchema>;
 
 function moduleSpecifier(module: string): string {
   const looksLikePath = module.startsWith(".") || isAbsolute(module);

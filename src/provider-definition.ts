@@ -8,32 +8,12 @@
  * A definition module must stay light: it is loaded for every provider whenever omnisecret is,
  * so it imports no schema library and no SDK; those come through the loaders.
  */
+import type * as v from "valibot";
 import type { SecretsAdapterFactory } from "./contract.js";
 import type { EnvField } from "./env-fields.js";
 
-/** One problem a schema found in a config, as `resolveConfig` words it into a `ConfigError`. */
-export interface ConfigIssue {
-  readonly code: string;
-  readonly path: readonly PropertyKey[];
-  readonly message: string;
-  /** For `unrecognized_keys`: the unknown fields. */
-  readonly keys?: readonly string[];
-}
-
-/**
- * An options schema: validates a whole config object of one provider, `provider` and `prefix`
- * included. Described by what it does, so a schema of `src/schema.ts` fits, and a zod schema too.
- */
-export interface OptionsSchema<
-  Output extends { provider: string; prefix: string } = { provider: string; prefix: string },
-> {
-  /** Types only: the config as validated, defaults filled in, and as a caller writes it. */
-  readonly _output: Output;
-  readonly _input: unknown;
-  safeParse(
-    input: unknown,
-  ): { success: true; data: Output } | { success: false; error: { issues: readonly ConfigIssue[] } };
-}
+/** An options schema: validates a whole config object of one provider, `provider` and `prefix` included. */
+export type OptionsSchema = v.GenericSchema<unknown, { provider: string; prefix: string }>;
 
 export interface ProviderDefinition<Schema extends OptionsSchema = OptionsSchema> {
   /** The value of `provider` in a config that selects this provider. */
@@ -53,7 +33,7 @@ export interface ProviderDefinition<Schema extends OptionsSchema = OptionsSchema
    * in the same place fails together with the primary. Absent: every store is a place of its own
    * (the memory store).
    */
-  location?(config: Schema["_output"]): readonly unknown[];
+  location?(config: v.InferOutput<Schema>): readonly unknown[];
 }
 
 /** A URL in a comparable spelling (host lowercased, default port and trailing slashes dropped); anything else as it is. */
@@ -69,4 +49,5 @@ export function defineProvider<Schema extends OptionsSchema>(
 }
 
 /** The config object a definition accepts, as a caller writes it (defaults optional). */
-export type ProviderConfig<Definition> = Definition extends ProviderDefinition<infer Schema> ? Schema["_input"] : never;
+export type ProviderConfig<Definition> =
+  Definition extends ProviderDefinition<infer Schema> ? v.InferInput<Schema> : never;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { SecretsManagerClient, SecretsManagerServiceException } from "@aws-sdk/client-secrets-manager";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { SecretStore } from "../../src/secret-store.js";
 import { expectCauseOf, failuresOfGetUpdateDelete } from "../../test-support/failures.js";
@@ -21,7 +22,7 @@ function serviceError(name: string, status: number, fault: "client" | "server" =
 function storeFailingWith(error: unknown, { verifyOwnership = false } = {}): SecretStore {
   const client = new SecretsManagerClient({ region: "us-east-1" });
   client.send = async () => Promise.reject(error);
-  const options = awsOptionsSchema.parse({ provider: "aws", client, verifyOwnership });
+  const options = v.parse(awsOptionsSchema, { provider: "aws", client, verifyOwnership });
   return SecretStore.fromAdapter(new AwsSecretsAdapter(options, { prefix: "omnisecret" }));
 }
 
@@ -96,10 +97,10 @@ describe("AWS error mapping", () => {
   });
 
   it("validates its options: endpoint, owner and page size", () => {
-    expect(awsOptionsSchema.safeParse({ provider: "aws", endpoint: "not a url" }).success).toBe(false);
-    expect(awsOptionsSchema.safeParse({ provider: "aws", owner: "" }).success).toBe(false);
-    expect(awsOptionsSchema.safeParse({ provider: "aws", listPageSize: 101 }).success).toBe(false);
-    expect(awsOptionsSchema.parse({ provider: "aws" })).toMatchObject({
+    expect(v.safeParse(awsOptionsSchema, { provider: "aws", endpoint: "not a url" }).success).toBe(false);
+    expect(v.safeParse(awsOptionsSchema, { provider: "aws", owner: "" }).success).toBe(false);
+    expect(v.safeParse(awsOptionsSchema, { provider: "aws", listPageSize: 101 }).success).toBe(false);
+    expect(v.parse(awsOptionsSchema, { provider: "aws" })).toMatchObject({
       owner: "default",
       listPageSize: 100,
       maxAttempts: 3,
@@ -133,7 +134,7 @@ describe("AWS error mapping", () => {
           },
         },
       });
-      const options = awsOptionsSchema.parse({ provider: "aws", client, ...overrides });
+      const options = v.parse(awsOptionsSchema, { provider: "aws", client, ...overrides });
       return SecretStore.fromAdapter(new AwsSecretsAdapter(options, { prefix: "omnisecret" }));
     }
     const failed = (SecretId: string | undefined, ErrorCode: string, Message = "simulated") => ({
@@ -196,7 +197,7 @@ describe("AWS error mapping", () => {
 
     it("is offered by default only: with verifyOwnership the facade reads per id", () => {
       const adapter = (verifyOwnership: boolean) =>
-        new AwsSecretsAdapter(awsOptionsSchema.parse({ provider: "aws", region: "us-east-1", verifyOwnership }), {
+        new AwsSecretsAdapter(v.parse(awsOptionsSchema, { provider: "aws", region: "us-east-1", verifyOwnership }), {
           prefix: "omnisecret",
         });
       expect(adapter(false).getManySecretValues).toBeTypeOf("function");
@@ -229,7 +230,7 @@ describe("AWS error mapping", () => {
           },
         },
       });
-      const options = awsOptionsSchema.parse({ provider: "aws", client });
+      const options = v.parse(awsOptionsSchema, { provider: "aws", client });
       return SecretStore.fromAdapter(new AwsSecretsAdapter(options, { prefix: "omnisecret" }));
     }
     const alreadyScheduled = () => ({

@@ -1,9 +1,12 @@
-import { z } from "zod";
+import * as v from "valibot";
 import {
   cacheSchema,
+  integer,
+  isRefusedPlaintext,
   ownerSchema,
+  PLAINTEXT_REMOTE_MESSAGE,
   prefixSchema,
-  refusePlaintextRemote,
+  urlSchema,
   verifyOwnershipSchema,
 } from "../../src/config-schema.js";
 
@@ -16,9 +19,9 @@ export interface AwsSecretsManagerClient {
   destroy(): void;
 }
 
-export const awsOptionsSchema = z
-  .strictObject({
-    provider: z.literal("aws"),
+export const awsOptionsSchema = v.pipe(
+  v.strictObject({
+    provider: v.literal("aws"),
     prefix: prefixSchema,
     /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
     cache: cacheSchema,
@@ -26,29 +29,29 @@ export const awsOptionsSchema = z
      * The AWS region.
      * @default the SDK's (`AWS_REGION`, then the shared config file)
      */
-    region: z.string().min(1).optional(),
+    region: v.optional(v.pipe(v.string(), v.minLength(1))),
     /**
      * An endpoint URL in place of AWS's own, such as LocalStack's `http://localhost:4566`.
      * @default the SDK's (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL`, else AWS)
      */
-    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    endpoint: v.optional(urlSchema(["http", "https"])),
     /**
      * Allow a plain `http://` endpoint on a host other than loopback (a test server on another
      * machine). Request signatures and values then cross the network unencrypted.
      * @default false
      */
-    allowPlaintextRemote: z.boolean().default(false),
+    allowPlaintextRemote: v.optional(v.boolean(), false),
     /**
      * Static credentials.
      * @default the SDK's default credential chain (environment, shared files, SSO, instance or task role)
      */
-    credentials: z
-      .strictObject({
-        accessKeyId: z.string().min(1),
-        secretAccessKey: z.string().min(1),
-        sessionToken: z.string().min(1).optional(),
-      })
-      .optional(),
+    credentials: v.optional(
+      v.strictObject({
+        accessKeyId: v.pipe(v.string(), v.minLength(1)),
+        secretAccessKey: v.pipe(v.string(), v.minLength(1)),
+        sessionToken: v.optional(v.pipe(v.string(), v.minLength(1))),
+      }),
+    ),
     /**
      * Which installation the secrets belong to, as ZenML's server id does. A secret is named
      * `<prefix>/<owner>/<uuid>`, so the name alone says whose it is, and is also tagged
@@ -67,48 +70,57 @@ export const awsOptionsSchema = z
      * The KMS key that encrypts new secrets.
      * @default the account's `aws/secretsmanager` key
      */
-    kmsKeyId: z.string().min(1).optional(),
+    kmsKeyId: v.optional(v.pipe(v.string(), v.minLength(1))),
     /**
      * Attempts the SDK makes for each request (throttling, 5xx and timed-out requests are retried).
      * @default 3
      */
-    maxAttempts: z.number().int().min(1).max(20).default(3),
+    maxAttempts: v.optional(integer(1, 20), 3),
     /**
      * Milliseconds one request (one attempt) may take, connecting included (the SDK handler's
      * `requestTimeout` and `connectionTimeout`); then the SDK tries again if attempts are left.
      * @default 10000
      */
-    requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    requestTimeoutMs: v.optional(integer(1, 600_000), 10_000),
     /**
      * Milliseconds one operation may take, every request, retry and backoff in it included; then it
      * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page. Also bounds an injected client.
      * @default 20000
      */
-    operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
+    operationTimeoutMs: v.optional(integer(1, 600_000), 20_000),
     /**
      * Attempts to re-create a name AWS still holds from a just-deleted secret.
      * @default 8
      */
-    recreateAttempts: z.number().int().min(1).max(30).default(8),
+    recreateAttempts: v.optional(integer(1, 30), 8),
     /**
      * Results per ListSecrets page (1-100).
      * @default 100
      */
-    listPageSize: z.number().int().min(1).max(100).default(100),
+    listPageSize: v.optional(integer(1, 100), 100),
     /**
      * A client you built yourself; `region`, `endpoint`, `credentials`, `maxAttempts` and
      * `requestTimeoutMs` are then ignored (`operationTimeoutMs` still holds).
      */
-    client: z
-      .custom<AwsSecretsManagerClient>(
+    client: v.optional(
+      v.custom<AwsSecretsManagerClient>(
         (value) =>
           typeof value === "object" && value !== null && typeof (value as { send?: unknown }).send === "function",
-        { message: "must be a SecretsManagerClient" },
-      )
-      .optional(),
-  })
-  .superRefine(refusePlaintextRemote("endpoint"));
+        "must be a SecretsManagerClient",
+      ),
+    ),
+  }),
+  // Checked whenever these two fields are valid, even while others are not, so all is said at once.
+  v.forward(
+    v.partialCheck(
+      [["endpoint"], ["allowPlaintextRemote"]],
+      (options) => !isRefusedPlaintext(options.endpoint, options.allowPlaintextRemote),
+      PLAINTEXT_REMOTE_MESSAGE,
+    ),
+    ["endpoint"],
+  ),
+);
 
 /** Options of the AWS Secrets Manager provider. */
-export type AwsOptions = z.input<typeof awsOptionsSchema>;
-export type ResolvedAwsOptions = z.output<typeof awsOptionsSchema>;
+export type AwsOptions = v.InferInput<typeof awsOptionsSchema>;
+export type ResolvedAwsOptions = v.InferOutput<typeof awsOptionsSchema>;

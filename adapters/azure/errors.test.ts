@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
 import { AuthenticationError, CredentialUnavailableError } from "@azure/identity";
 import { RestError, type SecretClient } from "@azure/keyvault-secrets";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { SecretStore, type SecretStoreError } from "../../src/index.js";
 import { markedSecretValue } from "../../src/testing/index.js";
@@ -64,7 +65,7 @@ function fakeClient(error: unknown, answers: Partial<Record<Method, () => Promis
 const notFound = () => Promise.reject(answered(404, "SecretNotFound"));
 
 function storeWith(client: unknown, extra: Record<string, unknown> = {}) {
-  const options = azureOptionsSchema.parse({
+  const options = v.parse(azureOptionsSchema, {
     provider: "azure",
     vaultUrl: "https://vault.example",
     client: client as SecretClient,

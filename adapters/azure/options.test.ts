@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { configFromSources, resolveConfig } from "../../src/config.js";
 import { SecretStore } from "../../src/secret-store.js";
@@ -11,7 +12,7 @@ const vaultUrl = "https://my-vault.vault.azure.net";
 
 describe("Azure options", () => {
   it("fills in the defaults", () => {
-    expect(azureOptionsSchema.parse({ provider: "azure", vaultUrl })).toEqual({
+    expect(v.parse(azureOptionsSchema, { provider: "azure", vaultUrl })).toEqual({
       provider: "azure",
       prefix: "omnisecret",
       vaultUrl,
@@ -62,13 +63,13 @@ describe("Azure options", () => {
   it.each(["http://127.0.0.1:8443", "http://localhost:8443", "http://[::1]:8443", "https://127.0.0.1:8443"])(
     "accepts %s",
     (url) => {
-      expect(azureOptionsSchema.safeParse({ provider: "azure", vaultUrl: url }).success).toBe(true);
+      expect(v.safeParse(azureOptionsSchema, { provider: "azure", vaultUrl: url }).success).toBe(true);
     },
   );
 
   it("puts the owner in the name, and the longest prefix and owner still make a valid Key Vault name", () => {
     const id = randomUUID();
-    const options = azureOptionsSchema.parse({
+    const options = v.parse(azureOptionsSchema, {
       provider: "azure",
       vaultUrl,
       owner: `o${"-".repeat(38)}o`,
@@ -82,9 +83,9 @@ describe("Azure options", () => {
 
   it("accepts a client secret credential, or any TokenCredential from code", () => {
     const secret = { tenantId: "t", clientId: "c", clientSecret: "s", authorityHost: "https://login.example" };
-    expect(azureOptionsSchema.parse({ provider: "azure", vaultUrl, credential: secret }).credential).toEqual(secret);
+    expect(v.parse(azureOptionsSchema, { provider: "azure", vaultUrl, credential: secret }).credential).toEqual(secret);
     const tokenCredential = { getToken: async () => ({ token: "x", expiresOnTimestamp: Date.now() + 60_000 }) };
-    expect(azureOptionsSchema.parse({ provider: "azure", vaultUrl, credential: tokenCredential }).credential).toBe(
+    expect(v.parse(azureOptionsSchema, { provider: "azure", vaultUrl, credential: tokenCredential }).credential).toBe(
       tokenCredential,
     );
   });

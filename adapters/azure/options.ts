@@ -1,9 +1,11 @@
-import { z } from "zod";
+import * as v from "valibot";
 import {
   cacheSchema,
+  integer,
   isLoopbackHost,
   ownerSchema,
   prefixSchema,
+  urlSchema,
   verifyOwnershipSchema,
 } from "../../src/config-schema.js";
 
@@ -33,38 +35,38 @@ export function isLoopbackUrl(url: URL): boolean {
   return isLoopbackHost(url.hostname);
 }
 
-const vaultUrlSchema = z.url({ protocol: /^https?$/ }).refine(
-  (value) => {
-    // zod runs this check after a failed URL check too; that one reports the problem.
+const vaultUrlSchema = v.pipe(
+  urlSchema(["http", "https"]),
+  v.check((value) => {
+    // valibot runs this check after a failed URL check too; that one reports the problem.
     if (!URL.canParse(value)) return true;
     const url = new URL(value);
     return url.protocol === "https:" || isLoopbackUrl(url);
-  },
-  { message: "must use https (plain http is accepted for a loopback host only)" },
+  }, "must use https (plain http is accepted for a loopback host only)"),
 );
 
 /** A service principal's secret: `ClientSecretCredential`. */
-const clientSecretCredentialSchema = z.strictObject({
-  tenantId: z.string().min(1),
-  clientId: z.string().min(1),
-  clientSecret: z.string().min(1),
+const clientSecretCredentialSchema = v.strictObject({
+  tenantId: v.pipe(v.string(), v.minLength(1)),
+  clientId: v.pipe(v.string(), v.minLength(1)),
+  clientSecret: v.pipe(v.string(), v.minLength(1)),
   /**
    * The Microsoft Entra authority, for sovereign clouds or a test server; instance discovery is
    * turned off for a host that is not one of Azure's own.
    * @default "https://login.microsoftonline.com"
    */
-  authorityHost: z.url({ protocol: /^https$/ }).optional(),
+  authorityHost: v.optional(urlSchema(["https"])),
 });
 
 /** A `TokenCredential` built in code (any of `@azure/identity`'s, or your own). */
-const tokenCredentialSchema = z.custom<AzureTokenCredential>(
+const tokenCredentialSchema = v.custom<AzureTokenCredential>(
   (value) =>
     typeof value === "object" && value !== null && typeof (value as { getToken?: unknown }).getToken === "function",
-  { message: "must be { tenantId, clientId, clientSecret, authorityHost? } or a TokenCredential" },
+  "must be a TokenCredential",
 );
 
-export const azureOptionsSchema = z.strictObject({
-  provider: z.literal("azure"),
+export const azureOptionsSchema = v.strictObject({
+  provider: v.literal("azure"),
   prefix: prefixSchema,
   /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
   cache: cacheSchema,
@@ -79,19 +81,24 @@ export const azureOptionsSchema = z.strictObject({
    * @default `DefaultAzureCredential` (environment `AZURE_*`, workload identity, managed identity
    * through `IDENTITY_ENDPOINT`/`IDENTITY_HEADER` or IMDS, the Azure CLI)
    */
-  credential: z.union([clientSecretCredentialSchema, tokenCredentialSchema]).optional(),
+  credential: v.optional(
+    v.union(
+      [clientSecretCredentialSchema, tokenCredentialSchema],
+      "must be { tenantId, clientId, clientSecret, authorityHost? } or a TokenCredential",
+    ),
+  ),
   /**
    * PEM file of a CA to trust beside the system's, for a vault (or test server) with a private
    * CA. It adds trust; TLS is always verified.
    * @default none
    */
-  caCertFile: z.string().min(1).optional(),
+  caCertFile: v.optional(v.pipe(v.string(), v.minLength(1))),
   /**
    * Skip the SDK's check that the 401 challenge's resource matches the vault's domain. Only
    * emulators and test servers, whose host is not `*.vault.azure.net`, need true.
    * @default false
    */
-  disableChallengeResourceVerification: z.boolean().default(false),
+  disableChallengeResourceVerification: v.optional(v.boolean(), false),
   /**
    * This installation's part of every name, `<prefix>-<owner>-<uuid>`, also written as the tag
    * `omnisecret-owner`. 1-40 lowercase letters, digits or dashes.
@@ -111,24 +118,24 @@ export const azureOptionsSchema = z.strictObject({
    * id recovers it and writes the new values as a new version.
    * @default "purge"
    */
-  deletePolicy: z.enum(["purge", "soft"]).default("purge"),
+  deletePolicy: v.optional(v.picklist(["purge", "soft"]), "purge"),
   /**
    * What an update does to the version it replaced: `"disable"` so an old password does not stay
    * readable, or `"none"`.
    * @default "disable"
    */
-  pruneAction: z.enum(["disable", "none"]).default("disable"),
+  pruneAction: v.optional(v.picklist(["disable", "none"]), "disable"),
   /**
    * Attempts the SDK makes for each request (429 with Retry-After, 408, 5xx and dropped
    * connections are retried, with exponential backoff from 500 ms).
    * @default 4
    */
-  maxAttempts: z.number().int().min(1).max(20).default(4),
+  maxAttempts: v.optional(integer(1, 20), 4),
   /**
    * Milliseconds one request (one attempt) may take; then the SDK tries again if attempts are left.
    * @default 10000
    */
-  requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+  requestTimeoutMs: v.optional(integer(1, 600_000), 10_000),
   /**
    * Milliseconds one operation may take, every request, retry, poll and backoff in it included;
    * then it fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page. A delete waits
@@ -136,29 +143,29 @@ export const azureOptionsSchema = z.strictObject({
    * finishes a purge, all within this.
    * @default 20000
    */
-  operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
+  operationTimeoutMs: v.optional(integer(1, 600_000), 20_000),
   /**
    * Limit on `JSON.stringify(values)` in UTF-8 bytes; Key Vault's own limit (25,600) is the most.
    * @default 25600
    */
-  maxValueBytes: z.number().int().positive().max(AZURE_MAX_VALUE_BYTES).default(AZURE_MAX_VALUE_BYTES),
+  maxValueBytes: v.optional(integer(1, AZURE_MAX_VALUE_BYTES), AZURE_MAX_VALUE_BYTES),
   /**
    * Results per page when listing (Key Vault's `maxresults`, 1-25).
    * @default 25
    */
-  listPageSize: z.number().int().min(1).max(25).default(25),
+  listPageSize: v.optional(integer(1, 25), 25),
   /** A SecretClient you built yourself (code only); vaultUrl is still required, credential, TLS and retry options are then ignored. */
-  client: z
-    .custom<AzureSecretClient>(
+  client: v.optional(
+    v.custom<AzureSecretClient>(
       (value) =>
         typeof value === "object" &&
         value !== null &&
         typeof (value as { getSecret?: unknown }).getSecret === "function",
-      { message: "must be a SecretClient" },
-    )
-    .optional(),
+      "must be a SecretClient",
+    ),
+  ),
 });
 
 /** Options of the Azure Key Vault provider. */
-export type AzureOptions = z.input<typeof azureOptionsSchema>;
-export type ResolvedAzureOptions = z.output<typeof azureOptionsSchema>;
+export type AzureOptions = v.InferInput<typeof azureOptionsSchema>;
+export type ResolvedAzureOptions = v.InferOutput<typeof azureOptionsSchema>;

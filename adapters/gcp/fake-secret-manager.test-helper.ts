@@ -9,6 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
+import * as v from "valibot";
 import { SecretStore } from "../../src/secret-store.js";
 import { crc32c } from "./crc32c.js";
 import { Status } from "./errors.js";
@@ -200,7 +201,12 @@ export function adapterOn(
   options: Partial<GcpOptions> = {},
   prefix = `u-${randomUUID().slice(0, 8)}`,
 ) {
-  const parsed = gcpOptionsSchema.parse({ provider: "gcp", projectId: PROJECT, client: fake.asClient(), ...options });
+  const parsed = v.parse(gcpOptionsSchema, {
+    provider: "gcp",
+    projectId: PROJECT,
+    client: fake.asClient(),
+    ...options,
+  });
   return new GcpSecretsAdapter(parsed, { prefix });
 }
 

@@ -1,6 +1,7 @@
-import { z } from "zod";
+import * as v from "valibot";
 import {
   cacheSchema,
+  integer,
   isLoopbackHost,
   ownerSchema,
   prefixSchema,
@@ -19,11 +20,11 @@ export interface GcpSecretManagerClient {
   deleteSecret(request: unknown, options?: unknown): Promise<unknown>;
 }
 
-const location = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { message: "must be a GCP location such as us-east1" });
+const location = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,62}$/, "must be a GCP location such as us-east1"));
 
-export const gcpOptionsSchema = z
-  .strictObject({
-    provider: z.literal("gcp"),
+export const gcpOptionsSchema = v.pipe(
+  v.strictObject({
+    provider: v.literal("gcp"),
     prefix: prefixSchema,
     /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
     cache: cacheSchema,
@@ -31,51 +32,54 @@ export const gcpOptionsSchema = z
      * The project that holds the secrets (its id, or its number).
      * Required; also read from `GOOGLE_CLOUD_PROJECT` and `GCLOUD_PROJECT`.
      */
-    projectId: z
-      .string({
-        error: (issue) =>
-          issue.input === undefined
-            ? "is required: set projectId, OMNISECRET_GCP_PROJECT_ID or GOOGLE_CLOUD_PROJECT"
-            : "must be a string",
-      })
-      .regex(/^[a-z0-9][a-z0-9.:-]{0,98}[a-z0-9]$/, { message: "must be a GCP project id or number" }),
+    projectId: v.pipe(
+      v.string((issue) =>
+        issue.input === undefined
+          ? "is required: set projectId, OMNISECRET_GCP_PROJECT_ID or GOOGLE_CLOUD_PROJECT"
+          : "must be a string",
+      ),
+      v.regex(/^[a-z0-9][a-z0-9.:-]{0,98}[a-z0-9]$/, "must be a GCP project id or number"),
+    ),
     /**
      * A service account key: the parsed key file JSON, at least `client_email` and `private_key`.
      * @default application default credentials (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's, or the metadata server)
      */
-    credentials: z
-      .looseObject({
-        client_email: z.string().min(1),
-        private_key: z.string().min(1),
-      })
-      .optional(),
+    credentials: v.optional(
+      v.looseObject({
+        client_email: v.pipe(v.string(), v.minLength(1)),
+        private_key: v.pipe(v.string(), v.minLength(1)),
+      }),
+    ),
     /**
      * The host of the Secret Manager API, without scheme or port; an emulator's is `127.0.0.1`.
      * @default "secretmanager.googleapis.com"
      */
-    apiEndpoint: z
-      .string()
-      .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/, {
-        message: "must be a host name or IP address, without scheme or port",
-      })
-      .optional(),
+    apiEndpoint: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(
+          /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\]?)$/,
+          "must be a host name or IP address, without scheme or port",
+        ),
+      ),
+    ),
     /**
      * The port of `apiEndpoint`.
      * @default 443
      */
-    port: z.number().int().min(1).max(65_535).optional(),
+    port: v.optional(integer(1, 65_535)),
     /**
      * Talk to `apiEndpoint` without TLS and without credentials, as emulators want. Refused unless
      * `apiEndpoint` is a loopback host (`localhost`, `127.0.0.0/8`, `::1`) or `allowPlaintextRemote` is set.
      * @default false
      */
-    plaintext: z.boolean().default(false),
+    plaintext: v.optional(v.boolean(), false),
     /**
      * Allow `plaintext` to a host other than loopback (an emulator on another machine). Everything,
      * values included, then crosses the network unencrypted.
      * @default false
      */
-    allowPlaintextRemote: z.boolean().default(false),
+    allowPlaintextRemote: v.optional(v.boolean(), false),
     /**
      * Which installation the secrets belong to, as ZenML's server id: part of every secret's name
      * (`<prefix>-<owner>-<uuid>`), and written as the `omnisecret-owner` label too.
@@ -94,54 +98,59 @@ export const gcpOptionsSchema = z
      * `{ "userManaged": { "locations": ["us-east1", "europe-west1"] } }`.
      * @default "automatic"
      */
-    replication: z
-      .union([
-        z.literal("automatic"),
-        z.strictObject({
-          userManaged: z.strictObject({
-            locations: z
-              .array(location)
-              .min(1)
-              .refine((list) => new Set(list).size === list.length, { message: "must not repeat a location" }),
+    replication: v.optional(
+      v.union(
+        [
+          v.literal("automatic"),
+          v.strictObject({
+            userManaged: v.strictObject({
+              locations: v.pipe(
+                v.array(location),
+                v.minLength(1),
+                v.check((list) => new Set(list).size === list.length, "must not repeat a location"),
+              ),
+            }),
           }),
-        }),
-      ])
-      .default("automatic"),
+        ],
+        'must be "automatic" or { "userManaged": { "locations": [...] } }',
+      ),
+      "automatic",
+    ),
     /**
      * Enabled versions an update keeps, the new one included; older enabled versions are pruned
      * (see `pruneAction`), so old values do not linger or cost money.
      * @default 1
      */
-    keepVersions: z.number().int().min(1).max(100).default(1),
+    keepVersions: v.optional(integer(1, 100), 1),
     /**
      * What happens to the versions beyond `keepVersions` after an update: `"destroy"` (gone for
      * good), `"disable"` (kept, unreadable, still billed) or `"none"` (nothing: every version stays
      * enabled; for emulators without version management).
      * @default "destroy"
      */
-    pruneAction: z.enum(["destroy", "disable", "none"]).default("destroy"),
+    pruneAction: v.optional(v.picklist(["destroy", "disable", "none"]), "destroy"),
     /**
      * Results per ListSecrets page (1-25000).
      * @default 100
      */
-    listPageSize: z.number().int().min(1).max(25_000).default(100),
+    listPageSize: v.optional(integer(1, 25_000), 100),
     /**
      * Attempts for each request that hits RESOURCE_EXHAUSTED, and for each read (and version add)
      * that hits UNAVAILABLE or DEADLINE_EXCEEDED, with backoff. The SDK's own retries are off.
      * @default 3
      */
-    maxAttempts: z.number().int().min(1).max(10).default(3),
+    maxAttempts: v.optional(integer(1, 10), 3),
     /**
      * Milliseconds one request (one attempt) may take: the gRPC deadline of each call.
      * @default 10000
      */
-    requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    requestTimeoutMs: v.optional(integer(1, 600_000), 10_000),
     /**
      * Milliseconds one operation may take, every request, retry and backoff in it included; then it
      * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
      * @default 20000
      */
-    operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
+    operationTimeoutMs: v.optional(integer(1, 600_000), 20_000),
     /**
      * A store is two requests (CreateSecret, then AddSecretVersion). A secret that still has no
      * version this many milliseconds after a store found its name taken is taken for the leftover
@@ -149,38 +158,44 @@ export const gcpOptionsSchema = z
      * Until then its id is taken for store (get finds no value in it).
      * @default 10000
      */
-    halfCreatedGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+    halfCreatedGraceMs: v.optional(integer(0, 600_000), 10_000),
     /** A client you built yourself; `credentials`, `apiEndpoint`, `port` and `plaintext` are then ignored. */
-    client: z
-      .custom<GcpSecretManagerClient>(
+    client: v.optional(
+      v.custom<GcpSecretManagerClient>(
         (value) =>
           typeof value === "object" &&
           value !== null &&
           ["createSecret", "addSecretVersion", "getSecret", "accessSecretVersion", "deleteSecret"].every(
             (method) => typeof (value as Record<string, unknown>)[method] === "function",
           ),
-        { message: "must be a SecretManagerServiceClient" },
-      )
-      .optional(),
-  })
-  .superRefine((options, context) => {
-    if (!options.plaintext || options.client !== undefined) return;
-    if (options.apiEndpoint === undefined) {
-      context.addIssue({
-        code: "custom",
-        path: ["plaintext"],
-        message: "needs apiEndpoint (the emulator's host); Google's own endpoint is only reachable over TLS",
-      });
-    } else if (!isLoopbackHost(options.apiEndpoint) && !options.allowPlaintextRemote) {
-      context.addIssue({
-        code: "custom",
-        path: ["plaintext"],
-        message:
-          "is refused for a host other than localhost, 127.0.0.0/8 or ::1 (values would cross the network unencrypted); set allowPlaintextRemote to force it",
-      });
-    }
-  });
+        "must be a SecretManagerServiceClient",
+      ),
+    ),
+  }),
+  // Each checked whenever the fields it reads are valid, even while others are not, so all is said at once.
+  v.forward(
+    v.partialCheck(
+      [["plaintext"], ["client"], ["apiEndpoint"]],
+      (options) => !options.plaintext || options.client !== undefined || options.apiEndpoint !== undefined,
+      "needs apiEndpoint (the emulator's host); Google's own endpoint is only reachable over TLS",
+    ),
+    ["plaintext"],
+  ),
+  v.forward(
+    v.partialCheck(
+      [["plaintext"], ["client"], ["apiEndpoint"], ["allowPlaintextRemote"]],
+      (options) =>
+        !options.plaintext ||
+        options.client !== undefined ||
+        options.apiEndpoint === undefined ||
+        isLoopbackHost(options.apiEndpoint) ||
+        options.allowPlaintextRemote,
+      "is refused for a host other than localhost, 127.0.0.0/8 or ::1 (values would cross the network unencrypted); set allowPlaintextRemote to force it",
+    ),
+    ["plaintext"],
+  ),
+);
 
 /** Options of the Google Cloud Secret Manager provider. */
-export type GcpOptions = z.input<typeof gcpOptionsSchema>;
-export type ResolvedGcpOptions = z.output<typeof gcpOptionsSchema>;
+export type GcpOptions = v.InferInput<typeof gcpOptionsSchema>;
+export type ResolvedGcpOptions = v.InferOutput<typeof gcpOptionsSchema>;

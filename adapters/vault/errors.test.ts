@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
+import * as v from "valibot";
 import { describe, expect, it, vi } from "vitest";
 import { SecretStore } from "../../src/secret-store.js";
 import { markedSecretValue } from "../../src/testing/index.js";
@@ -26,7 +27,7 @@ function failingClient(error: unknown) {
 }
 
 function storeWith(client: ReturnType<typeof failingClient>, extra: Record<string, unknown> = {}) {
-  const options = vaultOptionsSchema.parse({ provider: "vault", client, maxAttempts: 3, ...extra });
+  const options = v.parse(vaultOptionsSchema, { provider: "vault", client, maxAttempts: 3, ...extra });
   return SecretStore.fromAdapter(new VaultAdapter(options, { prefix: "omnisecret" }));
 }
 
@@ -74,9 +75,9 @@ describe("Vault error mapping", () => {
   });
 
   it("validates its options", () => {
-    expect(vaultOptionsSchema.safeParse({ provider: "vault", mount: "/bad//mount" }).success).toBe(false);
-    expect(vaultOptionsSchema.safeParse({ provider: "vault", keepVersions: 0 }).success).toBe(false);
-    expect(vaultOptionsSchema.parse({ provider: "vault" })).toMatchObject({
+    expect(v.safeParse(vaultOptionsSchema, { provider: "vault", mount: "/bad//mount" }).success).toBe(false);
+    expect(v.safeParse(vaultOptionsSchema, { provider: "vault", keepVersions: 0 }).success).toBe(false);
+    expect(v.parse(vaultOptionsSchema, { provider: "vault" })).toMatchObject({
       address: "http://127.0.0.1:8200",
       mount: "secret",
       keepVersions: 1,

@@ -1,9 +1,12 @@
-import { z } from "zod";
+import * as v from "valibot";
 import {
   cacheSchema,
+  integer,
+  isRefusedPlaintext,
   ownerSchema,
+  PLAINTEXT_REMOTE_MESSAGE,
   prefixSchema,
-  refusePlaintextRemote,
+  urlSchema,
   verifyOwnershipSchema,
 } from "../../src/config-schema.js";
 
@@ -16,9 +19,9 @@ export interface NodeVaultClient {
   write(path: string, data: unknown, options?: unknown): Promise<unknown>;
 }
 
-export const vaultOptionsSchema = z
-  .strictObject({
-    provider: z.literal("vault"),
+export const vaultOptionsSchema = v.pipe(
+  v.strictObject({
+    provider: v.literal("vault"),
     prefix: prefixSchema,
     /**
      * Which installation the secrets belong to, as ZenML's server id does. A secret lives at
@@ -42,44 +45,48 @@ export const vaultOptionsSchema = z
      * The Vault (or OpenBao) server.
      * @default `VAULT_ADDR`, else `http://127.0.0.1:8200`
      */
-    address: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:8200"),
+    address: v.optional(urlSchema(["http", "https"]), "http://127.0.0.1:8200"),
     /**
      * Allow a plain `http://` address on a host other than loopback (a dev server on another
      * machine). The token and the values then cross the network unencrypted.
      * @default false
      */
-    allowPlaintextRemote: z.boolean().default(false),
+    allowPlaintextRemote: v.optional(v.boolean(), false),
     /** A token. Give this or `appRole`; `VAULT_TOKEN` is read when neither is in the config. */
-    token: z.string().min(1).optional(),
+    token: v.optional(v.pipe(v.string(), v.minLength(1))),
     /**
      * AppRole credentials: omnisecret logs in, and logs in again when the token expires or is
      * revoked, without the caller noticing.
      */
-    appRole: z
-      .strictObject({
-        roleId: z.string().min(1),
-        secretId: z.string().min(1),
+    appRole: v.optional(
+      v.strictObject({
+        roleId: v.pipe(v.string(), v.minLength(1)),
+        secretId: v.pipe(v.string(), v.minLength(1)),
         /**
          * Where the AppRole auth method is mounted.
          * @default "approle"
          */
-        mount: z.string().min(1).default("approle"),
-      })
-      .optional(),
+        mount: v.optional(v.pipe(v.string(), v.minLength(1)), "approle"),
+      }),
+    ),
     /** Vault Enterprise or OpenBao namespace (header `X-Vault-Namespace`). @default `VAULT_NAMESPACE` */
-    namespace: z.string().min(1).optional(),
+    namespace: v.optional(v.pipe(v.string(), v.minLength(1))),
     /**
      * Path of the KV version 2 secrets engine.
      * @default "secret"
      */
-    mount: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, { message: "must be a mount path such as secret or team/kv" })
-      // A `.` or `..` segment would point the requests at another path than the mount named.
-      .refine((mount) => mount.split("/").every((segment) => segment !== "." && segment !== ".."), {
-        message: "must not have . or .. segments",
-      })
-      .default("secret"),
+    mount: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, "must be a mount path such as secret or team/kv"),
+        // A `.` or `..` segment would point the requests at another path than the mount named.
+        v.check(
+          (mount) => mount.split("/").every((segment) => segment !== "." && segment !== ".."),
+          "must not have . or .. segments",
+        ),
+      ),
+      "secret",
+    ),
     /**
      * Versions Vault keeps of each secret; older ones are removed. When the mount's own
      * `max_versions` (`<mount>/config`) is this or more, the mount's setting does it and a store is
@@ -87,43 +94,52 @@ export const vaultOptionsSchema = z
      * the larger of the secret's and the mount's `max_versions`, so this cannot go below the mount's.
      * @default 1
      */
-    keepVersions: z.number().int().min(1).max(1000).default(1),
+    keepVersions: v.optional(integer(1, 1000), 1),
     /**
      * Limit on `JSON.stringify(values)` in UTF-8 bytes. Vault itself allows more; the default is
      * the smallest cloud limit but Azure's, so values that fit here move to AWS and GCP unchanged.
      * @default 65536
      */
-    maxValueBytes: z.number().int().positive().default(65_536),
+    maxValueBytes: v.optional(integer(1), 65_536),
     /** PEM file of a CA to trust for an HTTPS address, beside the system's. @default `VAULT_CACERT` */
-    caCertFile: z.string().min(1).optional(),
+    caCertFile: v.optional(v.pipe(v.string(), v.minLength(1))),
     /**
      * Attempts for a request answered 429 or 5xx (sealed, standby) or not answered, with backoff.
      * @default 4
      */
-    maxAttempts: z.number().int().min(1).max(20).default(4),
+    maxAttempts: v.optional(integer(1, 20), 4),
     /**
      * Milliseconds one request (one attempt) may take before it is abandoned and, if attempts are
      * left, sent again.
      * @default 10000
      */
-    requestTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    requestTimeoutMs: v.optional(integer(1, 600_000), 10_000),
     /**
      * Milliseconds one operation may take, every request, retry and backoff in it included; then it
      * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
      * @default 20000
      */
-    operationTimeoutMs: z.number().int().positive().max(600_000).default(20_000),
+    operationTimeoutMs: v.optional(integer(1, 600_000), 20_000),
     /** A node-vault client you built yourself; address, token, namespace and TLS options are then ignored. */
-    client: z
-      .custom<NodeVaultClient>(
+    client: v.optional(
+      v.custom<NodeVaultClient>(
         (value) =>
           typeof value === "object" && value !== null && typeof (value as { read?: unknown }).read === "function",
-        { message: "must be a node-vault client" },
-      )
-      .optional(),
-  })
-  .superRefine(refusePlaintextRemote("address"));
+        "must be a node-vault client",
+      ),
+    ),
+  }),
+  // Checked whenever these two fields are valid, even while others are not, so all is said at once.
+  v.forward(
+    v.partialCheck(
+      [["address"], ["allowPlaintextRemote"]],
+      (options) => !isRefusedPlaintext(options.address, options.allowPlaintextRemote),
+      PLAINTEXT_REMOTE_MESSAGE,
+    ),
+    ["address"],
+  ),
+);
 
 /** Options of the HashiCorp Vault (KV version 2) provider; OpenBao works the same. */
-export type VaultOptions = z.input<typeof vaultOptionsSchema>;
-export type ResolvedVaultOptions = z.output<typeof vaultOptionsSchema>;
+export type VaultOptions = v.InferInput<typeof vaultOptionsSchema>;
+export type ResolvedVaultOptions = v.InferOutput<typeof vaultOptionsSchema>;
