@@ -6,7 +6,7 @@ import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { BackupAdapter, type BackupEvent } from "./backup-adapter.js";
 import { configFromSources } from "./config.js";
-import type { SecretsAdapter } from "./contract.js";
+import type { SecretsAdapter, SecretValues } from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { createAdapterFromConfig, SecretStore } from "./secret-store.js";
 import { markedSecretValue, testSecretsAdapter } from "./testing/index.js";
@@ -178,6 +178,67 @@ describe("backup store", () => {
     } finally {
       process.off("warning", listener);
     }
+  });
+});
+
+describe("backup store over a primary with batch reads", () => {
+  it("reads a batch from the primary in one call, and what it could not answer per id, from the backup", async () => {
+    const { primary, backup, events } = await pair();
+    const batches: string[][] = [];
+    // A batch read the way AWS answers one: values, and an error for each id it cannot give.
+    Object.assign(primary, {
+      maxBatchSize: 20,
+      async getManySecretValues(ids: readonly string[]) {
+        batches.push([...ids]);
+        if (primary.down) throw new ProviderUnavailableError(undefined, { provider: "memory" });
+        const answers = new Map<string, SecretValues | Error>();
+        for (const id of ids) {
+          try {
+            answers.set(id, await primary.getSecretValues(id));
+          } catch (error) {
+            answers.set(id, error as Error);
+          }
+        }
+        return answers;
+      },
+    });
+    const adapter = new BackupAdapter(
+      { adapter: primary, provider: "memory" },
+      { adapter: backup, provider: "memory" },
+      { onBackupError: (event) => events.push(event) },
+    );
+    expect(adapter.maxBatchSize).toBe(20);
+    const store = SecretStore.fromAdapter(adapter);
+    const [both, backupOnly, nowhere] = [randomUUID(), randomUUID(), randomUUID()];
+    await store.storeSecretValues(both, { where: "both" });
+    await SecretStore.fromAdapter(backup).storeSecretValues(backupOnly, { where: "backup" });
+
+    primary.calls.length = 0;
+    const read = await store.getManySecretValues([both, backupOnly, nowhere], { onMissing: "skip" });
+    expect(batches).toEqual([[both, backupOnly, nowhere]]);
+    expect(
+      Object.fromEntries([...read].map(([id, result]) => [id, "values" in result ? result.values : result.error.code])),
+    ).toEqual({
+      [both]: { where: "both" },
+      [backupOnly]: { where: "backup" },
+    });
+    // The ids the batch did not answer went the single get's way (the primary again, then the backup).
+    expect(primary.calls.filter((call) => call === "getSecretValues")).toHaveLength(3 + 2);
+
+    primary.down = true;
+    const served = await store.getManySecretValues([both]);
+    expect(served.get(both)).toEqual({ values: { where: "both" } });
+    expect(events.some((event) => event.kind === "primary-read-failed" && event.served)).toBe(true);
+  });
+
+  it("offers no batch read when the primary has none", async () => {
+    const { store } = await pair();
+    const adapter = new BackupAdapter(
+      { adapter: (await createAdapterFromConfig({ provider: "memory" })).adapter, provider: "memory" },
+      { adapter: (await createAdapterFromConfig({ provider: "memory" })).adapter, provider: "memory" },
+    );
+    expect(adapter.getManySecretValues).toBeUndefined();
+    expect(store).toBeDefined();
   });
 });
 

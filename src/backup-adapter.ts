@@ -64,6 +64,9 @@ export class BackupAdapter implements SecretsAdapter {
   readonly #primaryName: string;
   readonly #backupName: string;
   readonly #onEvent: (event: BackupEvent) => void;
+  /** The primary's batch read, offered only when the primary has one (AWS reads 20 ids a request). */
+  readonly getManySecretValues?: (ids: readonly string[]) => Promise<ReadonlyMap<string, SecretValues | Error>>;
+  readonly maxBatchSize?: number;
 
   constructor(
     primary: { adapter: SecretsAdapter; provider: string },
@@ -78,6 +81,11 @@ export class BackupAdapter implements SecretsAdapter {
     // A value must fit both sides, or the backup could never hold it.
     this.maxValueBytes = Math.min(primary.adapter.maxValueBytes ?? 65_536, backup.adapter.maxValueBytes ?? 65_536);
     this.atomicCreate = primary.adapter.atomicCreate ?? true;
+    const batchRead = primary.adapter.getManySecretValues?.bind(primary.adapter);
+    if (batchRead) {
+      if (primary.adapter.maxBatchSize !== undefined) this.maxBatchSize = primary.adapter.maxBatchSize;
+      this.getManySecretValues = (ids) => this.#getMany(batchRead, ids);
+    }
     const callback = options.onBackupError;
     this.#onEvent = (event) => {
       debug(
@@ -147,6 +155,44 @@ export class BackupAdapter implements SecretsAdapter {
     }
     // The primary's answer stands: "not found" from a backup says nothing of an unavailable primary.
     throw primary.error.code === "E_SECRET_NOT_FOUND" ? backup.error : primary.error;
+  }
+
+  /**
+   * One batch from the primary; an id it could not answer (missing, unavailable, the whole batch
+   * failed) then goes the single get's way, which falls back to the backup. So a batch read serves
+   * exactly what a get of each id would, at one primary request per batch while the primary is well.
+   */
+  async #getMany(
+    batchRead: (ids: readonly string[]) => Promise<ReadonlyMap<string, SecretValues | Error>>,
+    ids: readonly string[],
+  ): Promise<ReadonlyMap<string, SecretValues | Error>> {
+    let answers: ReadonlyMap<string, SecretValues | Error>;
+    try {
+      answers = await batchRead(ids);
+    } catch {
+      answers = new Map();
+    }
+    const results = new Map<string, SecretValues | Error>();
+    await Promise.all(
+      ids.map(async (id) => {
+        const answer = answers.get(id);
+        if (answer !== undefined && !(answer instanceof Error)) {
+          results.set(id, answer);
+          return;
+        }
+        const errorCode = (answer as { code?: unknown } | undefined)?.code;
+        if (answer !== undefined && !READ_FALLBACK_CODES.has(String(errorCode))) {
+          results.set(id, answer);
+          return;
+        }
+        try {
+          results.set(id, await this.getSecretValues(id));
+        } catch (error) {
+          results.set(id, error instanceof Error ? error : new Error(String(error)));
+        }
+      }),
+    );
+    return results;
   }
 
   async updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
