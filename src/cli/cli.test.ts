@@ -6,27 +6,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { markedSecretValue } from "../testing/index.js";
-import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK, runCli } from "./program.js";
+import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK } from "./program.js";
+import { cliRunner } from "./run-cli.test-helper.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-cli-"));
 const localEnv = { OMNISECRET_LOCAL_PATH: join(directory, "cli.db") };
 
-async function cli(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    readStdin: async () => options.stdin ?? "",
-    env: options.env ?? localEnv,
-  });
-  return { code, stdout, stderr };
-}
+const cli = cliRunner(localEnv);
 
 describe("omnisecret CLI", () => {
   it("stores, reads, updates, lists and deletes a secret", async () => {

@@ -11,7 +11,8 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { SecretStore } from "../secret-store.js";
 import { markedSecretValue } from "../testing/index.js";
-import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK, runCli } from "./program.js";
+import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK } from "./program.js";
+import { cliRunner } from "./run-cli.test-helper.js";
 import { TRICKY_VALUES } from "./tricky-values.test-helper.js";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -19,21 +20,7 @@ const bin = join(root, "dist", "src", "cli", "main.js");
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-verbs-"));
 const localEnv = { OMNISECRET_LOCAL_PATH: join(directory, "verbs.db") };
 
-async function cli(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-    },
-    readStdin: async () => options.stdin ?? "",
-    env: options.env ?? localEnv,
-  });
-  return { code, stdout, stderr };
-}
+const cli = cliRunner(localEnv);
 
 /** A node one-liner run by `omnisecret run`: writes the named variables it sees to a file as JSON. */
 function dumpEnv(file: string, names: string[]): string[] {
