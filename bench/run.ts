@@ -277,7 +277,8 @@ const title = calibrating
   : "# omnisecret benchmark";
 const machine = machineInfo();
 const checks = checkTargets(results, { concurrency, startup: startupResult });
-const noise = calibrating ? undefined : readNoiseFloor();
+// An A/A run is its own noise floor: its ratio column already compares two identical baselines.
+const noise = calibrating ? { date: machine.date, results } : readNoiseFloor();
 const table = markdown(machine, settings, results, checks, skipped, durationS, startupResult, noise);
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
