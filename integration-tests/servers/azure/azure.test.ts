@@ -5,7 +5,10 @@
  * and its control API; against another vault they fail saying so.
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { Agent as HttpsAgent } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { rootCertificates } from "node:tls";
 import { inspect } from "node:util";
@@ -552,6 +555,43 @@ describe("azure adapter against the Key Vault API", () => {
       expect(error).toMatchObject({ code: "E_CONFIG", field: "caCertFile" });
       expect(error.message).toMatch(/certificate is not trusted .*caCertFile/);
     });
+
+    it.skipIf(!caCertFile)(
+      "still verifies the certificate with caCertFile: a CA that did not issue it is E_CONFIG",
+      async () => {
+        const otherCa = join(mkdtempSync(join(tmpdir(), "omnisecret-azure-ca-")), "other-ca.pem");
+        writeFileSync(otherCa, rootCertificates[0] as string);
+        const store = await open({ caCertFile: otherCa });
+        const error = await failure(store.getSecretValues(randomUUID()));
+        expect(error).toMatchObject({ code: "E_CONFIG", field: "caCertFile" });
+      },
+    );
+
+    it.skipIf(!caCertFile)(
+      "keeps caCertFile's CAs out of the key Node's https agent makes for every request",
+      async () => {
+        // The key is a string join of the agent's `ca`: with the system's CAs and a
+        // NODE_EXTRA_CA_CERTS bundle, hundreds of kilobytes on every request, sign-in included.
+        const keyLengths: number[] = [];
+        const getName = HttpsAgent.prototype.getName;
+        HttpsAgent.prototype.getName = function (this: HttpsAgent, options) {
+          const name = getName.call(this, options);
+          keyLengths.push(name.length);
+          return name;
+        };
+        try {
+          const store = await open();
+          const id = randomUUID();
+          await store.storeSecretValues(id, { tls: "one" });
+          await store.updateSecretValues(id, { tls: "two" });
+          expect(await store.getSecretValues(id)).toEqual({ tls: "two" });
+        } finally {
+          HttpsAgent.prototype.getName = getName;
+        }
+        expect(keyLengths.length).toBeGreaterThan(0);
+        expect(Math.max(...keyLengths)).toBeLessThan(1_000);
+      },
+    );
   });
 
   it("puts no value into any error or cause, whatever fails", async () => {
