@@ -30,7 +30,9 @@ interface SecretCredentialConfig {
 export const createRawAzure: RawFactory = async (config, prefix) => {
   const owner = (config.owner as string | undefined) ?? "default";
   const caCertFile = config.caCertFile as string | undefined;
-  const tlsOptions = caCertFile ? { ca: [...rootCertificates, readFileSync(caCertFile, "utf8")] } : undefined;
+  const caCert = caCertFile ? readFileSync(caCertFile, "utf8") : undefined;
+  // The sign-in may go to Microsoft Entra (an external vault): the system's CAs and the file.
+  const tlsOptions = caCert ? { ca: [...rootCertificates, caCert] } : undefined;
   const secretCredential = config.credential as SecretCredentialConfig | undefined;
   const credential: TokenCredential = secretCredential
     ? new ClientSecretCredential(secretCredential.tenantId, secretCredential.clientId, secretCredential.clientSecret, {
@@ -42,7 +44,12 @@ export const createRawAzure: RawFactory = async (config, prefix) => {
     : new DefaultAzureCredential(tlsOptions ? { tlsOptions } : {});
   const client = new SecretClient(config.vaultUrl as string, credential, {
     disableChallengeResourceVerification: config.disableChallengeResourceVerification === true,
-    ...(tlsOptions ? { tlsOptions } : {}),
+    // The vault's certificate is issued by the file's CA: the client trusts that one, as a user of
+    // a vault with a private CA writes it. Not the system's CAs too: Node's https.Agent puts its
+    // `ca` into the key it finds sockets by, joined on every request, and a few hundred kilobytes
+    // of CAs cost about a millisecond a request there (omnisecret's client keeps them all, in one
+    // secure context outside that key).
+    ...(caCert ? { tlsOptions: { ca: caCert } } : {}),
   });
   const nameOf = (id: string) => `${prefix}-${owner}-${id}`;
   const setOptions = (id: string) => ({
