@@ -481,8 +481,8 @@ export function readmeSummary(
   const rows = results.map((result) => [
     result.provider,
     ...WORKLOADS.map((workload) => cell(result.workloads[workload])),
-    result.coldStart ? `+${round(result.coldStart.extraMs, 1)} ms` : "-",
-    result.coldStart ? `+${round((result.coldStart.memoryRatio - 1) * 100, 1)}%` : "-",
+    result.coldStart ? `${signed(round(result.coldStart.extraMs, 1))} ms` : "-",
+    result.coldStart ? `${signed(round((result.coldStart.memoryRatio - 1) * 100, 1))}%` : "-",
   ]);
   const met = checks.filter((check) => check.met).length;
   return [
