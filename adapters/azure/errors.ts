@@ -16,6 +16,7 @@ import {
   SecretNotFoundError,
   type SecretStoreError,
 } from "../../src/errors.js";
+import { isTlsTrustErrorCode } from "../../src/network-errors.js";
 
 export const PROVIDER = "azure";
 
@@ -33,19 +34,6 @@ const NETWORK_CODES = new Set([
   "ENETUNREACH",
   "REQUEST_SEND_ERROR",
   "UND_ERR_SOCKET",
-]);
-
-/** Node's codes for a certificate chain that does not verify: a configuration problem, not a passing one. */
-const TLS_CODES = new Set([
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "CERT_UNTRUSTED",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
 ]);
 
 /** What failed: a Key Vault request, the sign-in, or the call's own time limit. */
@@ -129,7 +117,7 @@ export function toKeyVaultRequestError(
   let prefix: string;
   if (statusCode !== undefined) {
     prefix = `Key Vault answered ${statusCode}${code ? ` ${code}` : ""}${innerCode ? `/${innerCode}` : ""}`;
-  } else if (name === "RestError" || NETWORK_CODES.has(code ?? "") || TLS_CODES.has(code ?? "")) {
+  } else if (name === "RestError" || NETWORK_CODES.has(code ?? "") || isTlsTrustErrorCode(code)) {
     prefix = `Key Vault could not be reached${code ? ` (${code})` : ""}`;
   } else {
     prefix = name;
@@ -197,7 +185,7 @@ export function mapKeyVaultError(
       ? new SecretAlreadyExistsError(secretId, options)
       : new SecretNotFoundError(secretId, options);
   }
-  if (status === undefined && TLS_CODES.has(error.code ?? "")) {
+  if (status === undefined && isTlsTrustErrorCode(error.code)) {
     return new ConfigError(
       `the vault's TLS certificate is not trusted (${error.code}): give its CA in caCertFile (TLS stays verified)`,
       { ...options, field: "caCertFile" },

@@ -6,13 +6,14 @@
  * which holds the status, Vault's error strings and the network error code only.
  */
 import {
+  ConfigError,
   PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
   SecretNotFoundError,
   type SecretStoreError,
 } from "../../src/errors.js";
-import { isNetworkErrorCode } from "../../src/network-errors.js";
+import { isNetworkErrorCode, isTlsTrustErrorCode } from "../../src/network-errors.js";
 
 export const PROVIDER = "vault";
 
@@ -71,6 +72,12 @@ export function mapVaultError(error: VaultRequestError, secretId: string | undef
   }
   if (error.statusCode === 403 || error.statusCode === 401) {
     return new PermissionDeniedError(secretId, { ...options, message: `Vault denied access (${error.statusCode})` });
+  }
+  if (error.statusCode === undefined && isTlsTrustErrorCode(error.code)) {
+    return new ConfigError(
+      `Vault's TLS certificate is not trusted (${error.code}): give its CA in caCertFile (VAULT_CACERT); TLS stays verified`,
+      { ...options, field: "caCertFile" },
+    );
   }
   if (isRetryable(error)) {
     return new ProviderUnavailableError(secretId, {

@@ -40,7 +40,8 @@
  * Every operation is bounded by `operationTimeoutMs`, each request by `requestTimeoutMs`.
  */
 import { readFileSync } from "node:fs";
-import { rootCertificates } from "node:tls";
+import { Agent as HttpsAgent } from "node:https";
+import { createSecureContext, rootCertificates } from "node:tls";
 import { debuglog } from "node:util";
 import nodeVault from "node-vault";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
@@ -147,6 +148,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
   readonly maxValueBytes: number;
   readonly #client: nodeVault.client;
+  /** The keep-alive agent this adapter made for `caCertFile`, closed with it. */
+  readonly #agent: HttpsAgent | undefined;
   readonly #options: ResolvedVaultOptions;
   readonly #prefix: string;
   /** The mount's `max_versions`, read once (see `#mountMaxVersions`). */
@@ -161,7 +164,16 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     this.#prefix = context.prefix;
     this.maxValueBytes = options.maxValueBytes;
     // The options type describes an injected client structurally, so it compiles without node-vault.
-    this.#client = (options.client as nodeVault.client | undefined) ?? createClient(options);
+    const made = options.client
+      ? { client: options.client as nodeVault.client, agent: undefined }
+      : createClient(options);
+    this.#client = made.client;
+    this.#agent = made.agent;
+  }
+
+  /** Closes the idle keep-alive connections of the `caCertFile` agent (node-vault's own agents cannot be closed). */
+  close(): void {
+    this.#agent?.destroy();
   }
 
   /** The KV v2 path of a secret below the mount. */
@@ -665,12 +677,22 @@ function latestVersionIsGone(metadata: SecretMetadata): boolean {
   return latest.deletion_time !== "" && Date.parse(latest.deletion_time) <= Date.now();
 }
 
-function createClient(options: ResolvedVaultOptions): nodeVault.client {
-  let ca: string[] | undefined;
+/**
+ * The node-vault client of a config, and the agent it was given (the adapter's to close), if any.
+ *
+ * With `caCertFile`, the client gets a keep-alive agent built on one secure context, not `ca` in
+ * its request options: node-vault turns `ca` into an `https.Agent` without keep-alive (a TLS
+ * handshake on every request), and Node's agent joins its `ca` (the system's CAs, the
+ * NODE_EXTRA_CA_CERTS bundle and the file: hundreds of kilobytes) into the key it computes for
+ * every request. The trust is the same: the system's CAs and the file's, and the agent checks
+ * the certificate and the host name.
+ */
+function createClient(options: ResolvedVaultOptions): { client: nodeVault.client; agent: HttpsAgent | undefined } {
+  let agent: HttpsAgent | undefined;
   if (options.caCertFile) {
+    let file: string;
     try {
-      // Added to the system's CAs, not instead of them.
-      ca = [...rootCertificates, readFileSync(options.caCertFile, "utf8")];
+      file = readFileSync(options.caCertFile, "utf8");
     } catch (error) {
       throw new ConfigError(`the CA certificate file ${options.caCertFile} could not be read`, {
         provider: PROVIDER,
@@ -678,17 +700,25 @@ function createClient(options: ResolvedVaultOptions): nodeVault.client {
         cause: error,
       });
     }
+    // Added to the system's CAs, not instead of them. A plain-http address has no use for it.
+    if (options.address.startsWith("https:")) {
+      agent = new HttpsAgent({
+        keepAlive: true,
+        secureContext: createSecureContext({ ca: [...rootCertificates, file] }),
+      });
+    }
   }
-  return nodeVault({
+  const client = nodeVault({
     endpoint: options.address,
     ...(options.token ? { token: options.token } : {}),
     ...(options.namespace ? { namespace: options.namespace } : {}),
-    requestOptions: { timeout: options.requestTimeoutMs, ...(ca ? { ca } : {}) },
+    requestOptions: { timeout: options.requestTimeoutMs, ...(agent ? { httpsAgent: agent } : {}) },
     // node-vault's own debug output prints request bodies, which are secret values.
     debug: () => undefined,
     // TLS stays verified: VAULT_SKIP_VERIFY, which node-vault honours by default, is ignored.
     rpDefaults: { strictSSL: true },
   } as nodeVault.VaultOptions);
+  return { client, agent };
 }
 
 export function createVaultAdapter(options: ResolvedVaultOptions, context: AdapterContext): SecretsAdapter {

@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { request } from "node:https";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerDefinition } from "../../harness/definitions.js";
 import { assertPortFree, runInstallScript } from "../../harness/process.js";
@@ -12,19 +15,56 @@ const ROOT_TOKEN = "root";
  * (a mount that does not keep `keepVersions`) enable mounts of their own, or set keepVersions 3.
  * A KV v2 mount answers 5xx/400 while it finishes its setup in the background, hence the retries.
  */
-async function keepOneVersionOnTheDefaultMount(address: string): Promise<void> {
+async function keepOneVersionOnTheDefaultMount(send: RootRequest): Promise<void> {
   let last = "";
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const response = await fetch(`${address}/v1/secret/config`, {
-      method: "POST",
-      headers: { "X-Vault-Token": ROOT_TOKEN, "Content-Type": "application/json" },
-      body: JSON.stringify({ max_versions: 1 }),
-    });
-    if (response.ok) return;
-    last = `${response.status} ${await response.text()}`;
+    const response = await send("POST", "secret/config", { max_versions: 1 });
+    if (response.status >= 200 && response.status < 300) return;
+    last = `${response.status} ${response.text}`;
     await sleep(100);
   }
   throw new Error(`could not set max_versions=1 on the dev server's secret/ mount: ${last}`);
+}
+
+/** A request to the dev server with its root token. */
+type RootRequest = (method: string, path: string, body?: unknown) => Promise<{ status: number; text: string }>;
+
+/** Over plain http: fetch. */
+function plainRootRequest(address: string): RootRequest {
+  return async (method, path, body) => {
+    const response = await fetch(`${address}/v1/${path}`, {
+      method,
+      headers: { "X-Vault-Token": ROOT_TOKEN, "Content-Type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, text: await response.text() };
+  };
+}
+
+/** Over https, trusting the dev server's own CA (fetch cannot be given a CA without undici). */
+function tlsRootRequest(address: string, caCertFile: string): RootRequest {
+  return (method, path, body) =>
+    new Promise((resolve, reject) => {
+      const sent = request(
+        `${address}/v1/${path}`,
+        {
+          method,
+          ca: readFileSync(caCertFile, "utf8"),
+          headers: { "X-Vault-Token": ROOT_TOKEN, "Content-Type": "application/json" },
+        },
+        (response) => {
+          let text = "";
+          response.setEncoding("utf8");
+          response.on("data", (chunk: string) => {
+            text += chunk;
+          });
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+          response.on("error", reject);
+        },
+      );
+      sent.on("error", reject);
+      sent.end(body === undefined ? undefined : JSON.stringify(body));
+    });
 }
 
 export const vaultServer: ServerDefinition = {
@@ -36,10 +76,18 @@ export const vaultServer: ServerDefinition = {
     return { provider: "vault", address, token: env.OMNISECRET_TEST_VAULT_TOKEN ?? ROOT_TOKEN };
   },
   install: (env) => runInstallScript("vault/install.sh", env),
+  /**
+   * With OMNISECRET_TEST_VAULT_TLS_DIR set, the dev server serves https (`-dev-tls`) with a CA,
+   * certificate and key it generates into that folder; the config then names the CA as
+   * `caCertFile`. The shared servers are plain http; the TLS tests start their own.
+   */
   async launch(executable, env) {
     const port = Number(env.OMNISECRET_TEST_VAULT_PORT ?? 8200);
     await assertPortFree(port, "vault", "OMNISECRET_TEST_VAULT_PORT");
-    const address = `http://127.0.0.1:${port}`;
+    const tlsDir = env.OMNISECRET_TEST_VAULT_TLS_DIR;
+    const address = `${tlsDir ? "https" : "http"}://127.0.0.1:${port}`;
+    const caCertFile = tlsDir ? join(tlsDir, "vault-ca.pem") : undefined;
+    const send = caCertFile ? tlsRootRequest(address, caCertFile) : plainRootRequest(address);
     return {
       command: executable,
       args: [
@@ -49,10 +97,12 @@ export const vaultServer: ServerDefinition = {
         `-dev-listen-address=127.0.0.1:${port}`,
         // Leave the user's token helper file (~/.vault-token) alone.
         "-dev-no-store-token",
+        ...(tlsDir ? ["-dev-tls", `-dev-tls-cert-dir=${tlsDir}`] : []),
       ],
-      isReady: async () => (await fetch(`${address}/v1/sys/health`)).status === 200,
-      prepare: () => keepOneVersionOnTheDefaultMount(address),
-      config: { provider: "vault", address, token: ROOT_TOKEN },
+      // Until the server has written its CA, the https request fails; that is "not ready yet".
+      isReady: async () => (await send("GET", "sys/health")).status === 200,
+      prepare: () => keepOneVersionOnTheDefaultMount(send),
+      config: { provider: "vault", address, token: ROOT_TOKEN, ...(caCertFile ? { caCertFile } : {}) },
     };
   },
 };
