@@ -40,12 +40,30 @@ export class Deadline {
  * The deadline of the operation the caller runs in. It travels with the async context rather
  * than as a parameter, so that every request helper and SDK hook of an adapter finds it without
  * each call site passing it on.
+ *
+ * Before Node 24, an AsyncLocalStorage in use turns on promise hooks for the whole process: every
+ * promise anyone creates pays for them (a cached get ran at about half its speed once a server
+ * adapter had run one operation). So it is switched off whenever no operation's work is alive,
+ * and `run` switches it on again; `operationsAlive` counts each operation until everything it
+ * started has settled, not only until its caller got an answer, so that work still running after
+ * a deadline keeps finding its deadline.
  */
 const activeDeadline = new AsyncLocalStorage<Deadline>();
+let operationsAlive = 0;
 
 /** The deadline of the running operation, if it runs under `withinDeadline`. */
 export function currentDeadline(): Deadline | undefined {
-  return activeDeadline.getStore();
+  return operationsAlive === 0 ? undefined : activeDeadline.getStore();
+}
+
+/** Whether the deadline's async context is switched on (for tests: it is off between operations). */
+export function deadlineContextActive(): boolean {
+  return operationsAlive > 0;
+}
+
+function operationEnded(): void {
+  operationsAlive -= 1;
+  if (operationsAlive === 0) activeDeadline.disable();
 }
 
 export interface OperationLimits {
@@ -77,9 +95,18 @@ export async function withinDeadline<T>(
     }, limits.operationTimeoutMs);
   });
   const deadline = new Deadline(controller.signal, Date.now() + limits.operationTimeoutMs);
-  const running = activeDeadline.run(deadline, () => run(deadline));
-  // Settles after the deadline rejected: nobody awaits it any more.
-  running.catch(() => undefined);
+  operationsAlive += 1;
+  let running: Promise<T>;
+  try {
+    running = activeDeadline.run(deadline, () => run(deadline));
+  } catch (error) {
+    // `run` threw before returning a promise.
+    clearTimeout(timer);
+    operationEnded();
+    throw error;
+  }
+  // May settle after the deadline rejected, when nobody awaits it any more.
+  running.then(operationEnded, operationEnded);
   try {
     return await Promise.race([running, expired]);
   } finally {
