@@ -13,6 +13,11 @@
  *
  * A benchmark reads `requestCount()` before and after a workload; only one side runs at a time.
  *
+ * HTTP answers with a 5xx status are counted too (`serverFaultCount()`, and marked in the request
+ * log): a server's own failure, which the SDKs retry. LocalStack answers some requests 500 when
+ * another request changes its store at the same moment ("dictionary changed size during
+ * iteration"); a test of how many requests an adapter chooses to send leaves those out.
+ *
  * Connections opened are counted too (`connectionCount()`), to show that a side reuses its
  * connections (HTTP keep-alive, one HTTP/2 session for gRPC) rather than opening one per request:
  * every TCP connection a client opens, TLS and HTTP/2 included, goes through
@@ -26,6 +31,10 @@ import { Socket } from "node:net";
 let count = 0;
 /** What was sent since `recordRequests()` was called: `METHOD path` for HTTP, the method path for gRPC. */
 let log: string[] | undefined;
+let serverFaults = 0;
+/** Where each HTTP request in flight stands in the log, to mark it if its answer is a 5xx. */
+const logEntries = new WeakMap<object, { log: string[]; index: number }>();
+const SERVER_FAULT_MARK = " (server fault)";
 
 function counted(description: string): void {
   count += 1;
@@ -35,6 +44,15 @@ function counted(description: string): void {
 subscribe("http.client.request.start", (message) => {
   const { request } = message as { request?: { method?: string; path?: string } };
   counted(`${request?.method ?? "?"} ${request?.path ?? "?"}`);
+  if (request && log) logEntries.set(request, { log, index: log.length - 1 });
+});
+subscribe("http.client.response.finish", (message) => {
+  const { request, response } = message as { request?: object; response?: { statusCode?: number } };
+  const status = response?.statusCode ?? 0;
+  if (status < 500) return;
+  serverFaults += 1;
+  const entry = request && logEntries.get(request);
+  if (entry) entry.log[entry.index] += ` → ${status}${SERVER_FAULT_MARK}`;
 });
 subscribe("undici:request:create", (message) => {
   const { request } = message as { request?: { method?: string; path?: string } };
@@ -64,6 +82,16 @@ export function recordRequests(): void {
 
 export function requestLog(): readonly string[] {
   return log ?? [];
+}
+
+/** HTTP requests answered with a 5xx status so far (see above). */
+export function serverFaultCount(): number {
+  return serverFaults;
+}
+
+/** Whether a request log entry was answered with a 5xx status (see above). */
+export function isServerFault(entry: string): boolean {
+  return entry.endsWith(SERVER_FAULT_MARK);
 }
 
 let grpcWrapped = false;
@@ -99,4 +127,15 @@ export async function countSqliteStatements(): Promise<void> {
     };
   }
   sqliteWrapped = true;
+}
+
+/**
+ * The requests `run` sent, less those the server answered with a 5xx (its own failures, which the
+ * SDKs retry; see above): the requests an adapter chose to send, for tests that count them.
+ */
+export async function requestsChosenBy(run: () => Promise<unknown>): Promise<number> {
+  const requestsBefore = count;
+  const faultsBefore = serverFaults;
+  await run();
+  return count - requestsBefore - (serverFaults - faultsBefore);
 }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectionCount, requestCount } from "../../../bench/lib/counters.js";
+import { connectionCount, requestCount, requestsChosenBy } from "../../../bench/lib/counters.js";
 import {
   createAdapterFromConfig,
   type SecretStore,
@@ -114,22 +114,24 @@ describe("vault adapter over https", () => {
     const store = await open();
     // The first store reads the mount's config beside its write: two connections, kept open.
     await store.storeSecretValues(randomUUID(), { tls: "first" });
-    const requestsBefore = requestCount();
     const connectionsBefore = connectionCount();
+    let requests = 0;
     try {
-      const id = randomUUID();
-      await store.storeSecretValues(id, { tls: "one" });
-      for (let round = 0; round < 5; round += 1) {
-        await store.updateSecretValues(id, { tls: `round ${round}` });
-        await store.getSecretValues(id);
-      }
-      await store.deleteSecretValues(id);
+      requests = await requestsChosenBy(async () => {
+        const id = randomUUID();
+        await store.storeSecretValues(id, { tls: "one" });
+        for (let round = 0; round < 5; round += 1) {
+          await store.updateSecretValues(id, { tls: `round ${round}` });
+          await store.getSecretValues(id);
+        }
+        await store.deleteSecretValues(id);
+      });
     } finally {
       HttpsAgent.prototype.getName = getName;
     }
     // A store, 5 updates (2 each), 5 gets, a delete (2): 18.
-    expect(requestCount() - requestsBefore).toBe(18);
-    expect(keyLengths.length).toBeGreaterThanOrEqual(requestCount() - requestsBefore);
+    expect(requests).toBe(18);
+    expect(keyLengths.length).toBeGreaterThanOrEqual(requests);
     expect(Math.max(...keyLengths)).toBeLessThan(1_000);
     const connections = connectionCount() - connectionsBefore;
     expect(connections).toBe(0);

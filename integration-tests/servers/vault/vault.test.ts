@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import nodeVault from "node-vault";
 import { beforeAll, describe, expect, it } from "vitest";
-import { requestCount } from "../../../bench/lib/counters.js";
+import { requestsChosenBy } from "../../../bench/lib/counters.js";
 import { NotFound } from "../../../bench/lib/side.js";
 import { createAdapterFromConfig, type SecretStore } from "../../../src/index.js";
 import { testSecretsAdapter } from "../../../src/testing/index.js";
@@ -50,11 +50,7 @@ async function enableKv2(mount: string): Promise<void> {
 }
 
 /** The requests `run` sent, counted on the wire (admin requests are fetch, counted too: none inside). */
-async function requestsOf(run: () => Promise<unknown>): Promise<number> {
-  const before = requestCount();
-  await run();
-  return requestCount() - before;
-}
+const requestsOf = requestsChosenBy;
 
 testContractOnServer("vault", config);
 // Strict ownership changes which reads find a secret and how a store over a deleted one goes.
