@@ -504,11 +504,16 @@ async function readJsonValues(source: string, io: CliIo): Promise<SecretValues> 
   return parsed as SecretValues;
 }
 
+/** omnisecret's own package.json, looked for upwards: the build bundles this module into a file whose folder may change. */
 function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL("../../../package.json", import.meta.url), "utf8");
-    return (JSON.parse(text) as { version: string }).version;
-  } catch {
-    return "unknown";
+  for (let folder = new URL(".", import.meta.url); ; folder = new URL("..", folder)) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL("package.json", folder), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      if (manifest.name === "omnisecret" && typeof manifest.version === "string") return manifest.version;
+    } catch {}
+    if (folder.pathname === "/") return "unknown";
   }
 }
