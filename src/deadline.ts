@@ -43,10 +43,12 @@ export class Deadline {
  *
  * Before Node 24, an AsyncLocalStorage in use turns on promise hooks for the whole process: every
  * promise anyone creates pays for them (a cached get ran at about half its speed once a server
- * adapter had run one operation). So it is switched off whenever no operation's work is alive,
- * and `run` switches it on again; `operationsAlive` counts each operation until everything it
- * started has settled, not only until its caller got an answer, so that work still running after
- * a deadline keeps finding its deadline.
+ * adapter had run one operation). So it is switched off whenever no operation is alive, and
+ * `run` switches it on again. `operationsAlive` counts an operation until its own promise settles,
+ * not only until its caller got an answer, so that an operation still running after its deadline
+ * keeps finding it. Work an operation starts and does not await (a lookup sent beside a write that
+ * then failed) may outlive it; with the storage off it finds no deadline, and its requests fall
+ * back to `requestTimeoutMs` and the retry limits, so it is still bounded.
  */
 const activeDeadline = new AsyncLocalStorage<Deadline>();
 let operationsAlive = 0;
