@@ -87,10 +87,7 @@ const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 // 1. The build: the omnisecret side and the cold-start probes run dist/, as users do.
 log("building dist/ ...");
-execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
-  cwd: root,
-  stdio: "inherit",
-});
+execFileSync(process.execPath, [join(root, "scripts", "build.mjs")], { cwd: root, stdio: "inherit" });
 const { SecretStore } = (await import(pathToFileURL(join(root, "dist", "src", "index.js")).href)) as typeof Omnisecret;
 
 // 2. The servers: reuse those of `npm run servers:start`, start the others on free ports.

@@ -69,7 +69,7 @@ check("the tarball holds LICENSE, README, the build and its declarations, and no
   );
   assert(dead.length === 0, `should not ship: ${dead.join(", ")}`);
   // Every built file has its source: nothing left over in dist/ from a file since removed. The
-  // bundle's shared chunks have none of their own (scripts/bundle.mjs removes those of earlier builds).
+  // bundle's shared chunks have none of their own (scripts/build.mjs removes those of earlier builds).
   const stale = files
     .filter((file) => file.startsWith("dist/") && !file.startsWith("dist/src/chunks/"))
     .filter((file) => !existsSync(join(root, file.slice("dist/".length).replace(/\.d\.ts$|\.js$/, ".ts"))));

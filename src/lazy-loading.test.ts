@@ -47,7 +47,7 @@ describe("lazy loading of providers", () => {
     const loaded = modulesLoadedFor({ provider: "memory" });
     // The recorder must see the modules loaded at all, or the absences below prove nothing.
     expect(loaded.ownModules).toContain("adapters/memory/index.js");
-    // valibot is bundled into dist (scripts/bundle.mjs): only the parts the schemas use load.
+    // valibot is bundled into dist (scripts/build.mjs): only the parts the schemas use load.
     expect(loaded.packages).not.toContain("valibot");
     expect(loaded.packages).not.toContain("zod");
     expect(loaded.packages).not.toContain("better-sqlite3");

@@ -21,11 +21,6 @@ export default function setup(): void {
   const marker = join(root, "dist", "src", "index.js");
   const sources = Math.max(newestMtime(join(root, "src")), newestMtime(join(root, "adapters")));
   if (existsSync(marker) && statSync(marker).mtimeMs >= sources) return;
-  // What `npm run build` does: tsc, then the bundle (scripts/bundle.mjs).
-  execFileSync(
-    process.execPath,
-    [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
-    { cwd: root, stdio: "inherit" },
-  );
-  execFileSync(process.execPath, [join(root, "scripts", "bundle.mjs")], { cwd: root, stdio: "inherit" });
+  // `npm run build`: tsc, then the bundle.
+  execFileSync(process.execPath, [join(root, "scripts", "build.mjs")], { cwd: root, stdio: "inherit" });
 }

@@ -136,9 +136,9 @@ export const NOTES = {
   localThroughput:
     "a local operation is a few µs of SQLite and AES-GCM, and omnisecret's own work per call is about 1.2 µs for a store and 0.6 µs for a get (measured with the memory adapter: the id check, the validated copy of the values and their size check, the copy handed out, error wrapping, two more async layers), several percent of it; µs-scale comparisons on this machine also carry several percent of noise (see the A/A run). It cannot be closed without dropping checks the contract requires; over a network it is about 0.1% of a request",
   coldStart:
-    "what omnisecret adds to the SDK's own start is its own modules and valibot (about 25 files and 110 KB, each module a separate step of Node's ESM loader), the config check and the facade; zod, which cost about 100 ms of CPU and 95 modules, is gone. Closing the rest would take shipping the core as one bundled module, so that Node loads one file instead of about 25",
+    "what omnisecret adds to the SDK's own start is its core (built as a bundle: about 6 files and 95 KB for the import, with the parts of valibot the schemas use inside, plus the selected provider's options and adapter), the config check and the facade; zod (about 100 ms and 95 modules) and the unbundled build (23 files, 300 KB) are gone. Process starts on this machine vary by tens of ms from run to run (see the startup table), so a gap of this size needs more runs on a quiet machine to tell from noise; what is left of it is Node parsing and linking those files",
   startup:
-    "a bare `node` starts in well under the time Node's ESM loader takes for omnisecret's modules, valibot and (on Node 20) the better-sqlite3 addon the local store opens; zod is no longer loaded. Closing the rest would take one bundled module for the core, and node:sqlite (Node 22 and 24) instead of the addon",
+    "a bare `node` starts in well under the time Node takes to read, parse and link omnisecret's bundled core (about 6 files, 95 KB) and, for a local store on Node 20, to load the better-sqlite3 addon and open the database; node:sqlite (Node 22 and 24) avoids the addon",
   connections:
     "the side opened a connection for (nearly) every request: its HTTP agent or client does not keep connections alive",
   networkNoise:

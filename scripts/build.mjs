@@ -1,7 +1,9 @@
-// The second half of `npm run build`: turns tsc's one-file-per-module output in dist/ into a few
-// bundled modules, for cold start (issue 13). Node's ESM loader pays for every module it resolves,
-// reads and links, and valibot ships as one 206 KB file of which the options schemas use a
-// tenth: `import("omnisecret")` loaded 23 files and 300 KB, about 50 ms over bare `node`.
+// `npm run build`: tsc, then a bundle of its output, for cold start (issue 13). The tests' global
+// setup and the bench run this file too, so every dist/ is built the same way.
+//
+// Why the bundle: Node's ESM loader pays for every module it resolves, reads and links, and
+// valibot ships as one 206 KB file of which the options schemas use a tenth: `import("omnisecret")`
+// loaded 23 files and 300 KB, about 50 ms over bare `node`.
 //
 // What stays as it was: every path a user or a test names. The package's entry points
 // (the library, `omnisecret/testing`, the CLI) and every module the code imports lazily (each
@@ -11,12 +13,18 @@
 // optional peers the user installs), except valibot, which is bundled so only what the schemas
 // use is loaded. The declarations (.d.ts) are tsc's, untouched; the JavaScript files tsc wrote
 // that are now inside a bundle are removed, so nothing in dist/ is dead code.
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { build } from "esbuild";
 
 const root = join(import.meta.dirname, "..");
 const dist = join(root, "dist");
+
+execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
+  cwd: root,
+  stdio: "inherit",
+});
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const BUNDLED_PACKAGES = new Set(["valibot"]);
 
