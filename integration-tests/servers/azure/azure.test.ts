@@ -6,7 +6,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { Agent as HttpsAgent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -18,6 +17,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { NotFound } from "../../../bench/lib/side.js";
 import type { SecretStore, SecretStoreError } from "../../../src/index.js";
 import { markedSecretValue, valuesOfSerializedSize } from "../../../src/testing/index.js";
+import { httpsAgentKeyLengths } from "../../../test-support/agent-keys.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
 import {
   itTreatsAnotherOwnersSecretAsMissing,
@@ -572,22 +572,13 @@ describe("azure adapter against the Key Vault API", () => {
       async () => {
         // The key is a string join of the agent's `ca`: with the system's CAs and a
         // NODE_EXTRA_CA_CERTS bundle, hundreds of kilobytes on every request, sign-in included.
-        const keyLengths: number[] = [];
-        const getName = HttpsAgent.prototype.getName;
-        HttpsAgent.prototype.getName = function (this: HttpsAgent, options) {
-          const name = getName.call(this, options);
-          keyLengths.push(name.length);
-          return name;
-        };
-        try {
+        const keyLengths = await httpsAgentKeyLengths(async () => {
           const store = await open();
           const id = randomUUID();
           await store.storeSecretValues(id, { tls: "one" });
           await store.updateSecretValues(id, { tls: "two" });
           expect(await store.getSecretValues(id)).toEqual({ tls: "two" });
-        } finally {
-          HttpsAgent.prototype.getName = getName;
-        }
+        });
         expect(keyLengths.length).toBeGreaterThan(0);
         expect(Math.max(...keyLengths)).toBeLessThan(1_000);
       },

@@ -6,7 +6,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { Agent as HttpsAgent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
@@ -19,6 +18,7 @@ import {
   SecretStore as Store,
 } from "../../../src/index.js";
 import { testSecretsAdapter } from "../../../src/testing/index.js";
+import { httpsAgentKeyLengths } from "../../../test-support/agent-keys.js";
 import { type RunningServer, startServer, stopServers } from "../../harness/index.js";
 import { freePort } from "../../harness/process.js";
 import { serverConfig } from "../../server-config.js";
@@ -104,19 +104,12 @@ describe("vault adapter over https", () => {
     // node-vault turns a `ca` request option into an agent without keep-alive (a handshake per
     // request), and Node's agent joins its `ca` (the system's CAs and the file) into the key it
     // computes for every request.
-    const keyLengths: number[] = [];
-    const getName = HttpsAgent.prototype.getName;
-    HttpsAgent.prototype.getName = function (this: HttpsAgent, options) {
-      const name = getName.call(this, options);
-      keyLengths.push(name.length);
-      return name;
-    };
     const store = await open();
     // The first store reads the mount's config beside its write: two connections, kept open.
     await store.storeSecretValues(randomUUID(), { tls: "first" });
     const connectionsBefore = connectionCount();
     let requests = 0;
-    try {
+    const keyLengths = await httpsAgentKeyLengths(async () => {
       requests = await requestsChosenBy(async () => {
         const id = randomUUID();
         await store.storeSecretValues(id, { tls: "one" });
@@ -126,9 +119,7 @@ describe("vault adapter over https", () => {
         }
         await store.deleteSecretValues(id);
       });
-    } finally {
-      HttpsAgent.prototype.getName = getName;
-    }
+    });
     // A store, 5 updates (2 each), 5 gets, a delete (2): 18.
     expect(requests).toBe(18);
     expect(keyLengths.length).toBeGreaterThanOrEqual(requests);
