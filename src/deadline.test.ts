@@ -1,72 +1,69 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { currentDeadline, type Deadline, deadlineContextActive, withinDeadline } from "./deadline.js";
+import { type Deadline, withinDeadline, withinDeadlineEach } from "./deadline.js";
 
 const limits = (operationTimeoutMs: number) => ({ provider: "test", operationTimeoutMs });
 
 describe("withinDeadline", () => {
-  it("hands each operation its own deadline through the async context, across awaits", async () => {
-    const seen: [Deadline, Deadline | undefined][] = [];
-    const operation = (waitMs: number) =>
-      withinDeadline(limits(5_000), { operation: "get" }, async (deadline) => {
-        await sleep(waitMs);
-        seen.push([deadline, currentDeadline()]);
-        await Promise.resolve();
-        seen.push([deadline, currentDeadline()]);
-      });
-    await Promise.all([operation(30), operation(5), operation(15)]);
-    expect(seen).toHaveLength(6);
-    for (const [given, found] of seen) expect(found).toBe(given);
+  it("gives each operation its own deadline, which aborts its signal and rejects the operation when it passes", async () => {
+    const given: Deadline[] = [];
+    const slow = withinDeadline(limits(30), { operation: "get", secretId: "x" }, async (deadline) => {
+      given.push(deadline);
+      await sleep(200);
+    });
+    const quick = withinDeadline(limits(5_000), { operation: "get" }, async (deadline) => {
+      given.push(deadline);
+      return "done";
+    });
+    expect(await quick).toBe("done");
+    await expect(slow).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+    expect(given).toHaveLength(2);
+    expect(given[0]).not.toBe(given[1]);
+    expect(given[0]?.signal.aborted).toBe(true);
+    expect(given[1]?.signal.aborted).toBe(false);
+    expect(given[0]?.remainingMs()).toBe(0);
+    expect(given[1]?.requestTimeoutMs(1_000)).toBeLessThanOrEqual(1_000);
   });
 
-  it("switches the async context off once no operation's work is alive, and on again for the next", async () => {
-    expect(deadlineContextActive()).toBe(false);
-    const first = withinDeadline(limits(5_000), { operation: "get" }, async () => {
-      expect(deadlineContextActive()).toBe(true);
-      await sleep(5);
-    });
-    const second = withinDeadline(limits(5_000), { operation: "get" }, async () => sleep(30));
-    await first;
-    // The second operation is still running: the context stays on for it.
-    expect(deadlineContextActive()).toBe(true);
-    await second;
-    await Promise.resolve();
-    expect(deadlineContextActive()).toBe(false);
-    expect(currentDeadline()).toBeUndefined();
-    await withinDeadline(limits(5_000), { operation: "get" }, async (deadline) => {
-      await sleep(1);
-      expect(currentDeadline()).toBe(deadline);
-    });
-  });
-
-  it("keeps the deadline for work that outlives it, and switches off only when that work has settled", async () => {
-    let foundLate: Deadline | undefined;
-    let given: Deadline | undefined;
-    let finished!: () => void;
-    const lateWorkDone = new Promise<void>((resolve) => {
-      finished = resolve;
-    });
-    const operation = withinDeadline(limits(20), { operation: "get", secretId: "x" }, async (deadline) => {
-      given = deadline;
-      await sleep(80);
-      foundLate = currentDeadline();
-      finished();
-    });
-    await expect(operation).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
-    expect(given?.signal.aborted).toBe(true);
-    expect(deadlineContextActive()).toBe(true);
-    await lateWorkDone;
-    await sleep(1);
-    expect(foundLate).toBe(given);
-    expect(deadlineContextActive()).toBe(false);
-  });
-
-  it("counts an operation whose function throws before returning a promise as ended", async () => {
+  it("reports an operation whose function throws before returning a promise", async () => {
     await expect(
       withinDeadline(limits(5_000), { operation: "get" }, () => {
         throw new Error("synchronous");
       }),
     ).rejects.toThrow("synchronous");
-    expect(deadlineContextActive()).toBe(false);
+  });
+});
+
+describe("withinDeadlineEach", () => {
+  it("reads each step under a deadline of its own, which the source finds through stepDeadline()", async () => {
+    const seen: Deadline[] = [];
+    async function* pages(stepDeadline: () => Deadline) {
+      for (let page = 0; page < 3; page += 1) {
+        await sleep(1);
+        seen.push(stepDeadline());
+        yield page;
+      }
+    }
+    const read: number[] = [];
+    for await (const page of withinDeadlineEach(limits(5_000), "list", pages)) read.push(page);
+    expect(read).toEqual([0, 1, 2]);
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen).size).toBe(3);
+  });
+
+  it("ends a step that outlives its deadline with E_PROVIDER_UNAVAILABLE", async () => {
+    async function* stuck(stepDeadline: () => Deadline) {
+      yield 1;
+      await sleep(200);
+      stepDeadline();
+      yield 2;
+    }
+    const read: number[] = [];
+    await expect(
+      (async () => {
+        for await (const value of withinDeadlineEach(limits(30), "list", stuck)) read.push(value);
+      })(),
+    ).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+    expect(read).toEqual([1]);
   });
 });

@@ -6,7 +6,6 @@
  * `requestTimeout` per attempt; Google's gax: an RPC timeout per attempt inside a total
  * timeout; Azure: `tryTimeoutInMs` inside a caller's abort signal), kept under one name here.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { SecretsAdapter, SecretValues } from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 
@@ -34,38 +33,6 @@ export class Deadline {
   requestTimeoutMs(requestTimeoutMs: number): number {
     return Math.max(1, Math.min(requestTimeoutMs, this.#endsAt - Date.now()));
   }
-}
-
-/**
- * The deadline of the operation the caller runs in. It travels with the async context rather
- * than as a parameter, so that every request helper and SDK hook of an adapter finds it without
- * each call site passing it on.
- *
- * Before Node 24, an AsyncLocalStorage in use turns on promise hooks for the whole process: every
- * promise anyone creates pays for them (a cached get ran at about half its speed once a server
- * adapter had run one operation). So it is switched off whenever no operation is alive, and
- * `run` switches it on again. `operationsAlive` counts an operation until its own promise settles,
- * not only until its caller got an answer, so that an operation still running after its deadline
- * keeps finding it. Work an operation starts and does not await (a lookup sent beside a write that
- * then failed) may outlive it; with the storage off it finds no deadline, and its requests fall
- * back to `requestTimeoutMs` and the retry limits, so it is still bounded.
- */
-const activeDeadline = new AsyncLocalStorage<Deadline>();
-let operationsAlive = 0;
-
-/** The deadline of the running operation, if it runs under `withinDeadline`. */
-export function currentDeadline(): Deadline | undefined {
-  return operationsAlive === 0 ? undefined : activeDeadline.getStore();
-}
-
-/** Whether the deadline's async context is switched on (for tests: it is off between operations). */
-export function deadlineContextActive(): boolean {
-  return operationsAlive > 0;
-}
-
-function operationEnded(): void {
-  operationsAlive -= 1;
-  if (operationsAlive === 0) activeDeadline.disable();
 }
 
 export interface OperationLimits {
@@ -97,18 +64,16 @@ export async function withinDeadline<T>(
     }, limits.operationTimeoutMs);
   });
   const deadline = new Deadline(controller.signal, Date.now() + limits.operationTimeoutMs);
-  operationsAlive += 1;
   let running: Promise<T>;
   try {
-    running = activeDeadline.run(deadline, () => run(deadline));
+    running = run(deadline);
   } catch (error) {
     // `run` threw before returning a promise.
     clearTimeout(timer);
-    operationEnded();
     throw error;
   }
   // May settle after the deadline rejected, when nobody awaits it any more.
-  running.then(operationEnded, operationEnded);
+  running.catch(() => undefined);
   try {
     return await Promise.race([running, expired]);
   } finally {
@@ -117,21 +82,30 @@ export async function withinDeadline<T>(
 }
 
 /**
- * Yields what `iterable` yields, each step (for the adapters, each page request) under its own
- * deadline of `operationTimeoutMs`: a list may be long, but no single wait is unbounded.
+ * Yields what `source` yields, each step (for the adapters, each page request) under its own
+ * deadline of `operationTimeoutMs`: a list may be long, but no single wait is unbounded. `source`
+ * is given a function that returns the deadline of the step being read, to hand to its requests.
  */
 export async function* withinDeadlineEach<T>(
   limits: OperationLimits,
   operation: string,
-  iterable: AsyncIterable<T>,
+  source: (stepDeadline: () => Deadline) => AsyncIterable<T>,
 ): AsyncIterable<T> {
-  const iterator = iterable[Symbol.asyncIterator]();
+  let current: Deadline | undefined;
+  const stepDeadline = () => {
+    if (!current) throw new Error("a list step ran outside its deadline");
+    return current;
+  };
+  const iterator = source(stepDeadline)[Symbol.asyncIterator]();
   let finished = false;
   try {
     for (;;) {
       let step: IteratorResult<T>;
       try {
-        step = await withinDeadline(limits, { operation }, () => iterator.next());
+        step = await withinDeadline(limits, { operation }, (deadline) => {
+          current = deadline;
+          return iterator.next();
+        });
       } catch (error) {
         // A step that timed out may still be running; return() would wait for it.
         finished = true;
@@ -151,9 +125,13 @@ export async function* withinDeadlineEach<T>(
 
 /**
  * The base of the adapters that talk to a server: every public operation runs under its own
- * deadline (`withinDeadline`; each page of a list under `withinDeadlineEach`), so a subclass
- * implements the operations themselves and finds the deadline with `currentDeadline()` where it
- * sends a request.
+ * deadline (`withinDeadline`; each page of a list under `withinDeadlineEach`), which the subclass
+ * receives as a parameter and hands to every request it sends.
+ *
+ * A parameter, not an AsyncLocalStorage: before Node 24 an AsyncLocalStorage in use turns on
+ * promise hooks for the whole process, and every promise anyone creates pays for them (a cached
+ * get ran at about half its speed once a server adapter had run one operation; the Azure SDK's
+ * request pipeline, with its many promises, ran a get about 40% slower while they were on).
  */
 export abstract class DeadlineBoundAdapter implements SecretsAdapter {
   abstract readonly provider: string;
@@ -161,33 +139,46 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
   /** The provider's name and `operationTimeoutMs`, read when an operation starts. */
   protected abstract get limits(): OperationLimits;
 
-  protected abstract storeValues(id: string, values: SecretValues, serialized: string): Promise<void>;
-  protected abstract readValues(id: string): Promise<SecretValues>;
-  protected abstract updateValues(id: string, values: SecretValues, serialized: string): Promise<void>;
-  protected abstract deleteValues(id: string): Promise<void>;
-  protected abstract listIds(): AsyncIterable<string>;
+  protected abstract storeValues(
+    id: string,
+    values: SecretValues,
+    serialized: string,
+    deadline: Deadline,
+  ): Promise<void>;
+  protected abstract readValues(id: string, deadline: Deadline): Promise<SecretValues>;
+  protected abstract updateValues(
+    id: string,
+    values: SecretValues,
+    serialized: string,
+    deadline: Deadline,
+  ): Promise<void>;
+  protected abstract deleteValues(id: string, deadline: Deadline): Promise<void>;
+  /** `stepDeadline()`: the deadline of the page being read, for its requests. */
+  protected abstract listIds(stepDeadline: () => Deadline): AsyncIterable<string>;
 
   storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
-    return withinDeadline(this.limits, { operation: "store", secretId: id }, () =>
-      this.storeValues(id, values, serialized),
+    return withinDeadline(this.limits, { operation: "store", secretId: id }, (deadline) =>
+      this.storeValues(id, values, serialized, deadline),
     );
   }
 
   getSecretValues(id: string): Promise<SecretValues> {
-    return withinDeadline(this.limits, { operation: "get", secretId: id }, () => this.readValues(id));
+    return withinDeadline(this.limits, { operation: "get", secretId: id }, (deadline) => this.readValues(id, deadline));
   }
 
   updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
-    return withinDeadline(this.limits, { operation: "update", secretId: id }, () =>
-      this.updateValues(id, values, serialized),
+    return withinDeadline(this.limits, { operation: "update", secretId: id }, (deadline) =>
+      this.updateValues(id, values, serialized, deadline),
     );
   }
 
   deleteSecretValues(id: string): Promise<void> {
-    return withinDeadline(this.limits, { operation: "delete", secretId: id }, () => this.deleteValues(id));
+    return withinDeadline(this.limits, { operation: "delete", secretId: id }, (deadline) =>
+      this.deleteValues(id, deadline),
+    );
   }
 
   listSecretIds(): AsyncIterable<string> {
-    return withinDeadlineEach(this.limits, "list", this.listIds());
+    return withinDeadlineEach(this.limits, "list", (stepDeadline) => this.listIds(stepDeadline));
   }
 }

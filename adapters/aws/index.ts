@@ -41,7 +41,7 @@ import {
   type Tag,
 } from "@aws-sdk/client-secrets-manager";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { currentDeadline, DeadlineBoundAdapter, withinDeadline } from "../../src/deadline.js";
+import { type Deadline, DeadlineBoundAdapter, withinDeadline } from "../../src/deadline.js";
 import {
   ConfigError,
   isSecretStoreError,
@@ -99,6 +99,15 @@ function watchAttempts(command: DeleteSecretCommand): { readonly mayHaveRun: boo
   return watch;
 }
 
+/**
+ * The SDK options of a request sent for an operation: its deadline's signal, which the SDK checks
+ * before each attempt (it retries a timed-out request on its own) and which aborts the request in
+ * flight when the deadline passes, so no attempt outlives the operation.
+ */
+function within(deadline: Deadline): { abortSignal: AbortSignal } {
+  return { abortSignal: deadline.signal };
+}
+
 export class AwsSecretsAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
   readonly maxValueBytes = AWS_MAX_VALUE_BYTES;
@@ -137,26 +146,10 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
           throwOnRequestTimeout: true,
         },
       });
-    if (this.#ownsClient) this.#stopAttemptsAfterDeadline();
     if (!options.verifyOwnership) {
       this.getManySecretValues = (ids) =>
-        withinDeadline(this.limits, { operation: "batch get" }, () => this.#readMany(ids));
+        withinDeadline(this.limits, { operation: "batch get" }, (deadline) => this.#readMany(ids, deadline));
     }
-  }
-
-  /**
-   * The SDK retries a timed-out request on its own; once the operation's deadline has passed
-   * (and the operation has failed), no further attempt is sent. A step below the SDK's retry, so
-   * it runs before every attempt.
-   */
-  #stopAttemptsAfterDeadline(): void {
-    this.#client.middlewareStack.add(
-      (next) => (args) => {
-        currentDeadline()?.signal.throwIfAborted();
-        return next(args);
-      },
-      { step: "deserialize", name: "omnisecretOperationDeadline" },
-    );
   }
 
   /** The provider-native name of a secret. */
@@ -173,7 +166,12 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     return this.#options;
   }
 
-  protected override async storeValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+  protected override async storeValues(
+    id: string,
+    _values: SecretValues,
+    serialized: string,
+    deadline: Deadline,
+  ): Promise<void> {
     // The SDK re-sends this token on its own retries, so a create that timed out but succeeded is
     // not made twice: AWS answers the retry with success. Where the retry is answered
     // ResourceExistsException instead (LocalStack does), the token tells whether the secret's
@@ -188,6 +186,7 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
           ...(this.#options.kmsKeyId ? { KmsKeyId: this.#options.kmsKeyId } : {}),
           ClientRequestToken: token,
         }),
+        within(deadline),
       );
     try {
       await retryWithBackoff(
@@ -195,8 +194,10 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
           try {
             await create();
           } catch (error) {
-            if (await this.#createdWithToken(error, id, token)) return;
-            if (await this.#nameHeldByDeletedSecret(error, id)) throw new NameStillHeld(undefined, { cause: error });
+            if (await this.#createdWithToken(error, id, token, deadline)) return;
+            if (await this.#nameHeldByDeletedSecret(error, id, deadline)) {
+              throw new NameStillHeld(undefined, { cause: error });
+            }
             throw error;
           }
         },
@@ -205,7 +206,7 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
           attempts: this.#options.recreateAttempts,
           initialDelayMs: 250,
           maxDelayMs: 4_000,
-          signal: currentDeadline()?.signal,
+          signal: deadline.signal,
         },
       );
     } catch (error) {
@@ -225,9 +226,11 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     }
   }
 
-  protected override async readValues(id: string): Promise<SecretValues> {
-    const secretId = await this.#target(id);
-    const result = await this.#send(id, () => this.#client.send(new GetSecretValueCommand({ SecretId: secretId })));
+  protected override async readValues(id: string, deadline: Deadline): Promise<SecretValues> {
+    const secretId = await this.#target(id, deadline);
+    const result = await this.#send(id, () =>
+      this.#client.send(new GetSecretValueCommand({ SecretId: secretId }), within(deadline)),
+    );
     return this.#parseValue(result.SecretString, id);
   }
 
@@ -244,10 +247,10 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
    * `Errors` (missing, pending deletion, denied), in no promised order, so answers are matched
    * by name.
    */
-  async #readMany(ids: readonly string[]): Promise<Map<string, SecretValues | Error>> {
+  async #readMany(ids: readonly string[], deadline: Deadline): Promise<Map<string, SecretValues | Error>> {
     const idOfName = new Map(ids.map((id) => [this.nameOf(id), id]));
     const answer = await this.#send(undefined, () =>
-      this.#client.send(new BatchGetSecretValueCommand({ SecretIdList: [...idOfName.keys()] })),
+      this.#client.send(new BatchGetSecretValueCommand({ SecretIdList: [...idOfName.keys()] }), within(deadline)),
     );
     // An id AWS answered neither way stays out of the map; the facade reports it as unknown.
     const results = new Map<string, SecretValues | Error>();
@@ -271,18 +274,24 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     return results;
   }
 
-  protected override async updateValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
-    const secretId = await this.#target(id);
+  protected override async updateValues(
+    id: string,
+    _values: SecretValues,
+    serialized: string,
+    deadline: Deadline,
+  ): Promise<void> {
+    const secretId = await this.#target(id, deadline);
     // PutSecretValue answers ResourceNotFoundException for a missing secret: update never creates.
     await this.#send(id, () =>
       this.#client.send(
         new PutSecretValueCommand({ SecretId: secretId, SecretString: serialized, ClientRequestToken: randomUUID() }),
+        within(deadline),
       ),
     );
   }
 
-  protected override async deleteValues(id: string): Promise<void> {
-    const secretId = await this.#target(id);
+  protected override async deleteValues(id: string, deadline: Deadline): Promise<void> {
+    const secretId = await this.#target(id, deadline);
     // The decision: scheduling the deletion succeeds for one caller only. Concurrent deletes are
     // told it is already scheduled, or (once it is gone) that it does not exist; so is a strict
     // delete whose secret was replaced after its DescribeSecret (another ARN). All mean not found.
@@ -292,7 +301,7 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     const attempts = watchAttempts(command);
     let arn: string | undefined;
     try {
-      ({ ARN: arn } = await this.#client.send(command));
+      ({ ARN: arn } = await this.#client.send(command, within(deadline)));
     } catch (error) {
       const name = (error as { name?: string } | null)?.name;
       if (isPendingDeletion(error) || name === "ResourceNotFoundException") {
@@ -314,10 +323,10 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     // Then for good, so the name can be stored again at once: on the ARN, never the name, since a
     // store may have freed the name and made a new secret there meanwhile. (Without an ARN, which
     // AWS always returns, the secret stays scheduled, and the next store of the id frees the name.)
-    if (arn) await this.#forceDelete(id, arn);
+    if (arn) await this.#forceDelete(id, arn, deadline);
   }
 
-  protected override async *listIds(): AsyncIterable<string> {
+  protected override async *listIds(stepDeadline: () => Deadline): AsyncIterable<string> {
     const strict = this.#options.verifyOwnership;
     // A case-sensitive prefix match. By default no tag filter: a secret at one of this owner's
     // names is this owner's even without the tags (get reads it), so list shows it too. Strict
@@ -336,6 +345,12 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
               ]
             : []),
         ],
+      },
+      // Read by the SDK as each page's request is sent: that page's deadline.
+      {
+        get abortSignal() {
+          return stepDeadline().signal;
+        },
       },
     );
     const namePattern = secretNamePattern(this.#ownerPath);
@@ -372,10 +387,10 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
    * construction; with `verifyOwnership`, the ARN of the secret at that name once DescribeSecret
    * has shown it live and carrying this store's tags.
    */
-  async #target(id: string): Promise<string> {
+  async #target(id: string, deadline: Deadline): Promise<string> {
     if (!this.#options.verifyOwnership) return this.nameOf(id);
     const described = await this.#send(id, () =>
-      this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) })),
+      this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) }), within(deadline)),
     );
     if (described.DeletedDate || !described.ARN || !this.#isOwned(described.Tags, id)) {
       throw new SecretNotFoundError(id, { provider: PROVIDER });
@@ -389,11 +404,11 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
    * secret's first version, and only this store knows it, so a live secret with a version of
    * that id is this store's.
    */
-  async #createdWithToken(error: unknown, id: string, token: string): Promise<boolean> {
+  async #createdWithToken(error: unknown, id: string, token: string, deadline: Deadline): Promise<boolean> {
     if ((error as { name?: string } | null)?.name !== "ResourceExistsException") return false;
     let described: DescribeSecretCommandOutput;
     try {
-      described = await this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) }));
+      described = await this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) }), within(deadline));
     } catch {
       return false;
     }
@@ -408,20 +423,20 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
    * `verifyOwnership` only one carrying this store's tags is, and another stays untouched, its
    * name taken.
    */
-  async #nameHeldByDeletedSecret(error: unknown, id: string): Promise<boolean> {
+  async #nameHeldByDeletedSecret(error: unknown, id: string, deadline: Deadline): Promise<boolean> {
     const name = (error as { name?: string } | null)?.name;
     // AWS: InvalidRequestException "scheduled for deletion"; moto: ResourceExistsException.
     if (!isPendingDeletion(error) && name !== "ResourceExistsException") return false;
     let described: DescribeSecretCommandOutput;
     try {
-      described = await this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) }));
+      described = await this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) }), within(deadline));
     } catch (describeError) {
       // Gone from DescribeSecret but not yet free for CreateSecret: AWS is finishing a force delete.
       return (describeError as { name?: string }).name === "ResourceNotFoundException" && isPendingDeletion(error);
     }
     if (!described.DeletedDate || !described.ARN) return false;
     if (this.#options.verifyOwnership && !this.#isOwned(described.Tags, id)) return false;
-    await this.#forceDelete(id, described.ARN);
+    await this.#forceDelete(id, described.ARN, deadline);
     return true;
   }
 
@@ -429,9 +444,12 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
    * A secret already gone is no error: another client force-deleted it first, which is all this
    * wanted. (AWS and LocalStack answer success then anyway.)
    */
-  async #forceDelete(id: string, arn: string): Promise<void> {
+  async #forceDelete(id: string, arn: string, deadline: Deadline): Promise<void> {
     try {
-      await this.#client.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true }));
+      await this.#client.send(
+        new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true }),
+        within(deadline),
+      );
     } catch (error) {
       if ((error as { name?: string } | null)?.name === "ResourceNotFoundException") return;
       throw this.#map(error, id);

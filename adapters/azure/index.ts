@@ -57,7 +57,7 @@ import {
   SecretClient,
 } from "@azure/keyvault-secrets";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { currentDeadline, DeadlineBoundAdapter } from "../../src/deadline.js";
+import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   ConfigError,
   isSecretStoreError,
@@ -147,13 +147,18 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     return this.#options;
   }
 
-  protected override async storeValues(id: string, values: SecretValues, serialized: string): Promise<void> {
-    const found = await this.#lookup(id, values);
+  protected override async storeValues(
+    id: string,
+    values: SecretValues,
+    serialized: string,
+    deadline: Deadline,
+  ): Promise<void> {
+    const found = await this.#lookup(deadline, id, values);
     if (found.state !== "absent") throw new SecretAlreadyExistsError(id, { provider: PROVIDER });
     let recoveredVersion: string | undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.#call(values, (callOptions) =>
+        await this.#call(deadline, values, (callOptions) =>
           this.#client.setSecret(this.nameOf(id), serialized, {
             contentType: CONTENT_TYPE,
             tags: this.#tagsFor(id),
@@ -163,15 +168,15 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
         break;
       } catch (error) {
         if (!(error instanceof KeyVaultRequestError && error.statusCode === 409)) throw this.#map(error, id, "store");
-        const deleted = await this.#deletedSecret(id);
+        const deleted = await this.#deletedSecret(deadline, id);
         if (deleted !== undefined) {
           if (!this.#isOwned(deleted.properties.tags, id)) {
             throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: error });
           }
-          if (this.#options.deletePolicy === "purge" && isPurgeable(deleted) && (await this.#purge(id))) {
+          if (this.#options.deletePolicy === "purge" && isPurgeable(deleted) && (await this.#purge(deadline, id))) {
             debug("purged deleted secret %s before storing it again", this.nameOf(id));
           } else {
-            await this.#recover(id);
+            await this.#recover(deadline, id);
             recoveredVersion = deleted.properties.version;
             debug("recovered deleted secret %s to store it again", this.nameOf(id));
           }
@@ -186,27 +191,32 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
         }
         // Purged, but Key Vault finishes a purge in the background and answers 409 meanwhile.
         const delay = Math.min(NAME_HELD_MAX_DELAY_MS, NAME_HELD_INITIAL_DELAY_MS * 2 ** (attempt - 1));
-        await sleep(delay * (0.75 + Math.random() * 0.5), undefined, { signal: currentDeadline()?.signal });
+        await sleep(delay * (0.75 + Math.random() * 0.5), undefined, { signal: deadline.signal });
       }
     }
     // The recovered version holds the values of the secret deleted before: not readable any more.
     if (recoveredVersion !== undefined && this.#options.pruneAction === "disable") {
-      await this.#disableVersion(id, recoveredVersion);
+      await this.#disableVersion(deadline, id, recoveredVersion);
     }
   }
 
-  protected override async readValues(id: string): Promise<SecretValues> {
-    const secret = await this.#owned(id);
+  protected override async readValues(id: string, deadline: Deadline): Promise<SecretValues> {
+    const secret = await this.#owned(deadline, id);
     if (typeof secret.value !== "string") {
       throw new SecretIntegrityError(id, "the secret has no value", { provider: PROVIDER });
     }
     return parseStoredValues(secret.value, id, PROVIDER);
   }
 
-  protected override async updateValues(id: string, values: SecretValues, serialized: string): Promise<void> {
-    const current = await this.#owned(id);
+  protected override async updateValues(
+    id: string,
+    values: SecretValues,
+    serialized: string,
+    deadline: Deadline,
+  ): Promise<void> {
+    const current = await this.#owned(deadline, id);
     try {
-      await this.#call(values, (callOptions) =>
+      await this.#call(deadline, values, (callOptions) =>
         this.#client.setSecret(this.nameOf(id), serialized, {
           contentType: CONTENT_TYPE,
           tags: this.#tagsFor(id),
@@ -218,15 +228,15 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
       throw this.#map(error, id);
     }
     const previous = current.properties.version;
-    if (previous && this.#options.pruneAction === "disable") await this.#disableVersion(id, previous);
+    if (previous && this.#options.pruneAction === "disable") await this.#disableVersion(deadline, id, previous);
   }
 
-  protected override async deleteValues(id: string): Promise<void> {
+  protected override async deleteValues(id: string, deadline: Deadline): Promise<void> {
     // DELETE answers 404 for a missing secret by itself: the read is for the tags only.
-    if (this.#options.verifyOwnership) await this.#owned(id);
+    if (this.#options.verifyOwnership) await this.#owned(deadline, id);
     let deleted: DeletedSecret;
     try {
-      const callOptions = this.#callOptions();
+      const callOptions = this.#callOptions(deadline);
       const poller = await this.#client.beginDeleteSecret(this.nameOf(id), callOptions);
       // Only a purge has to wait for the deletion to show (Key Vault refuses it before).
       if (this.#options.deletePolicy !== "purge") return;
@@ -248,10 +258,12 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
       debug("vault does not let %s be purged (purge protection); left soft-deleted", this.nameOf(id));
       return;
     }
-    await this.#purge(id);
+    await this.#purge(deadline, id);
   }
 
-  protected override async *listIds(): AsyncIterable<string> {
+  // Each page has its own deadline through the facade's race; the SDK's pager takes no per-page
+  // signal, so a page request is bounded by requestTimeoutMs and the SDK's retries.
+  protected override async *listIds(_stepDeadline: () => Deadline): AsyncIterable<string> {
     // Key Vault names are case-insensitive, and may come back in another case than written.
     const pattern = secretNamePattern(`${this.#prefix}-${this.#options.owner}-`, "", { ignoreCase: true });
     const pages = this.#client
@@ -287,10 +299,12 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   }
 
   /** One GET of the latest version, with its tags and value. */
-  async #lookup(id: string, values?: SecretValues): Promise<Lookup> {
+  async #lookup(deadline: Deadline, id: string, values?: SecretValues): Promise<Lookup> {
     let secret: KeyVaultSecret;
     try {
-      secret = await this.#call(values, (callOptions) => this.#client.getSecret(this.nameOf(id), callOptions));
+      secret = await this.#call(deadline, values, (callOptions) =>
+        this.#client.getSecret(this.nameOf(id), callOptions),
+      );
     } catch (error) {
       if (error instanceof KeyVaultRequestError) {
         // Lowkey Vault answers 404 for a disabled version too: there it looks absent.
@@ -304,16 +318,18 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   }
 
   /** The secret, if it exists, is enabled and carries this store's tags; otherwise it is not found. */
-  async #owned(id: string): Promise<KeyVaultSecret> {
-    const found = await this.#lookup(id);
+  async #owned(deadline: Deadline, id: string): Promise<KeyVaultSecret> {
+    const found = await this.#lookup(deadline, id);
     if (found.state !== "present" || !found.owned) throw new SecretNotFoundError(id, { provider: PROVIDER });
     return found.secret;
   }
 
   /** The deleted secret holding the name, or undefined when there is none (or it is being purged). */
-  async #deletedSecret(id: string): Promise<DeletedSecret | undefined> {
+  async #deletedSecret(deadline: Deadline, id: string): Promise<DeletedSecret | undefined> {
     try {
-      return await this.#call(undefined, (callOptions) => this.#client.getDeletedSecret(this.nameOf(id), callOptions));
+      return await this.#call(deadline, undefined, (callOptions) =>
+        this.#client.getDeletedSecret(this.nameOf(id), callOptions),
+      );
     } catch (error) {
       if (error instanceof KeyVaultRequestError && error.statusCode === 404) return undefined;
       throw this.#map(error, id, "store");
@@ -321,9 +337,11 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   }
 
   /** Purges a deleted secret; false when the vault refuses (purge protection, or no purge permission). */
-  async #purge(id: string): Promise<boolean> {
+  async #purge(deadline: Deadline, id: string): Promise<boolean> {
     try {
-      await this.#call(undefined, (callOptions) => this.#client.purgeDeletedSecret(this.nameOf(id), callOptions));
+      await this.#call(deadline, undefined, (callOptions) =>
+        this.#client.purgeDeletedSecret(this.nameOf(id), callOptions),
+      );
       return true;
     } catch (error) {
       if (error instanceof KeyVaultRequestError && error.statusCode === 403) {
@@ -336,9 +354,9 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     }
   }
 
-  async #recover(id: string): Promise<void> {
+  async #recover(deadline: Deadline, id: string): Promise<void> {
     try {
-      const callOptions = this.#callOptions();
+      const callOptions = this.#callOptions(deadline);
       const poller = await this.#client.beginRecoverDeletedSecret(this.nameOf(id), callOptions);
       // Not back in time (a racing store purged it, say): the set that follows finds out.
       await untilDone(poller, callOptions.abortSignal, this.#settleWaitMs());
@@ -350,9 +368,9 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     }
   }
 
-  async #disableVersion(id: string, version: string): Promise<void> {
+  async #disableVersion(deadline: Deadline, id: string, version: string): Promise<void> {
     try {
-      await this.#call(undefined, (callOptions) =>
+      await this.#call(deadline, undefined, (callOptions) =>
         this.#client.updateSecretProperties(this.nameOf(id), version, { enabled: false, ...callOptions }),
       );
     } catch (error) {
@@ -370,19 +388,21 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
    * The options of one SDK call: the operation's deadline as its abort signal (so retries, polls
    * and waits stop there) and `requestTimeoutMs` (cut to the time left) for each HTTP attempt.
    */
-  #callOptions(): CallOptions {
-    const deadline = currentDeadline();
-    const timeout = deadline?.requestTimeoutMs(this.#options.requestTimeoutMs) ?? this.#options.requestTimeoutMs;
+  #callOptions(deadline: Deadline): CallOptions {
     return {
-      abortSignal: deadline?.signal ?? AbortSignal.timeout(this.#options.operationTimeoutMs),
-      requestOptions: { timeout },
+      abortSignal: deadline.signal,
+      requestOptions: { timeout: deadline.requestTimeoutMs(this.#options.requestTimeoutMs) },
     };
   }
 
   /** One SDK call, its retries included, within the operation's deadline; failures come out rebuilt, as `KeyVaultRequestError`. */
-  async #call<T>(values: SecretValues | undefined, run: (callOptions: CallOptions) => Promise<T>): Promise<T> {
+  async #call<T>(
+    deadline: Deadline,
+    values: SecretValues | undefined,
+    run: (callOptions: CallOptions) => Promise<T>,
+  ): Promise<T> {
     try {
-      return await run(this.#callOptions());
+      return await run(this.#callOptions(deadline));
     } catch (error) {
       throw toKeyVaultRequestError(error, (text) => redactValues(text, values));
     }

@@ -51,7 +51,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type protos, SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Gax from "google-gax";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { currentDeadline, DeadlineBoundAdapter } from "../../src/deadline.js";
+import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   isSecretStoreError,
   PermissionDeniedError,
@@ -188,11 +188,16 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     return this.#options;
   }
 
-  protected override async storeValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+  protected override async storeValues(
+    id: string,
+    _values: SecretValues,
+    serialized: string,
+    deadline: Deadline,
+  ): Promise<void> {
     const name = this.nameOf(id);
     let created: Secret;
     try {
-      created = await this.#create(id);
+      created = await this.#create(id, deadline);
     } catch (error) {
       // A create that may have run leaves a secret without a version: list must check it.
       if (mightHaveRun(error)) this.#suspect(id);
@@ -200,26 +205,27 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     }
     let version: number | undefined;
     try {
-      version = versionNumber((await this.#rpc(this.#addVersion(name, serialized), "idempotent"))[0]);
+      version = versionNumber((await this.#rpc(deadline, this.#addVersion(name, serialized), "idempotent"))[0]);
     } catch (error) {
       // Deleted by a concurrent delete (or a store replacing a leftover) before the version: the
       // store counts as done just before that delete.
       if (grpcCode(error) === Status.NOT_FOUND) return this.#resolved(id);
       // Undo the CreateSecret, so the id stays free; if this fails too, list checks the id, and
       // the next store of the id removes the leftover after halfCreatedGraceMs.
-      await this.#rpc((options) => this.#client.deleteSecret({ name }, options), "write").then(
+      await this.#rpc(deadline, (options) => this.#client.deleteSecret({ name }, options), "write").then(
         () => this.#resolved(id),
         () => this.#suspect(id),
       );
       throw this.#map(error, id);
     }
     this.#resolved(id);
-    if (version !== undefined && version > 1) await this.#settleLateVersion(id, created, version);
+    if (version !== undefined && version > 1) await this.#settleLateVersion(id, created, version, deadline);
   }
 
-  protected override async readValues(id: string): Promise<SecretValues> {
-    const name = this.#options.verifyOwnership ? (await this.#getOwned(id)).name : this.nameOf(id);
+  protected override async readValues(id: string, deadline: Deadline): Promise<SecretValues> {
+    const name = this.#options.verifyOwnership ? (await this.#getOwned(id, deadline)).name : this.nameOf(id);
     const [response] = await this.#send(
+      deadline,
       id,
       (options) => this.#client.accessSecretVersion({ name: `${name}/versions/latest` }, options),
       "idempotent",
@@ -227,18 +233,23 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     return this.#decode(id, response.payload);
   }
 
-  protected override async updateValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
-    const name = this.#options.verifyOwnership ? (await this.#getOwned(id)).name : this.nameOf(id);
+  protected override async updateValues(
+    id: string,
+    _values: SecretValues,
+    serialized: string,
+    deadline: Deadline,
+  ): Promise<void> {
+    const name = this.#options.verifyOwnership ? (await this.#getOwned(id, deadline)).name : this.nameOf(id);
     // NOT_FOUND for a missing secret: update never creates.
     const add = this.#addVersion(name, serialized);
-    let [added] = await this.#send(id, add, "idempotent");
+    let [added] = await this.#send(deadline, id, add, "idempotent");
     let version = versionNumber(added);
     if (version === 1) {
       // The secret had no version: a store is between its two requests (or died there). This
       // update counts as done after that store, so its value must end up newer than the store's
       // version, which may land any moment now: it is added once more.
       try {
-        [added] = await this.#rpc(add, "idempotent");
+        [added] = await this.#rpc(deadline, add, "idempotent");
       } catch (error) {
         // Deleted since: done, then deleted.
         if (grpcCode(error) === Status.NOT_FOUND) return this.#resolved(id);
@@ -246,24 +257,30 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       }
       version = versionNumber(added);
       if (version !== undefined && version - this.#options.keepVersions !== 1) {
-        await this.#prune(id, name, 1, false);
+        await this.#prune(id, name, 1, false, deadline);
       }
     }
     this.#resolved(id);
-    if (version !== undefined) await this.#prune(id, name, version - this.#options.keepVersions, false);
+    if (version !== undefined) await this.#prune(id, name, version - this.#options.keepVersions, false, deadline);
   }
 
-  protected override async deleteValues(id: string): Promise<void> {
+  protected override async deleteValues(id: string, deadline: Deadline): Promise<void> {
     if (!this.#options.verifyOwnership) {
-      await this.#send(id, (options) => this.#client.deleteSecret({ name: this.nameOf(id) }, options), "write");
+      await this.#send(
+        deadline,
+        id,
+        (options) => this.#client.deleteSecret({ name: this.nameOf(id) }, options),
+        "write",
+      );
       this.#resolved(id);
       return;
     }
     for (let attempt = 1; ; attempt += 1) {
-      const secret = await this.#getOwned(id);
+      const secret = await this.#getOwned(id, deadline);
       const etag = secret.etag || undefined;
       try {
         await this.#rpc(
+          deadline,
           (options) => this.#client.deleteSecret({ name: secret.name, ...(etag ? { etag } : {}) }, options),
           "write",
         );
@@ -285,7 +302,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     }
   }
 
-  protected override async *listIds(): AsyncIterable<string> {
+  protected override async *listIds(stepDeadline: () => Deadline): AsyncIterable<string> {
     const strict = this.#options.verifyOwnership;
     // `name:` matches a substring of the name; the name (and in strict mode the labels) are
     // checked exactly below, as servers may ignore filters (the emulator does).
@@ -296,6 +313,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     do {
       const token = pageToken;
       const [secrets, , response] = await this.#send(
+        stepDeadline(),
         undefined,
         (options) =>
           this.#client.listSecrets(
@@ -312,7 +330,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       for (const secret of secrets ?? []) {
         const id = this.#namePattern.exec(secret.name ?? "")?.[1];
         if (!id || seen.has(id) || (strict && !this.#isOwned(secret, id))) continue;
-        if (this.#suspects.has(id) && !(await this.#hasVersion(id))) continue;
+        if (this.#suspects.has(id) && !(await this.#hasVersion(id, stepDeadline()))) continue;
         seen.add(id);
         yield id;
       }
@@ -367,30 +385,26 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
    * of the SDK's own: its retry of DEADLINE_EXCEEDED on top of a 60 s deadline made a get against a
    * silent server last minutes.
    */
-  async #rpc<T>(request: (options: Gax.CallOptions) => Promise<T>, retry: RetryMode): Promise<T> {
+  async #rpc<T>(deadline: Deadline, request: (options: Gax.CallOptions) => Promise<T>, retry: RetryMode): Promise<T> {
     await this.#initialize();
-    const deadline = currentDeadline();
-    const attempt = () =>
-      request({
-        timeout: deadline?.requestTimeoutMs(this.#options.requestTimeoutMs) ?? this.#options.requestTimeoutMs,
-        retry: null,
-      });
+    const attempt = () => request({ timeout: deadline.requestTimeoutMs(this.#options.requestTimeoutMs), retry: null });
     return retryWithBackoff(attempt, (error) => isRetryable(error, retry === "idempotent"), {
       attempts: this.#options.maxAttempts,
       initialDelayMs: 200,
       maxDelayMs: 2_000,
-      signal: deadline?.signal,
+      signal: deadline.signal,
     });
   }
 
   /** Runs one request; errors are mapped to omnisecret's. */
   async #send<T>(
+    deadline: Deadline,
     id: string | undefined,
     request: (options: Gax.CallOptions) => Promise<T>,
     retry: RetryMode,
   ): Promise<T> {
     try {
-      return await this.#rpc(request, retry);
+      return await this.#rpc(deadline, request, retry);
     } catch (error) {
       throw this.#map(error, id);
     }
@@ -420,9 +434,10 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   }
 
   /** Whether a suspect's secret has a version (GetSecretVersion of `latest`); forgets the id if so. */
-  async #hasVersion(id: string): Promise<boolean> {
+  async #hasVersion(id: string, deadline: Deadline): Promise<boolean> {
     try {
       await this.#rpc(
+        deadline,
         (options) => this.#client.getSecretVersion({ name: `${this.nameOf(id)}/versions/latest` }, options),
         "idempotent",
       );
@@ -449,8 +464,9 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   }
 
   /** Strict mode: the secret, if it exists and carries this store's labels. */
-  async #getOwned(id: string): Promise<Secret & { name: string }> {
+  async #getOwned(id: string, deadline: Deadline): Promise<Secret & { name: string }> {
     const [secret] = await this.#send(
+      deadline,
       id,
       (options) => this.#client.getSecret({ name: this.nameOf(id) }, options),
       "idempotent",
@@ -465,12 +481,12 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
    * came before; otherwise those versions are ordered after the store, and the newest of them is
    * copied on top of the store's own. Best effort beyond that: the store has succeeded either way.
    */
-  async #settleLateVersion(id: string, created: Secret, version: number): Promise<void> {
+  async #settleLateVersion(id: string, created: Secret, version: number, deadline: Deadline): Promise<void> {
     const name = this.nameOf(id);
     const createdAt = timeKey(created.createTime);
     let current: Secret;
     try {
-      [current] = await this.#rpc((options) => this.#client.getSecret({ name }, options), "idempotent");
+      [current] = await this.#rpc(deadline, (options) => this.#client.getSecret({ name }, options), "idempotent");
     } catch (error) {
       // Deleted since the version landed: the store was done, then deleted.
       if (grpcCode(error) === Status.NOT_FOUND) return;
@@ -484,6 +500,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       let payload: SecretPayload | null | undefined;
       try {
         [{ payload }] = await this.#rpc(
+          deadline,
           (options) => this.#client.accessSecretVersion({ name: `${name}/versions/${top - 1}` }, options),
           "idempotent",
         );
@@ -497,7 +514,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       if (!(data instanceof Uint8Array)) break;
       let landed: number | undefined;
       try {
-        landed = versionNumber((await this.#rpc(this.#addVersion(name, Buffer.from(data)), "idempotent"))[0]);
+        landed = versionNumber((await this.#rpc(deadline, this.#addVersion(name, Buffer.from(data)), "idempotent"))[0]);
       } catch (error) {
         if (grpcCode(error) === Status.NOT_FOUND) return;
         throw this.#map(error, id);
@@ -509,7 +526,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       if (landed === top + 1) {
         mine.pop();
         // The store's own versions, all older than the copy now; best effort.
-        for (const own of mine) await this.#prune(id, name, own, true);
+        for (const own of mine) await this.#prune(id, name, own, true, deadline);
         return;
       }
       top = landed;
@@ -517,7 +534,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   }
 
   /** CreateSecret; when the name is taken by a half-made leftover, removes it and tries again. */
-  async #create(id: string): Promise<Secret> {
+  async #create(id: string, deadline: Deadline): Promise<Secret> {
     const replication =
       this.#options.replication === "automatic"
         ? { automatic: {} }
@@ -529,6 +546,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     for (let attempt = 1; ; attempt += 1) {
       try {
         const [secret] = await this.#rpc(
+          deadline,
           (options) =>
             this.#client.createSecret(
               {
@@ -544,7 +562,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
         return secret;
       } catch (error) {
         if (grpcCode(error) !== Status.ALREADY_EXISTS || attempt >= CREATE_ATTEMPTS) throw error;
-        if (!(await this.#freeHalfCreated(id))) {
+        if (!(await this.#freeHalfCreated(id, deadline))) {
           throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: error });
         }
       }
@@ -560,14 +578,14 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
    * It is watched until `halfCreatedGraceMs` has passed since this store first saw it; if it gets
    * a version meanwhile, the other store won.
    */
-  async #freeHalfCreated(id: string): Promise<boolean> {
+  async #freeHalfCreated(id: string, deadline: Deadline): Promise<boolean> {
     const name = this.nameOf(id);
-    const deadline = Date.now() + this.#options.halfCreatedGraceMs;
+    const graceEndsAt = Date.now() + this.#options.halfCreatedGraceMs;
     let delayMs = 50;
     for (;;) {
       let secret: Secret;
       try {
-        [secret] = await this.#rpc((options) => this.#client.getSecret({ name }, options), "idempotent");
+        [secret] = await this.#rpc(deadline, (options) => this.#client.getSecret({ name }, options), "idempotent");
       } catch (error) {
         if (grpcCode(error) === Status.NOT_FOUND) return true;
         throw this.#map(error, id);
@@ -575,6 +593,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       if (this.#options.verifyOwnership && !this.#isOwned(secret, id)) return false;
       try {
         await this.#rpc(
+          deadline,
           (options) => this.#client.getSecretVersion({ name: `${name}/versions/latest` }, options),
           "idempotent",
         );
@@ -585,10 +604,11 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
         if (code === Status.FAILED_PRECONDITION) return false;
         if (code !== Status.NOT_FOUND) throw this.#map(error, id);
       }
-      const remainingMs = deadline - Date.now();
+      const remainingMs = graceEndsAt - Date.now();
       if (remainingMs <= 0) {
         try {
           await this.#rpc(
+            deadline,
             (options) => this.#client.deleteSecret({ name, ...(secret.etag ? { etag: secret.etag } : {}) }, options),
             "write",
           );
@@ -632,12 +652,13 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
    * pruned it first), or gone with its secret, is fine; any other failure is reported, saying that
    * the update itself was made, or ignored (`bestEffort`).
    */
-  async #prune(id: string, name: string, version: number, bestEffort: boolean): Promise<void> {
+  async #prune(id: string, name: string, version: number, bestEffort: boolean, deadline: Deadline): Promise<void> {
     const { pruneAction } = this.#options;
     if (pruneAction === "none" || version < 1) return;
     const versionName = `${name}/versions/${version}`;
     try {
       await this.#rpc(
+        deadline,
         (options) =>
           pruneAction === "destroy"
             ? this.#client.destroySecretVersion({ name: versionName }, options)

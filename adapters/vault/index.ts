@@ -45,7 +45,7 @@ import { createSecureContext, rootCertificates } from "node:tls";
 import { debuglog } from "node:util";
 import nodeVault from "node-vault";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { currentDeadline, DeadlineBoundAdapter } from "../../src/deadline.js";
+import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   ConfigError,
   PermissionDeniedError,
@@ -198,56 +198,66 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * secret this owner's, so there their failure fails the store (see `#recreateOverDeletedVersion`
    * for the retry that finishes it).
    */
-  protected override async storeValues(id: string, values: SecretValues): Promise<void> {
+  protected override async storeValues(
+    id: string,
+    values: SecretValues,
+    _serialized: string,
+    deadline: Deadline,
+  ): Promise<void> {
     // Sent beside the first write rather than before it; later stores find it answered.
-    const mountMaxVersions = this.#options.verifyOwnership ? undefined : this.#mountMaxVersions();
+    const mountMaxVersions = this.#options.verifyOwnership ? undefined : this.#mountMaxVersions(deadline);
     try {
       // cas 0: written only if no version exists, so of racing stores exactly one wins.
-      await this.#writeVersion(id, values, 0);
+      await this.#writeVersion(deadline, id, values, 0);
     } catch (error) {
       if (!(error instanceof VaultRequestError && isCheckAndSetMismatch(error))) throw this.#map(error, id);
       // That path writes the metadata itself, with the mark a slow delete looks for.
-      return this.#recreateOverDeletedVersion(id, values, error);
+      return this.#recreateOverDeletedVersion(deadline, id, values, error);
     }
-    await this.#finishCreate(id, mountMaxVersions);
+    await this.#finishCreate(deadline, id, mountMaxVersions);
   }
 
   /** The metadata a secret just created with `cas: 0` needs, if any (see `storeValues`). */
-  async #finishCreate(id: string, mountMaxVersions?: Promise<number | undefined>): Promise<void> {
+  async #finishCreate(deadline: Deadline, id: string, mountMaxVersions?: Promise<number | undefined>): Promise<void> {
     if (this.#options.verifyOwnership) {
-      await this.#writeMetadata(id);
+      await this.#writeMetadata(deadline, id);
       return;
     }
-    if (!this.#needsOwnMaxVersions(await (mountMaxVersions ?? this.#mountMaxVersions()))) return;
+    if (!this.#needsOwnMaxVersions(await (mountMaxVersions ?? this.#mountMaxVersions(deadline)))) return;
     try {
-      await this.#writeMetadata(id);
+      await this.#writeMetadata(deadline, id);
     } catch {
       debug("vault: secret %s was stored, but its metadata was not written; the next update writes it", id);
     }
   }
 
-  protected override async readValues(id: string): Promise<SecretValues> {
-    const latest = await this.#latest(id);
+  protected override async readValues(id: string, deadline: Deadline): Promise<SecretValues> {
+    const latest = await this.#latest(deadline, id);
     if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
     return checkStoredValues(latest.values, id, PROVIDER);
   }
 
-  protected override async updateValues(id: string, values: SecretValues): Promise<void> {
+  protected override async updateValues(
+    id: string,
+    values: SecretValues,
+    _serialized: string,
+    deadline: Deadline,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
-      const latest = await this.#latest(id);
+      const latest = await this.#latest(deadline, id);
       if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
       // A store that could not write the metadata the mount needs: written now, so max_versions
       // holds before a second version. Never on a mount that keeps keepVersions itself.
       if (
         attempt === 1 &&
         !this.#hasOwnMetadata(id, latest.customMetadata) &&
-        this.#needsOwnMaxVersions(await this.#mountMaxVersions())
+        this.#needsOwnMaxVersions(await this.#mountMaxVersions(deadline))
       ) {
-        await this.#writeMetadata(id);
+        await this.#writeMetadata(deadline, id);
       }
       try {
         // cas = the version just read: the write fails rather than bring back a secret deleted meanwhile.
-        await this.#request(() =>
+        await this.#request(deadline, () =>
           this.#client.write(this.#dataPath(id), new JsonBody({ data: values, options: { cas: latest.version } })),
         );
         return;
@@ -258,21 +268,21 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     }
   }
 
-  protected override async deleteValues(id: string): Promise<void> {
+  protected override async deleteValues(id: string, deadline: Deadline): Promise<void> {
     // Whether versions below the tombstone need destroying depends on the mount; asked once, beside the read.
-    const mountMaxVersions = this.#mountMaxVersions();
-    let latest = await this.#latest(id);
+    const mountMaxVersions = this.#mountMaxVersions(deadline);
+    let latest = await this.#latest(deadline, id);
     for (let attempt = 1; ; attempt += 1) {
       if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
       try {
-        await this.#writeVersion(id, TOMBSTONE, latest.version);
+        await this.#writeVersion(deadline, id, TOMBSTONE, latest.version);
       } catch (error) {
         if (!(error instanceof VaultRequestError && isCheckAndSetMismatch(error))) throw this.#map(error, id);
         // Another writer came first. Gone now, or deleted and stored again since (the new secret
         // is marked as stored over a tombstone after the version read): this delete's
         // secret was deleted by someone else, and the new one is not this delete's to remove.
         // Otherwise updates came first: delete the newest version.
-        const now = await this.#latest(id);
+        const now = await this.#latest(deadline, id);
         const storedOver = Number(now?.customMetadata?.[STORED_OVER_MARK] ?? 0);
         if (!now || storedOver > latest.version) throw new SecretNotFoundError(id, { provider: PROVIDER });
         if (attempt < UPDATE_CONFLICT_ATTEMPTS) {
@@ -287,7 +297,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       }
       // With one version kept, the tombstone pushed the deleted values out; with more, they stay below it.
       const kept = this.#keptVersions(await mountMaxVersions, this.#hasOwnMetadata(id, latest.customMetadata));
-      if (kept > 1) await this.#destroyVersionsBefore(id, latest.version, kept);
+      if (kept > 1) await this.#destroyVersionsBefore(deadline, id, latest.version, kept);
       return;
     }
   }
@@ -297,8 +307,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * version deleted or destroyed outside omnisecret (Vault answers 404), omnisecret's tombstone,
    * or, with `verifyOwnership`, a secret whose marks are not this owner's and this id's.
    */
-  async #latest(id: string): Promise<LatestVersion | undefined> {
-    const latest = await this.#readLatest(id);
+  async #latest(deadline: Deadline, id: string): Promise<LatestVersion | undefined> {
+    const latest = await this.#readLatest(deadline, id);
     if (latest && this.#options.verifyOwnership && !this.#isMine(id, latest.customMetadata)) {
       debug("vault: secret %s is not marked as this owner's; treated as not found", id);
       return undefined;
@@ -307,10 +317,10 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   }
 
   /** The secret's latest version, whoever's it is (see `#latest`). */
-  async #readLatest(id: string): Promise<LatestVersion | undefined> {
+  async #readLatest(deadline: Deadline, id: string): Promise<LatestVersion | undefined> {
     let body: { data?: { data?: unknown; metadata?: { version?: number; custom_metadata?: unknown } } } | undefined;
     try {
-      body = (await this.#request(() => this.#client.read(this.#dataPath(id)))) as typeof body;
+      body = (await this.#request(deadline, () => this.#client.read(this.#dataPath(id)))) as typeof body;
     } catch (error) {
       if (error instanceof VaultRequestError && error.statusCode === 404) return undefined;
       throw this.#map(error, id);
@@ -345,10 +355,10 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * not read `<mount>/config` (403) or there is none (404). Any other failure is not kept, so the
    * next write asks again; meanwhile the caller acts as for an unknown mount.
    */
-  #mountMaxVersions(): Promise<number | undefined> {
+  #mountMaxVersions(deadline: Deadline): Promise<number | undefined> {
     this.#mountConfig ??= (async () => {
       try {
-        const body = (await this.#request(() => this.#client.read(`${this.#options.mount}/config`))) as {
+        const body = (await this.#request(deadline, () => this.#client.read(`${this.#options.mount}/config`))) as {
           data?: { max_versions?: unknown };
         };
         const maxVersions = body?.data?.max_versions;
@@ -386,16 +396,18 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   }
 
   /** Destroys the versions a deleted secret may still keep below its tombstone (`kept` above 1). */
-  async #destroyVersionsBefore(id: string, tombstoneBase: number, kept: number): Promise<void> {
+  async #destroyVersionsBefore(deadline: Deadline, id: string, tombstoneBase: number, kept: number): Promise<void> {
     const first = Math.max(1, tombstoneBase - kept + 1);
     const versions = Array.from({ length: tombstoneBase - first + 1 }, (_, index) => first + index);
-    await this.#send(id, () => this.#client.write(`${this.#options.mount}/destroy/${this.pathOf(id)}`, { versions }));
+    await this.#send(deadline, id, () =>
+      this.#client.write(`${this.#options.mount}/destroy/${this.pathOf(id)}`, { versions }),
+    );
   }
 
-  protected override async *listIds(): AsyncIterable<string> {
+  protected override async *listIds(stepDeadline: () => Deadline): AsyncIterable<string> {
     let keys: unknown[] = [];
     try {
-      const body = (await this.#request(() =>
+      const body = (await this.#request(stepDeadline(), () =>
         this.#client.list(`${this.#options.mount}/metadata/${this.#ownerPath}/`),
       )) as {
         data?: { keys?: unknown[] };
@@ -412,7 +424,9 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     const ids = keys.filter((key): key is string => typeof key === "string" && idPattern.test(key));
     for (let start = 0; start < ids.length; start += LIST_READ_CONCURRENCY) {
       const batch = ids.slice(start, start + LIST_READ_CONCURRENCY);
-      const live = await Promise.all(batch.map(async (id) => ((await this.#latest(id)) ? id : undefined)));
+      const live = await Promise.all(
+        batch.map(async (id) => ((await this.#latest(stepDeadline(), id)) ? id : undefined)),
+      );
       for (const id of live) if (id !== undefined) yield id;
     }
   }
@@ -437,10 +451,10 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * exactly the same values, made that version while this write's answer was lost; the secret then
    * holds exactly what this caller asked for.
    */
-  async #writeVersion(id: string, values: SecretValues, cas: number): Promise<void> {
+  async #writeVersion(deadline: Deadline, id: string, values: SecretValues, cas: number): Promise<void> {
     let unanswered = false;
     try {
-      await this.#request(async () => {
+      await this.#request(deadline, async () => {
         try {
           return await this.#client.write(this.#dataPath(id), new JsonBody({ data: values, options: { cas } }));
         } catch (error) {
@@ -450,16 +464,18 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       });
     } catch (error) {
       const mismatch = error instanceof VaultRequestError && isCheckAndSetMismatch(error);
-      if (mismatch && unanswered && (await this.#versionHolds(id, cas + 1, values))) return;
+      if (mismatch && unanswered && (await this.#versionHolds(deadline, id, cas + 1, values))) return;
       throw error;
     }
   }
 
   /** Whether version `version` of the secret is live and holds exactly `values`. */
-  async #versionHolds(id: string, version: number, values: SecretValues): Promise<boolean> {
+  async #versionHolds(deadline: Deadline, id: string, version: number, values: SecretValues): Promise<boolean> {
     let body: { data?: { data?: unknown; metadata?: { version?: number } } } | undefined;
     try {
-      body = (await this.#request(() => this.#client.read(`${this.#dataPath(id)}?version=${version}`))) as typeof body;
+      body = (await this.#request(deadline, () =>
+        this.#client.read(`${this.#dataPath(id)}?version=${version}`),
+      )) as typeof body;
     } catch (error) {
       if (error instanceof VaultRequestError && error.statusCode === 404) return false;
       throw error;
@@ -470,14 +486,14 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   }
 
   /** Keeps `keepVersions` versions of this secret (not of the whole mount) and marks it as this owner's. */
-  async #writeMetadata(id: string, storedOverVersion?: number): Promise<void> {
+  async #writeMetadata(deadline: Deadline, id: string, storedOverVersion?: number): Promise<void> {
     const marks: Record<string, string> = {
       [MANAGED_BY_MARK]: "omnisecret",
       [OWNER_MARK]: this.#options.owner,
       [ID_MARK]: id,
     };
     if (storedOverVersion !== undefined) marks[STORED_OVER_MARK] = String(storedOverVersion);
-    await this.#send(id, () =>
+    await this.#send(deadline, id, () =>
       this.#client.write(this.#metadataPath(id), {
         max_versions: this.#options.keepVersions,
         custom_metadata: marks,
@@ -490,30 +506,36 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * omnisecret, though reads find nothing there. Such a secret does not exist for omnisecret,
    * so the store writes a new version over it, again with check-and-set so one racer wins.
    */
-  async #recreateOverDeletedVersion(id: string, values: SecretValues, mismatch: VaultRequestError): Promise<void> {
+  async #recreateOverDeletedVersion(
+    deadline: Deadline,
+    id: string,
+    values: SecretValues,
+    mismatch: VaultRequestError,
+  ): Promise<void> {
     let metadata: SecretMetadata | undefined;
     try {
-      metadata = ((await this.#request(() => this.#client.read(this.#metadataPath(id)))) as { data?: SecretMetadata })
-        ?.data;
+      metadata = (
+        (await this.#request(deadline, () => this.#client.read(this.#metadataPath(id)))) as { data?: SecretMetadata }
+      )?.data;
     } catch (error) {
       // Removed since the create failed (a DELETE on its metadata, outside omnisecret): the id is
       // free, and the store is this create's to try again. Never "not found" from a store.
       if (error instanceof VaultRequestError && error.statusCode === 404)
-        return this.#createAgain(id, values, mismatch);
+        return this.#createAgain(deadline, id, values, mismatch);
       throw this.#map(error, id);
     }
     if (!metadata) throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
     if (this.#options.verifyOwnership && !this.#isMine(id, metadata.custom_metadata)) {
-      return this.#finishUnmarkedStore(id, values, metadata.custom_metadata, mismatch);
+      return this.#finishUnmarkedStore(deadline, id, values, metadata.custom_metadata, mismatch);
     }
     // Deleted by omnisecret (a tombstone) or outside it (soft-deleted or destroyed): free to store.
-    const free = latestVersionIsGone(metadata) || (await this.#readLatest(id)) === undefined;
+    const free = latestVersionIsGone(metadata) || (await this.#readLatest(deadline, id)) === undefined;
     if (!free) throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
     // Marked before the new secret is written, so a delete that read the old secret and lost its
     // check-and-set to the tombstone can tell the secret was deleted, not merely updated.
-    await this.#writeMetadata(id, metadata.current_version);
+    await this.#writeMetadata(deadline, id, metadata.current_version);
     try {
-      await this.#writeVersion(id, values, metadata.current_version);
+      await this.#writeVersion(deadline, id, values, metadata.current_version);
     } catch (error) {
       throw this.#map(error, id);
     }
@@ -528,34 +550,35 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * these values there, and the secret then holds exactly what this caller asked for.
    */
   async #finishUnmarkedStore(
+    deadline: Deadline,
     id: string,
     values: SecretValues,
     marks: CustomMetadata,
     mismatch: VaultRequestError,
   ): Promise<void> {
     const unmarked = !marks?.[MANAGED_BY_MARK] && !marks?.[OWNER_MARK] && !marks?.[ID_MARK];
-    const latest = unmarked ? await this.#readLatest(id) : undefined;
+    const latest = unmarked ? await this.#readLatest(deadline, id) : undefined;
     if (!latest || !holdsExactly(latest.values, values)) {
       throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
     }
-    await this.#writeMetadata(id);
+    await this.#writeMetadata(deadline, id);
   }
 
-  async #createAgain(id: string, values: SecretValues, mismatch: VaultRequestError): Promise<void> {
+  async #createAgain(deadline: Deadline, id: string, values: SecretValues, mismatch: VaultRequestError): Promise<void> {
     try {
-      await this.#writeVersion(id, values, 0);
+      await this.#writeVersion(deadline, id, values, 0);
     } catch (error) {
       if (error instanceof VaultRequestError && isCheckAndSetMismatch(error)) {
         throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
       }
       throw this.#map(error, id);
     }
-    await this.#finishCreate(id);
+    await this.#finishCreate(deadline, id);
   }
 
-  async #send<T>(id: string | undefined, request: () => Promise<T>): Promise<T> {
+  async #send<T>(deadline: Deadline, id: string | undefined, request: () => Promise<T>): Promise<T> {
     try {
-      return await this.#request(request);
+      return await this.#request(deadline, request);
     } catch (error) {
       throw this.#map(error, id);
     }
@@ -566,7 +589,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * and a 403 once after a fresh AppRole login (the token expired or was revoked). Throws
    * `VaultRequestError`.
    */
-  async #request<T>(request: () => Promise<T>): Promise<T> {
+  async #request<T>(deadline: Deadline, request: () => Promise<T>): Promise<T> {
     await this.#ensureToken();
     let loggedInAgain = false;
     try {
@@ -589,7 +612,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
           attempts: this.#options.maxAttempts,
           initialDelayMs: 100,
           maxDelayMs: 2_000,
-          signal: currentDeadline()?.signal,
+          signal: deadline.signal,
         },
       );
     } catch (error) {
