@@ -13,10 +13,10 @@
  *
  * A benchmark reads `requestCount()` before and after a workload; only one side runs at a time.
  *
- * HTTP answers with a 5xx status are counted too (`serverFaultCount()`, and marked in the request
- * log): a server's own failure, which the SDKs retry. LocalStack answers some requests 500 when
- * another request changes its store at the same moment ("dictionary changed size during
- * iteration"); a test of how many requests an adapter chooses to send leaves those out.
+ * HTTP answers with a 5xx status are noted too: a server's own failure, which the SDKs retry.
+ * LocalStack answers some requests 500 when another request changes its store at the same moment
+ * ("dictionary changed size during iteration"), so a test of how many requests an adapter chooses
+ * to send leaves those out (`requestsChosenBy`; `isServerFault` for the request log).
  *
  * Connections opened are counted too (`connectionCount()`), to show that a side reuses its
  * connections (HTTP keep-alive, one HTTP/2 session for gRPC) rather than opening one per request:
@@ -82,11 +82,6 @@ export function recordRequests(): void {
 
 export function requestLog(): readonly string[] {
   return log ?? [];
-}
-
-/** HTTP requests answered with a 5xx status so far (see above). */
-export function serverFaultCount(): number {
-  return serverFaults;
 }
 
 /** Whether a request log entry was answered with a 5xx status (see above). */
