@@ -44,6 +44,9 @@ export const ownerSchema = v.optional(
   "default",
 );
 
+/** The owner of a config that names none. */
+export const DEFAULT_OWNER = "default";
+
 /**
  * Strict ownership: check the secret's owner tag or label before every read and write (one
  * request more where the provider's read does not return them), so a secret someone else put

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectConfigError } from "../test-support/expect-config-error.js";
-import { configFromSources, redactConfig, resolveConfig } from "./config.js";
+import { configFromSources, redactConfig, resolveConfig, resolveConfigWithBackup } from "./config.js";
 import { providerNames } from "./registry.js";
 import { SecretStore } from "./secret-store.js";
 
@@ -177,5 +177,70 @@ describe("redactConfig", () => {
       credentials: "[redacted]",
       token: "[redacted]",
     });
+  });
+});
+
+describe("resolveConfigWithBackup: places and namespaces (issue 20, items 2 and 6)", () => {
+  it("takes loopback host names as one place: localhost, 127.0.0.1 and [::1] are the primary's vault", async () => {
+    for (const [primary, backup] of [
+      ["http://localhost:8200", "http://127.0.0.1:8200"],
+      ["http://127.0.0.1:8200", "http://[::1]:8200/"],
+      ["https://LOCALHOST:8200", "https://127.0.0.2:8200"],
+    ] as const) {
+      const config = {
+        provider: "vault",
+        address: primary,
+        token: "t",
+        backup: { provider: "vault", address: backup, token: "u", prefix: "x" },
+      };
+      await expect(resolveConfigWithBackup(config), primary).rejects.toMatchObject({
+        code: "E_CONFIG",
+        field: "backup",
+        message: expect.stringContaining("primary's own location"),
+      });
+    }
+    const gcp = { provider: "gcp", projectId: "project-1", apiEndpoint: "localhost", port: 9090 };
+    await expect(
+      resolveConfigWithBackup({ ...gcp, backup: { ...gcp, apiEndpoint: "127.0.0.1" } }),
+    ).rejects.toMatchObject({ code: "E_CONFIG", field: "backup" });
+  });
+
+  it("gives the backup the primary's prefix and owner unless its own config sets them", async () => {
+    const inherited = await resolveConfigWithBackup({
+      provider: "aws",
+      region: "eu-west-1",
+      prefix: "app-a",
+      owner: "team-a",
+      backup: { provider: "vault", address: "http://127.0.0.1:8200", token: "t" },
+    });
+    expect(inherited.backup?.config).toMatchObject({ prefix: "app-a", owner: "team-a" });
+    expect(inherited.backup?.input).toMatchObject({ prefix: "app-a", owner: "team-a" });
+    const own = await resolveConfigWithBackup({
+      provider: "local",
+      prefix: "app-a",
+      backup: { provider: "vault", address: "http://127.0.0.1:8200", token: "t", prefix: "mine", owner: "o" },
+    });
+    expect(own.backup?.config).toMatchObject({ prefix: "mine", owner: "o" });
+  });
+
+  it("refuses an owner the backup cannot keep while it shares the primary's prefix, naming backup.prefix", async () => {
+    const config = {
+      provider: "aws",
+      region: "eu-west-1",
+      owner: "team-a",
+      backup: { provider: "local", path: join(directory, "owners.db") },
+    };
+    await expect(resolveConfigWithBackup(config)).rejects.toMatchObject({
+      code: "E_CONFIG",
+      field: "backup.prefix",
+      message: expect.stringContaining('"omnisecret-team-a"'),
+    });
+    const fixed = await resolveConfigWithBackup({
+      ...config,
+      backup: { ...config.backup, prefix: "omnisecret-team-a" },
+    });
+    expect(fixed.backup?.config.prefix).toBe("omnisecret-team-a");
+    // The default owner has no namespace of its own to lose.
+    await expect(resolveConfigWithBackup({ ...config, owner: undefined })).resolves.toBeDefined();
   });
 });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
-import { cacheSchema } from "./config-schema.js";
+import { cacheSchema, DEFAULT_OWNER } from "./config-schema.js";
 import type { EnvField } from "./env-fields.js";
 import { ConfigError } from "./errors.js";
 import type { ResolvedCacheOptions } from "./read-cache.js";
@@ -51,7 +51,14 @@ export async function resolveConfig(
 /** A config and the one of its `backup` store, validated; the backup is absent when none is configured. */
 export interface ResolvedStoreConfigs {
   readonly primary: { definition: ProviderDefinition; config: ResolvedConfig };
-  readonly backup?: { definition: ProviderDefinition; config: ResolvedConfig } | undefined;
+  readonly backup?:
+    | {
+        definition: ProviderDefinition;
+        config: ResolvedConfig;
+        /** The backup's config as given, with the namespace it inherits filled in: what opens it as a store of its own. */
+        input: Record<string, unknown>;
+      }
+    | undefined;
 }
 
 /**
@@ -60,6 +67,11 @@ export interface ResolvedStoreConfigs {
  * backup or a cache of its own (the read cache sits in front of both), and may not point at the
  * primary's location (same provider and same place, whatever the prefix): it would fail together
  * with the primary.
+ *
+ * The backup keeps the primary's namespace: its `prefix` and `owner` are the primary's unless its
+ * own config sets them, so two applications with their own prefixes that share one backup config
+ * never write one namespace there. A primary whose owner a backup provider cannot keep (it has no
+ * owner in its names) must give the backup a prefix of its own, or say it means to share.
  */
 export async function resolveConfigWithBackup(input: unknown): Promise<ResolvedStoreConfigs> {
   const { primary: rawPrimary, backup: rawBackup } = splitBackupConfig(input);
@@ -81,9 +93,10 @@ export async function resolveConfigWithBackup(input: unknown): Promise<ResolvedS
       );
     }
   }
+  const backupInput = await inheritNamespace(primary, rawBackup as Record<string, unknown>);
   let backup: { definition: ProviderDefinition; config: ResolvedConfig };
   try {
-    backup = await resolveConfig(rawBackup);
+    backup = await resolveConfig(backupInput);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(`backup: ${error.message}`, {
@@ -92,13 +105,42 @@ export async function resolveConfigWithBackup(input: unknown): Promise<ResolvedS
       cause: error.cause,
     });
   }
-  if (sameLocation(primary, backup)) {
+  if (await sameLocation(primary, backup)) {
     throw new ConfigError(
       `the backup points at the primary's own location (provider "${backup.definition.name}", the same place whatever the prefix): a backup there fails together with the primary; give it another ${describeLocationFields(backup.definition.name)}`,
       { provider: primary.definition.name, field: "backup" },
     );
   }
-  return { primary, backup };
+  return { primary, backup: { ...backup, input: backupInput } };
+}
+
+/**
+ * The backup's raw config with the primary's `prefix` and `owner` filled in where it sets none
+ * (the owner only where the backup's provider has one). Refused: a primary with an owner of its
+ * own whose backup provider has no owner and shares the primary's prefix, since every other
+ * owner's backup with that prefix would write the same names.
+ */
+async function inheritNamespace(
+  primary: { definition: ProviderDefinition; config: ResolvedConfig },
+  rawBackup: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const input: Record<string, unknown> = { ...rawBackup };
+  if (input.prefix === undefined) input.prefix = primary.config.prefix;
+  const definition = getProviderDefinition(input.provider ?? DEFAULT_PROVIDER);
+  const hasOwner = fieldSchema(await loadOptionsSchema(definition), ["owner"]) !== undefined;
+  const owner = primary.config.owner;
+  if (typeof owner !== "string") return input;
+  if (hasOwner) {
+    if (input.owner === undefined) input.owner = owner;
+    return input;
+  }
+  if (owner !== DEFAULT_OWNER && input.prefix === primary.config.prefix) {
+    throw new ConfigError(
+      `the backup (provider "${definition.name}") has no owner in its names, so the primary's owner "${owner}" cannot be kept there and every other owner's backup with prefix "${primary.config.prefix}" would share its secrets: give "backup.prefix" one of this owner's own (for example "${`${primary.config.prefix}-${owner}`.slice(0, 48)}")`,
+      { provider: primary.definition.name, field: "backup.prefix" },
+    );
+  }
+  return input;
 }
 
 /** Splits `backup` off a raw config object; anything else is returned as it is for `resolveConfig` to judge. */
@@ -110,13 +152,24 @@ export function splitBackupConfig(input: unknown): { primary: unknown; backup: u
   return { primary, backup };
 }
 
-function sameLocation(
+async function sameLocation(
   a: { definition: ProviderDefinition; config: ResolvedConfig },
   b: { definition: ProviderDefinition; config: ResolvedConfig },
-): boolean {
+): Promise<boolean> {
   if (a.definition !== b.definition || !a.definition.location) return false;
-  const where = (side: typeof a) => JSON.stringify(side.definition.location?.(side.config as never) ?? null);
-  return where(a) === where(b);
+  return (await comparableLocation(a.definition, a.config)) === (await comparableLocation(b.definition, b.config));
+}
+
+/**
+ * Where a resolved config's secrets live, as one comparable string (its provider and its
+ * definition's `location`), or undefined for a provider whose every store is a place of its own.
+ */
+export async function comparableLocation(
+  definition: ProviderDefinition,
+  config: ResolvedConfig,
+): Promise<string | undefined> {
+  if (!definition.location) return undefined;
+  return JSON.stringify([definition.name, await definition.location(config as never)]);
 }
 
 function describeLocationFields(provider: string): string {

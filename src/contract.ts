@@ -71,6 +71,16 @@ export interface SecretsAdapter {
   deleteSecretValues(id: string): Promise<void>;
 
   /**
+   * Removes a secret only if it still holds exactly `expected`, decided atomically by the provider
+   * (Vault: the tombstone's check-and-set on the version read; the local store: one SQLite
+   * transaction). Optional: without it the facade reads, compares and deletes, which leaves a
+   * window of about one round trip in which another writer's update can be deleted with it.
+   * - Missing id: throws `SecretNotFoundError`.
+   * - Other values (or written meanwhile): throws `SecretChangedError` and deletes nothing.
+   */
+  deleteSecretValuesIfUnchanged?(id: string, expected: SecretValues): Promise<void>;
+
+  /**
    * Reads several secrets with the provider's batch call. Optional: without it the facade reads
    * them with bounded concurrent `getSecretValues` calls, which is what every built-in adapter
    * relies on today (docs/backup-and-migration.md says why).

@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
+import { MemoryAdapter } from "../adapters/memory/index.js";
 import type { SecretsAdapter, SecretValues } from "./contract.js";
 import { type CopyProgress, copySecrets, openPrimaryAndBackup } from "./copy-secrets.js";
 import { ProviderUnavailableError } from "./errors.js";
@@ -9,6 +13,14 @@ import { markedSecretValue } from "./testing/index.js";
 
 async function memoryStore(): Promise<SecretStore> {
   return SecretStore.create({ provider: "memory" });
+}
+
+/** A target that outlives the process (a copy that deletes its sources refuses a memory store): a local store in a fresh folder. */
+async function durableStore(): Promise<SecretStore> {
+  return SecretStore.create({
+    provider: "local",
+    path: join(mkdtempSync(join(tmpdir(), "omnisecret-copy-")), "target.db"),
+  });
 }
 
 async function fill(store: SecretStore, count: number): Promise<Map<string, SecretValues>> {
@@ -53,7 +65,7 @@ describe("copySecrets", () => {
 
   it("dry run changes nothing and says what a run would do", async () => {
     const from = await memoryStore();
-    const to = await memoryStore();
+    const to = await durableStore();
     const written = await fill(from, 5);
     const [conflicting] = written.keys();
     await to.storeSecretValues(conflicting as string, { other: "values" });
@@ -67,7 +79,7 @@ describe("copySecrets", () => {
 
   it("counts identical target secrets as copied, leaves different ones alone unless replace", async () => {
     const from = await memoryStore();
-    const to = await memoryStore();
+    const to = await durableStore();
     const written = await fill(from, 3);
     const [same, different] = [...written.keys()] as [string, string];
     await to.storeSecretValues(same, written.get(same) as SecretValues);
@@ -86,7 +98,7 @@ describe("copySecrets", () => {
 
   it("is idempotent: an aborted run, run again, ends with every secret moved once", async () => {
     const from = await memoryStore();
-    const to = await memoryStore();
+    const to = await durableStore();
     const written = await fill(from, 40);
     const controller = new AbortController();
     const first = await copySecrets(from, to, {
@@ -230,6 +242,148 @@ describe("getManySecretValues", () => {
     await store.updateSecretValues(ids[1] as string, { id: "changed" });
     expect((await store.getManySecretValues([ids[1] as string])).get(ids[1] as string)).toEqual({
       values: { id: "changed" },
+    });
+  });
+});
+
+/** A memory adapter whose calls each wait 0-2 ms first, so concurrent work interleaves with them. */
+function slowMemoryAdapter(adapter: SecretsAdapter, options: { conditionalDelete: boolean }): SecretsAdapter {
+  const pause = () => new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 3)));
+  return {
+    provider: "memory",
+    storeSecretValues: async (id, values, serialized) => {
+      await pause();
+      return adapter.storeSecretValues(id, values, serialized);
+    },
+    getSecretValues: async (id) => {
+      await pause();
+      return adapter.getSecretValues(id);
+    },
+    updateSecretValues: async (id, values, serialized) => {
+      await pause();
+      return adapter.updateSecretValues(id, values, serialized);
+    },
+    deleteSecretValues: async (id) => {
+      await pause();
+      return adapter.deleteSecretValues(id);
+    },
+    ...(options.conditionalDelete && adapter.deleteSecretValuesIfUnchanged
+      ? {
+          deleteSecretValuesIfUnchanged: async (id: string, expected: SecretValues) => {
+            await pause();
+            return adapter.deleteSecretValuesIfUnchanged?.(id, expected);
+          },
+        }
+      : {}),
+    listSecretIds: () => adapter.listSecretIds?.() ?? (async function* () {})(),
+  };
+}
+
+/** A memory target a few ms slow per call (given as an adapter, so taken to be durable). */
+function slowTarget(): SecretStore {
+  return SecretStore.fromAdapter(
+    slowMemoryAdapter(new MemoryAdapter({ maxValueBytes: 65_536 }), { conditionalDelete: true }),
+  );
+}
+
+describe("copySecrets with deleteSource while the application keeps updating (issue 20, item 5)", () => {
+  /**
+   * 100 secrets moved with deleteSource while an application updates random ones; afterwards every
+   * id's last acknowledged update must be readable on the source (left in place) or the target.
+   */
+  async function lostUpdates(from: SecretStore, to: SecretStore): Promise<{ lost: number; changed: number }> {
+    const ids: string[] = [];
+    for (let index = 0; index < 100; index += 1) {
+      const id = randomUUID();
+      await from.storeSecretValues(id, { v: "0" });
+      ids.push(id);
+    }
+    const acknowledged = new Map<string, string>(ids.map((id) => [id, "0"]));
+    let copying = true;
+    let counter = 0;
+    // Four writers at once, so that some updates land between a copy's read and its delete.
+    const writer = async () => {
+      while (copying) {
+        const id = ids[Math.floor(Math.random() * ids.length)] as string;
+        counter += 1;
+        const value = String(counter);
+        try {
+          await from.updateSecretValues(id, { v: value });
+          acknowledged.set(id, value);
+        } catch (error) {
+          if ((error as { code?: string }).code !== "E_SECRET_NOT_FOUND") throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 2)));
+      }
+    };
+    const application = Promise.all([writer(), writer(), writer(), writer()]);
+    const summary = await copySecrets(from, to, { concurrency: 8, deleteSource: true });
+    copying = false;
+    await application;
+    let lost = 0;
+    for (const [id, value] of acknowledged) {
+      const read = async (store: SecretStore) => (await store.getSecretValues(id).catch(() => undefined))?.v;
+      if ((await read(from)) !== value && (await read(to)) !== value) lost += 1;
+    }
+    return { lost, changed: summary.failed.filter((failure) => failure.code === "E_SECRET_CHANGED").length };
+  }
+
+  it("memory source (atomic conditional delete): no acknowledged update is lost", async () => {
+    const from = SecretStore.fromAdapter(
+      slowMemoryAdapter(new MemoryAdapter({ maxValueBytes: 65_536 }), { conditionalDelete: true }),
+    );
+    const result = await lostUpdates(from, slowTarget());
+    expect(result.lost).toBe(0);
+    expect(result.changed).toBeGreaterThan(0);
+  });
+
+  it("local source (one SQLite transaction): no acknowledged update is lost", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "omnisecret-copy-")), "source.db");
+    const from = await SecretStore.create({ provider: "local", path });
+    const result = await lostUpdates(from, slowTarget());
+    expect(result.lost).toBe(0);
+    expect(result.changed).toBeGreaterThan(0);
+    await from.close();
+  });
+
+  it("an adapter without a conditional delete: an update between the copy and the delete keeps the source", async () => {
+    const source = new MemoryAdapter({ maxValueBytes: 65_536 });
+    const from = SecretStore.fromAdapter(slowMemoryAdapter(source, { conditionalDelete: false }));
+    const id = randomUUID();
+    await from.storeSecretValues(id, { v: "copied" });
+    // The target's store is where the application's update lands: after the copy read the source.
+    const targetAdapter = new MemoryAdapter({ maxValueBytes: 65_536 });
+    const to = SecretStore.fromAdapter({
+      ...slowMemoryAdapter(targetAdapter, { conditionalDelete: true }),
+      storeSecretValues: async (secretId, values, serialized) => {
+        await from.updateSecretValues(secretId, { v: "newer" });
+        return targetAdapter.storeSecretValues(secretId, values, serialized);
+      },
+    });
+    const summary = await copySecrets(from, to, { deleteSource: true });
+    expect(summary.failed).toEqual([expect.objectContaining({ id, code: "E_SECRET_CHANGED" })]);
+    expect(summary.deleted).toBe(0);
+    expect(await from.getSecretValues(id)).toEqual({ v: "newer" });
+  });
+});
+
+describe("deleteSecretValues with expectedValues", () => {
+  it("deletes only a secret that holds exactly those values; else E_SECRET_CHANGED and it stays", async () => {
+    const store = await memoryStore();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { a: "1", b: "2" });
+    await expect(store.deleteSecretValues(id, { expectedValues: { a: "1" } })).rejects.toMatchObject({
+      code: "E_SECRET_CHANGED",
+      secretId: id,
+    });
+    expect(await store.getSecretValues(id)).toEqual({ a: "1", b: "2" });
+    await store.deleteSecretValues(id, { expectedValues: { b: "2", a: "1" } });
+    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(store.deleteSecretValues(id, { expectedValues: { a: "1" } })).rejects.toMatchObject({
+      code: "E_SECRET_NOT_FOUND",
+    });
+    await expect(store.deleteSecretValues(id, { expectedValues: { a: 1 } as never })).rejects.toMatchObject({
+      code: "E_INVALID_SECRET_VALUES",
     });
   });
 });

@@ -6,14 +6,21 @@
  *
  * Per secret: get from the source; store on the target (an existing target secret is read:
  * the same values count as copied, different ones are a conflict, left alone unless `overwrite`
- * is `"replace"`); get from the target and compare; then, with `deleteSource`, delete the source.
- * The summary names ids and error codes, never a value.
+ * is `"replace"`); get from the target and compare; then, with `deleteSource`, delete the source
+ * only if it still holds what was copied (`expectedValues`: atomic on vault, local and memory; a
+ * read, a comparison and a delete elsewhere). A source updated meanwhile stays, reported as
+ * `E_SECRET_CHANGED`. The summary names ids and error codes, never a value.
+ *
+ * Refused before anything is read (`E_CONFIG`): a target that is the source itself (the same
+ * adapter, or the same provider, location, prefix and owner: every copy would be "already there"
+ * and, with `deleteSource`, every secret deleted), and `deleteSource` into a target that does not
+ * outlive the process (the memory store).
  */
 import { isDeepStrictEqual } from "node:util";
 import { resolveConfigWithBackup, splitBackupConfig } from "./config.js";
 import type { SecretValues } from "./contract.js";
 import { ConfigError, isSecretStoreError, type SecretStoreErrorCode } from "./errors.js";
-import { forEachConcurrently, SecretStore } from "./secret-store.js";
+import { forEachConcurrently, placeOfStore, SecretStore } from "./secret-store.js";
 
 export interface CopySecretsOptions {
   /**
@@ -92,6 +99,7 @@ export async function copySecrets(
 ): Promise<CopySummary> {
   const concurrency = options.concurrency ?? 8;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("concurrency must be a positive integer");
+  assertCopyable(from, to, options.deleteSource === true);
   const ids: string[] = [];
   for await (const id of from.listSecretIds()) {
     if (options.signal?.aborted) break;
@@ -191,10 +199,17 @@ async function copyOne(from: SecretStore, to: SecretStore, id: string, options: 
   let deleted = false;
   if (options.deleteSource) {
     try {
-      await from.deleteSecretValues(id);
+      // Only what was copied: an update made meanwhile must not go with it.
+      await from.deleteSecretValues(id, { expectedValues: values });
       deleted = true;
     } catch (error) {
       // Already gone (an earlier run, or someone else): the copy is what counts.
+      if (codeOf(error) === "E_SECRET_CHANGED") {
+        return failure(id, {
+          code: "E_SECRET_CHANGED",
+          message: `secret ${id} was updated on the source after it was copied; the source was left in place (run again with overwrite to copy its new values)`,
+        });
+      }
       if (codeOf(error) !== "E_SECRET_NOT_FOUND") throw error;
     }
   }
@@ -207,6 +222,26 @@ async function readOrMissing(store: SecretStore, id: string): Promise<SecretValu
   } catch (error) {
     if (codeOf(error) === "E_SECRET_NOT_FOUND") return undefined;
     throw error;
+  }
+}
+
+/** The refusals of the module comment, before anything is read. */
+function assertCopyable(from: SecretStore, to: SecretStore, deleteSource: boolean): void {
+  const source = placeOfStore(from);
+  const target = placeOfStore(to);
+  const sameAdapter = source?.adapters.some((adapter) => target?.adapters.includes(adapter)) === true;
+  const sharedKey = source?.keys.some((key) => target?.keys.includes(key)) === true;
+  if (from === to || sameAdapter || sharedKey) {
+    throw new ConfigError(
+      `the target is the source itself (provider "${to.provider}", the same location, prefix and owner): every secret would count as copied already${deleteSource ? " and then be deleted, the only copy" : ""}; give the target another location, prefix or owner`,
+      { provider: to.provider, field: "to" },
+    );
+  }
+  if (deleteSource && target?.durable === false) {
+    throw new ConfigError(
+      `the target (provider "${to.provider}") does not outlive this process: deleting the sources would lose every secret when it ends; copy to a durable store, or without deleting the sources`,
+      { provider: to.provider, field: "to" },
+    );
   }
 }
 
@@ -237,7 +272,7 @@ export async function openPrimaryAndBackup(
   config: Record<string, unknown>,
 ): Promise<{ primary: SecretStore; backup: SecretStore }> {
   const { backup: resolvedBackup } = await resolveConfigWithBackup(config);
-  const { primary: rawPrimary, backup: rawBackup } = splitBackupConfig(config);
+  const { primary: rawPrimary } = splitBackupConfig(config);
   if (resolvedBackup === undefined) {
     throw new ConfigError(
       "no backup store is configured: add `backup` to the config, or set OMNISECRET_BACKUP_CONFIG",
@@ -246,7 +281,8 @@ export async function openPrimaryAndBackup(
   }
   const primary = await SecretStore.create(rawPrimary as Record<string, unknown>);
   try {
-    return { primary, backup: await SecretStore.create(rawBackup as Record<string, unknown>) };
+    // The backup as the backup store uses it: with the prefix and owner it inherits from the primary.
+    return { primary, backup: await SecretStore.create(resolvedBackup.input) };
   } catch (error) {
     await primary.close().catch(() => undefined);
     throw error;

@@ -9,6 +9,7 @@
 export const SECRET_STORE_ERROR_CODES = [
   "E_SECRET_NOT_FOUND",
   "E_SECRET_EXISTS",
+  "E_SECRET_CHANGED",
   "E_INVALID_SECRET_ID",
   "E_INVALID_SECRET_VALUES",
   "E_SECRET_TOO_LARGE",
@@ -67,6 +68,22 @@ export class SecretAlreadyExistsError extends SecretStoreError {
   override name = "SecretAlreadyExistsError";
   constructor(secretId: string, options: SecretStoreErrorOptions = {}) {
     super("E_SECRET_EXISTS", `${describeSecret(secretId)} already exists`, { ...options, secretId });
+  }
+}
+
+/**
+ * A conditional write found the secret holding other values than the caller expected (another
+ * writer came first): nothing was changed. `copySecrets` meets it when a source is updated while
+ * it is being moved, and leaves that source in place.
+ */
+export class SecretChangedError extends SecretStoreError {
+  override name = "SecretChangedError";
+  constructor(secretId: string, options: SecretStoreErrorOptions & { message?: string } = {}) {
+    super(
+      "E_SECRET_CHANGED",
+      options.message ?? `${describeSecret(secretId)} holds other values than expected; it was left as it is`,
+      { ...options, secretId },
+    );
   }
 }
 

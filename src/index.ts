@@ -26,6 +26,7 @@ export {
   ProviderUnavailableError,
   SECRET_STORE_ERROR_CODES,
   SecretAlreadyExistsError,
+  SecretChangedError,
   SecretIntegrityError,
   SecretNotFoundError,
   SecretStoreError,

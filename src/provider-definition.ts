@@ -33,12 +33,33 @@ export interface ProviderDefinition<Schema extends OptionsSchema = OptionsSchema
    * in the same place fails together with the primary. Absent: every store is a place of its own
    * (the memory store).
    */
-  location?(config: v.InferOutput<Schema>): readonly unknown[];
+  location?(config: v.InferOutput<Schema>): readonly unknown[] | Promise<readonly unknown[]>;
+  /**
+   * Whether what the store holds outlives the process. A copy that deletes its sources refuses a
+   * target that is not durable (the copies would die with the process).
+   * @default true
+   */
+  readonly durable?: boolean;
 }
 
-/** A URL in a comparable spelling (host lowercased, default port and trailing slashes dropped); anything else as it is. */
+/** Host names that all mean this machine: a URL naming one is compared as naming any other. */
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1|\[::ffff:127(?:\.\d{1,3}){3}\]|0\.0\.0\.0)$/i;
+
+/** A host name in a comparable spelling: lowercased, and every loopback name as one. */
+export function comparableHost(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  return LOOPBACK_HOST.test(value.trim()) ? "loopback" : value.trim().toLowerCase();
+}
+
+/**
+ * A URL in a comparable spelling (host lowercased, loopback names as one, default port and
+ * trailing slashes dropped); anything else as it is.
+ */
 export function comparableUrl(value: unknown): unknown {
-  return typeof value === "string" && URL.canParse(value) ? new URL(value).href.replace(/\/+$/, "") : value;
+  if (typeof value !== "string" || !URL.canParse(value)) return value;
+  const url = new URL(value);
+  if (LOOPBACK_HOST.test(url.hostname)) url.hostname = "loopback";
+  return url.href.replace(/\/+$/, "");
 }
 
 /** Identity function that keeps a definition's schema type, so the config union can be derived from it. */

@@ -1,7 +1,8 @@
-import { debuglog, inspect } from "node:util";
+import { debuglog, inspect, isDeepStrictEqual } from "node:util";
 import { BackupAdapter, type BackupOptions } from "./backup-adapter.js";
 import {
   type ConfigSources,
+  comparableLocation,
   configFromSources,
   type OmnisecretConfig,
   type ResolvedConfig,
@@ -10,7 +11,7 @@ import {
   resolveConfigWithBackup,
 } from "./config.js";
 import { type SecretsAdapter, type SecretValues, UNCACHEABLE } from "./contract.js";
-import { OperationNotSupportedError, SecretNotFoundError, SecretStoreError } from "./errors.js";
+import { OperationNotSupportedError, SecretChangedError, SecretNotFoundError, SecretStoreError } from "./errors.js";
 import { type CacheOptions, ReadCache, type ResolvedCacheOptions } from "./read-cache.js";
 import { loadAdapterFactory, type ProviderDefinition } from "./registry.js";
 import {
@@ -52,6 +53,47 @@ function isUncacheable(values: unknown): boolean {
 /** The map without the `UNCACHEABLE` mark (non-enumerable, so a spread leaves it), for validation. */
 function unmarked<T>(values: T): T {
   return isUncacheable(values) ? ({ ...values } as T) : values;
+}
+
+export interface DeleteOptions {
+  /**
+   * Delete only if the secret still holds exactly these values; otherwise `SecretChangedError`
+   * (`E_SECRET_CHANGED`) and nothing is deleted. Atomic where the adapter has
+   * `deleteSecretValuesIfUnchanged` (vault, local, memory); elsewhere a read, a comparison and
+   * a delete, so a write by someone else in the one round trip between them is deleted too.
+   */
+  expectedValues?: SecretValues;
+}
+
+/**
+ * Where a store keeps its secrets, for the refusals of `copySecrets`: the same place twice, or
+ * deleting sources into a store that dies with the process. Kept beside the store, not on it, so
+ * the public API does not grow a field nobody else needs.
+ */
+export interface StorePlace {
+  /**
+   * One comparable key per side the store writes (the primary, and the backup if it has one):
+   * provider, location and namespace (prefix and owner). Absent for a side that is a place of its
+   * own (a memory store, an adapter given in code).
+   */
+  readonly keys: readonly string[];
+  /** The adapter objects behind the store: one given twice is the same store, whatever its config says. */
+  readonly adapters: readonly SecretsAdapter[];
+  /** Whether the primary outlives the process (`false` for the memory store). */
+  readonly durable: boolean;
+  readonly provider: string;
+}
+
+const storePlaces = new WeakMap<SecretStore, StorePlace>();
+
+/** The place of a store made by this module (`undefined` for anything else). */
+export function placeOfStore(store: SecretStore): StorePlace | undefined {
+  return storePlaces.get(store);
+}
+
+async function placeKey(definition: ProviderDefinition, config: ResolvedConfig): Promise<string | undefined> {
+  const location = await comparableLocation(definition, config);
+  return location === undefined ? undefined : JSON.stringify([location, config.prefix, config.owner ?? null]);
 }
 
 /** Used when an adapter with a batch call states no `maxBatchSize`. */
@@ -101,9 +143,23 @@ export class SecretStore {
     config: OmnisecretConfig | Record<string, unknown> = {},
     options: StoreOptions = {},
   ): Promise<SecretStore> {
-    const { adapter, config: resolved } = await createAdapterFromConfig(config, options);
+    const { adapter, config: resolved, sides } = await createAdapterFromConfig(config, options);
     debug("created %s store with prefix %s", resolved.provider, resolved.prefix);
-    return new SecretStore(adapter, adapter.provider ?? resolved.provider, resolved.prefix, resolved, resolved.cache);
+    const store = new SecretStore(
+      adapter,
+      adapter.provider ?? resolved.provider,
+      resolved.prefix,
+      resolved,
+      resolved.cache,
+    );
+    const keys = await Promise.all(sides.map((side) => placeKey(side.definition, side.config)));
+    storePlaces.set(store, {
+      keys: keys.filter((key) => key !== undefined),
+      adapters: [adapter, ...sides.map((side) => side.adapter)],
+      durable: sides[0]?.definition.durable !== false,
+      provider: store.provider,
+    });
+    return store;
   }
 
   /** Builds the store from `OMNISECRET_*` variables and the provider's standard ones; see the README's configuration table. */
@@ -123,7 +179,16 @@ export class SecretStore {
   ): SecretStore {
     const provider = adapter.provider ?? options.provider ?? "custom";
     const cache = resolveCacheOptions(options.cache, provider);
-    return new SecretStore(adapter, provider, options.prefix ?? "", { provider, ...(cache ? { cache } : {}) }, cache);
+    const store = new SecretStore(
+      adapter,
+      provider,
+      options.prefix ?? "",
+      { provider, ...(cache ? { cache } : {}) },
+      cache,
+    );
+    // Whether such an adapter outlives the process is not known: it is taken to, as a custom adapter would.
+    storePlaces.set(store, { keys: [], adapters: [adapter], durable: true, provider });
+    return store;
   }
 
   /** The largest `JSON.stringify(values)`, in UTF-8 bytes, this store accepts. */
@@ -279,10 +344,31 @@ export class SecretStore {
     await this.#write("update", secretId, () => this.#adapter.updateSecretValues(secretId, copy, serialized), copy);
   }
 
-  /** Removes the secret for good, so its id can be stored again at once. Throws `SecretNotFoundError` if it is missing. */
-  async deleteSecretValues(id: string): Promise<void> {
+  /**
+   * Removes the secret for good, so its id can be stored again at once. Throws `SecretNotFoundError`
+   * if it is missing. With `expectedValues`, only if it still holds them (see `DeleteOptions`).
+   */
+  async deleteSecretValues(id: string, options: DeleteOptions = {}): Promise<void> {
     const secretId = this.#validId(id);
-    await this.#write("delete", secretId, () => this.#adapter.deleteSecretValues(secretId));
+    const expected = options.expectedValues;
+    if (expected === undefined) {
+      await this.#write("delete", secretId, () => this.#adapter.deleteSecretValues(secretId));
+      return;
+    }
+    const copy = copyValidSecretValues(expected, secretId, this.provider);
+    const adapter = this.#adapter;
+    await this.#write(
+      "delete",
+      secretId,
+      async () => {
+        if (adapter.deleteSecretValuesIfUnchanged) return adapter.deleteSecretValuesIfUnchanged(secretId, copy);
+        // No conditional delete: read, compare, delete (the window is one round trip; see DeleteOptions).
+        const current = checkStoredValues(unmarked(await adapter.getSecretValues(secretId)), secretId, this.provider);
+        if (!isDeepStrictEqual(current, copy)) throw new SecretChangedError(secretId, { provider: this.provider });
+        await adapter.deleteSecretValues(secretId);
+      },
+      copy,
+    );
   }
 
   /** Yields the ids of the secrets this store owns (its provider, prefix and ownership marks). */
@@ -361,10 +447,11 @@ export class SecretStore {
 export async function createAdapterFromConfig(
   config: OmnisecretConfig | Record<string, unknown>,
   options: StoreOptions = {},
-): Promise<{ adapter: SecretsAdapter; config: ResolvedConfig }> {
+): Promise<{ adapter: SecretsAdapter; config: ResolvedConfig; sides: readonly ResolvedSide[] }> {
   const { primary, backup } = await resolveConfigWithBackup(config);
   const primaryAdapter = await buildAdapter(primary.definition, primary.config);
-  if (backup === undefined) return { adapter: primaryAdapter, config: primary.config };
+  const primarySide = { ...primary, adapter: primaryAdapter };
+  if (backup === undefined) return { adapter: primaryAdapter, config: primary.config, sides: [primarySide] };
   let backupAdapter: SecretsAdapter;
   try {
     backupAdapter = await buildAdapter(backup.definition, backup.config);
@@ -379,7 +466,15 @@ export async function createAdapterFromConfig(
       options,
     ),
     config: { ...primary.config, backup: backup.config },
+    sides: [primarySide, { ...backup, adapter: backupAdapter }],
   };
+}
+
+/** One store a config opens (the primary, or its backup): its provider, resolved config and adapter. */
+interface ResolvedSide {
+  readonly definition: ProviderDefinition;
+  readonly config: ResolvedConfig;
+  readonly adapter: SecretsAdapter;
 }
 
 async function buildAdapter(definition: ProviderDefinition, config: ResolvedConfig): Promise<SecretsAdapter> {

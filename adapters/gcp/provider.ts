@@ -1,6 +1,6 @@
 /** Google Cloud Secret Manager. The provider's definition; see `src/provider-definition.ts`. */
 import { envField } from "../../src/env-fields.js";
-import { defineProvider } from "../../src/provider-definition.js";
+import { comparableHost, defineProvider } from "../../src/provider-definition.js";
 
 export const gcpProvider = defineProvider({
   name: "gcp",
@@ -28,5 +28,5 @@ export const gcpProvider = defineProvider({
   sdkPackages: ["@google-cloud/secret-manager"],
   loadOptionsSchema: async () => (await import("./options.js")).gcpOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createGcpAdapter,
-  location: (config) => [config.projectId, config.apiEndpoint, config.port],
+  location: (config) => [config.projectId, comparableHost(config.apiEndpoint), config.port],
 });

@@ -5,28 +5,34 @@
  * Several processes may use one database at once: WAL mode lets readers run beside a writer,
  * the busy timeout makes a writer wait for another's lock instead of failing, and every
  * operation is one statement, so each is atomic (a store is an INSERT that the primary key
- * lets only one process win).
+ * lets only one process win); a conditional delete is one immediate transaction.
  *
  * SQLite comes from `node:sqlite` where Node has it, else from better-sqlite3 (`./sqlite.ts`);
  * everything below is written once against that interface. A store whose database and key file
  * do not exist yet is created by its first write: reading it (get, list) creates nothing.
  */
+
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import envPaths from "env-paths";
+import { dirname } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import {
   ConfigError,
   PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
+  SecretChangedError,
   SecretIntegrityError,
   SecretNotFoundError,
   SecretStoreError,
 } from "../../src/errors.js";
 import { parseStoredValues } from "../../src/validation.js";
 import type { ResolvedLocalOptions } from "./options.js";
+import { defaultLocalStorePath } from "./paths.js";
+
+export { defaultLocalStorePath };
+
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement, sqliteErrorCode, transaction } from "./sqlite.js";
 
 export type { LocalOptions } from "./options.js";
@@ -43,11 +49,6 @@ const SCHEMA_VERSION = "1";
 // instead of surfacing later as unreadable secrets.
 const KEY_CHECK_PLAINTEXT = "omnisecret local store key check";
 const KEY_CHECK_AAD = "omnisecret:key-check";
-
-/** The database path used when none is configured: `<XDG data dir>/omnisecret/secrets.db`. */
-export function defaultLocalStorePath(): string {
-  return join(envPaths("omnisecret", { suffix: "" }).data, "secrets.db");
-}
 
 /** Which SQLite driver this process uses: `node:sqlite` or `better-sqlite3`. */
 export const sqliteDriverName: string = driver.name;
@@ -107,6 +108,10 @@ export class LocalAdapter implements SecretsAdapter {
     const store = this.#run(id, () => this.#open(false));
     const row = store && this.#run(id, () => store.select.get(this.#prefix, id));
     if (!row) throw new SecretNotFoundError(id);
+    return this.#decryptRow(store, row, id);
+  }
+
+  #decryptRow(store: OpenStore, row: EncryptedRow, id: string): SecretValues {
     let serialized: string;
     try {
       serialized = decrypt(store.key, row.nonce, row.ciphertext, row.auth_tag, this.#aad(id));
@@ -132,6 +137,22 @@ export class LocalAdapter implements SecretsAdapter {
     if (!store) throw new SecretNotFoundError(id);
     const result = this.#run(id, () => store.delete.run(this.#prefix, id));
     if (result.changes === 0) throw new SecretNotFoundError(id);
+  }
+
+  async deleteSecretValuesIfUnchanged(id: string, expected: SecretValues): Promise<void> {
+    const store = this.#run(id, () => this.#open(false));
+    if (!store) throw new SecretNotFoundError(id);
+    // One immediate transaction: another process's write waits for it, so what is compared is what is deleted.
+    this.#run(id, () =>
+      transaction(store.db, "immediate", () => {
+        const row = store.select.get(this.#prefix, id);
+        if (!row) throw new SecretNotFoundError(id);
+        if (!isDeepStrictEqual(this.#decryptRow(store, row, id), expected)) {
+          throw new SecretChangedError(id, { provider: PROVIDER });
+        }
+        store.delete.run(this.#prefix, id);
+      }),
+    );
   }
 
   async *listSecretIds(): AsyncIterable<string> {

@@ -1,5 +1,4 @@
 /** The embedded store: an encrypted SQLite database file on this machine (the default provider). The provider's definition; see `src/provider-definition.ts`. */
-import { resolve } from "node:path";
 import { envField } from "../../src/env-fields.js";
 import { defineProvider } from "../../src/provider-definition.js";
 
@@ -14,6 +13,6 @@ export const localProvider = defineProvider({
   sdkPackages: ["better-sqlite3"],
   loadOptionsSchema: async () => (await import("./options.js")).localOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createLocalAdapter,
-  // The default path (unset) is one place; an explicit path is compared as an absolute path.
-  location: (config) => [config.path === undefined ? undefined : resolve(config.path)],
+  // The file itself: the default path filled in, symbolic links resolved (loaded only when compared).
+  location: async (config) => [(await import("./paths.js")).canonicalLocalStorePath(config.path)],
 });

@@ -1,5 +1,6 @@
+import { isDeepStrictEqual } from "node:util";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { SecretAlreadyExistsError, SecretNotFoundError } from "../../src/errors.js";
+import { SecretAlreadyExistsError, SecretChangedError, SecretNotFoundError } from "../../src/errors.js";
 import { parseStoredValues } from "../../src/validation.js";
 import type { ResolvedMemoryOptions } from "./options.js";
 
@@ -36,6 +37,16 @@ export class MemoryAdapter implements SecretsAdapter {
 
   async deleteSecretValues(id: string): Promise<void> {
     if (!this.#secrets.delete(id)) throw new SecretNotFoundError(id);
+  }
+
+  async deleteSecretValuesIfUnchanged(id: string, expected: SecretValues): Promise<void> {
+    // No await between the read and the delete: nothing else runs in between.
+    const serialized = this.#secrets.get(id);
+    if (serialized === undefined) throw new SecretNotFoundError(id);
+    if (!isDeepStrictEqual(parseStoredValues(serialized, id, this.provider), expected)) {
+      throw new SecretChangedError(id, { provider: this.provider });
+    }
+    this.#secrets.delete(id);
   }
 
   async *listSecretIds(): AsyncIterable<string> {

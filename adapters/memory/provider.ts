@@ -8,4 +8,6 @@ export const memoryProvider = defineProvider({
   sdkPackages: [],
   loadOptionsSchema: async () => (await import("./options.js")).memoryOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createMemoryAdapter,
+  // Every memory store is a place of its own (no location), and dies with its process.
+  durable: false,
 });

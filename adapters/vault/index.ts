@@ -24,6 +24,8 @@
  *   destroying the versions below the tombstone.
  * - `verifyOwnership`: store 2 (the metadata write with the marks); get, update, delete and list
  *   check the marks in the `custom_metadata` that the read they send anyway returns, at no cost.
+ * - A conditional delete (`deleteSecretValuesIfUnchanged`, what `copySecrets` uses to delete a
+ *   source): the same 2 requests as a delete, the values compared with the version read.
  * - Over a deleted secret, store reads the metadata and writes it (with the tombstone's version,
  *   see below) before a `cas` write of the next version; a read of the version made, only when a
  *   write's answer was lost and its retry met a version.
@@ -45,12 +47,13 @@ import { createSecureContext, rootCertificates } from "node:tls";
 import { debuglog } from "node:util";
 import nodeVault from "node-vault";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
+import { type Deadline, DeadlineBoundAdapter, withinDeadline } from "../../src/deadline.js";
 import {
   ConfigError,
   PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
+  SecretChangedError,
   SecretIntegrityError,
   SecretNotFoundError,
   SecretStoreError,
@@ -268,12 +271,29 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     }
   }
 
-  protected override async deleteValues(id: string, deadline: Deadline): Promise<void> {
+  protected override deleteValues(id: string, deadline: Deadline): Promise<void> {
+    return this.#delete(id, deadline, undefined);
+  }
+
+  /**
+   * The tombstone's `cas` on the version read makes this atomic: the values compared are the
+   * version the tombstone replaces, and a write in between fails the `cas` (SecretChangedError).
+   */
+  deleteSecretValuesIfUnchanged(id: string, expected: SecretValues): Promise<void> {
+    return withinDeadline(this.limits, { operation: "delete", secretId: id }, (deadline) =>
+      this.#delete(id, deadline, expected),
+    );
+  }
+
+  async #delete(id: string, deadline: Deadline, expected: SecretValues | undefined): Promise<void> {
     // Whether versions below the tombstone need destroying depends on the mount; asked once, beside the read.
     const mountMaxVersions = this.#mountMaxVersions(deadline);
     let latest = await this.#latest(deadline, id);
     for (let attempt = 1; ; attempt += 1) {
       if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
+      if (expected !== undefined && !holdsExactly(latest.values, expected)) {
+        throw new SecretChangedError(id, { provider: PROVIDER });
+      }
       try {
         await this.#writeVersion(deadline, id, TOMBSTONE, latest.version);
       } catch (error) {
