@@ -15,7 +15,7 @@ function dotenvErrorOf(work: () => unknown): DotenvError {
 }
 
 describe("dotenv", () => {
-  it("writes as dotenv exactly the values without ' or CR, which dotenv reads back", () => {
+  it("writes as dotenv exactly the values without ' or CR, which dotenv and the strict reader read back", () => {
     const writable = Object.fromEntries(Object.entries(SHELL_TRICKY).filter(([, value]) => !/['\r]/.test(value)));
     expect(Object.keys(writable).length).toBeGreaterThan(20);
     const text = formatDotenv(writable);
@@ -38,17 +38,50 @@ describe("dotenv", () => {
     expect(dotenvErrorOf(() => formatShell({ K: "a\ud800b" })).message).toContain("lone surrogate");
   });
 
-  it("reads what people write: comments, export, quotes, multi-line values", () => {
+  it("reads what people write: comments, export, quotes, multi-line values, CRLF, a byte order mark", () => {
     const text = [
+      "\uFEFFexport A=plain",
       "# a comment",
-      "export A=plain # trailing comment",
-      "B='single # kept'",
+      "B='single # kept' # trailing comment",
       'C="double\\nline"',
-      "D=`multi",
-      "line`",
+      "D='multi",
+      "line'",
+      "E=",
+      "F = spaced out ",
       "",
-    ].join("\n");
-    expect(parseDotenv(text)).toEqual({ A: "plain", B: "single # kept", C: "double\nline", D: "multi\nline" });
+    ].join("\r\n");
+    expect(parseDotenv(text)).toEqual({
+      A: "plain",
+      B: "single # kept",
+      C: "double\nline",
+      D: "multi\nline",
+      E: "",
+      F: "spaced out",
+    });
+  });
+
+  it("refuses a line it cannot read exactly, with its line number and never its text", () => {
+    const secret = "s3cr3t-value";
+    const cases: [string, string][] = [
+      [`PW=${secret}#x`, "line 4"],
+      [`PW=${secret} # comment`, "line 4"],
+      [`DB PASSWORD=${secret}`, "line 4"],
+      [`ÜBER=${secret}`, "line 4"],
+      [`export ${secret}`, "line 4"],
+      [`PW="${secret}" trailing`, "line 4"],
+      [`PW=\`${secret}\``, "line 4"],
+      [`PW='${secret}\\' # x'`, "line 4"],
+      [`PW=${secret}\u00a0`, "line 4"],
+      [`__proto__=${secret}`, "line 4"],
+      [`A=${secret}`, "lines 1 and 4"],
+    ];
+    for (const [line, where] of cases) {
+      const text = `A=1\nM="two\nlines"\n${line}\nZ=2\n`;
+      const error = dotenvErrorOf(() => parseDotenv(text, "--from-dotenv f.env"));
+      expect(error.message, line).toContain(where);
+      expect(error.message, line).toMatch(/^--from-dotenv f\.env/);
+      expect(error.message, line).not.toContain(secret);
+    }
   });
 
   it("refuses what it cannot write faithfully, naming the key and never the value", () => {

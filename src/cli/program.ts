@@ -132,7 +132,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const values = {
       ...(fromJson === undefined ? {} : await readJsonValues(fromJson, io)),
-      ...(fromDotenv === undefined ? {} : parseDotenv(await readSource("--from-dotenv", fromDotenv, io))),
+      ...(fromDotenv === undefined
+        ? {}
+        : parseDotenv(
+            await readSource("--from-dotenv", fromDotenv, io),
+            `--from-dotenv ${fromDotenv === "-" ? "standard input" : fromDotenv}`,
+          )),
       ...parsePairs(pairs),
     };
     if (fromJson === undefined && fromDotenv === undefined && pairs.length === 0) {

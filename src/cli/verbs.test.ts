@@ -175,6 +175,69 @@ describe("omnisecret export and --from-dotenv", () => {
       expect(nul.stderr, format).not.toContain(secret);
     }
   });
+
+  it("--from-dotenv refuses a line it cannot read exactly: exit 2, its line number, never its text (issue 20.8)", async () => {
+    const id = randomUUID();
+    await cli(["store", id, "KEEP=me"]);
+    const secret = markedSecretValue();
+    const head = ["# a comment", "USER=admin", "MULTI='one", "two'", ""];
+    const bad: Record<string, string> = {
+      "a key with a space": `DB PASSWORD=${secret}`,
+      "a key that is not ASCII": `ÜBER=${secret}`,
+      "a key with a dot": `a.b=${secret}`,
+      "a key starting with a digit": `1ST=${secret}`,
+      "an unquoted value with #": `PW=${secret}#def`,
+      "an unquoted value with ' #'": `PW=${secret} # cut here?`,
+      "an unquoted value that is only a comment": `PW=#${secret}`,
+      "a line that is no assignment": `${secret}`,
+      "a colon instead of =": `PW: ${secret}`,
+      "an unterminated quote": `PW='${secret}`,
+      "text after the closing quote": `PW='${secret}'x`,
+      "an escaped double quote": `PW="${secret}\\"x"`,
+      "a backtick-quoted value": `PW=\`${secret}\``,
+      "a quote dotenv reads further than the line": `PW='${secret}\\' # x'`,
+      "a duplicate key": `USER=${secret}`,
+    };
+    for (const [what, line] of Object.entries(bad)) {
+      const file = join(directory, `bad-${randomUUID()}.env`);
+      writeFileSync(file, [...head, line, "LAST=1", ""].join("\n"));
+      const result = await cli(["update", id, "--from-dotenv", file]);
+      expect(result, what).toMatchObject({ code: EXIT_BAD_INPUT, stdout: "" });
+      expect(result.stderr, what).toMatch(what === "a duplicate key" ? /lines 2 and 6\b/ : /line 6\b/);
+      expect(result.stderr, what).not.toContain(secret);
+    }
+    expect(JSON.parse((await cli(["get", id])).stdout)).toEqual({ KEEP: "me" });
+  });
+
+  it("--from-dotenv reads comments, export, quotes, multi-line values and CRLF files exactly", async () => {
+    const id = randomUUID();
+    const text = [
+      "# a comment",
+      "",
+      "export A=plain value  ",
+      "B='single # kept' # a comment",
+      'C="double\\nline\\r" ',
+      "D='multi",
+      "line'",
+      "E=",
+      "  F = spaced",
+      'H="a # b"',
+      "I=ünïcødé",
+      "",
+    ].join("\r\n");
+    const stored = await cli(["store", id, "--from-dotenv", "-"], { stdin: text });
+    expect(stored).toMatchObject({ code: EXIT_OK, stderr: "" });
+    expect(JSON.parse((await cli(["get", id])).stdout)).toEqual({
+      A: "plain value",
+      B: "single # kept",
+      C: "double\nline\r",
+      D: "multi\nline",
+      E: "",
+      F: "spaced",
+      H: "a # b",
+      I: "ünïcødé",
+    });
+  });
 });
 
 describe("omnisecret run", () => {
