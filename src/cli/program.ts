@@ -18,7 +18,7 @@ import { type CopySummary, copySecrets, openPrimaryAndBackup } from "../copy-sec
 import { describeInput, isSecretStoreError, type SecretStoreErrorCode } from "../errors.js";
 import { providerNames } from "../registry.js";
 import { redactValues, SecretStore } from "../secret-store.js";
-import { DotenvError, formatDotenv, parseDotenv } from "./dotenv.js";
+import { DotenvError, formatDotenv, formatShell, parseDotenv } from "./dotenv.js";
 import { progressReporter } from "./progress.js";
 
 export interface CliIo {
@@ -132,7 +132,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const values = {
       ...(fromJson === undefined ? {} : await readJsonValues(fromJson, io)),
-      ...(fromDotenv === undefined ? {} : parseDotenv(await readSource("--from-dotenv", fromDotenv, io))),
+      ...(fromDotenv === undefined
+        ? {}
+        : parseDotenv(
+            await readSource("--from-dotenv", fromDotenv, io),
+            `--from-dotenv ${fromDotenv === "-" ? "standard input" : fromDotenv}`,
+          )),
       ...parsePairs(pairs),
     };
     if (fromJson === undefined && fromDotenv === undefined && pairs.length === 0) {
@@ -264,13 +269,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   program
     .command("export")
-    .description("print a secret's values as JSON or as a dotenv file")
+    .description("print a secret's values as JSON, a dotenv file or shell `export` lines")
     .argument("<id>", "the secret's UUID")
-    .addOption(new Option("--format <format>", "output format").choices(["json", "dotenv"]).default("json"))
-    .action(async (id: string, options: { format: "json" | "dotenv" }) => {
+    .addOption(new Option("--format <format>", "output format").choices(["json", "dotenv", "shell"]).default("json"))
+    .action(async (id: string, options: { format: "json" | "dotenv" | "shell" }) => {
       await withStore(async (store) => {
         const values = remember(await store.getSecretValues(id));
-        io.stdout(options.format === "json" ? `${JSON.stringify(values, null, 2)}\n` : formatDotenv(values));
+        if (options.format === "json") io.stdout(`${JSON.stringify(values, null, 2)}\n`);
+        else io.stdout(options.format === "dotenv" ? formatDotenv(values) : formatShell(values));
       });
     });
 

@@ -4,16 +4,17 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { parse as dotenvParse } from "dotenv";
 import { describe, expect, it } from "vitest";
 import { SecretStore } from "../secret-store.js";
 import { markedSecretValue } from "../testing/index.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK } from "./program.js";
 import { cliRunner } from "./run-cli.test-helper.js";
-import { TRICKY_VALUES } from "./tricky-values.test-helper.js";
+import { SHELL_TRICKY, TRICKY_VALUES } from "./tricky-values.test-helper.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const bin = join(root, "dist", "src", "cli", "main.js");
@@ -21,6 +22,9 @@ const directory = mkdtempSync(join(tmpdir(), "omnisecret-verbs-"));
 const localEnv = { OMNISECRET_LOCAL_PATH: join(directory, "verbs.db") };
 
 const cli = cliRunner(localEnv);
+
+/** Environment variable names: what `set -a; . file` can assign. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A node one-liner run by `omnisecret run`: writes the named variables it sees to a file as JSON. */
 function dumpEnv(file: string, names: string[]): string[] {
@@ -43,16 +47,41 @@ describe("omnisecret get with several ids", () => {
 });
 
 describe("omnisecret export and --from-dotenv", () => {
-  it("round-trips tricky values through dotenv, from a file and from stdin", async () => {
+  it("round-trips through dotenv the tricky values it accepts, refuses the others by key; JSON carries all", async () => {
     const id = randomUUID();
     const file = join(directory, "tricky.json");
     writeFileSync(file, JSON.stringify(TRICKY_VALUES));
     expect((await cli(["store", id, "--from-json", file])).code).toBe(EXIT_OK);
-    const exported = await cli(["export", id, "--format", "dotenv"]);
+    expect(JSON.parse((await cli(["export", id, "--format", "json"])).stdout)).toEqual(TRICKY_VALUES);
+    // dotenv carries a value both dotenv and `set -a; . file` read the same: single quotes, no ' and no CR inside.
+    const carried = Object.entries(TRICKY_VALUES).filter(([key, value]) => ENV_NAME.test(key) && !/['\r]/.test(value));
+    const refused = Object.entries(TRICKY_VALUES).filter(
+      ([key]) => !carried.some(([carriedKey]) => carriedKey === key),
+    );
+    expect(carried.length).toBeGreaterThan(10);
+    expect(refused.map(([key]) => key)).toEqual([
+      "SINGLE",
+      "TWO_QUOTES",
+      "ALL_QUOTES",
+      "CRLF",
+      "NEWLINE_QUOTES",
+      "dotted.key-name",
+    ]);
+    const whole = await cli(["export", id, "--format", "dotenv"]);
+    expect(whole).toMatchObject({ code: EXIT_BAD_INPUT, stdout: "" });
+    expect(whole.stderr).toContain('key "SINGLE"');
+    for (const [key, value] of refused) {
+      const alone = await storeJson({ [key]: value });
+      const result = await cli(["export", alone, "--format", "dotenv"]);
+      expect(result, key).toMatchObject({ code: EXIT_BAD_INPUT, stdout: "" });
+      expect(result.stderr, key).toContain(`key ${JSON.stringify(key)}`);
+    }
+    const source = await storeJson(Object.fromEntries(carried));
+    const exported = await cli(["export", source, "--format", "dotenv"]);
     expect(exported.code).toBe(EXIT_OK);
     const copy = randomUUID();
     expect((await cli(["store", copy, "--from-dotenv", "-"], { stdin: exported.stdout })).code).toBe(EXIT_OK);
-    expect(JSON.parse((await cli(["export", copy, "--format", "json"])).stdout)).toEqual(TRICKY_VALUES);
+    expect(JSON.parse((await cli(["get", copy])).stdout)).toEqual(Object.fromEntries(carried));
     const dotenvFile = join(directory, "values.env");
     writeFileSync(dotenvFile, "# comment\nUSER=admin\nPASSWORD='p#ss w0rd'\n");
     expect((await cli(["update", copy, "--from-dotenv", dotenvFile])).code).toBe(EXIT_OK);
@@ -70,6 +99,144 @@ describe("omnisecret export and --from-dotenv", () => {
     expect(result.stderr).toContain('key "K"');
     expect(result.stderr + result.stdout).not.toContain(secret.slice(0, 20));
     expect((await cli(["export", id, "--format", "yaml"])).code).toBe(EXIT_BAD_INPUT);
+  });
+
+  it("--format dotenv writes only what bash, sh and dotenv read back the same; refuses the rest by key (issue 20.7)", async () => {
+    const lines: string[] = [];
+    const accepted: string[] = [];
+    const refused: string[] = [];
+    for (const [key, value] of Object.entries(SHELL_TRICKY)) {
+      const result = await cli(["export", await storeJson({ [key]: value }), "--format", "dotenv"]);
+      if (result.code === EXIT_OK) {
+        expect(result.stderr).toBe("");
+        lines.push(result.stdout);
+        accepted.push(key);
+        continue;
+      }
+      expect(result, key).toMatchObject({ code: EXIT_BAD_INPUT, stdout: "" });
+      expect(result.stderr, key).toContain(`key ${JSON.stringify(key)}`);
+      expect(result.stderr, key).toContain("--format shell");
+      if (value.length > 1) expect(result.stderr, key).not.toContain(value);
+      refused.push(key);
+    }
+    // Exactly the values with a single quote (no shell quoting dotenv also reads) or a CR (dotenv turns it into LF).
+    expect(refused).toEqual(Object.keys(SHELL_TRICKY).filter((key) => /['\r]/.test(SHELL_TRICKY[key] as string)));
+    expect(refused).toContain("QUOTE_INJECTION");
+    expect(accepted).toEqual(expect.arrayContaining(["BACKTICK_INJECTION", "SUBSTITUTION_INJECTION", "HASH_INSIDE"]));
+    const expected = Object.fromEntries(accepted.map((key) => [key, SHELL_TRICKY[key]]));
+    const text = lines.join("");
+    expect(dotenvParse(text)).toEqual(expected);
+    const file = join(directory, `accepted-${randomUUID()}.env`);
+    writeFileSync(file, text);
+    const cwd = mkdtempSync(join(directory, "cwd-"));
+    for (const shell of ["bash", "sh"]) {
+      expect(pick(await sourcedEnv(shell, "set -a;", file, cwd), accepted), shell).toEqual(expected);
+    }
+    expect(readdirSync(cwd)).toEqual([]);
+    const copy = randomUUID();
+    expect((await cli(["store", copy, "--from-dotenv", file])).code).toBe(EXIT_OK);
+    expect(JSON.parse((await cli(["get", copy])).stdout)).toEqual(expected);
+  });
+
+  it("refuses x'; touch F; echo ' as dotenv (exit 2, naming the key), and nothing runs", async () => {
+    const id = await storeJson({ TOKEN: "x'; touch F; echo '" });
+    const result = await cli(["export", id, "--format", "dotenv"]);
+    expect(result).toMatchObject({ code: EXIT_BAD_INPUT, stdout: "" });
+    expect(result.stderr).toContain('key "TOKEN"');
+    expect(result.stderr).not.toContain("touch F");
+  });
+
+  it("--format shell writes export lines that bash and sh read back exactly, running nothing (issue 20.7)", async () => {
+    const id = await storeJson(SHELL_TRICKY);
+    const exported = await cli(["export", id, "--format", "shell"]);
+    expect(exported).toMatchObject({ code: EXIT_OK, stderr: "" });
+    expect(exported.stdout).toContain(`export QUOTE_INJECTION='x'\\''; touch PWNED; echo '\\'''\n`);
+    const file = join(directory, `shell-${id}.sh`);
+    writeFileSync(file, exported.stdout);
+    const cwd = mkdtempSync(join(directory, "cwd-"));
+    const keys = Object.keys(SHELL_TRICKY);
+    for (const shell of ["bash", "sh"]) {
+      // With set -a (what people do with a .env file) and without (the lines export themselves).
+      expect(pick(await sourcedEnv(shell, "set -a;", file, cwd), keys), shell).toEqual(SHELL_TRICKY);
+      expect(pick(await sourcedEnv(shell, "", file, cwd), keys), shell).toEqual(SHELL_TRICKY);
+    }
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("--format shell refuses a key that is not an environment name, and a NUL byte, naming the key", async () => {
+    const badKey = await cli(["export", await storeJson({ "a.b": "v" }), "--format", "shell"]);
+    expect(badKey).toMatchObject({ code: EXIT_BAD_INPUT, stdout: "" });
+    expect(badKey.stderr).toContain('key "a.b"');
+    const secret = markedSecretValue();
+    for (const format of ["shell", "dotenv"]) {
+      const nul = await cli(["export", await storeJson({ K: `${secret}\0x` }), "--format", format]);
+      expect(nul, format).toMatchObject({ code: EXIT_BAD_INPUT, stdout: "" });
+      expect(nul.stderr, format).toContain('key "K"');
+      expect(nul.stderr, format).not.toContain(secret);
+    }
+  });
+
+  it("--from-dotenv refuses a line it cannot read exactly: exit 2, its line number, never its text (issue 20.8)", async () => {
+    const id = randomUUID();
+    await cli(["store", id, "KEEP=me"]);
+    const secret = markedSecretValue();
+    const head = ["# a comment", "USER=admin", "MULTI='one", "two'", ""];
+    const bad: Record<string, string> = {
+      "a key with a space": `DB PASSWORD=${secret}`,
+      "a key that is not ASCII": `ÜBER=${secret}`,
+      "a key with a dot": `a.b=${secret}`,
+      "a key starting with a digit": `1ST=${secret}`,
+      "an unquoted value with #": `PW=${secret}#def`,
+      "an unquoted value with ' #'": `PW=${secret} # cut here?`,
+      "an unquoted value that is only a comment": `PW=#${secret}`,
+      "a line that is no assignment": `${secret}`,
+      "a colon instead of =": `PW: ${secret}`,
+      "an unterminated quote": `PW='${secret}`,
+      "text after the closing quote": `PW='${secret}'x`,
+      "an escaped double quote": `PW="${secret}\\"x"`,
+      "a backtick-quoted value": `PW=\`${secret}\``,
+      "a quote dotenv reads further than the line": `PW='${secret}\\' # x'`,
+      "a duplicate key": `USER=${secret}`,
+    };
+    for (const [what, line] of Object.entries(bad)) {
+      const file = join(directory, `bad-${randomUUID()}.env`);
+      writeFileSync(file, [...head, line, "LAST=1", ""].join("\n"));
+      const result = await cli(["update", id, "--from-dotenv", file]);
+      expect(result, what).toMatchObject({ code: EXIT_BAD_INPUT, stdout: "" });
+      expect(result.stderr, what).toMatch(what === "a duplicate key" ? /lines 2 and 6\b/ : /line 6\b/);
+      expect(result.stderr, what).not.toContain(secret);
+    }
+    expect(JSON.parse((await cli(["get", id])).stdout)).toEqual({ KEEP: "me" });
+  });
+
+  it("--from-dotenv reads comments, export, quotes, multi-line values and CRLF files exactly", async () => {
+    const id = randomUUID();
+    const text = [
+      "# a comment",
+      "",
+      "export A=plain value  ",
+      "B='single # kept' # a comment",
+      'C="double\\nline\\r" ',
+      "D='multi",
+      "line'",
+      "E=",
+      "  F = spaced",
+      'H="a # b"',
+      "I=ünïcødé",
+      "",
+    ].join("\r\n");
+    const stored = await cli(["store", id, "--from-dotenv", "-"], { stdin: text });
+    expect(stored).toMatchObject({ code: EXIT_OK, stderr: "" });
+    expect(JSON.parse((await cli(["get", id])).stdout)).toEqual({
+      A: "plain value",
+      B: "single # kept",
+      C: "double\nline\r",
+      D: "multi\nline",
+      E: "",
+      F: "spaced",
+      H: "a # b",
+      I: "ünïcødé",
+    });
   });
 });
 
@@ -200,6 +367,33 @@ describe("omnisecret backup, restore and migrate (embedded stores)", () => {
     expect((await cli(["migrate", "--from", fromFile])).code).toBe(EXIT_BAD_INPUT);
   });
 });
+
+/** Stores `values` (from a JSON file) as a new secret; returns its id. */
+async function storeJson(values: Record<string, string>): Promise<string> {
+  const id = randomUUID();
+  const file = join(directory, `values-${id}.json`);
+  writeFileSync(file, JSON.stringify(values));
+  const result = await cli(["store", id, "--from-json", file]);
+  if (result.code !== EXIT_OK) throw new Error(`store failed: ${result.stderr}`);
+  return id;
+}
+
+/**
+ * The environment `shell` (bash or sh) passes on after `<prefix> . file`, as node sees it. It runs
+ * in `cwd`, a fresh folder, so that a value which runs `touch PWNED` leaves a file there.
+ */
+async function sourcedEnv(shell: string, prefix: string, file: string, cwd: string): Promise<Record<string, string>> {
+  const script = `${prefix} . "$1" && exec "$2" -e 'process.stdout.write(JSON.stringify(process.env))'`;
+  const { stdout } = await promisify(execFile)(shell, ["-c", script, shell, file, process.execPath], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  });
+  return JSON.parse(stdout) as Record<string, string>;
+}
+
+function pick(env: Record<string, string>, keys: readonly string[]): Record<string, string | undefined> {
+  return Object.fromEntries(keys.map((key) => [key, env[key]]));
+}
 
 async function countOf(store: SecretStore): Promise<number> {
   let count = 0;
