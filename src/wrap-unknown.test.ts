@@ -95,3 +95,10 @@ describe("wrapUnknown turns a parse error of stored data into E_SECRET_INTEGRITY
     }
   });
 });
+
+describe("redactValues on a map that was not validated", () => {
+  it("skips what is not a string", () => {
+    const values = { n: 12345, s: "a-long-secret" } as unknown as Record<string, string>;
+    expect(redactValues("12345 a-long-secret", values)).toBe("12345 [redacted]");
+  });
+});

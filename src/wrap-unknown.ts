@@ -96,8 +96,9 @@ const MIN_REDACTED_VALUE_LENGTH = 4;
 export function redactValues(text: string, values: SecretValues | undefined): string {
   if (!values) return text;
   const forms = new Set<string>();
-  for (const value of Object.values(values)) {
-    if (value.length < MIN_REDACTED_VALUE_LENGTH) continue;
+  // Not every caller has validated the map: what is not a string is no value to cut out.
+  for (const value of Object.values(values) as unknown[]) {
+    if (typeof value !== "string" || value.length < MIN_REDACTED_VALUE_LENGTH) continue;
     forms.add(value);
     forms.add(JSON.stringify(value).slice(1, -1));
     for (const quote of INSPECT_QUOTES) forms.add(inspectEscaped(value, quote));
