@@ -3,15 +3,15 @@
  * and migrate (against embedded stores; the server providers are in integration-tests/migrate.test.ts).
  */
 import { execFile, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { inspect, promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { SecretStore } from "../secret-store.js";
 import { markedSecretValue } from "../testing/index.js";
-import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK } from "./program.js";
+import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK, formatError } from "./program.js";
 import { cliRunner } from "./run-cli.test-helper.js";
 import { TRICKY_VALUES } from "./tricky-values.test-helper.js";
 
@@ -206,3 +206,87 @@ async function countOf(store: SecretStore): Promise<number> {
   for await (const _ of store.listSecretIds()) count += 1;
   return count;
 }
+
+describe("omnisecret run: issue 20", () => {
+  it("refuses a value with a NUL byte before spawning, naming the key and the secret, never the value", async () => {
+    const id = randomUUID();
+    const secret = `${markedSecretValue()}\x00x`;
+    await cli(["store", id, `NUL_VALUE=${secret}`]);
+    const marker = join(directory, `never-nul-${id}`);
+    const touch = ["--", process.execPath, "-e", `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran")`];
+    const result = await cli(["run", id, ...touch]);
+    expect(result.code).toBe(EXIT_BAD_INPUT);
+    expect(result.stderr).toContain("NUL_VALUE");
+    expect(result.stderr).toContain(id);
+    expect(result.stderr).not.toContain(secret.slice(0, 20));
+    expect(() => readFileSync(marker)).toThrow();
+  });
+
+  it("formatError cuts out the inspect-escaped and JSON-escaped forms of a value too", () => {
+    const secret = `${markedSecretValue()}\x00x\n"q"\\`;
+    const error = new TypeError(`must be a string without null bytes. Received ${inspect(secret)}`, {
+      cause: new Error(`payload ${JSON.stringify({ K: secret })}`),
+    });
+    const text = formatError(error, true, { K: secret });
+    expect(text).toContain("without null bytes");
+    expect(text).not.toContain(secret.slice(0, 20));
+  });
+
+  it("--allow-override: the id listed last wins, also when it was listed before", async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    await cli(["store", a, "SHARED=first", "ONLY_A=a"]);
+    await cli(["store", b, "SHARED=second"]);
+    const out = join(directory, `override-order-${a}.json`);
+    const names = ["SHARED", "ONLY_A"];
+    expect((await cli(["run", a, b, a, "--allow-override", ...dumpEnv(out, names)])).code).toBe(EXIT_OK);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ SHARED: "first", ONLY_A: "a" });
+    expect((await cli(["run", b, a, b, "--allow-override", ...dumpEnv(out, names)])).code).toBe(EXIT_OK);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ SHARED: "second", ONLY_A: "a" });
+    expect((await cli(["run", a, b, "--allow-override", ...dumpEnv(out, names)])).code).toBe(EXIT_OK);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ SHARED: "second", ONLY_A: "a" });
+  });
+
+  it("does not pass omnisecret's credential variables on to the command", async () => {
+    const id = randomUUID();
+    const path = join(directory, `credentials-${id}.db`);
+    const env: NodeJS.ProcessEnv = {
+      OMNISECRET_LOCAL_PATH: path,
+      OMNISECRET_LOCAL_KEY: randomBytes(32).toString("base64"),
+      OMNISECRET_VAULT_TOKEN: "vault-token-value",
+      OMNISECRET_AWS_CREDENTIALS_SECRET_ACCESS_KEY: "aws-secret-value",
+      OMNISECRET_CUSTOM_OPTIONS: '{"token":"custom-secret"}',
+      OMNISECRET_BACKUP_CONFIG: JSON.stringify({
+        provider: "local",
+        path: `${path}.backup`,
+        key: randomBytes(32).toString("base64"),
+      }),
+      VAULT_ADDR: "http://vault.example:8200",
+      AWS_REGION: "eu-west-1",
+      OTHER_VARIABLE: "kept",
+    };
+    expect(await cli(["store", id, "TOKEN=t0k3n"], { env })).toMatchObject({ code: EXIT_OK, stderr: "" });
+    const out = join(directory, `credentials-${id}.json`);
+    const names = [...Object.keys(env), "TOKEN"];
+    expect((await cli(["run", id, ...dumpEnv(out, names)], { env })).code).toBe(EXIT_OK);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({
+      OMNISECRET_LOCAL_PATH: path,
+      OMNISECRET_LOCAL_KEY: null,
+      OMNISECRET_VAULT_TOKEN: null,
+      OMNISECRET_AWS_CREDENTIALS_SECRET_ACCESS_KEY: null,
+      OMNISECRET_CUSTOM_OPTIONS: null,
+      OMNISECRET_BACKUP_CONFIG: null,
+      VAULT_ADDR: "http://vault.example:8200",
+      AWS_REGION: "eu-west-1",
+      OTHER_VARIABLE: "kept",
+      TOKEN: "t0k3n",
+    });
+    // A backup config given as a file path carries no credential: it is passed on.
+    const backupFile = join(directory, `backup-${id}.json`);
+    writeFileSync(backupFile, JSON.stringify({ provider: "local", path: `${path}.backup-file` }));
+    const withFile = { ...env, OMNISECRET_BACKUP_CONFIG: backupFile };
+    expect((await cli(["run", id, ...dumpEnv(out, ["OMNISECRET_BACKUP_CONFIG"])], { env: withFile })).code).toBe(
+      EXIT_OK,
+    );
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ OMNISECRET_BACKUP_CONFIG: backupFile });
+  });
+});
