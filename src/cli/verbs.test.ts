@@ -4,7 +4,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect, promisify } from "node:util";
@@ -290,3 +290,91 @@ describe("omnisecret run: issue 20", () => {
     expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ OMNISECRET_BACKUP_CONFIG: backupFile });
   });
 });
+
+describe("no form of a value reaches stderr (issue 20)", () => {
+  const pem = `-----BEGIN PRIVATE KEY-----\n${markedSecretValue()}\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n`;
+  const values = {
+    PEM: pem,
+    QUOTED: `${markedSecretValue()}"with"quotes`,
+    BACKSLASH: `${markedSecretValue()}\\with\\backslashes`,
+    PLAIN: markedSecretValue(),
+  };
+  const formsOf = (value: string) => [value, JSON.stringify(value).slice(1, -1), inspect(value).slice(1, -1)];
+
+  it("store --from-json with an adapter whose error quotes the serialized map", async () => {
+    const module = join(directory, "quoting-adapter.mjs");
+    writeFileSync(
+      module,
+      `export default function createQuotingAdapter() {
+  const fail = async (id, _values, serialized) => {
+    throw new Error(\`could not write \${id}: \${serialized}\`);
+  };
+  return { provider: "quoting", maxValueBytes: 65_536, storeSecretValues: fail, getSecretValues: fail, updateSecretValues: fail, deleteSecretValues: fail };
+}
+`,
+    );
+    const file = join(directory, "four-values.json");
+    writeFileSync(file, JSON.stringify(values));
+    const env = { OMNISECRET_PROVIDER: "custom", OMNISECRET_CUSTOM_MODULE: module };
+    for (const verbose of [[], ["--verbose"]]) {
+      const result = await cli([...verbose, "store", randomUUID(), "--from-json", file], { env });
+      expect(result.code).toBe(EXIT_FAILURE);
+      expect(result.stderr).toContain("E_UNKNOWN");
+      for (const [key, value] of Object.entries(values)) {
+        for (const form of formsOf(value)) expect(result.stderr, `${key}: ${form}`).not.toContain(form);
+      }
+    }
+
+    // The library: message, stack, util.inspect and the cause chain.
+    const store = await SecretStore.create({ provider: "custom", module });
+    const error = await store.storeSecretValues(randomUUID(), values).catch((caught: unknown) => caught);
+    await store.close();
+    expect(error).toMatchObject({ code: "E_UNKNOWN" });
+    const texts = [inspect(error, { depth: 10 })];
+    for (let cause = error; cause instanceof Error; cause = cause.cause) texts.push(cause.message, cause.stack ?? "");
+    for (const text of texts) {
+      for (const [key, value] of Object.entries(values)) {
+        for (const form of formsOf(value)) expect(text, `${key}: ${form}`).not.toContain(form);
+      }
+    }
+  });
+
+  it("get from examples/directory-adapter.mjs with a corrupted file prints no part of it, with or without a backup", async () => {
+    const storeDirectory = mkdtempSync(join(tmpdir(), "omnisecret-directory-"));
+    const custom = {
+      provider: "custom",
+      module: "./examples/directory-adapter.mjs",
+      options: { directory: storeDirectory },
+    };
+    const plainConfig = join(directory, "directory-store.json");
+    writeFileSync(plainConfig, JSON.stringify(custom));
+    const backupConfig = join(directory, "directory-store-with-backup.json");
+    writeFileSync(
+      backupConfig,
+      JSON.stringify({ ...custom, backup: { provider: "local", path: join(directory, "directory-backup.db") } }),
+    );
+    const id = randomUUID();
+    const secret = markedSecretValue();
+    expect((await cli(["--config", plainConfig, "store", id, `pw=${secret}`])).code).toBe(EXIT_OK);
+    const file = findFile(storeDirectory, `${id}.json`);
+    writeFileSync(file, `{"pw":${secret}}`);
+    for (const config of [plainConfig, backupConfig]) {
+      for (const verbose of [[], ["--verbose"]]) {
+        const result = await cli([...verbose, "--config", config, "get", id]);
+        expect(result.code, config).toBe(EXIT_FAILURE);
+        expect(result.stderr).toContain("E_SECRET_INTEGRITY");
+        expect(result.stderr).toContain(id);
+        for (const part of [secret.slice(0, 10), '"pw"', "Unexpected token", "not valid JSON"]) {
+          expect(result.stderr, `${config}: ${part}`).not.toContain(part);
+        }
+      }
+    }
+  });
+});
+
+function findFile(root: string, name: string): string {
+  for (const entry of readdirSync(root, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name === name) return join(entry.parentPath, entry.name);
+  }
+  throw new Error(`${name} not found under ${root}`);
+}
