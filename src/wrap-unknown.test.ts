@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { isSecretStoreError } from "./errors.js";
+import { isSecretStoreError, SecretStoreError } from "./errors.js";
 import { redactValues, wrapUnknown } from "./wrap-unknown.js";
 
 const PEM =
@@ -100,5 +100,27 @@ describe("redactValues on a map that was not validated", () => {
   it("skips what is not a string", () => {
     const values = { n: 12345, s: "a-long-secret" } as unknown as Record<string, string>;
     expect(redactValues("12345 a-long-secret", values)).toBe("12345 [redacted]");
+  });
+});
+
+describe("wrapUnknown on a typed error that quotes the call's values", () => {
+  it("cuts them out of its message, stack and causes, and keeps the error and its code", () => {
+    const thrown = new SecretStoreError("E_PERMISSION_DENIED", `denied: ${JSON.stringify(VALUES)}`, {
+      cause: new Error(`payload ${JSON.stringify(VALUES)}`),
+    });
+    const error = wrapUnknown(thrown, "custom", "store", "id-3", VALUES);
+    expect(error).toBe(thrown);
+    expect(error.code).toBe("E_PERMISSION_DENIED");
+    expect(error.message).toContain("denied: ");
+    expectNoValue(textsOf(error), VALUES);
+  });
+
+  it("leaves a typed error without values as it was, its cause included", () => {
+    const cause = new Error("socket hang up");
+    const thrown = new SecretStoreError("E_PROVIDER_UNAVAILABLE", "unavailable", { cause });
+    const error = wrapUnknown(thrown, "custom", "store", "id-4", VALUES);
+    expect(error).toBe(thrown);
+    expect(error.cause).toBe(cause);
+    expect(error.message).toBe("unavailable");
   });
 });

@@ -9,7 +9,7 @@ import { isSecretStoreError, SecretIntegrityError, SecretStoreError } from "./er
 export type Operation = "store" | "get" | "update" | "delete" | "list" | "close" | "create";
 
 /**
- * Typed errors pass through (with the provider filled in); anything else becomes a
+ * Typed errors pass through (with the provider filled in, and the call's values cut out); anything else becomes a
  * `SecretStoreError` with code `E_UNKNOWN` that keeps the original as `cause`. Its message
  * quotes the cause's message with every value the call carried cut out. A `SyntaxError` from a
  * get (JSON.parse on stored data) becomes `E_SECRET_INTEGRITY`, keeping none of the parser's text.
@@ -23,6 +23,7 @@ export function wrapUnknown(
 ): SecretStoreError {
   if (isSecretStoreError(error)) {
     error.provider ??= provider;
+    if (values) redactTypedError(error, values);
     return error;
   }
   if (operation === "get" && error instanceof Error && error.name === "SyntaxError") {
@@ -41,6 +42,24 @@ export function wrapUnknown(
     `${operation}${target} failed on provider "${provider}": ${name}${causeMessage ? `: ${causeMessage}` : ""}`,
     { provider, secretId, cause: redactedCause(error, values) },
   );
+}
+
+/**
+ * A typed error (a custom adapter's, say) that quotes a value of the call: the value is cut out
+ * of its message and stack, and its cause is replaced by a redacted copy. One that quotes none
+ * is left as it was, its cause included.
+ */
+function redactTypedError(error: SecretStoreError, values: SecretValues): void {
+  const message = redactValues(error.message, values);
+  if (message !== error.message) error.message = message;
+  if (error.stack !== undefined) {
+    const stack = redactValues(error.stack, values);
+    if (stack !== error.stack) error.stack = stack;
+  }
+  if (error.cause !== undefined) {
+    const cause = inspect(error.cause, { depth: MAX_CAUSE_DEPTH });
+    if (redactValues(cause, values) !== cause) error.cause = redactedCause(error.cause, values);
+  }
 }
 
 /** A `SyntaxError` with no message, and of its stack only the frames: a parser's text can quote what it parsed. */
