@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SecretAlreadyExistsError, SecretNotFoundError } from "omnisecret";
+import { SecretAlreadyExistsError, SecretIntegrityError, SecretNotFoundError } from "omnisecret";
 
 /** @param {{ directory: string }} options @param {{ prefix: string }} context */
 export default async function createDirectoryAdapter(options, context) {
@@ -48,7 +48,12 @@ export default async function createDirectoryAdapter(options, context) {
       const text = await readFile(fileOf(id), "utf8").catch((error) => {
         throw error.code === "ENOENT" ? new SecretNotFoundError(id) : error;
       });
-      return JSON.parse(text);
+      try {
+        return JSON.parse(text);
+      } catch {
+        // The parser's message quotes the file, values and all: never pass it on.
+        throw new SecretIntegrityError(id, "its file could not be parsed");
+      }
     },
     updateSecretValues(id, _values, serialized) {
       return oneAtATime(id, async () => {

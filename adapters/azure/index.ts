@@ -66,8 +66,8 @@ import {
   SecretIntegrityError,
   SecretNotFoundError,
 } from "../../src/errors.js";
-import { redactValues } from "../../src/secret-store.js";
 import { parseStoredValues, secretNamePattern } from "../../src/validation.js";
+import { redactValues } from "../../src/wrap-unknown.js";
 import {
   isSecretDisabled,
   KeyVaultRequestError,

@@ -16,8 +16,10 @@ import { configFromSources, readConfigFile } from "../config.js";
 import type { SecretValues } from "../contract.js";
 import { type CopySummary, copySecrets, openPrimaryAndBackup } from "../copy-secrets.js";
 import { describeInput, isSecretStoreError, type SecretStoreErrorCode } from "../errors.js";
-import { providerNames } from "../registry.js";
+import { providers } from "../providers.js";
+import { type ProviderDefinition, providerNames } from "../registry.js";
 import { redactValues, SecretStore } from "../secret-store.js";
+import { canonicalSecretId } from "../validation.js";
 import { DotenvError, formatDotenv, formatShell, parseDotenv } from "./dotenv.js";
 import { progressReporter } from "./progress.js";
 
@@ -295,7 +297,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const from = new Map<string, string>();
       await withStore(async (store) => {
         const results = await store.getManySecretValues(ids, { concurrency: options.concurrency });
-        for (const [secretId, result] of results) {
+        // Applied in the order of each id's last place on the command line: the later id wins.
+        const lastPlace = new Map(ids.map((id, place) => [canonicalSecretId(id), place]));
+        const ordered = [...results].sort(([x], [y]) => (lastPlace.get(x) ?? 0) - (lastPlace.get(y) ?? 0));
+        for (const [secretId, result] of ordered) {
           if ("error" in result) throw result.error;
           remember(result.values);
           for (const [key, value] of Object.entries(result.values)) {
@@ -303,6 +308,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             if (!ENV_NAME.test(name)) {
               throw new UsageError(
                 `key ${JSON.stringify(key)} of secret ${secretId} is not a valid environment variable name${options.prefix === undefined ? "" : ` with prefix ${JSON.stringify(options.prefix)}`} (letters, digits and _, not starting with a digit)`,
+              );
+            }
+            if (value.includes("\0")) {
+              throw new UsageError(
+                `the value of key ${JSON.stringify(key)} of secret ${secretId} contains a NUL byte, which an environment variable cannot carry`,
               );
             }
             const earlier = from.get(name);
@@ -316,7 +326,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           }
         }
       });
-      const exitCode = await runChild(command, args, { ...io.env, ...variables });
+      const exitCode = await runChild(command, args, { ...withoutCredentials(io.env), ...variables });
       if (exitCode !== 0) throw Object.assign(new ChildExit(`the command exited with ${exitCode}`), { exitCode });
     });
 
@@ -410,6 +420,23 @@ interface CopyCommandOptions {
   dryRun?: boolean;
   overwrite?: boolean;
   concurrency: number;
+}
+
+/** omnisecret's own variables that carry credentials (`secret` in a provider's definition), never passed on by `run`. */
+const CREDENTIAL_VARIABLES: ReadonlySet<string> = new Set(
+  (providers as readonly ProviderDefinition[]).flatMap((definition) =>
+    definition.envFields
+      .filter((field) => field.secret === true)
+      .flatMap((field) => field.names.filter((name) => name.startsWith("OMNISECRET_"))),
+  ),
+);
+
+/** The environment for `run`'s command: without omnisecret's credentials, nor an inline backup config (it may hold some). */
+function withoutCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const result = { ...env };
+  for (const name of CREDENTIAL_VARIABLES) delete result[name];
+  if (result.OMNISECRET_BACKUP_CONFIG?.trimStart().startsWith("{")) delete result.OMNISECRET_BACKUP_CONFIG;
+  return result;
 }
 
 /** The command `run` started ended with a non-zero code: passed through, and nothing is printed. */

@@ -3,16 +3,16 @@
  * and migrate (against embedded stores; the server providers are in integration-tests/migrate.test.ts).
  */
 import { execFile, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { inspect, promisify } from "node:util";
 import { parse as dotenvParse } from "dotenv";
 import { describe, expect, it } from "vitest";
 import { SecretStore } from "../secret-store.js";
 import { markedSecretValue } from "../testing/index.js";
-import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK } from "./program.js";
+import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK, formatError } from "./program.js";
 import { cliRunner } from "./run-cli.test-helper.js";
 import { SHELL_TRICKY, TRICKY_VALUES } from "./tricky-values.test-helper.js";
 
@@ -399,4 +399,176 @@ async function countOf(store: SecretStore): Promise<number> {
   let count = 0;
   for await (const _ of store.listSecretIds()) count += 1;
   return count;
+}
+
+describe("omnisecret run: issue 20", () => {
+  it("refuses a value with a NUL byte before spawning, naming the key and the secret, never the value", async () => {
+    const id = randomUUID();
+    const secret = `${markedSecretValue()}\x00x`;
+    await cli(["store", id, `NUL_VALUE=${secret}`]);
+    const marker = join(directory, `never-nul-${id}`);
+    const touch = ["--", process.execPath, "-e", `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran")`];
+    const result = await cli(["run", id, ...touch]);
+    expect(result.code).toBe(EXIT_BAD_INPUT);
+    expect(result.stderr).toContain("NUL_VALUE");
+    expect(result.stderr).toContain(id);
+    expect(result.stderr).not.toContain(secret.slice(0, 20));
+    expect(() => readFileSync(marker)).toThrow();
+  });
+
+  it("formatError cuts out the inspect-escaped and JSON-escaped forms of a value too", () => {
+    const secret = `${markedSecretValue()}\x00x\n"q"\\`;
+    const error = new TypeError(`must be a string without null bytes. Received ${inspect(secret)}`, {
+      cause: new Error(`payload ${JSON.stringify({ K: secret })}`),
+    });
+    const text = formatError(error, true, { K: secret });
+    expect(text).toContain("without null bytes");
+    expect(text).not.toContain(secret.slice(0, 20));
+  });
+
+  it("--allow-override: the id listed last wins, also when it was listed before", async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    await cli(["store", a, "SHARED=first", "ONLY_A=a"]);
+    await cli(["store", b, "SHARED=second"]);
+    const out = join(directory, `override-order-${a}.json`);
+    const names = ["SHARED", "ONLY_A"];
+    expect((await cli(["run", a, b, a, "--allow-override", ...dumpEnv(out, names)])).code).toBe(EXIT_OK);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ SHARED: "first", ONLY_A: "a" });
+    expect((await cli(["run", b, a, b, "--allow-override", ...dumpEnv(out, names)])).code).toBe(EXIT_OK);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ SHARED: "second", ONLY_A: "a" });
+    expect((await cli(["run", a, b, "--allow-override", ...dumpEnv(out, names)])).code).toBe(EXIT_OK);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ SHARED: "second", ONLY_A: "a" });
+  });
+
+  it("does not pass omnisecret's credential variables on to the command", async () => {
+    const id = randomUUID();
+    const path = join(directory, `credentials-${id}.db`);
+    const env: NodeJS.ProcessEnv = {
+      OMNISECRET_LOCAL_PATH: path,
+      OMNISECRET_LOCAL_KEY: randomBytes(32).toString("base64"),
+      OMNISECRET_VAULT_TOKEN: "vault-token-value",
+      OMNISECRET_AWS_CREDENTIALS_SECRET_ACCESS_KEY: "aws-secret-value",
+      OMNISECRET_CUSTOM_OPTIONS: '{"token":"custom-secret"}',
+      OMNISECRET_BACKUP_CONFIG: JSON.stringify({
+        provider: "local",
+        path: `${path}.backup`,
+        key: randomBytes(32).toString("base64"),
+      }),
+      VAULT_ADDR: "http://vault.example:8200",
+      AWS_REGION: "eu-west-1",
+      OTHER_VARIABLE: "kept",
+    };
+    expect(await cli(["store", id, "TOKEN=t0k3n"], { env })).toMatchObject({ code: EXIT_OK, stderr: "" });
+    const out = join(directory, `credentials-${id}.json`);
+    const names = [...Object.keys(env), "TOKEN"];
+    expect((await cli(["run", id, ...dumpEnv(out, names)], { env })).code).toBe(EXIT_OK);
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({
+      OMNISECRET_LOCAL_PATH: path,
+      OMNISECRET_LOCAL_KEY: null,
+      OMNISECRET_VAULT_TOKEN: null,
+      OMNISECRET_AWS_CREDENTIALS_SECRET_ACCESS_KEY: null,
+      OMNISECRET_CUSTOM_OPTIONS: null,
+      OMNISECRET_BACKUP_CONFIG: null,
+      VAULT_ADDR: "http://vault.example:8200",
+      AWS_REGION: "eu-west-1",
+      OTHER_VARIABLE: "kept",
+      TOKEN: "t0k3n",
+    });
+    // A backup config given as a file path carries no credential: it is passed on.
+    const backupFile = join(directory, `backup-${id}.json`);
+    writeFileSync(backupFile, JSON.stringify({ provider: "local", path: `${path}.backup-file` }));
+    const withFile = { ...env, OMNISECRET_BACKUP_CONFIG: backupFile };
+    expect((await cli(["run", id, ...dumpEnv(out, ["OMNISECRET_BACKUP_CONFIG"])], { env: withFile })).code).toBe(
+      EXIT_OK,
+    );
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ OMNISECRET_BACKUP_CONFIG: backupFile });
+  });
+});
+
+describe("no form of a value reaches stderr (issue 20)", () => {
+  const pem = `-----BEGIN PRIVATE KEY-----\n${markedSecretValue()}\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n`;
+  const values = {
+    PEM: pem,
+    QUOTED: `${markedSecretValue()}"with"quotes`,
+    BACKSLASH: `${markedSecretValue()}\\with\\backslashes`,
+    PLAIN: markedSecretValue(),
+  };
+  const formsOf = (value: string) => [value, JSON.stringify(value).slice(1, -1), inspect(value).slice(1, -1)];
+
+  it("store --from-json with an adapter whose error quotes the serialized map", async () => {
+    const module = join(directory, "quoting-adapter.mjs");
+    writeFileSync(
+      module,
+      `export default function createQuotingAdapter() {
+  const fail = async (id, _values, serialized) => {
+    throw new Error(\`could not write \${id}: \${serialized}\`);
+  };
+  return { provider: "quoting", maxValueBytes: 65_536, storeSecretValues: fail, getSecretValues: fail, updateSecretValues: fail, deleteSecretValues: fail };
+}
+`,
+    );
+    const file = join(directory, "four-values.json");
+    writeFileSync(file, JSON.stringify(values));
+    const env = { OMNISECRET_PROVIDER: "custom", OMNISECRET_CUSTOM_MODULE: module };
+    for (const verbose of [[], ["--verbose"]]) {
+      const result = await cli([...verbose, "store", randomUUID(), "--from-json", file], { env });
+      expect(result.code).toBe(EXIT_FAILURE);
+      expect(result.stderr).toContain("E_UNKNOWN");
+      for (const [key, value] of Object.entries(values)) {
+        for (const form of formsOf(value)) expect(result.stderr, `${key}: ${form}`).not.toContain(form);
+      }
+    }
+
+    // The library: message, stack, util.inspect and the cause chain.
+    const store = await SecretStore.create({ provider: "custom", module });
+    const error = await store.storeSecretValues(randomUUID(), values).catch((caught: unknown) => caught);
+    await store.close();
+    expect(error).toMatchObject({ code: "E_UNKNOWN" });
+    const texts = [inspect(error, { depth: 10 })];
+    for (let cause = error; cause instanceof Error; cause = cause.cause) texts.push(cause.message, cause.stack ?? "");
+    for (const text of texts) {
+      for (const [key, value] of Object.entries(values)) {
+        for (const form of formsOf(value)) expect(text, `${key}: ${form}`).not.toContain(form);
+      }
+    }
+  });
+
+  it("get from examples/directory-adapter.mjs with a corrupted file prints no part of it, with or without a backup", async () => {
+    const storeDirectory = mkdtempSync(join(tmpdir(), "omnisecret-directory-"));
+    const custom = {
+      provider: "custom",
+      module: "./examples/directory-adapter.mjs",
+      options: { directory: storeDirectory },
+    };
+    const plainConfig = join(directory, "directory-store.json");
+    writeFileSync(plainConfig, JSON.stringify(custom));
+    const backupConfig = join(directory, "directory-store-with-backup.json");
+    writeFileSync(
+      backupConfig,
+      JSON.stringify({ ...custom, backup: { provider: "local", path: join(directory, "directory-backup.db") } }),
+    );
+    const id = randomUUID();
+    const secret = markedSecretValue();
+    expect((await cli(["--config", plainConfig, "store", id, `pw=${secret}`])).code).toBe(EXIT_OK);
+    const file = findFile(storeDirectory, `${id}.json`);
+    writeFileSync(file, `{"pw":${secret}}`);
+    for (const config of [plainConfig, backupConfig]) {
+      for (const verbose of [[], ["--verbose"]]) {
+        const result = await cli([...verbose, "--config", config, "get", id]);
+        expect(result.code, config).toBe(EXIT_FAILURE);
+        expect(result.stderr).toContain("E_SECRET_INTEGRITY");
+        expect(result.stderr).toContain(id);
+        for (const part of [secret.slice(0, 10), '"pw"', "Unexpected token", "not valid JSON"]) {
+          expect(result.stderr, `${config}: ${part}`).not.toContain(part);
+        }
+      }
+    }
+  });
+});
+
+function findFile(root: string, name: string): string {
+  for (const entry of readdirSync(root, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name === name) return join(entry.parentPath, entry.name);
+  }
+  throw new Error(`${name} not found under ${root}`);
 }
