@@ -23,8 +23,9 @@ const results = await store.getManySecretValues([a, b, crypto.randomUUID()], { c
 assert.deepEqual(results.get(a), { values: { user: "app", password: "s3cret" } });
 assert.equal(results.size, 2);
 
-// Move everything to another store: each copy is read back and compared before its source goes.
-const target = await SecretStore.create({ provider: "memory" });
+// Move everything to another store: each copy is read back and compared before its source goes
+// (a target that dies with the process, like the memory store, is refused when sources are deleted).
+const target = await SecretStore.create({ provider: "local", path: join(dir, "target.db") });
 const summary = await copySecrets(store, target, {
   concurrency: 8,
   deleteSource: true,
