@@ -113,7 +113,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     verbose = options.verbose === true;
     return SecretStore.fromSources(
       { env: io.env, configFile: options.config, provider: options.provider },
-      { onBackupError: (event) => io.stderr(`omnisecret: warning: ${describeBackupEvent(event)}\n`) },
+      {
+        // The same redaction as error lines: an event's error text is typed, but a custom adapter's may quote anything.
+        onBackupError: (event) =>
+          io.stderr(`omnisecret: warning: ${redactValues(describeBackupEvent(event), seenValues)}\n`),
+      },
     );
   };
   const withStore = async (work: (store: SecretStore) => Promise<void>): Promise<void> => {
