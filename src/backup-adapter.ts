@@ -18,7 +18,7 @@
  */
 import { debuglog } from "node:util";
 import { type SecretsAdapter, type SecretValues, UNCACHEABLE } from "./contract.js";
-import type { SecretStoreError } from "./errors.js";
+import { SecretIntegrityError, SecretNotFoundError, type SecretStoreError } from "./errors.js";
 import { type Operation, wrapUnknown } from "./wrap-unknown.js";
 
 // The facade's debug section: NODE_DEBUG=omnisecret shows what the backup did, never values.
@@ -32,8 +32,17 @@ export interface BackupEvent {
    * - `primary-read-failed`: the primary could not answer a get (or a list); the backup answered,
    *   or failed too (`served: false`).
    * - `backup-read-failed`: the backup could not answer after the primary had failed.
+   * - `diverged`: the two sides may differ, and this call could not settle it: the primary held
+   *   another state than this write left once the backup had followed (another process wrote the
+   *   id at the same time, so the backup may hold the older state), or a refused store could not
+   *   take back its create on the primary.
    */
-  readonly kind: "backup-write-failed" | "primary-write-failed" | "primary-read-failed" | "backup-read-failed";
+  readonly kind:
+    | "backup-write-failed"
+    | "primary-write-failed"
+    | "primary-read-failed"
+    | "backup-read-failed"
+    | "diverged";
   readonly operation: "store" | "get" | "update" | "delete" | "list";
   /** The secret's id, except for list. */
   readonly secretId?: string | undefined;
@@ -50,6 +59,25 @@ export interface BackupOptions {
    * diverging backup is never silent.
    */
   readonly onBackupError?: ((event: BackupEvent) => void) | undefined;
+  /**
+   * After a write both sides took, read the primary again and report `diverged` if it no longer
+   * holds what the write left: the one way to notice that another process wrote the same id at
+   * the same time and the two sides ended in a different order. One more primary read per write;
+   * without it such a race leaves the sides different without any report.
+   * @default true
+   */
+  readonly checkAfterWrite?: boolean | undefined;
+}
+
+/** The most ids whose backup delete failed that a `BackupAdapter` remembers (the oldest is forgotten first). */
+export const MAX_REMEMBERED_DELETES = 10_000;
+
+/** One id's queue: the last write queued, and the reads started since (they run together). */
+interface Lane {
+  write: Promise<void> | undefined;
+  readonly reads: Set<Promise<void>>;
+  /** Calls queued or running on this id; the lane is dropped at 0. */
+  pending: number;
 }
 
 /** Read failures of the primary that the backup answers instead. */
@@ -64,6 +92,15 @@ export class BackupAdapter implements SecretsAdapter {
   readonly #primaryName: string;
   readonly #backupName: string;
   readonly #onEvent: (event: BackupEvent) => void;
+  readonly #checkAfterWrite: boolean;
+  /** Per id with calls in flight: writes run one after another, reads wait for the write before them. */
+  readonly #lanes = new Map<string, Lane>();
+  /**
+   * Ids this process deleted on the primary whose backup delete failed: the backup still holds a
+   * copy, which a get must not serve (the not-found fallback would bring the secret back) until a
+   * later store of the id, or a delete that reaches the backup, settles it.
+   */
+  readonly #deletedOnPrimaryOnly = new Set<string>();
   /** The primary's batch read, offered only when the primary has one (AWS reads 20 ids a request). */
   readonly getManySecretValues?: (ids: readonly string[]) => Promise<ReadonlyMap<string, SecretValues | Error>>;
   readonly maxBatchSize?: number;
@@ -86,6 +123,7 @@ export class BackupAdapter implements SecretsAdapter {
       if (primary.adapter.maxBatchSize !== undefined) this.maxBatchSize = primary.adapter.maxBatchSize;
       this.getManySecretValues = (ids) => this.#getMany(batchRead, ids);
     }
+    this.#checkAfterWrite = options.checkAfterWrite ?? true;
     const callback = options.onBackupError;
     this.#onEvent = (event) => {
       debug(
@@ -108,35 +146,112 @@ export class BackupAdapter implements SecretsAdapter {
     };
   }
 
-  async storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+  storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+    return this.#inLane(id, true, () => this.#store(id, values, serialized));
+  }
+
+  getSecretValues(id: string): Promise<SecretValues> {
+    return this.#inLane(id, false, () => this.#get(id));
+  }
+
+  updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+    return this.#inLane(id, true, () => this.#update(id, values, serialized));
+  }
+
+  deleteSecretValues(id: string): Promise<void> {
+    return this.#inLane(id, true, () => this.#delete(id));
+  }
+
+  /**
+   * Runs a call on one id in order: a write waits for every call before it on that id, a read
+   * for the write before it (reads run together). An id with nothing in flight costs a map entry.
+   */
+  #inLane<T>(id: string, write: boolean, run: () => Promise<T>): Promise<T> {
+    let lane = this.#lanes.get(id);
+    if (lane === undefined) {
+      lane = { write: undefined, reads: new Set(), pending: 0 };
+      this.#lanes.set(id, lane);
+    }
+    const before: Promise<void>[] = [];
+    if (lane.write) before.push(lane.write);
+    if (write) before.push(...lane.reads);
+    let release = () => {};
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    if (write) {
+      lane.write = done;
+      lane.reads.clear();
+    } else {
+      lane.reads.add(done);
+    }
+    lane.pending += 1;
+    const current = lane;
+    const finish = () => {
+      current.reads.delete(done);
+      if (current.write === done) current.write = undefined;
+      release();
+      current.pending -= 1;
+      if (current.pending === 0 && this.#lanes.get(id) === current) this.#lanes.delete(id);
+    };
+    const started = before.length === 0 ? run() : Promise.all(before).then(run);
+    return started.finally(finish);
+  }
+
+  async #store(id: string, values: SecretValues, serialized: string): Promise<void> {
     const primary = await this.#attempt(this.#primaryName, "store", id, values, () =>
       this.#primary.storeSecretValues(id, values, serialized),
     );
     if (!primary.ok) {
       if (primary.error.code !== "E_PROVIDER_UNAVAILABLE") throw primary.error;
-      await this.#backupOnly("store", id, primary.error, values, () =>
-        this.#backup.storeSecretValues(id, values, serialized),
-      );
+      await this.#backupOnly("store", id, primary.error, values, async () => {
+        try {
+          await this.#backup.storeSecretValues(id, values, serialized);
+        } catch (error) {
+          // A copy this process deleted (its backup delete failed) is no secret: it is replaced.
+          if (code(error) !== "E_SECRET_EXISTS" || !this.#deletedOnPrimaryOnly.has(id)) throw error;
+          await this.#backup.updateSecretValues(id, values, serialized);
+        }
+      });
+      this.#deletedOnPrimaryOnly.delete(id);
       return;
     }
-    // The backup follows the primary, which is the reference: an older copy there is replaced.
-    await this.#followOnBackup("store", id, values, async () => {
-      try {
-        await this.#backup.storeSecretValues(id, values, serialized);
-      } catch (error) {
-        if (code(error) !== "E_SECRET_EXISTS") throw error;
-        await this.#backup.updateSecretValues(id, values, serialized);
+    const backup = await this.#attempt(this.#backupName, "store", id, values, () =>
+      this.#backup.storeSecretValues(id, values, serialized),
+    );
+    if (backup.ok) {
+      this.#deletedOnPrimaryOnly.delete(id);
+      await this.#checkPrimary("store", id, values);
+      return;
+    }
+    if (backup.error.code === "E_SECRET_EXISTS") {
+      if (this.#deletedOnPrimaryOnly.has(id)) {
+        // The copy a failed backup delete left behind: replaced by the new values.
+        await this.#followOnBackup("store", id, values, () => this.#backup.updateSecretValues(id, values, serialized));
+        return;
       }
-    });
+      // The backup alone has the id (stored while the primary was down): get serves it, so the id
+      // exists and the store is refused, as the contract says. The primary's create is taken back.
+      const undo = await this.#attempt(this.#primaryName, "store", id, values, () =>
+        this.#primary.deleteSecretValues(id),
+      );
+      if (!undo.ok)
+        this.#onEvent({ kind: "diverged", operation: "store", secretId: id, error: undo.error, served: false });
+      throw backup.error;
+    }
+    this.#onEvent({ kind: "backup-write-failed", operation: "store", secretId: id, error: backup.error, served: true });
   }
 
-  async getSecretValues(id: string): Promise<SecretValues> {
+  async #get(id: string): Promise<SecretValues> {
     const primary = await this.#attempt(this.#primaryName, "get", id, undefined, () =>
       this.#primary.getSecretValues(id),
     );
     if (primary.ok) return primary.value;
     if (!READ_FALLBACK_CODES.has(primary.error.code)) throw primary.error;
-    const backup = await this.#attempt(this.#backupName, "get", id, undefined, () => this.#backup.getSecretValues(id));
+    // A copy of a secret this process deleted is never served.
+    const backup = this.#deletedOnPrimaryOnly.has(id)
+      ? { ok: false as const, error: new SecretNotFoundError(id, { provider: this.#backupName }) }
+      : await this.#attempt(this.#backupName, "get", id, undefined, () => this.#backup.getSecretValues(id));
     if (backup.ok) {
       // Reported even for a missing id: a secret only the backup has is a divergence to repair.
       this.#onEvent({
@@ -195,12 +310,14 @@ export class BackupAdapter implements SecretsAdapter {
     return results;
   }
 
-  async updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
+  async #update(id: string, values: SecretValues, serialized: string): Promise<void> {
     const primary = await this.#attempt(this.#primaryName, "update", id, values, () =>
       this.#primary.updateSecretValues(id, values, serialized),
     );
     if (!primary.ok) {
       if (primary.error.code === "E_SECRET_NOT_FOUND") {
+        // This process deleted it: the backup's leftover copy is no secret to update.
+        if (this.#deletedOnPrimaryOnly.has(id)) throw primary.error;
         // Stored while the primary was down: it lives on the backup alone, and is updated there.
         await this.#onBackupAlone(id, values, primary.error, () =>
           this.#backup.updateSecretValues(id, values, serialized),
@@ -208,6 +325,7 @@ export class BackupAdapter implements SecretsAdapter {
         return;
       }
       if (primary.error.code !== "E_PROVIDER_UNAVAILABLE") throw primary.error;
+      this.#refuseDeletedCopy("update", id, primary.error);
       await this.#backupOnly("update", id, primary.error, values, () =>
         this.#backup.updateSecretValues(id, values, serialized),
       );
@@ -224,16 +342,25 @@ export class BackupAdapter implements SecretsAdapter {
     });
   }
 
-  async deleteSecretValues(id: string): Promise<void> {
+  async #delete(id: string): Promise<void> {
     const primary = await this.#attempt(this.#primaryName, "delete", id, undefined, () =>
       this.#primary.deleteSecretValues(id),
     );
     if (!primary.ok) {
       if (primary.error.code === "E_SECRET_NOT_FOUND") {
+        if (this.#deletedOnPrimaryOnly.has(id)) {
+          // Already deleted by this process: the backup's leftover copy goes now if it can.
+          const retry = await this.#attempt(this.#backupName, "delete", id, undefined, () =>
+            this.#backup.deleteSecretValues(id),
+          );
+          if (retry.ok || retry.error.code === "E_SECRET_NOT_FOUND") this.#deletedOnPrimaryOnly.delete(id);
+          throw primary.error;
+        }
         await this.#onBackupAlone(id, undefined, primary.error, () => this.#backup.deleteSecretValues(id));
         return;
       }
       if (primary.error.code !== "E_PROVIDER_UNAVAILABLE") throw primary.error;
+      this.#refuseDeletedCopy("delete", id, primary.error);
       await this.#backupOnly("delete", id, primary.error, undefined, () => this.#backup.deleteSecretValues(id));
       return;
     }
@@ -244,6 +371,51 @@ export class BackupAdapter implements SecretsAdapter {
         // Not there: the backup already agrees.
         if (code(error) !== "E_SECRET_NOT_FOUND") throw error;
       }
+    });
+  }
+
+  /**
+   * The primary is unavailable and this process deleted the id there while the backup kept a
+   * copy: the copy is no secret to write, and the primary's state is unknown, so the call fails.
+   */
+  #refuseDeletedCopy(operation: "update" | "delete", id: string, primaryError: SecretStoreError): void {
+    if (!this.#deletedOnPrimaryOnly.has(id)) return;
+    this.#onEvent({ kind: "primary-write-failed", operation, secretId: id, error: primaryError, served: false });
+    throw primaryError;
+  }
+
+  /** Remembers an id whose backup delete failed, forgetting the oldest beyond the bound. */
+  #rememberDeleted(id: string): void {
+    this.#deletedOnPrimaryOnly.delete(id);
+    this.#deletedOnPrimaryOnly.add(id);
+    if (this.#deletedOnPrimaryOnly.size > MAX_REMEMBERED_DELETES) {
+      const oldest = this.#deletedOnPrimaryOnly.values().next().value;
+      if (oldest !== undefined) this.#deletedOnPrimaryOnly.delete(oldest);
+    }
+  }
+
+  /**
+   * After both sides took a write: the primary must still hold what the write left (`values`, or
+   * nothing after a delete). In this process the id's lane keeps other writes out, so a difference
+   * means another process wrote the id meanwhile, and the backup may have taken the two writes in
+   * the other order: reported as `diverged`. A primary that cannot answer leaves it unchecked.
+   */
+  async #checkPrimary(operation: "store" | "update" | "delete", id: string, values: SecretValues | undefined) {
+    if (!this.#checkAfterWrite) return;
+    const read = await this.#attempt(this.#primaryName, "get", id, undefined, () => this.#primary.getSecretValues(id));
+    if (!read.ok && read.error.code !== "E_SECRET_NOT_FOUND") return;
+    const held = read.ok ? read.value : undefined;
+    if (canonical(held) === canonical(values)) return;
+    this.#onEvent({
+      kind: "diverged",
+      operation,
+      secretId: id,
+      error: new SecretIntegrityError(
+        id,
+        "the primary changed while the backup followed this write (another process wrote it at the same time); the backup may hold an older state",
+        { provider: this.#primaryName },
+      ),
+      served: true,
     });
   }
 
@@ -267,7 +439,7 @@ export class BackupAdapter implements SecretsAdapter {
     if (!this.#backup.listSecretIds) return;
     try {
       for await (const id of this.#backup.listSecretIds()) {
-        if (seen.has(id)) continue;
+        if (seen.has(id) || this.#deletedOnPrimaryOnly.has(id)) continue;
         seen.add(id);
         yield id;
       }
@@ -308,9 +480,13 @@ export class BackupAdapter implements SecretsAdapter {
     run: () => Promise<void>,
   ): Promise<void> {
     const backup = await this.#attempt(this.#backupName, operation, id, values, run);
-    if (!backup.ok) {
-      this.#onEvent({ kind: "backup-write-failed", operation, secretId: id, error: backup.error, served: true });
+    if (backup.ok) {
+      this.#deletedOnPrimaryOnly.delete(id);
+      await this.#checkPrimary(operation, id, values);
+      return;
     }
+    this.#onEvent({ kind: "backup-write-failed", operation, secretId: id, error: backup.error, served: true });
+    if (operation === "delete") this.#rememberDeleted(id);
   }
 
   /** The primary was unavailable: the write goes to the backup alone, and says so. */
@@ -351,6 +527,12 @@ export class BackupAdapter implements SecretsAdapter {
   }
 }
 
+/** A canonical text of values (entries sorted by key), or of none. */
+function canonical(values: SecretValues | undefined): string {
+  if (values === undefined) return "(missing)";
+  return JSON.stringify(Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 function code(error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code;
 }
@@ -371,6 +553,7 @@ export function describeBackupEvent(event: BackupEvent): string {
       : "neither the primary nor the backup took it",
     "primary-read-failed": event.served ? "the primary failed; the backup answered" : "the primary failed",
     "backup-read-failed": "the backup failed too",
+    diverged: "the primary and the backup may now differ (compare them; `omnisecret backup` or `restore` repairs)",
   };
   return `backup store: ${event.operation}${target}: ${what[event.kind]}: ${event.error.code}: ${event.error.message}`;
 }
