@@ -369,7 +369,11 @@ describe("backup store: one id's operations in one process (issue 20)", () => {
     expect(await store.getSecretValues(id)).toEqual({ first: "1" });
     // The refused store left nothing on the primary either.
     await expect(primaryStore.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
-    expect(events.map((event) => event.kind)).not.toContain("diverged");
+    // The backup-only copy it met is reported, as a get of it is.
+    const diverged = events.filter((event) => event.kind === "diverged");
+    expect(diverged).toHaveLength(1);
+    expect(diverged[0]).toMatchObject({ operation: "store", secretId: id, served: false });
+    expect(diverged[0]?.error.code).toBe("E_SECRET_EXISTS");
   });
 
   it("item 4: a store and a concurrent delete of one id (backup slower): no deleted secret comes back", async () => {
@@ -414,5 +418,51 @@ describe("backup store: one id's operations in one process (issue 20)", () => {
       if (JSON.stringify(onPrimary) !== JSON.stringify(onBackup) && !reported.has(id)) diverged += 1;
     }
     expect(diverged, `${diverged} of 50 ids with primary and backup different, unreported`).toBe(0);
+  });
+
+  it("a delete whose backup failed: the leftover copy is never served, listed or updated; a store replaces it", async () => {
+    const { store, backup, backupStore, events } = await pair();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    backup.down = true;
+    await store.deleteSecretValues(id);
+    expect(events.map((event) => [event.kind, event.operation])).toEqual([["backup-write-failed", "delete"]]);
+    backup.down = false;
+    expect(await backupStore.getSecretValues(id)).toEqual({ v: "1" });
+    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(store.updateSecretValues(id, { v: "2" })).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    const listed: string[] = [];
+    for await (const listedId of store.listSecretIds()) listed.push(listedId);
+    expect(listed).toEqual([]);
+    await store.storeSecretValues(id, { v: "3" });
+    expect(await backupStore.getSecretValues(id)).toEqual({ v: "3" });
+    expect(await store.getSecretValues(id)).toEqual({ v: "3" });
+    expect(events).toHaveLength(1);
+  });
+
+  it("two processes: racing updates of one id that leave the sides different are reported", async () => {
+    const { primary, backup, primaryStore, backupStore } = await slowBackupPair();
+    const events: BackupEvent[] = [];
+    const [one, two] = [0, 1].map(() =>
+      SecretStore.fromAdapter(
+        new BackupAdapter(
+          { adapter: primary, provider: "memory" },
+          { adapter: backup, provider: "memory" },
+          { onBackupError: (event) => events.push(event) },
+        ),
+      ),
+    ) as [SecretStore, SecretStore];
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    await Promise.all(ids.map((id) => one.storeSecretValues(id, { v: "0" })));
+    await Promise.all(
+      ids.map((id) => Promise.all([one.updateSecretValues(id, { v: "1" }), two.updateSecretValues(id, { v: "2" })])),
+    );
+    const reported = new Set(events.filter((event) => event.kind === "diverged").map((event) => event.secretId));
+    let unreported = 0;
+    for (const id of ids) {
+      const [onPrimary, onBackup] = [await primaryStore.getSecretValues(id), await backupStore.getSecretValues(id)];
+      if (JSON.stringify(onPrimary) !== JSON.stringify(onBackup) && !reported.has(id)) unreported += 1;
+    }
+    expect(unreported).toBe(0);
   });
 });

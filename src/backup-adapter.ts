@@ -11,10 +11,32 @@
  *   only the primary's answers, so a stale backup copy is never served from memory once the
  *   primary is back.
  * - An id the primary lacks but the backup has (written while the primary was down) counts as
- *   existing: get reads it from the backup, update and delete act on the backup.
+ *   existing: get reads it from the backup, update and delete act on the backup, and a store of
+ *   it fails with E_SECRET_EXISTS (its create on the primary is taken back, and reported).
  * - list yields the primary's ids, then the backup's that the primary did not list.
  *
- * What can diverge, and how `omnisecret backup` / `restore` repair it: docs/backup-and-migration.md.
+ * Ordering. The calls on one id run in order within this adapter (one per process, normally): a
+ * write waits for every call on the id before it, a read for the write before it, and reads run
+ * together; an id with nothing in flight costs nothing but a map entry, dropped when idle. A
+ * delete whose backup side failed is remembered (up to `MAX_REMEMBERED_DELETES` ids), so the
+ * backup's leftover copy is never served, listed, updated or deleted as a secret until a store
+ * or a delete that reaches the backup settles it. After a write both sides took, the primary is
+ * read again (`checkAfterWrite`): another state there means another process wrote the id
+ * meanwhile, and the backup may have taken the two writes in the other order (`diverged`).
+ *
+ * What is guaranteed:
+ *
+ * | property                                        | within one process                                            | across processes (one adapter each over the same two sides)                                        |
+ * | ----------------------------------------------- | ------------------------------------------------------------- | -------------------------------------------------------------------------------------------------- |
+ * | the calls on one id take effect in one order    | yes                                                           | no: only the primary orders them (its atomic create; its last write stands)                        |
+ * | a store never replaces a secret                 | yes, a backup-only one included, unless reported              | yes on the primary; a backup-only copy met by a store is reported (`diverged`)                     |
+ * | an acknowledged delete is not undone by a read  | yes: the backup's leftover copy is never served               | no: another process may serve the backup's leftover copy, which the deleting process reported      |
+ * | no acknowledged write lost                      | unless reported (a write the primary missed)                  | the primary holds the last write in its own order, unless reported                                 |
+ * | every divergence of the two sides is reported   | yes                                                           | yes with `checkAfterWrite` (the default); without it, racing writes may diverge silently            |
+ *
+ * A `diverged` report may be a false alarm (a later write already brought the sides in line);
+ * compare the sides before repairing. What can diverge, and how `omnisecret backup` / `restore`
+ * repair it: docs/backup-and-migration.md.
  */
 import { debuglog } from "node:util";
 import { type SecretsAdapter, type SecretValues, UNCACHEABLE } from "./contract.js";
@@ -32,10 +54,11 @@ export interface BackupEvent {
    * - `primary-read-failed`: the primary could not answer a get (or a list); the backup answered,
    *   or failed too (`served: false`).
    * - `backup-read-failed`: the backup could not answer after the primary had failed.
-   * - `diverged`: the two sides may differ, and this call could not settle it: the primary held
-   *   another state than this write left once the backup had followed (another process wrote the
-   *   id at the same time, so the backup may hold the older state), or a refused store could not
-   *   take back its create on the primary.
+   * - `diverged`: the two sides differ, or may, and this call could not settle it: the primary
+   *   held another state than this write left once the backup had followed (another process wrote
+   *   the id at the same time, so the backup may hold the older state; error `E_SECRET_INTEGRITY`),
+   *   or a store was refused because the backup alone holds the id (error `E_SECRET_EXISTS`; or the
+   *   error of taking back its create on the primary, which then keeps the refused values).
    */
   readonly kind:
     | "backup-write-failed"
@@ -230,13 +253,20 @@ export class BackupAdapter implements SecretsAdapter {
         await this.#followOnBackup("store", id, values, () => this.#backup.updateSecretValues(id, values, serialized));
         return;
       }
-      // The backup alone has the id (stored while the primary was down): get serves it, so the id
-      // exists and the store is refused, as the contract says. The primary's create is taken back.
+      // The backup alone has the id (stored while the primary was down, or by another process's
+      // write meanwhile): get serves it, so the id exists and the store is refused, as the contract
+      // says. The primary's create is taken back; the backup-only copy is reported, as a get of it
+      // would be (`omnisecret restore` brings it to the primary).
       const undo = await this.#attempt(this.#primaryName, "store", id, values, () =>
         this.#primary.deleteSecretValues(id),
       );
-      if (!undo.ok)
-        this.#onEvent({ kind: "diverged", operation: "store", secretId: id, error: undo.error, served: false });
+      this.#onEvent({
+        kind: "diverged",
+        operation: "store",
+        secretId: id,
+        error: undo.ok ? backup.error : undo.error,
+        served: false,
+      });
       throw backup.error;
     }
     this.#onEvent({ kind: "backup-write-failed", operation: "store", secretId: id, error: backup.error, served: true });
@@ -398,12 +428,16 @@ export class BackupAdapter implements SecretsAdapter {
    * After both sides took a write: the primary must still hold what the write left (`values`, or
    * nothing after a delete). In this process the id's lane keeps other writes out, so a difference
    * means another process wrote the id meanwhile, and the backup may have taken the two writes in
-   * the other order: reported as `diverged`. A primary that cannot answer leaves it unchecked.
+   * the other order: reported as `diverged`. So is a primary that cannot answer the check (with
+   * its error): unchecked, the sides may differ.
    */
   async #checkPrimary(operation: "store" | "update" | "delete", id: string, values: SecretValues | undefined) {
     if (!this.#checkAfterWrite) return;
     const read = await this.#attempt(this.#primaryName, "get", id, undefined, () => this.#primary.getSecretValues(id));
-    if (!read.ok && read.error.code !== "E_SECRET_NOT_FOUND") return;
+    if (!read.ok && read.error.code !== "E_SECRET_NOT_FOUND") {
+      this.#onEvent({ kind: "diverged", operation, secretId: id, error: read.error, served: true });
+      return;
+    }
     const held = read.ok ? read.value : undefined;
     if (canonical(held) === canonical(values)) return;
     this.#onEvent({
