@@ -440,6 +440,39 @@ describe("backup store: one id's operations in one process (issue 20)", () => {
     expect(events).toHaveLength(1);
   });
 
+  it("a batch read waits for writes in flight: it never sees the create of a store that is then refused", async () => {
+    const { primary, backup, backupStore } = await slowBackupPair();
+    Object.assign(primary, {
+      maxBatchSize: 20,
+      async getManySecretValues(ids: readonly string[]) {
+        const answers = new Map<string, SecretValues | Error>();
+        for (const id of ids) answers.set(id, await primary.getSecretValues(id).catch((error: Error) => error));
+        return answers;
+      },
+    });
+    const store = SecretStore.fromAdapter(
+      new BackupAdapter(
+        { adapter: primary, provider: "memory" },
+        { adapter: backup, provider: "memory" },
+        { onBackupError: () => {} },
+      ),
+    );
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    // Stored while the primary was down: on the backup alone.
+    for (const id of ids) await backupStore.storeSecretValues(id, { only: "backup" });
+    const seen = await Promise.all(
+      ids.map(async (id) => {
+        const refused = store.storeSecretValues(id, { refused: "yes" }).catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        const read = await store.getManySecretValues([id]);
+        await refused;
+        return read.get(id);
+      }),
+    );
+    expect(seen.filter((result) => result && "values" in result && result.values.refused === "yes")).toEqual([]);
+    expect(seen.every((result) => result && "values" in result && result.values.only === "backup")).toBe(true);
+  });
+
   it("two processes: racing updates of one id that leave the sides different are reported", async () => {
     const { primary, backup, primaryStore, backupStore } = await slowBackupPair();
     const events: BackupEvent[] = [];

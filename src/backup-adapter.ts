@@ -144,7 +144,9 @@ export class BackupAdapter implements SecretsAdapter {
     const batchRead = primary.adapter.getManySecretValues?.bind(primary.adapter);
     if (batchRead) {
       if (primary.adapter.maxBatchSize !== undefined) this.maxBatchSize = primary.adapter.maxBatchSize;
-      this.getManySecretValues = (ids) => this.#getMany(batchRead, ids);
+      // The batch waits for writes in flight on its ids, so it never sees half of one (such as
+      // the primary's create of a store that is then refused).
+      this.getManySecretValues = (ids) => this.#inLane(ids, false, () => this.#getMany(batchRead, ids));
     }
     this.#checkAfterWrite = options.checkAfterWrite ?? true;
     const callback = options.onBackupError;
@@ -186,36 +188,43 @@ export class BackupAdapter implements SecretsAdapter {
   }
 
   /**
-   * Runs a call on one id in order: a write waits for every call before it on that id, a read
-   * for the write before it (reads run together). An id with nothing in flight costs a map entry.
+   * Runs a call on its ids in order: a write waits for every call before it on its id, a read for
+   * the write before it on each of its ids (reads run together). The call is queued on all its
+   * ids at once, so no two calls can wait for each other. An id with nothing in flight costs a
+   * map entry, dropped when idle.
    */
-  #inLane<T>(id: string, write: boolean, run: () => Promise<T>): Promise<T> {
-    let lane = this.#lanes.get(id);
-    if (lane === undefined) {
-      lane = { write: undefined, reads: new Set(), pending: 0 };
-      this.#lanes.set(id, lane);
-    }
+  #inLane<T>(ids: string | readonly string[], write: boolean, run: () => Promise<T>): Promise<T> {
     const before: Promise<void>[] = [];
-    if (lane.write) before.push(lane.write);
-    if (write) before.push(...lane.reads);
     let release = () => {};
     const done = new Promise<void>((resolve) => {
       release = resolve;
     });
-    if (write) {
-      lane.write = done;
-      lane.reads.clear();
-    } else {
-      lane.reads.add(done);
+    const held: Array<[string, Lane]> = [];
+    for (const id of typeof ids === "string" ? [ids] : ids) {
+      let lane = this.#lanes.get(id);
+      if (lane === undefined) {
+        lane = { write: undefined, reads: new Set(), pending: 0 };
+        this.#lanes.set(id, lane);
+      }
+      if (lane.write) before.push(lane.write);
+      if (write) {
+        before.push(...lane.reads);
+        lane.write = done;
+        lane.reads.clear();
+      } else {
+        lane.reads.add(done);
+      }
+      lane.pending += 1;
+      held.push([id, lane]);
     }
-    lane.pending += 1;
-    const current = lane;
     const finish = () => {
-      current.reads.delete(done);
-      if (current.write === done) current.write = undefined;
+      for (const [id, lane] of held) {
+        lane.reads.delete(done);
+        if (lane.write === done) lane.write = undefined;
+        lane.pending -= 1;
+        if (lane.pending === 0 && this.#lanes.get(id) === lane) this.#lanes.delete(id);
+      }
       release();
-      current.pending -= 1;
-      if (current.pending === 0 && this.#lanes.get(id) === current) this.#lanes.delete(id);
     };
     const started = before.length === 0 ? run() : Promise.all(before).then(run);
     return started.finally(finish);
@@ -331,7 +340,9 @@ export class BackupAdapter implements SecretsAdapter {
           return;
         }
         try {
-          results.set(id, await this.getSecretValues(id));
+          // This call already holds the id's lane (queueing again could wait for a write queued
+          // behind this very call).
+          results.set(id, await this.#get(id));
         } catch (error) {
           results.set(id, error instanceof Error ? error : new Error(String(error)));
         }
