@@ -95,10 +95,40 @@ export interface BackupOptions {
 /** The most ids whose backup delete failed that a `BackupAdapter` remembers (the oldest is forgotten first). */
 export const MAX_REMEMBERED_DELETES = 10_000;
 
-/** One id's queue: the last write queued, and the reads started since (they run together). */
+/**
+ * Something calls may wait for: the end of a write, or of a group of reads. Its promise is made
+ * only when a call has to wait, so calls that meet nothing in flight make none.
+ */
+interface Gate {
+  /** Calls of a read group still running (unused for a write). */
+  count: number;
+  open: boolean;
+  promise?: Promise<void>;
+  resolve?: () => void;
+}
+
+function gate(): Gate {
+  return { count: 0, open: false };
+}
+
+function waitFor(target: Gate): Promise<void> {
+  if (target.promise === undefined) {
+    target.promise = new Promise<void>((resolve) => {
+      target.resolve = resolve;
+    });
+  }
+  return target.promise;
+}
+
+function openGate(target: Gate): void {
+  target.open = true;
+  target.resolve?.();
+}
+
+/** One id's queue: the last write queued, and the group of reads started since (they run together). */
 interface Lane {
-  write: Promise<void> | undefined;
-  readonly reads: Set<Promise<void>>;
+  write: Gate | undefined;
+  reads: Gate;
   /** Calls queued or running on this id; the lane is dropped at 0. */
   pending: number;
 }
@@ -194,40 +224,51 @@ export class BackupAdapter implements SecretsAdapter {
    * map entry, dropped when idle.
    */
   #inLane<T>(ids: string | readonly string[], write: boolean, run: () => Promise<T>): Promise<T> {
-    const before: Promise<void>[] = [];
-    let release = () => {};
-    const done = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const held: Array<[string, Lane]> = [];
+    const waits: Promise<void>[] = [];
+    const mine = write ? gate() : undefined;
+    const held: Array<[string, Lane, Gate]> = [];
     for (const id of typeof ids === "string" ? [ids] : ids) {
       let lane = this.#lanes.get(id);
       if (lane === undefined) {
-        lane = { write: undefined, reads: new Set(), pending: 0 };
+        lane = { write: undefined, reads: gate(), pending: 0 };
         this.#lanes.set(id, lane);
       }
-      if (lane.write) before.push(lane.write);
-      if (write) {
-        before.push(...lane.reads);
-        lane.write = done;
-        lane.reads.clear();
+      if (lane.write !== undefined && !lane.write.open) waits.push(waitFor(lane.write));
+      const group = lane.reads;
+      if (mine) {
+        // The reads before this write are a closed group now; later reads wait for this write.
+        if (group.count > 0) waits.push(waitFor(group));
+        lane.write = mine;
+        lane.reads = gate();
       } else {
-        lane.reads.add(done);
+        group.count += 1;
       }
       lane.pending += 1;
-      held.push([id, lane]);
+      held.push([id, lane, group]);
     }
     const finish = () => {
-      for (const [id, lane] of held) {
-        lane.reads.delete(done);
-        if (lane.write === done) lane.write = undefined;
+      if (mine) openGate(mine);
+      for (const [id, lane, group] of held) {
+        if (!mine) {
+          group.count -= 1;
+          if (group.count === 0) openGate(group);
+        }
+        if (lane.write === mine && mine) lane.write = undefined;
         lane.pending -= 1;
         if (lane.pending === 0 && this.#lanes.get(id) === lane) this.#lanes.delete(id);
       }
-      release();
     };
-    const started = before.length === 0 ? run() : Promise.all(before).then(run);
-    return started.finally(finish);
+    const started = waits.length === 0 ? run() : Promise.all(waits).then(run);
+    return started.then(
+      (value) => {
+        finish();
+        return value;
+      },
+      (error: unknown) => {
+        finish();
+        throw error;
+      },
+    );
   }
 
   async #store(id: string, values: SecretValues, serialized: string): Promise<void> {
