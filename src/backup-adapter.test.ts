@@ -440,6 +440,22 @@ describe("backup store: one id's operations in one process (issue 20)", () => {
     expect(events).toHaveLength(1);
   });
 
+  it("a store the primary takes ends the memory of a delete: a store during a later outage is not an update", async () => {
+    const { store, primary, backup, primaryStore, events } = await pair();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    backup.down = true;
+    await store.deleteSecretValues(id);
+    await store.storeSecretValues(id, { v: "2" });
+    backup.down = false;
+    // The backup still holds v1 (its store of v2 failed; reported); the primary holds v2.
+    primary.down = true;
+    await expect(store.storeSecretValues(id, { v: "3" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
+    primary.down = false;
+    expect(await primaryStore.getSecretValues(id)).toEqual({ v: "2" });
+    expect(events.filter((event) => event.kind === "backup-write-failed")).toHaveLength(2);
+  });
+
   it("a batch read waits for writes in flight: it never sees the create of a store that is then refused", async () => {
     const { primary, backup, backupStore } = await slowBackupPair();
     Object.assign(primary, {

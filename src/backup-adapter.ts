@@ -19,8 +19,9 @@
  * write waits for every call on the id before it, a read for the write before it, and reads run
  * together; an id with nothing in flight costs nothing but a map entry, dropped when idle. A
  * delete whose backup side failed is remembered (up to `MAX_REMEMBERED_DELETES` ids), so the
- * backup's leftover copy is never served, listed, updated or deleted as a secret until a store
- * or a delete that reaches the backup settles it. After a write both sides took, the primary is
+ * backup's leftover copy is never served, listed or written as a secret (a write of the id while
+ * the primary is unavailable fails) until the primary takes a store or an update of the id, or a
+ * delete reaches the backup. After a write both sides took, the primary is
  * read again (`checkAfterWrite`): another state there means another process wrote the id
  * meanwhile, and the backup may have taken the two writes in the other order (`diverged`).
  *
@@ -151,7 +152,7 @@ export class BackupAdapter implements SecretsAdapter {
   /**
    * Ids this process deleted on the primary whose backup delete failed: the backup still holds a
    * copy, which a get must not serve (the not-found fallback would bring the secret back) until a
-   * later store of the id, or a delete that reaches the backup, settles it.
+   * store or update of the id the primary takes, or a delete that reaches the backup, settles it.
    */
   readonly #deletedOnPrimaryOnly = new Set<string>();
   /** The primary's batch read, offered only when the primary has one (AWS reads 20 ids a request). */
@@ -277,28 +278,23 @@ export class BackupAdapter implements SecretsAdapter {
     );
     if (!primary.ok) {
       if (primary.error.code !== "E_PROVIDER_UNAVAILABLE") throw primary.error;
-      await this.#backupOnly("store", id, primary.error, values, async () => {
-        try {
-          await this.#backup.storeSecretValues(id, values, serialized);
-        } catch (error) {
-          // A copy this process deleted (its backup delete failed) is no secret: it is replaced.
-          if (code(error) !== "E_SECRET_EXISTS" || !this.#deletedOnPrimaryOnly.has(id)) throw error;
-          await this.#backup.updateSecretValues(id, values, serialized);
-        }
-      });
-      this.#deletedOnPrimaryOnly.delete(id);
+      this.#refuseDeletedCopy("store", id, primary.error);
+      await this.#backupOnly("store", id, primary.error, values, () =>
+        this.#backup.storeSecretValues(id, values, serialized),
+      );
       return;
     }
+    // The primary holds the id again: whatever the backup holds, the primary answers for it.
+    const leftover = this.#deletedOnPrimaryOnly.delete(id);
     const backup = await this.#attempt(this.#backupName, "store", id, values, () =>
       this.#backup.storeSecretValues(id, values, serialized),
     );
     if (backup.ok) {
-      this.#deletedOnPrimaryOnly.delete(id);
       await this.#checkPrimary("store", id, values);
       return;
     }
     if (backup.error.code === "E_SECRET_EXISTS") {
-      if (this.#deletedOnPrimaryOnly.has(id)) {
+      if (leftover) {
         // The copy a failed backup delete left behind: replaced by the new values.
         await this.#followOnBackup("store", id, values, () => this.#backup.updateSecretValues(id, values, serialized));
         return;
@@ -413,6 +409,7 @@ export class BackupAdapter implements SecretsAdapter {
       );
       return;
     }
+    this.#deletedOnPrimaryOnly.delete(id);
     await this.#followOnBackup("update", id, values, async () => {
       try {
         await this.#backup.updateSecretValues(id, values, serialized);
@@ -458,9 +455,10 @@ export class BackupAdapter implements SecretsAdapter {
 
   /**
    * The primary is unavailable and this process deleted the id there while the backup kept a
-   * copy: the copy is no secret to write, and the primary's state is unknown, so the call fails.
+   * copy: the copy is no secret to write, and the primary's state is unknown (another process, or
+   * a repair, may have stored the id since), so the call fails.
    */
-  #refuseDeletedCopy(operation: "update" | "delete", id: string, primaryError: SecretStoreError): void {
+  #refuseDeletedCopy(operation: "store" | "update" | "delete", id: string, primaryError: SecretStoreError): void {
     if (!this.#deletedOnPrimaryOnly.has(id)) return;
     this.#onEvent({ kind: "primary-write-failed", operation, secretId: id, error: primaryError, served: false });
     throw primaryError;
