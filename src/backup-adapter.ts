@@ -21,9 +21,9 @@
  * delete whose backup side failed is remembered (up to `MAX_REMEMBERED_DELETES` ids), so the
  * backup's leftover copy is never served, listed or written as a secret (a write of the id while
  * the primary is unavailable fails) until the primary takes a store or an update of the id, or a
- * delete reaches the backup. After a write both sides took, the primary is
- * read again (`checkAfterWrite`): another state there means another process wrote the id
- * meanwhile, and the backup may have taken the two writes in the other order (`diverged`).
+ * delete reaches the backup. After a write both sides took, the primary is read again
+ * (`checkAfterWrite`): another state there means another process wrote the id meanwhile, and the
+ * backup may have taken the two writes in the other order (`diverged`; so is a failed read).
  *
  * What is guaranteed:
  *
