@@ -9,6 +9,7 @@ import { configFromSources } from "./config.js";
 import type { SecretsAdapter, SecretValues } from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { createAdapterFromConfig, SecretStore } from "./secret-store.js";
+import { withFaults } from "./testing/faults.js";
 import { markedSecretValue, testSecretsAdapter } from "./testing/index.js";
 
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-backup-"));
@@ -331,5 +332,186 @@ describe("backup config", () => {
     await expect(SecretStore.create({ provider: "memory", backup: "memory" })).rejects.toMatchObject({
       field: "backup",
     });
+  });
+});
+
+describe("backup store: one id's operations in one process (issue 20)", () => {
+  async function slowBackupPair() {
+    const primary = withFaults((await createAdapterFromConfig({ provider: "memory" })).adapter, { maxDelayMs: 2 });
+    const backup = withFaults((await createAdapterFromConfig({ provider: "memory" })).adapter, {
+      minDelayMs: 2,
+      maxDelayMs: 5,
+    });
+    const events: BackupEvent[] = [];
+    const adapter = new BackupAdapter(
+      { adapter: primary, provider: "memory" },
+      { adapter: backup, provider: "memory" },
+      { onBackupError: (event) => events.push(event) },
+    );
+    return {
+      primary,
+      backup,
+      events,
+      store: SecretStore.fromAdapter(adapter),
+      primaryStore: SecretStore.fromAdapter(primary.inner),
+      backupStore: SecretStore.fromAdapter(backup.inner),
+    };
+  }
+
+  it("item 3: a second store of an id stored during a primary outage is refused, and the first values stay", async () => {
+    const { store, primary, primaryStore, events } = await pair();
+    const id = randomUUID();
+    primary.down = true;
+    await store.storeSecretValues(id, { first: "1" });
+    expect(await store.getSecretValues(id)).toEqual({ first: "1" });
+    primary.down = false;
+    await expect(store.storeSecretValues(id, { second: "2" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
+    expect(await store.getSecretValues(id)).toEqual({ first: "1" });
+    // The refused store left nothing on the primary either.
+    await expect(primaryStore.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    // The backup-only copy it met is reported, as a get of it is.
+    const diverged = events.filter((event) => event.kind === "diverged");
+    expect(diverged).toHaveLength(1);
+    expect(diverged[0]).toMatchObject({ operation: "store", secretId: id, served: false });
+    expect(diverged[0]?.error.code).toBe("E_SECRET_EXISTS");
+  });
+
+  it("item 4: a store and a concurrent delete of one id (backup slower): no deleted secret comes back", async () => {
+    const { store, events } = await slowBackupPair();
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    const writes = await Promise.all(
+      ids.map((id) => Promise.allSettled([store.storeSecretValues(id, { v: "1" }), store.deleteSecretValues(id)])),
+    );
+    // Divergences reported by the writes (a get's own report of what it served comes later).
+    const reported = new Set(events.map((event) => event.secretId));
+    const outcomes = await Promise.all(
+      ids.map(async (id, index) => {
+        const [stored, deleted] = writes[index] as PromiseSettledResult<void>[];
+        const read = await store.getSecretValues(id).then(
+          () => "found",
+          (error: { code?: string }) => error.code,
+        );
+        return { id, stored: stored?.status, deleted: deleted?.status, read };
+      }),
+    );
+    // Both acknowledged: the delete came after the store, so the secret must be gone.
+    const undone = outcomes.filter(
+      (o) => o.stored === "fulfilled" && o.deleted === "fulfilled" && o.read === "found" && !reported.has(o.id),
+    );
+    expect(outcomes.filter((o) => o.stored === "fulfilled" && o.deleted === "fulfilled").length).toBeGreaterThan(0);
+    expect(undone.length, `${undone.length} of 50 deleted secrets readable again`).toBe(0);
+  });
+
+  it("item 4: two concurrent updates of one id (backup slower) leave primary and backup equal", async () => {
+    const { store, primaryStore, backupStore, events } = await slowBackupPair();
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    await Promise.all(ids.map((id) => store.storeSecretValues(id, { v: "0" })));
+    await Promise.all(
+      ids.map((id) =>
+        Promise.all([store.updateSecretValues(id, { v: "1" }), store.updateSecretValues(id, { v: "2" })]),
+      ),
+    );
+    const reported = new Set(events.map((event) => event.secretId));
+    let diverged = 0;
+    for (const id of ids) {
+      const [onPrimary, onBackup] = [await primaryStore.getSecretValues(id), await backupStore.getSecretValues(id)];
+      if (JSON.stringify(onPrimary) !== JSON.stringify(onBackup) && !reported.has(id)) diverged += 1;
+    }
+    expect(diverged, `${diverged} of 50 ids with primary and backup different, unreported`).toBe(0);
+  });
+
+  it("a delete whose backup failed: the leftover copy is never served, listed or updated; a store replaces it", async () => {
+    const { store, backup, backupStore, events } = await pair();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    backup.down = true;
+    await store.deleteSecretValues(id);
+    expect(events.map((event) => [event.kind, event.operation])).toEqual([["backup-write-failed", "delete"]]);
+    backup.down = false;
+    expect(await backupStore.getSecretValues(id)).toEqual({ v: "1" });
+    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    await expect(store.updateSecretValues(id, { v: "2" })).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    const listed: string[] = [];
+    for await (const listedId of store.listSecretIds()) listed.push(listedId);
+    expect(listed).toEqual([]);
+    await store.storeSecretValues(id, { v: "3" });
+    expect(await backupStore.getSecretValues(id)).toEqual({ v: "3" });
+    expect(await store.getSecretValues(id)).toEqual({ v: "3" });
+    expect(events).toHaveLength(1);
+  });
+
+  it("a store the primary takes ends the memory of a delete: a store during a later outage is not an update", async () => {
+    const { store, primary, backup, primaryStore, events } = await pair();
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    backup.down = true;
+    await store.deleteSecretValues(id);
+    await store.storeSecretValues(id, { v: "2" });
+    backup.down = false;
+    // The backup still holds v1 (its store of v2 failed; reported); the primary holds v2.
+    primary.down = true;
+    await expect(store.storeSecretValues(id, { v: "3" })).rejects.toMatchObject({ code: "E_SECRET_EXISTS" });
+    primary.down = false;
+    expect(await primaryStore.getSecretValues(id)).toEqual({ v: "2" });
+    expect(events.filter((event) => event.kind === "backup-write-failed")).toHaveLength(2);
+  });
+
+  it("a batch read waits for writes in flight: it never sees the create of a store that is then refused", async () => {
+    const { primary, backup, backupStore } = await slowBackupPair();
+    Object.assign(primary, {
+      maxBatchSize: 20,
+      async getManySecretValues(ids: readonly string[]) {
+        const answers = new Map<string, SecretValues | Error>();
+        for (const id of ids) answers.set(id, await primary.getSecretValues(id).catch((error: Error) => error));
+        return answers;
+      },
+    });
+    const store = SecretStore.fromAdapter(
+      new BackupAdapter(
+        { adapter: primary, provider: "memory" },
+        { adapter: backup, provider: "memory" },
+        { onBackupError: () => {} },
+      ),
+    );
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    // Stored while the primary was down: on the backup alone.
+    for (const id of ids) await backupStore.storeSecretValues(id, { only: "backup" });
+    const seen = await Promise.all(
+      ids.map(async (id) => {
+        const refused = store.storeSecretValues(id, { refused: "yes" }).catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        const read = await store.getManySecretValues([id]);
+        await refused;
+        return read.get(id);
+      }),
+    );
+    expect(seen.filter((result) => result && "values" in result && result.values.refused === "yes")).toEqual([]);
+    expect(seen.every((result) => result && "values" in result && result.values.only === "backup")).toBe(true);
+  });
+
+  it("two processes: racing updates of one id that leave the sides different are reported", async () => {
+    const { primary, backup, primaryStore, backupStore } = await slowBackupPair();
+    const events: BackupEvent[] = [];
+    const [one, two] = [0, 1].map(() =>
+      SecretStore.fromAdapter(
+        new BackupAdapter(
+          { adapter: primary, provider: "memory" },
+          { adapter: backup, provider: "memory" },
+          { onBackupError: (event) => events.push(event) },
+        ),
+      ),
+    ) as [SecretStore, SecretStore];
+    const ids = Array.from({ length: 50 }, () => randomUUID());
+    await Promise.all(ids.map((id) => one.storeSecretValues(id, { v: "0" })));
+    await Promise.all(
+      ids.map((id) => Promise.all([one.updateSecretValues(id, { v: "1" }), two.updateSecretValues(id, { v: "2" })])),
+    );
+    const reported = new Set(events.filter((event) => event.kind === "diverged").map((event) => event.secretId));
+    let unreported = 0;
+    for (const id of ids) {
+      const [onPrimary, onBackup] = [await primaryStore.getSecretValues(id), await backupStore.getSecretValues(id)];
+      if (JSON.stringify(onPrimary) !== JSON.stringify(onBackup) && !reported.has(id)) unreported += 1;
+    }
+    expect(unreported).toBe(0);
   });
 });

@@ -19,6 +19,8 @@ import { isSecretStoreError, type SecretStoreError, type SecretStoreErrorCode } 
 import type { CacheOptions } from "../read-cache.js";
 import { SecretStore } from "../secret-store.js";
 
+export { type BackupStoreModelOptions, testBackupStoreModel } from "./backup-model.js";
+export { type FaultOptions, type FaultyAdapter, withFaults } from "./faults.js";
 export { DEFAULT_MODEL_SEED, type SecretsAdapterModelOptions, testSecretsAdapterModel } from "./model.js";
 
 export interface SecretsAdapterSuiteOptions {
