@@ -2,7 +2,7 @@
 // Select it with { "provider": "custom", "module": "./examples/directory-adapter.mjs",
 //                  "options": { "directory": "/tmp/my-secrets" } }
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SecretAlreadyExistsError, SecretIntegrityError, SecretNotFoundError } from "omnisecret";
 
@@ -39,10 +39,17 @@ export default async function createDirectoryAdapter(options, context) {
     provider: "directory",
     maxValueBytes: 65_536,
     async storeSecretValues(id, _values, serialized) {
-      // "wx" fails if the file exists: an atomic create, so one of several racing stores wins.
-      await writeFile(fileOf(id), serialized, { flag: "wx", mode: 0o600 }).catch((error) => {
+      // Written aside, then linked into place: link fails if the name exists (an atomic create, so
+      // one of several racing stores wins), and a reader never sees half a file.
+      const temporary = join(directory, `.${id}.${randomUUID()}.tmp`);
+      await writeFile(temporary, serialized, { mode: 0o600 });
+      try {
+        await link(temporary, fileOf(id));
+      } catch (error) {
         throw error.code === "EEXIST" ? new SecretAlreadyExistsError(id) : error;
-      });
+      } finally {
+        await unlink(temporary).catch(() => undefined);
+      }
     },
     async getSecretValues(id) {
       const text = await readFile(fileOf(id), "utf8").catch((error) => {
