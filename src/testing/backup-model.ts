@@ -40,7 +40,7 @@ import type { SecretsAdapter, SecretValues } from "../contract.js";
 import { isSecretStoreError } from "../errors.js";
 import { SecretStore } from "../secret-store.js";
 import { type FaultyAdapter, withFaults } from "./faults.js";
-import { DEFAULT_MODEL_SEED } from "./model.js";
+import { DEFAULT_MODEL_SEED, type Outcome, performOn } from "./model.js";
 
 export interface BackupStoreModelOptions {
   /**
@@ -82,7 +82,6 @@ interface Batch {
 }
 
 type State = SecretValues | undefined;
-type Outcome = { readonly ok: true; readonly values?: SecretValues } | { readonly ok: false; readonly code: string };
 
 function canonical(values: State): string {
   if (values === undefined) return "(missing)";
@@ -209,29 +208,9 @@ interface Run {
   serial: number;
 }
 
-async function perform(run: Run, operation: Operation, values: State): Promise<Outcome> {
+function perform(run: Run, operation: Operation, values: State): Promise<Outcome> {
   const store = run.stores[operation.process] as SecretStore;
-  const id = run.ids[operation.slot] as string;
-  try {
-    switch (operation.kind) {
-      case "get":
-        return { ok: true, values: await store.getSecretValues(id) };
-      case "store":
-        await store.storeSecretValues(id, values as SecretValues);
-        return { ok: true };
-      case "update":
-        await store.updateSecretValues(id, values as SecretValues);
-        return { ok: true };
-      case "delete":
-        await store.deleteSecretValues(id);
-        return { ok: true };
-    }
-  } catch (error) {
-    if (!isSecretStoreError(error)) {
-      throw new Error(`${operation.kind} rejected with an error that is not a SecretStoreError`, { cause: error });
-    }
-    return { ok: false, code: error.code };
-  }
+  return performOn(store, operation.kind, run.ids[operation.slot] as string, values, operation.kind);
 }
 
 function applyOutage(side: FaultyAdapter, outage: Outage, timers: NodeJS.Timeout[]): void {

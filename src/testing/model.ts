@@ -183,7 +183,10 @@ interface Operation {
 }
 
 /** What an operation did: succeeded (a get with the values it read) or failed with a code. */
-type Outcome = { readonly ok: true; readonly values?: SecretValues } | { readonly ok: false; readonly code: string };
+/** What one operation did: its values for a get, or the code it failed with. */
+export type Outcome =
+  | { readonly ok: true; readonly values?: SecretValues }
+  | { readonly ok: false; readonly code: string };
 
 /** A secret's state: its values, or undefined for missing. */
 type State = SecretValues | undefined;
@@ -264,10 +267,20 @@ function describeOperation(operation: Operation): string {
  * `SecretStoreError` fails at once: every failure must be typed.
  */
 async function perform(store: SecretStore, ids: readonly string[], operation: Operation): Promise<Outcome> {
-  const id = ids[operation.slot] as string;
   const values = operation.spec ? valuesOf(operation.spec, store.maxValueBytes) : undefined;
+  return performOn(store, operation.kind, ids[operation.slot] as string, values, describeOperation(operation));
+}
+
+/** One store, get, update or delete of `id` through the facade, as an `Outcome` (shared with the backup-store model). */
+export async function performOn(
+  store: SecretStore,
+  kind: "store" | "get" | "update" | "delete",
+  id: string,
+  values: SecretValues | undefined,
+  label: string,
+): Promise<Outcome> {
   try {
-    switch (operation.kind) {
+    switch (kind) {
       case "get":
         return { ok: true, values: await store.getSecretValues(id) };
       case "store":
@@ -282,15 +295,12 @@ async function perform(store: SecretStore, ids: readonly string[], operation: Op
     }
   } catch (error) {
     if (!isSecretStoreError(error)) {
-      throw new Error(`${describeOperation(operation)} rejected with an error that is not a SecretStoreError`, {
-        cause: error,
-      });
+      throw new Error(`${label} rejected with an error that is not a SecretStoreError`, { cause: error });
     }
     return { ok: false, code: error.code };
   }
 }
 
-/** Compared as text, so a report shows the ids themselves rather than `[ Array(1) ]`. */
 function expectListed(listed: readonly string[], expected: readonly string[], message: string): void {
   expect(JSON.stringify(listed), message).toBe(JSON.stringify(expected));
 }
