@@ -40,7 +40,7 @@ import type { SecretsAdapter, SecretValues } from "../contract.js";
 import { isSecretStoreError } from "../errors.js";
 import { SecretStore } from "../secret-store.js";
 import { type FaultyAdapter, withFaults } from "./faults.js";
-import { DEFAULT_MODEL_SEED, type Outcome, performOn } from "./model.js";
+import { DEFAULT_MODEL_SEED, integerFromEnv, type Outcome, performOn } from "./model.js";
 
 export interface BackupStoreModelOptions {
   /**
@@ -350,16 +350,6 @@ function batchArbitrary(processes: number): fc.Arbitrary<Batch> {
     primary: outageArbitrary,
     backup: outageArbitrary,
   });
-}
-
-function integerFromEnv(name: string, minimum: number): number | undefined {
-  const text = process.env[name];
-  if (text === undefined || text === "") return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < minimum) {
-    throw new Error(`${name} must be an integer of at least ${minimum} (got ${JSON.stringify(text)})`);
-  }
-  return value;
 }
 
 export function testBackupStoreModel(name: string, options: BackupStoreModelOptions): void {

@@ -555,7 +555,8 @@ const concurrentCommands = (maxCommands: number, replayPath: string | undefined)
 // ---------------------------------------------------------------------------------------------
 // The suite
 
-function integerFromEnv(name: string, minimum: number): number | undefined {
+/** An integer setting of the model suites from the environment (`OMNISECRET_MODEL_RUNS`, `_SEED`). */
+export function integerFromEnv(name: string, minimum: number): number | undefined {
   const text = process.env[name];
   if (text === undefined || text === "") return undefined;
   const value = Number(text);
