@@ -55,6 +55,7 @@ import {
   type PollerLike,
   type PollOperationState,
   SecretClient,
+  type SecretClientOptions,
 } from "@azure/keyvault-secrets";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
@@ -75,7 +76,7 @@ import {
   PROVIDER,
   toKeyVaultRequestError,
 } from "./errors.js";
-import { isLoopbackUrl, type ResolvedAzureOptions } from "./options.js";
+import { type AzureServiceVersion, isLoopbackUrl, type ResolvedAzureOptions } from "./options.js";
 
 export type { AzureOptions } from "./options.js";
 export { AZURE_MAX_VALUE_BYTES } from "./options.js";
@@ -512,6 +513,16 @@ function trustingAgent(ca: string[]): HttpsAgent {
 }
 
 /** The SecretClient of a config, and the agent it was given (the adapter's to close), if any. */
+/**
+ * `serviceVersion`'s picklist is the SDK's own union: this fails to compile when an SDK upgrade
+ * adds or drops a version, so the list in options.ts is brought along.
+ */
+type SdkServiceVersion = NonNullable<SecretClientOptions["serviceVersion"]>;
+const sameServiceVersions: [AzureServiceVersion, SdkServiceVersion] extends [SdkServiceVersion, AzureServiceVersion]
+  ? true
+  : false = true;
+void sameServiceVersions;
+
 function createClient(options: ResolvedAzureOptions): { client: SecretClient; agent: HttpsAgent | undefined } {
   const ca = options.caCertFile ? trustedCas(options.caCertFile) : undefined;
   const agent = ca ? trustingAgent(ca) : undefined;
@@ -520,6 +531,8 @@ function createClient(options: ResolvedAzureOptions): { client: SecretClient; ag
   const insecure = url.protocol === "http:" && isLoopbackUrl(url);
   const client = new SecretClient(options.vaultUrl, createCredential(options, ca, agent), {
     disableChallengeResourceVerification: options.disableChallengeResourceVerification,
+    // Absent: the SDK's own default, its LATEST_API_VERSION.
+    ...(options.serviceVersion ? { serviceVersion: options.serviceVersion } : {}),
     retryOptions: { maxRetries: options.maxAttempts - 1, retryDelayInMs: 500, maxRetryDelayInMs: 8_000 },
     ...(insecure ? { allowInsecureConnection: true } : {}),
     // Every request of this client goes to the vault; an https agent cannot carry plain http.

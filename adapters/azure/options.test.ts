@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
@@ -6,7 +8,7 @@ import { configFromSources, resolveConfig } from "../../src/config.js";
 import { SecretStore } from "../../src/secret-store.js";
 import { expectConfigError } from "../../test-support/expect-config-error.js";
 import { AzureKeyVaultAdapter } from "./index.js";
-import { AZURE_MAX_VALUE_BYTES, azureOptionsSchema } from "./options.js";
+import { AZURE_MAX_VALUE_BYTES, AZURE_SERVICE_VERSIONS, azureOptionsSchema } from "./options.js";
 
 const vaultUrl = "https://my-vault.vault.azure.net";
 
@@ -52,6 +54,8 @@ describe("Azure options", () => {
       { vaultUrl, credential: { tenantId: "t", clientId: "c", clientSecret: "s", authorityHost: "http://login" } },
       "credential",
     ],
+    ["a serviceVersion the SDK does not know", { vaultUrl, serviceVersion: "2027-01-01" }, "serviceVersion"],
+    ["a serviceVersion as a number", { vaultUrl, serviceVersion: 7.5 }, "serviceVersion"],
     ["an unknown field", { vaultUrl, tlsVerify: false }, undefined],
   ])("refuses %s, naming the field", async (_case, fields, field) => {
     const error = await expectConfigError(() => resolveConfig({ provider: "azure", ...fields }));
@@ -104,6 +108,7 @@ describe("Azure options", () => {
       OMNISECRET_AZURE_CREDENTIAL_CLIENT_ID: "client",
       OMNISECRET_AZURE_CREDENTIAL_CLIENT_SECRET: "client-secret-value",
       OMNISECRET_AZURE_CA_CERT_FILE: "/etc/ssl/test-ca.pem",
+      OMNISECRET_AZURE_SERVICE_VERSION: "7.6",
     };
     const { config } = await resolveConfig(configFromSources({ env }));
     expect(config).toMatchObject({
@@ -117,6 +122,7 @@ describe("Azure options", () => {
       verifyOwnership: true,
       credential: { tenantId: "tenant", clientId: "client", clientSecret: "client-secret-value" },
       caCertFile: "/etc/ssl/test-ca.pem",
+      serviceVersion: "7.6",
     });
     const own = configFromSources({
       env: { ...env, OMNISECRET_AZURE_VAULT_URL: "https://other.vault.azure.net" },
@@ -140,5 +146,68 @@ describe("Azure options", () => {
       SecretStore.create({ provider: "azure", vaultUrl, caCertFile: "/nonexistent/ca.pem" }),
     );
     expect(error.field).toBe("caCertFile");
+  });
+
+  it("refuses an unknown serviceVersion from the environment before any request, naming the field", async () => {
+    const error = await expectConfigError(() =>
+      SecretStore.fromEnv({
+        OMNISECRET_PROVIDER: "azure",
+        AZURE_KEYVAULT_URL: vaultUrl,
+        OMNISECRET_AZURE_SERVICE_VERSION: "7.7",
+      }),
+    );
+    expect(error.field).toBe("serviceVersion");
+    expect(error.message).toContain("2025-07-01");
+  });
+
+  it("accepts every version the SDK knows", () => {
+    for (const serviceVersion of AZURE_SERVICE_VERSIONS) {
+      expect(v.parse(azureOptionsSchema, { provider: "azure", vaultUrl, serviceVersion }).serviceVersion).toBe(
+        serviceVersion,
+      );
+    }
+  });
+
+  it("sends serviceVersion as the api-version of its requests, and the SDK's default without it", async () => {
+    // A vault on loopback that answers every request 404: the SDK's first request goes without a
+    // token (to get the challenge), so the credential is never asked.
+    const seen: string[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.url ?? "");
+      response.writeHead(404, { "content-type": "application/json" });
+      response.end(JSON.stringify({ error: { code: "SecretNotFound", message: "not found" } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const credential = {
+      getToken: async () => {
+        throw new Error("no token is needed for a 404");
+      },
+    };
+    try {
+      const sent = async (extra: Record<string, unknown>) => {
+        seen.length = 0;
+        const store = await SecretStore.create({
+          provider: "azure",
+          vaultUrl: local,
+          credential,
+          maxAttempts: 1,
+          ...extra,
+        });
+        try {
+          await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+        } finally {
+          await store.close();
+        }
+        expect(seen).toHaveLength(1);
+        return new URL(seen[0] as string, local).searchParams.get("api-version");
+      };
+      expect(await sent({ serviceVersion: "7.5" })).toBe("7.5");
+      expect(await sent({ serviceVersion: "2025-07-01" })).toBe("2025-07-01");
+      // @azure/keyvault-secrets 4.12's LATEST_API_VERSION.
+      expect(await sent({})).toBe("2026-04-01");
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

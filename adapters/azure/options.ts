@@ -30,6 +30,24 @@ export interface AzureSecretClient {
  */
 export const AZURE_MAX_VALUE_BYTES = 25_600;
 
+/**
+ * The Key Vault API versions `@azure/keyvault-secrets` 4.12 accepts as `serviceVersion` (its
+ * `SecretClientOptions["serviceVersion"]`; index.ts checks at compile time that the two lists are
+ * the same). Written out here so that the options schema loads without the SDK.
+ */
+export const AZURE_SERVICE_VERSIONS = [
+  "7.0",
+  "7.1",
+  "7.2",
+  "7.3",
+  "7.4",
+  "7.5",
+  "7.6",
+  "2025-07-01",
+  "2026-04-01",
+] as const;
+export type AzureServiceVersion = (typeof AZURE_SERVICE_VERSIONS)[number];
+
 /** Whether a URL's host is this machine, where plain HTTP cannot be overheard. */
 export function isLoopbackUrl(url: URL): boolean {
   return isLoopbackHost(url.hostname);
@@ -100,6 +118,14 @@ export const azureOptionsSchema = v.strictObject({
    */
   disableChallengeResourceVerification: v.optional(v.boolean(), false),
   /**
+   * The Key Vault API version the SDK sends (`api-version`), one of those it knows. Pin an older
+   * one for a server that does not speak the newest fully: Lowkey Vault answers the next page of a
+   * list (beyond 25 secrets) with 400 under 2026-04-01, so use "7.6" or "2025-07-01" there; Azure
+   * Stack Hub and some sovereign clouds lag behind too.
+   * @default the SDK's own (LATEST_API_VERSION: "2026-04-01" in @azure/keyvault-secrets 4.12)
+   */
+  serviceVersion: v.optional(v.picklist(AZURE_SERVICE_VERSIONS, `must be one of ${AZURE_SERVICE_VERSIONS.join(", ")}`)),
+  /**
    * This installation's part of every name, `<prefix>-<owner>-<uuid>`, also written as the tag
    * `omnisecret-owner`. 1-40 lowercase letters, digits or dashes.
    * @default "default"
@@ -154,7 +180,7 @@ export const azureOptionsSchema = v.strictObject({
    * @default 25
    */
   listPageSize: v.optional(integer(1, 25), 25),
-  /** A SecretClient you built yourself (code only); vaultUrl is still required, credential, TLS and retry options are then ignored. */
+  /** A SecretClient you built yourself (code only); vaultUrl is still required, credential, TLS, retry options and serviceVersion are then ignored. */
   client: v.optional(
     v.custom<AzureSecretClient>(
       (value) =>

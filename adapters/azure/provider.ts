@@ -12,6 +12,7 @@ export const azureProvider = defineProvider({
     envField("azure", "credential.authorityHost", "string"),
     envField("azure", "caCertFile", "string"),
     envField("azure", "disableChallengeResourceVerification", "boolean"),
+    envField("azure", "serviceVersion", "string"),
     envField("azure", "owner", "string"),
     envField("azure", "verifyOwnership", "boolean"),
     envField("azure", "deletePolicy", "string"),
