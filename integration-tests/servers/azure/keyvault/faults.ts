@@ -28,6 +28,10 @@ export interface RequestLogEntry {
   /** The path without its query string; bodies and headers are never recorded. */
   path: string;
   status: number | "dropped";
+  /** The `api-version` query parameter, when the request had one. */
+  apiVersion?: string;
+  /** True for a request with a `$skiptoken`: a list's next page, from the nextLink. */
+  skipToken?: true;
   /** The injected fault that shaped this answer, if any. */
   fault?: FaultSpec["kind"];
   /** Which listener answered: the vault (HTTPS) or the managed-identity endpoint (HTTP). */

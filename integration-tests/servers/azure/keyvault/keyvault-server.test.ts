@@ -359,10 +359,15 @@ describe("soft delete, purge and recover", () => {
 describe("api-version", () => {
   it("accepts 7.5 through 2026-04-01, and refuses a missing or older one with 400", async () => {
     const token = await managedIdentityToken(server);
+    server.control.clearRequests();
     for (const version of server.apiVersions) {
       const response = await rawRequest(server, "GET", `/secrets?api-version=${version}&maxresults=1`, { token });
       expect(response.status, version).toBe(200);
     }
+    // The log records the version each request sent, and a next page's $skiptoken.
+    expect(server.control.requests().map((entry) => entry.apiVersion)).toEqual(server.apiVersions);
+    await rawRequest(server, "GET", "/secrets?api-version=7.5&maxresults=1&$skiptoken=x", { token });
+    expect(server.control.requests().at(-1)).toMatchObject({ apiVersion: "7.5", skipToken: true });
     for (const path of ["/secrets", "/secrets?api-version=7.4", "/secrets?api-version=2099-01-01"]) {
       const response = await rawRequest(server, "GET", path, { token });
       expect(response.status, path).toBe(400);
@@ -460,7 +465,9 @@ describe("authentication", () => {
       await client.setSecret(name, "via-managed-identity");
       expect((await client.getSecret(name)).value).toBe("via-managed-identity");
       const identity = server.control.requests().filter((entry) => entry.listener === "identity");
-      expect(identity).toEqual([{ method: "GET", path: "/msi/token", status: 200, listener: "identity" }]);
+      expect(identity).toEqual([
+        { method: "GET", path: "/msi/token", status: 200, listener: "identity", apiVersion: "2019-08-01" },
+      ]);
     } finally {
       for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
       Object.assign(process.env, saved);
@@ -589,9 +596,8 @@ describe("control endpoint faults", () => {
     expect(log.length).toBeGreaterThan(0);
     expect(JSON.stringify(log)).not.toContain(value);
     for (const entry of log) {
-      expect(Object.keys(entry).sort()).toEqual(
-        ["listener", "method", "path", "status", ...("fault" in entry ? ["fault"] : [])].sort(),
-      );
+      const optional = ["apiVersion", "skipToken", "fault"].filter((key) => key in entry);
+      expect(Object.keys(entry).sort()).toEqual(["listener", "method", "path", "status", ...optional].sort());
     }
   });
 

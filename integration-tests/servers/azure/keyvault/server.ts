@@ -321,7 +321,7 @@ async function handleVaultListener(
       await handleControl(request, response, url, parts.control);
       return;
     }
-    if (!(await applyFault(request, response, method, url.pathname, parts, "vault"))) return;
+    if (!(await applyFault(request, response, method, url, parts, "vault"))) return;
     if (await handleEntra(request, response, url, parts)) return;
     await handleVault(request, response, url, parts);
   } catch (error) {
@@ -337,7 +337,7 @@ async function handleIdentityListener(
   const method = request.method ?? "GET";
   try {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
-    if (!(await applyFault(request, response, method, url.pathname, parts, "identity"))) return;
+    if (!(await applyFault(request, response, method, url, parts, "identity"))) return;
     await handleManagedIdentity(request, response, url, parts);
   } catch (error) {
     respondWithError(request, response, error);
@@ -364,19 +364,25 @@ async function applyFault(
   request: IncomingMessage,
   response: ServerResponse,
   method: string,
-  path: string,
+  url: URL,
   parts: { faults: FaultInjector; log: RequestLog },
   listener: RequestLogEntry["listener"],
 ): Promise<boolean> {
+  const path = url.pathname;
   const fault = parts.faults.take(method, path);
-  const faultKind: Partial<RequestLogEntry> = fault ? { fault: fault.kind } : {};
+  const apiVersion = url.searchParams.get("api-version");
+  const extra: Partial<RequestLogEntry> = {
+    ...(apiVersion !== null ? { apiVersion } : {}),
+    ...(url.searchParams.has("$skiptoken") ? { skipToken: true } : {}),
+    ...(fault ? { fault: fault.kind } : {}),
+  };
   if (fault?.kind === "drop") {
-    parts.log.record({ method, path, status: "dropped", listener, ...faultKind });
+    parts.log.record({ method, path, status: "dropped", listener, ...extra });
     request.socket.destroy();
     return false;
   }
   response.once("finish", () => {
-    parts.log.record({ method, path, status: response.statusCode, listener, ...faultKind });
+    parts.log.record({ method, path, status: response.statusCode, listener, ...extra });
   });
   if (fault?.kind === "delay") {
     await sleep(fault.delayMs);
