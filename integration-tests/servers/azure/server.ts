@@ -1,6 +1,8 @@
 /**
  * The project's own Key Vault test server (`keyvault/`), run as a process by the harness, or a
- * Key Vault someone else runs (Lowkey Vault in Docker, say) named by OMNISECRET_TEST_AZURE_VAULT_URL.
+ * Key Vault someone else runs (Lowkey Vault in Docker, say) named by OMNISECRET_TEST_AZURE_VAULT_URL,
+ * with OMNISECRET_TEST_AZURE_CA_FILE, OMNISECRET_TEST_AZURE_DELETE_POLICY and
+ * OMNISECRET_TEST_AZURE_SERVICE_VERSION (else OMNISECRET_AZURE_SERVICE_VERSION) for its config.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -51,6 +53,8 @@ export const azureServer: ServerDefinition = {
     const vaultUrl = env.OMNISECRET_TEST_AZURE_VAULT_URL;
     if (!vaultUrl) return undefined;
     const caCertFile = env.OMNISECRET_TEST_AZURE_CA_FILE;
+    // Lowkey Vault needs an older api-version for a list beyond one page ("7.6" or "2025-07-01").
+    const serviceVersion = env.OMNISECRET_TEST_AZURE_SERVICE_VERSION || env.OMNISECRET_AZURE_SERVICE_VERSION;
     // Credentials come from the usual AZURE_* / IDENTITY_* variables, through DefaultAzureCredential.
     return {
       provider: "azure",
@@ -58,6 +62,7 @@ export const azureServer: ServerDefinition = {
       ...(caCertFile ? { caCertFile } : {}),
       disableChallengeResourceVerification: !new URL(vaultUrl).hostname.endsWith(".vault.azure.net"),
       ...(env.OMNISECRET_TEST_AZURE_DELETE_POLICY ? { deletePolicy: env.OMNISECRET_TEST_AZURE_DELETE_POLICY } : {}),
+      ...(serviceVersion ? { serviceVersion } : {}),
     };
   },
   // Nothing to install: the server is TypeScript in this repository, run by Node through tsx.
