@@ -605,6 +605,16 @@ path "secret/destroy/*" { capabilities = ["update"] }`;
       body: JSON.stringify({ type: "kv", options: { version: "2" } }),
     });
     expect(inNamespace.status).toBe(204);
+    // As for enableKv2: a new KV v2 mount answers "Upgrading ..." until its setup is done.
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const probe = await fetch(`${address}/v1/secret/data/ready-probe`, {
+        method: "POST",
+        headers: { "X-Vault-Token": rootToken, "X-Vault-Namespace": namespace },
+        body: JSON.stringify({ data: {} }),
+      });
+      if (probe.status === 200) break;
+      await sleep(100);
+    }
     const prefix = freshName("it");
     const namespaced = await open({ prefix, namespace });
     const root = await open({ prefix });
