@@ -386,6 +386,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       const tombstone = latest.version + 1;
       try {
         await this.#destroyVersions(deadline, id, Math.max(1, tombstone - kept), tombstone);
+        this.#unmarked.delete(id);
       } catch (error) {
         // Reported deleted all the same (every read finds nothing), and remembered, so this
         // adapter's list checks the id; elsewhere it is listed until an update, delete or store of it.
