@@ -4,6 +4,7 @@ import * as v from "valibot";
 import { describe, expect, it, vi } from "vitest";
 import { SecretStore } from "../../src/secret-store.js";
 import { markedSecretValue } from "../../src/testing/index.js";
+import { isUnsupportedPath, toVaultRequestError } from "./errors.js";
 import { VaultAdapter } from "./index.js";
 import { vaultOptionsSchema } from "./options.js";
 
@@ -83,5 +84,24 @@ describe("Vault error mapping", () => {
       keepVersions: 1,
       maxValueBytes: 65_536,
     });
+  });
+});
+
+describe("isUnsupportedPath: a server without detailed-metadata, told from an empty folder (issue 21)", () => {
+  const answer = (statusCode: number, body: Record<string, unknown>) =>
+    toVaultRequestError(Object.assign(new Error("x"), { response: { statusCode, body } }));
+
+  it("takes Vault's and OpenBao's answer to a KV v2 path they do not know, and a 405, as unsupported", () => {
+    const warning =
+      "Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use.";
+    expect(isUnsupportedPath(answer(404, { data: null, warnings: [warning] }))).toBe(true);
+    expect(isUnsupportedPath(answer(404, { errors: ["1 error occurred:\n\t* unsupported path\n\n"] }))).toBe(true);
+    expect(isUnsupportedPath(answer(405, { errors: ["unsupported operation"] }))).toBe(true);
+  });
+
+  it("takes the 404 of an empty folder, and other statuses, as supported", () => {
+    expect(isUnsupportedPath(answer(404, { errors: [] }))).toBe(false);
+    expect(isUnsupportedPath(answer(403, { errors: ["permission denied"] }))).toBe(false);
+    expect(isUnsupportedPath(answer(500, { warnings: ["Invalid path"] }))).toBe(false);
   });
 });

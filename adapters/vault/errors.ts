@@ -17,14 +17,20 @@ import { isNetworkErrorCode, isTlsTrustErrorCode } from "../../src/network-error
 
 export const PROVIDER = "vault";
 
-/** A Vault request that failed, described without its body. */
+/** A Vault request that failed, described without its body (its error and warning strings only). */
 export class VaultRequestError extends Error {
   override name = "VaultRequestError";
   readonly statusCode: number | undefined;
   readonly code: string | undefined;
   readonly errors: readonly string[];
+  readonly warnings: readonly string[];
 
-  constructor(statusCode: number | undefined, code: string | undefined, errors: readonly string[]) {
+  constructor(
+    statusCode: number | undefined,
+    code: string | undefined,
+    errors: readonly string[],
+    warnings: readonly string[] = [],
+  ) {
     super(
       statusCode !== undefined
         ? `Vault answered ${statusCode}${errors.length > 0 ? `: ${errors.join("; ")}` : ""}`
@@ -33,6 +39,7 @@ export class VaultRequestError extends Error {
     this.statusCode = statusCode;
     this.code = code;
     this.errors = errors;
+    this.warnings = warnings;
   }
 }
 
@@ -40,14 +47,35 @@ export class VaultRequestError extends Error {
 export function toVaultRequestError(error: unknown): VaultRequestError {
   if (error instanceof VaultRequestError) return error;
   const candidate = (error ?? {}) as {
-    response?: { statusCode?: number; body?: { errors?: unknown } };
+    response?: { statusCode?: number; body?: { errors?: unknown; warnings?: unknown } };
     code?: unknown;
   };
   const statusCode = candidate.response?.statusCode;
   const rawErrors = candidate.response?.body?.errors;
-  const errors = Array.isArray(rawErrors) ? rawErrors.filter((e): e is string => typeof e === "string") : [];
+  const errors = strings(rawErrors);
+  const warnings = strings(candidate.response?.body?.warnings);
   const code = typeof candidate.code === "string" ? candidate.code : undefined;
-  return new VaultRequestError(statusCode, statusCode === undefined ? (code ?? "EUNKNOWN") : code, errors);
+  return new VaultRequestError(statusCode, statusCode === undefined ? (code ?? "EUNKNOWN") : code, errors, warnings);
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
+}
+
+/**
+ * Whether the server has no such endpoint (as opposed to nothing stored there): a 405, or a 404
+ * that says so. OpenBao and Vault answer a KV v2 path they do not know with 404, no `errors` and
+ * the warning "Invalid path for a versioned K/V secrets engine" (HashiCorp Vault for
+ * `detailed-metadata/`); Vault's framework says "unsupported path" in `errors`. A LIST of an
+ * empty folder is a 404 with `"errors": []` and no warning.
+ */
+export function isUnsupportedPath(error: VaultRequestError): boolean {
+  if (error.statusCode === 405) return true;
+  if (error.statusCode !== 404) return false;
+  return (
+    error.warnings.some((warning) => /invalid path/i.test(warning)) ||
+    error.errors.some((message) => /unsupported (path|operation)/i.test(message))
+  );
 }
 
 /** 429 (rate limited), 5xx (sealed, standby, overloaded) and unanswered requests pass with time. */

@@ -13,22 +13,28 @@
  *
  * Requests, default config (`verifyOwnership` false), mount set to `keepVersions`: store 1 (a
  * `cas: 0` write, atomic); get 1; update 2 (the latest version, to refuse a missing secret and
- * learn the version for a `cas` write, then that write); delete 2 (the latest version, then a `cas`
- * write of a tombstone over it, which pushes the deleted values out of the versions kept); list 1 +
- * 1 per secret listed (LIST of `<prefix>/<owner>/`, then the latest version of each, since a
- * deleted secret's tombstone is listed too). Plus, once per adapter, the read of `<mount>/config`.
+ * learn the version for a `cas` write, then that write); delete 3 (the latest version, a `cas`
+ * write of a tombstone over it, which pushes the deleted values out of the versions kept, then the
+ * destroy of the tombstone's version, see below); list, on OpenBao, 1 per page of `listPageSize`
+ * (1000) keys under `<prefix>/<owner>/`, live and deleted secrets' alike, plus 1 when the last
+ * page is full: floor(keys / listPageSize) + 1, and no request per key. On HashiCorp Vault, which
+ * has no `detailed-metadata`, list is 1 + 1 per key (LIST of the metadata, then the latest version
+ * of each, deleted ones included), and the first list of each adapter sends one request more, the
+ * detailed LIST that tells. Plus, once per adapter, the read of `<mount>/config`.
  * - A mount keeping fewer than `keepVersions` (or whose config the token may not read): store 2
  *   (the metadata write after the data); update a third request, the metadata write, only for a
  *   secret whose store could not write it.
- * - More than one version kept (`keepVersions` or the mount's `max_versions` above 1): delete 3,
- *   destroying the versions below the tombstone.
+ * - More than one version kept (`keepVersions` or the mount's `max_versions` above 1): delete 3
+ *   still, the destroy taking the versions below the tombstone with it.
  * - `verifyOwnership`: store 2 (the metadata write with the marks); get, update, delete and list
- *   check the marks in the `custom_metadata` that the read they send anyway returns, at no cost.
+ *   check the marks in the `custom_metadata` that the read (or list's LIST) they send anyway
+ *   returns, at no cost.
  * - A conditional delete (`deleteSecretValuesIfUnchanged`, what `copySecrets` uses to delete a
- *   source): the same 2 requests as a delete, the values compared with the version read.
+ *   source): the same 3 requests as a delete, the values compared with the version read.
  * - Over a deleted secret, store reads the metadata and writes it (with the tombstone's version,
  *   see below) before a `cas` write of the next version; a read of the version made, only when a
  *   write's answer was lost and its retry met a version.
+ * - An update or delete that finds a tombstone not destroyed (below): one destroy more.
  *
  * Why a tombstone and not DELETE on the metadata: KV v2's only conditional write is check-and-set
  * on the version number, and a DELETE on the metadata is unconditional and restarts the version
@@ -38,6 +44,41 @@
  * metadata stays, version numbers never restart, so a `cas` can never meet a newer secret by
  * accident. The tombstone's data is `{"": "omnisecret:deleted"}`: the facade refuses empty keys,
  * so no stored map can look like it. A store over a tombstone writes the next version with `cas`.
+ *
+ * List (issue 21). A deleted secret's key stays listed, so list must tell it from a live one. Once
+ * its tombstone (version t) is written, the delete destroys version t by number (`<mount>/destroy`,
+ * `versions: [.., t]`). `LIST <mount>/detailed-metadata/<prefix>/<owner>/?limit=&after=`
+ * (OpenBao 2.x) returns each key's `current_version` and the state of its versions, so list skips
+ * a key whose current version is destroyed, or deleted (`deletion_time` passed: deleted outside
+ * omnisecret, what a read answers 404 for), without reading it. A store over it writes t+1, live
+ * whatever order its writes and the destroy land in: a destroy by number never touches a later
+ * version. Chosen over a `custom_metadata` mark (PATCH `omnisecret-tombstone: t`, same cost):
+ * - custom_metadata is rewritten whole by a store over a deleted secret (its marks and the
+ *   stored-over version) and checked by `verifyOwnership`; the destroy touches none of it, so a
+ *   store that dies between its metadata write and its version leaves the deleted secret unlisted;
+ * - it needs no `patch` capability: `update` on `<mount>/destroy/` is what a delete keeping more
+ *   than one version needed already, and there the destroy it sent takes the tombstone too;
+ * - a destroyed latest version is what a secret destroyed outside omnisecret looks like: reads
+ *   answer 404, a store over it is free without reading the data, the fallback list skips it.
+ *
+ * What a deleted secret leaves (its metadata and the destroyed tombstone) is never removed: the
+ * only removal, DELETE on the metadata, is unconditional, so a sweep between its check and its
+ * DELETE would remove a secret stored again in between (and restart its version numbers); a lock
+ * version written with `cas` first would need a lease, which a sweeper paused or delayed longer
+ * (as the fault proxy's delay does) outlives. The cost is bounded instead: one LIST per
+ * `listPageSize` keys, with no request per key. The ids are UUIDs, so keys accumulate only as
+ * secrets are deleted.
+ *
+ * A delete whose destroy fails (after retries, within its deadline) still reports success: the
+ * tombstone decided, and every read finds nothing. It remembers the id, and this adapter's list
+ * reads the ids it remembers (and destroys such a tombstone), so within a process list and get
+ * agree. Elsewhere the id is listed while get finds nothing, until an update or delete of it
+ * (which answers not found and destroys the tombstone: one request more) or a store. The same
+ * for a delete that failed with its tombstone write unanswered.
+ *
+ * Where `detailed-metadata` is missing (HashiCorp Vault answers 404 "Invalid path for a versioned
+ * K/V secrets engine"; 405 too) the adapter notes it and lists by reads from then on; where the
+ * token may not LIST it (403), the same once the LIST of the metadata is allowed.
  *
  * Every operation is bounded by `operationTimeoutMs`, each request by `requestTimeoutMs`.
  */
@@ -63,6 +104,7 @@ import { checkStoredValues, secretNamePattern } from "../../src/validation.js";
 import {
   isCheckAndSetMismatch,
   isRetryable,
+  isUnsupportedPath,
   mapVaultError,
   PROVIDER,
   toVaultRequestError,
@@ -131,8 +173,16 @@ function isTombstone(data: unknown): boolean {
 
 /** What a read of a secret's latest version tells: its version, and its values unless it is deleted. */
 interface LatestVersion {
+  readonly kind: "live";
   readonly version: number;
   readonly values: Record<string, unknown>;
+  readonly customMetadata?: CustomMetadata;
+}
+
+/** A readable tombstone: a delete wrote it and could not destroy it yet (see `#delete`). */
+interface TombstoneVersion {
+  readonly kind: "tombstone";
+  readonly version: number;
   readonly customMetadata?: CustomMetadata;
 }
 
@@ -160,6 +210,13 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   #login: Promise<void> | undefined;
   /** When the AppRole token expires (ms since the epoch); renewed a little before. */
   #tokenExpiresAt = 0;
+  /**
+   * Ids whose delete by this adapter wrote (or may have written) a tombstone it could not destroy:
+   * a LIST of the detailed metadata shows them as live, so list reads these alone.
+   */
+  readonly #unmarked = new Set<string>();
+  /** How list asks: `detailed` once `detailed-metadata` answered, `reads` once the server showed it has none. */
+  #listMode: "detailed" | "reads" | undefined;
 
   constructor(options: ResolvedVaultOptions, context: AdapterContext) {
     super();
@@ -215,8 +272,11 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     } catch (error) {
       if (!(error instanceof VaultRequestError && isCheckAndSetMismatch(error))) throw this.#map(error, id);
       // That path writes the metadata itself, with the mark a slow delete looks for.
-      return this.#recreateOverDeletedVersion(deadline, id, values, error);
+      await this.#recreateOverDeletedVersion(deadline, id, values, error);
+      this.#unmarked.delete(id);
+      return;
     }
+    this.#unmarked.delete(id);
     await this.#finishCreate(deadline, id, mountMaxVersions);
   }
 
@@ -247,7 +307,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     deadline: Deadline,
   ): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
-      const latest = await this.#latest(deadline, id);
+      const latest = await this.#latest(deadline, id, attempt === 1);
       if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
       // A store that could not write the metadata the mount needs: written now, so max_versions
       // holds before a second version. Never on a mount that keeps keepVersions itself.
@@ -288,7 +348,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   async #delete(id: string, deadline: Deadline, expected: SecretValues | undefined): Promise<void> {
     // Whether versions below the tombstone need destroying depends on the mount; asked once, beside the read.
     const mountMaxVersions = this.#mountMaxVersions(deadline);
-    let latest = await this.#latest(deadline, id);
+    let latest = await this.#latest(deadline, id, true);
     for (let attempt = 1; ; attempt += 1) {
       if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
       if (expected !== undefined && !holdsExactly(latest.values, expected)) {
@@ -297,7 +357,11 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       try {
         await this.#writeVersion(deadline, id, TOMBSTONE, latest.version);
       } catch (error) {
-        if (!(error instanceof VaultRequestError && isCheckAndSetMismatch(error))) throw this.#map(error, id);
+        if (!(error instanceof VaultRequestError && isCheckAndSetMismatch(error))) {
+          // The tombstone may have been written all the same (its answer lost): list checks this id.
+          this.#unmarked.add(id);
+          throw this.#map(error, id);
+        }
         // Another writer came first. Gone now, or deleted and stored again since (the new secret
         // is marked as stored over a tombstone after the version read): this delete's
         // secret was deleted by someone else, and the new one is not this delete's to remove.
@@ -315,10 +379,35 @@ export class VaultAdapter extends DeadlineBoundAdapter {
           cause: error,
         });
       }
-      // With one version kept, the tombstone pushed the deleted values out; with more, they stay below it.
+      // The secret is deleted: the tombstone decided. Its version is destroyed now, so that a LIST of
+      // the detailed metadata shows it as deleted, with the versions below it that a mount keeping
+      // more than one still has (with one version kept, the tombstone pushed the values out).
       const kept = this.#keptVersions(await mountMaxVersions, this.#hasOwnMetadata(id, latest.customMetadata));
-      if (kept > 1) await this.#destroyVersionsBefore(deadline, id, latest.version, kept);
+      const tombstone = latest.version + 1;
+      try {
+        await this.#destroyVersions(deadline, id, Math.max(1, tombstone - kept), tombstone);
+        this.#unmarked.delete(id);
+      } catch (error) {
+        // Reported deleted all the same (every read finds nothing), and remembered, so this
+        // adapter's list checks the id; elsewhere it is listed until an update, delete or store of it.
+        this.#unmarked.add(id);
+        debug("vault: secret %s was deleted, but its tombstone was not destroyed: %s", id, String(error));
+      }
       return;
+    }
+  }
+
+  /**
+   * Destroys a tombstone that a delete wrote but could not destroy (see `#delete`), found by an
+   * update or delete of its id: best effort, since the caller answers not found either way.
+   */
+  async #finishDelete(deadline: Deadline, id: string, tombstone: TombstoneVersion): Promise<void> {
+    if (this.#options.verifyOwnership && !this.#isMine(id, tombstone.customMetadata)) return;
+    try {
+      await this.#destroyVersions(deadline, id, tombstone.version, tombstone.version);
+      this.#unmarked.delete(id);
+    } catch (error) {
+      debug("vault: the tombstone of secret %s was not destroyed: %s", id, String(error));
     }
   }
 
@@ -327,17 +416,28 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * version deleted or destroyed outside omnisecret (Vault answers 404), omnisecret's tombstone,
    * or, with `verifyOwnership`, a secret whose marks are not this owner's and this id's.
    */
-  async #latest(deadline: Deadline, id: string): Promise<LatestVersion | undefined> {
-    const latest = await this.#readLatest(deadline, id);
-    if (latest && this.#options.verifyOwnership && !this.#isMine(id, latest.customMetadata)) {
+  async #latest(deadline: Deadline, id: string, finishDelete = false): Promise<LatestVersion | undefined> {
+    const read = await this.#readLatestOrTombstone(deadline, id);
+    if (read?.kind === "tombstone") {
+      // Found by an update or delete: a tombstone still readable is one whose delete could not destroy it.
+      if (finishDelete) await this.#finishDelete(deadline, id, read);
+      return undefined;
+    }
+    if (read && this.#options.verifyOwnership && !this.#isMine(id, read.customMetadata)) {
       debug("vault: secret %s is not marked as this owner's; treated as not found", id);
       return undefined;
     }
-    return latest;
+    return read;
   }
 
   /** The secret's latest version, whoever's it is (see `#latest`). */
   async #readLatest(deadline: Deadline, id: string): Promise<LatestVersion | undefined> {
+    const read = await this.#readLatestOrTombstone(deadline, id);
+    return read?.kind === "live" ? read : undefined;
+  }
+
+  /** The secret's latest version, omnisecret's tombstone told apart, or undefined when none is readable. */
+  async #readLatestOrTombstone(deadline: Deadline, id: string): Promise<LatestVersion | TombstoneVersion | undefined> {
     let body: { data?: { data?: unknown; metadata?: { version?: number; custom_metadata?: unknown } } } | undefined;
     try {
       body = (await this.#request(deadline, () => this.#client.read(this.#dataPath(id)))) as typeof body;
@@ -347,15 +447,15 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     }
     const data = body?.data?.data;
     const version = body?.data?.metadata?.version;
-    if (data === null || data === undefined || isTombstone(data)) return undefined;
+    const customMetadata = body?.data?.metadata?.custom_metadata as CustomMetadata;
+    if (data === null || data === undefined) return undefined;
+    if (isTombstone(data)) {
+      return typeof version === "number" ? { kind: "tombstone", version, customMetadata } : undefined;
+    }
     if (typeof data !== "object" || typeof version !== "number") {
       throw new SecretIntegrityError(id, "Vault's answer has no data map or version", { provider: PROVIDER });
     }
-    return {
-      version,
-      values: data as Record<string, unknown>,
-      customMetadata: body?.data?.metadata?.custom_metadata as CustomMetadata,
-    };
+    return { kind: "live", version, values: data as Record<string, unknown>, customMetadata };
   }
 
   /** Whether the marks say this owner stored this id (what `verifyOwnership` checks). */
@@ -415,16 +515,97 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     return Math.max(own, mountMaxVersions ?? 0) || VAULT_DEFAULT_MAX_VERSIONS;
   }
 
-  /** Destroys the versions a deleted secret may still keep below its tombstone (`kept` above 1). */
-  async #destroyVersionsBefore(deadline: Deadline, id: string, tombstoneBase: number, kept: number): Promise<void> {
-    const first = Math.max(1, tombstoneBase - kept + 1);
-    const versions = Array.from({ length: tombstoneBase - first + 1 }, (_, index) => first + index);
+  /**
+   * Destroys versions `first` to `last` of a secret, by number: versions written since are never
+   * touched, and since version numbers never restart (no DELETE on the metadata), a number names
+   * one version for good. Vault answers 204 for versions it no longer keeps, so this can be sent again.
+   */
+  async #destroyVersions(deadline: Deadline, id: string, first: number, last: number): Promise<void> {
+    const versions = Array.from({ length: last - first + 1 }, (_, index) => first + index);
     await this.#send(deadline, id, () =>
       this.#client.write(`${this.#options.mount}/destroy/${this.pathOf(id)}`, { versions }),
     );
   }
 
   protected override async *listIds(stepDeadline: () => Deadline): AsyncIterable<string> {
+    if (this.#listMode !== "reads") {
+      const listed = yield* this.#listDetailed(stepDeadline);
+      if (listed) return;
+    }
+    yield* this.#listByReads(stepDeadline);
+  }
+
+  /**
+   * Pages of `LIST <mount>/detailed-metadata/<prefix>/<owner>/` (OpenBao 2.x): each key's
+   * `current_version` and the state of its versions come with the key, so a deleted secret (its
+   * latest version destroyed or deleted) is skipped without a read. Answers false, having yielded
+   * nothing, when the server has no such endpoint (HashiCorp Vault) or the token may not use it:
+   * list then reads per key (`#listByReads`).
+   */
+  async *#listDetailed(stepDeadline: () => Deadline): AsyncGenerator<string, boolean> {
+    const pageSize = this.#options.listPageSize;
+    const idPattern = secretNamePattern("");
+    const seen = new Set<string>();
+    let after: string | undefined;
+    for (;;) {
+      const query = `?limit=${pageSize}${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`;
+      let page: { keys?: unknown[]; key_info?: Record<string, SecretMetadata | undefined> } | undefined;
+      try {
+        const body = (await this.#request(stepDeadline(), () =>
+          this.#client.list(`${this.#options.mount}/detailed-metadata/${this.#ownerPath}/${query}`),
+        )) as { data?: typeof page };
+        page = body?.data;
+      } catch (error) {
+        if (after === undefined && this.#listMode === undefined && error instanceof VaultRequestError) {
+          // No such endpoint: the answer is the server's for good. Refused (403): perhaps only the
+          // policy; list reads per key, and asks again next time unless that works.
+          if (isUnsupportedPath(error)) {
+            this.#listMode = "reads";
+            debug("vault: %s has no detailed-metadata; list reads each listed secret", this.#options.address);
+            return false;
+          }
+          if (error.statusCode === 403) return false;
+        }
+        // LIST answers 404 when nothing is stored under the owner's folder.
+        if (error instanceof VaultRequestError && error.statusCode === 404 && !isUnsupportedPath(error)) return true;
+        throw this.#map(error, undefined);
+      }
+      this.#listMode = "detailed";
+      const keys = (page?.keys ?? []).filter((key): key is string => typeof key === "string");
+      // A server that ignores `after` would send the same page again.
+      if (keys.length > 0 && seen.has(keys[0] as string)) return true;
+      for (const key of keys) {
+        seen.add(key);
+        // The keys are the ids, and any folder (`x/`) someone made beside them.
+        if (!idPattern.test(key)) continue;
+        const metadata = page?.key_info?.[key];
+        if (!metadata || latestVersionIsGone(metadata)) continue;
+        if (this.#options.verifyOwnership && !this.#isMine(key, metadata.custom_metadata)) continue;
+        if (this.#unmarked.has(key) && !(await this.#isLiveOrFinishDelete(stepDeadline(), key))) continue;
+        yield key;
+      }
+      // A page shorter than asked for is the last; one longer means the server ignored `limit` and sent all.
+      if (keys.length !== pageSize) return true;
+      after = keys[keys.length - 1];
+    }
+  }
+
+  /** An id this adapter's delete may have left as a tombstone not destroyed: read, and finished if so. */
+  async #isLiveOrFinishDelete(deadline: Deadline, id: string): Promise<boolean> {
+    const read = await this.#readLatestOrTombstone(deadline, id);
+    if (read?.kind === "tombstone") {
+      await this.#finishDelete(deadline, id, read);
+      return false;
+    }
+    this.#unmarked.delete(id);
+    return read !== undefined && (!this.#options.verifyOwnership || this.#isMine(id, read.customMetadata));
+  }
+
+  /**
+   * Where `detailed-metadata` is missing (HashiCorp Vault) or refused: LIST of the metadata, which
+   * shows the keys alone, deleted secrets too, then a read of each id's latest version.
+   */
+  async *#listByReads(stepDeadline: () => Deadline): AsyncGenerator<string> {
     let keys: unknown[] = [];
     try {
       const body = (await this.#request(stepDeadline(), () =>
@@ -438,8 +619,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       if (error instanceof VaultRequestError && error.statusCode === 404) return;
       throw this.#map(error, undefined);
     }
-    // LIST shows the keys below the owner's folder: the ids themselves, and any folder (`x/`) someone
-    // made there. A deleted secret's tombstone is listed too, so each id's latest version is read.
+    // The detailed LIST was refused (403) but this one was not: the policy's, so not asked again.
+    this.#listMode ??= "reads";
     const idPattern = secretNamePattern("");
     const ids = keys.filter((key): key is string => typeof key === "string" && idPattern.test(key));
     for (let start = 0; start < ids.length; start += LIST_READ_CONCURRENCY) {

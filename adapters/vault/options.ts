@@ -101,6 +101,14 @@ export const vaultOptionsSchema = v.pipe(
      * @default 65536
      */
     maxValueBytes: v.optional(integer(1), 65_536),
+    /**
+     * Keys per page of list's `LIST <mount>/detailed-metadata/...` (OpenBao): a list costs one
+     * request per page of the keys the server holds under the owner's folder, deleted secrets'
+     * included (see the adapter's opening comment). Ignored by a server without detailed-metadata
+     * (HashiCorp Vault), which lists all keys in one answer.
+     * @default 1000
+     */
+    listPageSize: v.optional(integer(1, 10_000), 1000),
     /** PEM file of a CA to trust for an HTTPS address, beside the system's. @default `VAULT_CACERT` */
     caCertFile: v.optional(v.pipe(v.string(), v.minLength(1))),
     /**

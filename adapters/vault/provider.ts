@@ -17,6 +17,7 @@ export const vaultProvider = defineProvider({
     envField("vault", "mount", "string"),
     envField("vault", "keepVersions", "integer"),
     envField("vault", "maxValueBytes", "integer"),
+    envField("vault", "listPageSize", "integer"),
     envField("vault", "caCertFile", "string", { standardNames: ["VAULT_CACERT"] }),
     envField("vault", "maxAttempts", "integer"),
     envField("vault", "requestTimeoutMs", "integer"),

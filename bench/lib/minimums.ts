@@ -59,8 +59,8 @@ export const MINIMUMS: Readonly<Record<string, Readonly<Record<Operation, Minimu
       why: "a write without `cas` creates a missing secret and PATCH merges instead of replacing, so a read first gives the version for a `cas` write, which then cannot create",
     },
     delete: {
-      requests: 2,
-      why: "DELETE on the metadata answers 204 for a missing path too, so a read comes first to tell not found; then one write (omnisecret: a `cas` tombstone over the version read, so racing deletes have one winner)",
+      requests: 3,
+      why: "DELETE on the metadata answers 204 for a missing path too, so a read comes first to tell not found. That DELETE (the bench's raw side, 2 requests) is unconditional and restarts the version numbers, so racing deletes would all succeed and a slow one could remove a secret stored again: a `cas` write of a tombstone over the version read decides instead (one winner). KV v2 has no write that is both conditional and visible in a LIST, so a third request, the destroy of the tombstone's version by number, lets list skip a deleted secret from the LIST of detailed-metadata alone, rather than read every deleted secret's key (issue 21)",
     },
   },
   gcp: {

@@ -16,7 +16,9 @@
  *
  * Unlike omnisecret (see adapters/vault/index.ts), this side does not guard against racing
  * writers: its delete restarts the version numbers and may remove a secret stored again meanwhile.
- * Its request counts are the floor; omnisecret's tombstone costs no request more.
+ * Its request counts are the floor for store, get and update. omnisecret's delete sends one request
+ * more: its `cas` tombstone keeps the key, so it destroys the tombstone's version for list to skip
+ * it without a read (issue 21); this side's DELETE removes the key itself.
  */
 import nodeVault from "node-vault";
 import { type BenchSide, NotFound, type RawFactory } from "../../../bench/lib/side.js";

@@ -106,6 +106,55 @@ describe("vault store when the network fails between its requests (issue 12, ite
     expect(await store.getSecretValues(id)).toEqual({ v: "2" });
   });
 
+  async function listAll(store: SecretStore): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const id of store.listSecretIds()) ids.push(id);
+    return ids;
+  }
+
+  it("a delete whose tombstone could not be destroyed succeeds; its own list omits the id, others list it until a delete or list of this adapter finishes it (issue 21)", async () => {
+    const { proxy, store } = await open();
+    // The adapter reads the mount's config at its first write; done here, before the fault.
+    const warm = randomUUID();
+    await store.storeSecretValues(warm, { warm: "up" });
+    await store.deleteSecretValues(warm);
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    // The read and the tombstone are answered; the destroy of the tombstone's version is reset, each attempt.
+    proxy.set({ kind: "reset" }, { afterAnswers: 2 });
+    await store.deleteSecretValues(id);
+    proxy.pass();
+    const other = await SecretStore.create({ ...config, prefix: store.prefix });
+    try {
+      await expect(other.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      const path = `secret/metadata/${store.prefix}/default/${id}`;
+      expect((await admin(path)).data.versions["2"]).toMatchObject({ destroyed: false });
+      // Another process sees a leftover: listed, not readable (documented).
+      expect(await listAll(other)).toEqual([id]);
+      // This adapter remembers the id: its list reads it, and destroys the tombstone.
+      expect(await listAll(store)).toEqual([]);
+      expect((await admin(path)).data.versions["2"]).toMatchObject({ destroyed: true });
+      expect(await listAll(other)).toEqual([]);
+
+      // The same fault again; this time another process's delete finishes it.
+      const second = randomUUID();
+      await store.storeSecretValues(second, { v: "1" });
+      proxy.set({ kind: "reset" }, { afterAnswers: 2 });
+      await store.deleteSecretValues(second);
+      proxy.pass();
+      expect(await listAll(other)).toEqual([second]);
+      await expect(other.deleteSecretValues(second)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      expect(await listAll(other)).toEqual([]);
+      expect(await listAll(store)).toEqual([]);
+      // Stored again: listed everywhere.
+      await other.storeSecretValues(second, { v: "2" });
+      expect(await listAll(store)).toEqual([second]);
+      expect(await store.getSecretValues(second)).toEqual({ v: "2" });
+    } finally {
+      await other.close();
+    }
+  });
+
   it("with verifyOwnership, fails when its marks could not be written; storing the same values again finishes it", async () => {
     const { proxy, store } = await open({ verifyOwnership: true });
     const id = randomUUID();

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import nodeVault from "node-vault";
 import { beforeAll, describe, expect, it } from "vitest";
-import { requestsChosenBy } from "../../../bench/lib/counters.js";
+import { isServerFault, recordRequests, requestLog, requestsChosenBy } from "../../../bench/lib/counters.js";
 import { NotFound } from "../../../bench/lib/side.js";
 import { createAdapterFromConfig, type SecretStore } from "../../../src/index.js";
 import { testSecretsAdapter } from "../../../src/testing/index.js";
@@ -178,10 +178,10 @@ describe("vault adapter against the Vault API", () => {
     for await (const listedId of onMount.listSecretIds()) listed.push(listedId);
     expect(listed).toEqual([id]);
     await onMount.deleteSecretValues(id);
-    // The values are gone; what stays on that mount is omnisecret's tombstone (see adapters/vault/index.ts).
-    expect((await admin("GET", `${mount}/data/${prefix}/default/${id}`)).body.data.data).toEqual({
-      "": "omnisecret:deleted",
-    });
+    // The values are gone; what stays on that mount is omnisecret's tombstone, destroyed (see adapters/vault/index.ts).
+    expect((await admin("GET", `${mount}/data/${prefix}/default/${id}`)).body.data.data).toBeNull();
+    const metadata = (await admin("GET", `${mount}/metadata/${prefix}/default/${id}`)).body.data;
+    expect(metadata.versions[metadata.current_version]).toMatchObject({ destroyed: true });
     await expect(onMount.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
     expect(await onDefault.getSecretValues(id)).toEqual({ mount: "secret" });
   });
@@ -243,21 +243,21 @@ describe("vault adapter against the Vault API", () => {
       expect(await raw.getSecretValues(id)).toEqual({ v: "again" });
     });
 
-    it("on a mount keeping keepVersions: store 1, get 1, update 2, delete 2, and the mount's config read once", async () => {
+    it("on a mount keeping keepVersions: store 1, get 1, update 2, delete 3, and the mount's config read once", async () => {
       const mount = await mountKeeping(1);
       const first = await open({ mount });
       expect(await requestsOf(() => first.storeSecretValues(randomUUID(), { first: "write" }))).toBe(2);
       const store = await open({ mount });
       const { id, counts } = await countsOf(store, mount);
-      expect(counts).toEqual({ store: 1, get: 1, update: 2, delete: 2 });
+      expect(counts).toEqual({ store: 1, get: 1, update: 2, delete: 3 });
       expect((await admin("GET", `${mount}/metadata/${store.prefix}/default/${id}`)).body.data.max_versions).toBe(0);
     });
 
-    it("on a mount keeping Vault's default: store 2, each secret getting its own max_versions; get 1, update 2, delete 2", async () => {
+    it("on a mount keeping Vault's default: store 2, each secret getting its own max_versions; get 1, update 2, delete 3", async () => {
       const mount = await mountKeeping(0);
       const store = await open({ mount });
       const { id, counts } = await countsOf(store, mount);
-      expect(counts).toEqual({ store: 2, get: 1, update: 2, delete: 2 });
+      expect(counts).toEqual({ store: 2, get: 1, update: 2, delete: 3 });
       const metadata = (await admin("GET", `${mount}/metadata/${store.prefix}/default/${id}`)).body.data;
       expect(metadata.max_versions).toBe(1);
       expect(Object.keys(metadata.versions)).toEqual(["3"]);
@@ -277,23 +277,24 @@ describe("vault adapter against the Vault API", () => {
       expect(counts).toEqual({ store: 1, get: 1, update: 2, delete: 3 });
     });
 
-    it("with verifyOwnership: store 2 (the marks), get 1, update 2, delete 2", async () => {
+    it("with verifyOwnership: store 2 (the marks), get 1, update 2, delete 3", async () => {
       const mount = await mountKeeping(1);
       const store = await open({ mount, verifyOwnership: true });
       const { counts } = await countsOf(store, mount);
-      expect(counts).toEqual({ store: 2, get: 1, update: 2, delete: 2 });
+      expect(counts).toEqual({ store: 2, get: 1, update: 2, delete: 3 });
     });
 
     it("with a token that may not read the mount's config: store 2, each secret getting its own max_versions", async () => {
       const mount = await mountKeeping(1);
       const policy = freshName("no-config");
       const rules = `path "${mount}/data/*" { capabilities = ["create", "read", "update", "list"] }
-path "${mount}/metadata/*" { capabilities = ["create", "read", "update", "list"] }`;
+path "${mount}/metadata/*" { capabilities = ["create", "read", "update", "list"] }
+path "${mount}/destroy/*" { capabilities = ["update"] }`;
       expect((await admin("PUT", `sys/policies/acl/${policy}`, { policy: rules })).status).toBe(204);
       const token = (await admin("POST", "auth/token/create", { policies: [policy] })).body.auth.client_token as string;
       const store = await open({ mount, token });
       const { id, counts } = await countsOf(store, mount);
-      expect(counts).toEqual({ store: 2, get: 1, update: 2, delete: 2 });
+      expect(counts).toEqual({ store: 2, get: 1, update: 2, delete: 3 });
       expect((await admin("GET", `${mount}/metadata/${store.prefix}/default/${id}`)).body.data.max_versions).toBe(1);
     });
   });
@@ -359,6 +360,167 @@ path "${mount}/metadata/*" { capabilities = ["create", "read", "update", "list"]
         const read = await admin("GET", `secret/data/${store.prefix}/default/${id}?version=${version}`);
         expect(read.body?.data?.data ?? null, `version ${version}`).toBeNull();
       }
+    });
+  });
+
+  describe("list after deletes (issue 21): pages of detailed metadata, no request per key", () => {
+    async function listAll(store: SecretStore): Promise<string[]> {
+      const ids: string[] = [];
+      for await (const id of store.listSecretIds()) ids.push(id);
+      return ids;
+    }
+
+    /** The ids listed and the requests the list sent, counted on the wire. */
+    async function listWithRequests(store: SecretStore): Promise<{ ids: string[]; sent: string[] }> {
+      recordRequests();
+      const ids = await listAll(store);
+      return { ids, sent: requestLog().filter((request) => !isServerFault(request)) };
+    }
+
+    it("store 30, delete 25: lists exactly the 5 live ids in ceil(30 / page size) + 1 requests, all LISTs of detailed-metadata", async () => {
+      const pageSize = 10;
+      const store = await open({ listPageSize: pageSize });
+      const ids = Array.from({ length: 30 }, () => randomUUID());
+      for (const id of ids) await store.storeSecretValues(id, { id });
+      for (const id of ids.slice(0, 25)) await store.deleteSecretValues(id);
+      const { ids: listed, sent } = await listWithRequests(store);
+      expect(listed.sort()).toEqual(ids.slice(25).sort());
+      expect(sent.length, sent.join("\n")).toBeLessThanOrEqual(Math.ceil(30 / pageSize) + 1);
+      for (const request of sent) expect(request).toMatch(/^LIST \/v1\/secret\/detailed-metadata\/.*limit=10/);
+      // Another adapter, on the default page size: one request.
+      const other = await open({ prefix: store.prefix });
+      const once = await listWithRequests(other);
+      expect(once.ids.sort()).toEqual(ids.slice(25).sort());
+      expect(once.sent).toHaveLength(1);
+    });
+
+    it("a delete destroys its tombstone's version; a secret stored again over it is listed, with its new values", async () => {
+      const store = await open();
+      const id = randomUUID();
+      await store.storeSecretValues(id, { generation: "1" });
+      await store.deleteSecretValues(id);
+      const deleted = await metadataOf(store, id);
+      expect(deleted.current_version).toBe(2);
+      expect(deleted.versions["2"]).toMatchObject({ destroyed: true });
+      expect(await listAll(store)).toEqual([]);
+      await store.storeSecretValues(id, { generation: "2" });
+      expect(await listAll(store)).toEqual([id]);
+      expect(await store.getSecretValues(id)).toEqual({ generation: "2" });
+      // Deleted again and stored again: the version numbers go on, each tombstone destroyed.
+      await store.deleteSecretValues(id);
+      expect(await listAll(store)).toEqual([]);
+      await store.storeSecretValues(id, { generation: "3" });
+      expect(await listAll(store)).toEqual([id]);
+      expect((await metadataOf(store, id)).current_version).toBe(5);
+    });
+
+    it("a tombstone left readable (its delete died before destroying it) is listed as a leftover until a delete of its id, which answers not found and destroys it", async () => {
+      const store = await open();
+      const id = randomUUID();
+      await store.storeSecretValues(id, { generation: "1" });
+      // What a delete that died between its two writes leaves: the tombstone, not destroyed.
+      const path = `secret/data/${store.prefix}/default/${id}`;
+      expect((await admin("POST", path, { data: { "": "omnisecret:deleted" }, options: { cas: 1 } })).status).toBe(200);
+      await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      expect(await listAll(store)).toEqual([id]);
+      await expect(store.deleteSecretValues(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      expect(await listAll(store)).toEqual([]);
+      expect((await metadataOf(store, id)).versions["2"]).toMatchObject({ destroyed: true });
+      // An update finishes it the same way; a store writes over it.
+      const other = randomUUID();
+      await store.storeSecretValues(other, { generation: "1" });
+      const otherPath = `secret/data/${store.prefix}/default/${other}`;
+      expect((await admin("POST", otherPath, { data: { "": "omnisecret:deleted" }, options: { cas: 1 } })).status).toBe(
+        200,
+      );
+      await expect(store.updateSecretValues(other, { generation: "x" })).rejects.toMatchObject({
+        code: "E_SECRET_NOT_FOUND",
+      });
+      expect(await listAll(store)).toEqual([]);
+      await store.storeSecretValues(other, { generation: "2" });
+      expect(await listAll(store)).toEqual([other]);
+    });
+
+    it("with verifyOwnership, skips listed secrets whose marks are not this owner's without reading them", async () => {
+      const prefix = freshName("strict-list");
+      const strict = await open({ prefix, verifyOwnership: true });
+      const mine = randomUUID();
+      await strict.storeSecretValues(mine, { mine: "yes" });
+      const foreign = randomUUID();
+      expect(
+        (await admin("POST", `secret/data/${prefix}/default/${foreign}`, { data: { foreign: "yes" } })).status,
+      ).toBe(200);
+      const { ids, sent } = await listWithRequests(strict);
+      expect(ids).toEqual([mine]);
+      expect(sent).toHaveLength(1);
+    });
+
+    describe("fallback: a server without detailed-metadata (HashiCorp Vault), or a token that may not list it", () => {
+      it("lists correctly with LIST of the metadata and a read per key, and asks for detailed-metadata once per adapter", async () => {
+        // A node-vault client on the test server that answers LIST of detailed-metadata as HashiCorp
+        // Vault 1.14 does (node's HTTP server cannot parse a LIST request, so no proxy in between).
+        const client = nodeVault({ endpoint: address, token: rootToken });
+        const sent: string[] = [];
+        for (const method of ["read", "write", "list"] as const) {
+          const original = client[method].bind(client) as (...args: unknown[]) => Promise<unknown>;
+          (client as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+            const path = String(args[0]);
+            sent.push(`${method} ${path}`);
+            if (method === "list" && path.includes("/detailed-metadata/")) {
+              throw Object.assign(new Error("Status 404"), {
+                response: {
+                  statusCode: 404,
+                  body: {
+                    data: null,
+                    warnings: [
+                      "Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv list' for this operation.",
+                    ],
+                  },
+                },
+              });
+            }
+            return original(...args);
+          };
+        }
+        const store = await open({ client });
+        const ids = [randomUUID(), randomUUID(), randomUUID()];
+        for (const id of ids) await store.storeSecretValues(id, { id });
+        await store.deleteSecretValues(ids[0] as string);
+        sent.length = 0;
+        expect((await listAll(store)).sort()).toEqual(ids.slice(1).sort());
+        // The detailed LIST (404, as Vault answers), the LIST of the metadata, a read of each of the 3 keys.
+        expect(sent, sent.join("\n")).toHaveLength(5);
+        expect(sent[0]).toMatch(/^list .*\/detailed-metadata\//);
+        expect(sent[1]).toMatch(/^list secret\/metadata\//);
+        sent.length = 0;
+        expect((await listAll(store)).sort()).toEqual(ids.slice(1).sort());
+        expect(sent.filter((line) => line.includes("/detailed-metadata/"))).toEqual([]);
+        expect(sent).toHaveLength(4);
+        // A store over the deleted id is listed on this path too.
+        await store.storeSecretValues(ids[0] as string, { again: "yes" });
+        expect((await listAll(store)).sort()).toEqual([...ids].sort());
+      });
+
+      it("a token whose policy has no detailed-metadata lists by reads", async () => {
+        const policy = freshName("no-detailed");
+        const rules = `path "secret/data/*" { capabilities = ["create", "read", "update", "list"] }
+path "secret/metadata/*" { capabilities = ["create", "read", "update", "list"] }
+path "secret/destroy/*" { capabilities = ["update"] }`;
+        expect((await admin("PUT", `sys/policies/acl/${policy}`, { policy: rules })).status).toBe(204);
+        const token = (await admin("POST", "auth/token/create", { policies: [policy] })).body.auth
+          .client_token as string;
+        const store = await open({ token });
+        const ids = [randomUUID(), randomUUID()];
+        for (const id of ids) await store.storeSecretValues(id, { id });
+        await store.deleteSecretValues(ids[0] as string);
+        const first = await listWithRequests(store);
+        expect(first.ids).toEqual([ids[1]]);
+        // The refused detailed LIST, the LIST of the metadata, two reads; then no detailed LIST again.
+        expect(first.sent, first.sent.join("\n")).toHaveLength(4);
+        const second = await listWithRequests(store);
+        expect(second.ids).toEqual([ids[1]]);
+        expect(second.sent).toHaveLength(3);
+      });
     });
   });
 
@@ -443,6 +605,16 @@ path "${mount}/metadata/*" { capabilities = ["create", "read", "update", "list"]
       body: JSON.stringify({ type: "kv", options: { version: "2" } }),
     });
     expect(inNamespace.status).toBe(204);
+    // As for enableKv2: a new KV v2 mount answers "Upgrading ..." until its setup is done.
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const probe = await fetch(`${address}/v1/secret/data/ready-probe`, {
+        method: "POST",
+        headers: { "X-Vault-Token": rootToken, "X-Vault-Namespace": namespace },
+        body: JSON.stringify({ data: {} }),
+      });
+      if (probe.status === 200) break;
+      await sleep(100);
+    }
     const prefix = freshName("it");
     const namespaced = await open({ prefix, namespace });
     const root = await open({ prefix });
