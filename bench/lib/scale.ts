@@ -208,8 +208,11 @@ export async function runScale(
       }
     }
   } finally {
+    // A run that failed midway leaves secrets behind: remove whatever of them is there, best-effort.
+    const complete = result.raw.rounds.length === 2;
     for (const name of names) {
-      await pooled(kept[name], (id) => sides[name].side.deleteSecretValues(id).catch(() => undefined));
+      const left = complete ? kept[name] : [...kept[name], ...ids[name]];
+      await pooled(left, (id) => sides[name].side.deleteSecretValues(id).catch(() => undefined));
     }
   }
   return result;
