@@ -434,7 +434,10 @@ export function scaleMarkdown(results: readonly ScaleResult[], machine: { cpu: s
 /** Whose a miss is: requests omnisecret added in round 2 are its own; a miss the raw side shares is the server's. */
 function verdict(check: ScaleCheck): string {
   const [first, second] = check.requests ?? [Number.NaN, Number.NaN];
-  if (second > first) return `omnisecret's: ${first} requests per operation in round 1, ${second} in round 2`;
+  if (second > first) {
+    const server = check.rawMisses ? `; the server slows too (the raw side ${check.raw})` : "";
+    return `omnisecret's: ${first} requests per operation in round 1, ${second} in round 2${server}`;
+  }
   if (check.rawMisses) return "the server's: the raw side misses it too";
   if (check.requests) {
     return `not the requests (${first} in both rounds), and the raw side meets it: the server's answers to omnisecret's requests, or this machine's noise`;
