@@ -12,6 +12,10 @@
  * BENCH_COLD_RUNS (7), BENCH_CACHED_GETS (1000000), BENCH_PROVIDERS (every provider with a raw side in integration-tests/servers/index.ts);
  * BENCH_AA=1 puts a second raw baseline in omnisecret's place, to show the noise floor.
  *
+ * `npm run bench -- --scale` (or BENCH_SCALE=1) runs only the scale workload (bench/lib/scale.ts:
+ * store N, get a sample, list, delete all, twice, per provider; BENCH_SCALE_N sets N) and updates
+ * only its section of latest.md and its key of latest.json; a run without it keeps them.
+ *
  * Besides throughput and requests per operation, each workload reports the TCP connections each
  * side opened (keep-alive at work, or not), and with the local store in the run, omnisecret's own
  * startup against bare `node` (import, import + create, the CLI's get; files and KB loaded).
@@ -40,6 +44,8 @@ import {
   summarizeColdStart,
   summarizeRounds,
 } from "./lib/report.js";
+import { scaleSectionOf, withScaleSection } from "./lib/scale.js";
+import { benchScale } from "./lib/scale-run.js";
 import type { BenchSide, RawFactory } from "./lib/side.js";
 import { median, round } from "./lib/stats.js";
 import { cachedGets, MIXED_CYCLE, type RoundResult, runRound } from "./lib/workloads.js";
@@ -84,6 +90,20 @@ for (const side of benchable) {
 }
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+const scale = process.argv.includes("--scale") || process.env.BENCH_SCALE === "1";
+
+/** Formats a JSON file in Biome's format, so that `npm run lint` passes with the results committed. */
+function formatJson(path: string): void {
+  try {
+    execFileSync(
+      process.execPath,
+      [join(root, "node_modules", "@biomejs", "biome", "bin", "biome"), "format", "--write", path],
+      { cwd: root, stdio: "ignore" },
+    );
+  } catch {
+    log(`could not format ${path} with Biome; run \`npx biome format --write bench/results\``);
+  }
+}
 
 // 1. The build: the omnisecret side and the cold-start probes run dist/, as users do.
 log("building dist/ ...");
@@ -155,6 +175,16 @@ for (const side of benchable) {
 // 3. The benchmarks, one provider at a time.
 if (configs.gcp) countGrpcCalls();
 if (configs.local) await countSqliteStatements();
+
+if (scale) {
+  try {
+    await benchScale({ providers, configs, rawFactories, SecretStore, scratch, resultsDir, log, formatJson });
+  } finally {
+    await cleanUp();
+  }
+  log(`scale run done in ${round((performance.now() - began) / 1_000, 1)} s`);
+  process.exit(0);
+}
 
 async function benchProvider(provider: string, config: Record<string, unknown>): Promise<ProviderResult> {
   const local = provider === "local";
@@ -278,6 +308,17 @@ const checks = checkTargets(results, { concurrency, startup: startupResult });
 const noise = calibrating ? { date: machine.date, results } : readNoiseFloor();
 const table = markdown(machine, settings, results, checks, skipped, durationS, startupResult, noise);
 mkdirSync(resultsDir, { recursive: true });
+// The scale workload's results (`--scale`) are kept from the run that made them.
+const previous = (file: string) => {
+  try {
+    return readFileSync(join(resultsDir, file), "utf8");
+  } catch {
+    return undefined;
+  }
+};
+const previousScale = calibrating
+  ? undefined
+  : (JSON.parse(previous(`${stem}.json`) ?? "{}") as { scale?: unknown }).scale;
 writeFileSync(
   join(resultsDir, `${stem}.json`),
   `${JSON.stringify(
@@ -305,27 +346,18 @@ writeFileSync(
       targets: checks,
       minimums: MINIMUMS,
       skipped,
+      ...(previousScale ? { scale: previousScale } : {}),
     },
     null,
     2,
   )}\n`,
 );
-// In Biome's format, so that `npm run lint` passes with the results committed.
-try {
-  execFileSync(
-    process.execPath,
-    [
-      join(root, "node_modules", "@biomejs", "biome", "bin", "biome"),
-      "format",
-      "--write",
-      join(resultsDir, `${stem}.json`),
-    ],
-    { cwd: root, stdio: "ignore" },
-  );
-} catch {
-  log(`could not format bench/results/${stem}.json with Biome; run \`npx biome format --write bench/results\``);
-}
-writeFileSync(join(resultsDir, `${stem}.md`), `${title}\n\n${table}`);
+formatJson(join(resultsDir, `${stem}.json`));
+const previousMd = calibrating ? undefined : previous(`${stem}.md`);
+writeFileSync(
+  join(resultsDir, `${stem}.md`),
+  withScaleSection(`${title}\n\n${table}`, previousMd && scaleSectionOf(previousMd)),
+);
 process.stdout.write(`\n${table}`);
 log(`results written to bench/results/${stem}.json and ${stem}.md (${durationS} s)`);
 
