@@ -15,7 +15,6 @@
  *   tombstones), so a run leaves nothing behind; the raw side's DELETE of the metadata.
  */
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { rootCertificates } from "node:tls";
 
 export interface ScaleProvider {
@@ -159,16 +158,7 @@ async function vault(config: Record<string, unknown>, rawPrefix: string, owner: 
 }
 
 async function gcp(config: Record<string, unknown>, rawPrefix: string, owner: string): Promise<ScaleProvider> {
-  const { SecretManagerServiceClient } = await import("@google-cloud/secret-manager");
-  const sdkEntry = createRequire(import.meta.url).resolve("@google-cloud/secret-manager");
-  const gax = createRequire(sdkEntry)("google-gax") as typeof import("google-gax");
-  const client = new SecretManagerServiceClient({
-    projectId: config.projectId as string,
-    apiEndpoint: config.apiEndpoint as string,
-    port: config.port as number,
-    sslCreds: gax.grpc.credentials.createInsecure(),
-    universeDomain: "googleapis.com",
-  });
+  const client = (await import("../../integration-tests/servers/gcp/bench-raw.js")).rawGcpClient(config);
   const parent = `projects/${config.projectId as string}`;
   const pageSize = (config.listPageSize as number | undefined) ?? 100;
   /** Every name the server lists for a list filtered on `start`, one request per page. */

@@ -16,19 +16,24 @@ import type * as Gax from "google-gax";
 import { crc32c } from "../../../adapters/gcp/crc32c.js";
 import { type BenchSide, NotFound, type RawFactory } from "../../../bench/lib/side.js";
 
-export const createRawGcp: RawFactory = async (config, prefix) => {
-  const owner = (config.owner as string | undefined) ?? "default";
-  const pruneAction = (config.pruneAction as string | undefined) ?? "destroy";
-  const keepVersions = (config.keepVersions as number | undefined) ?? 1;
+/** The plain SDK client on the emulator, with grpc from the SDK's own google-gax (a second copy fails its instanceof check). */
+export function rawGcpClient(config: Record<string, unknown>): SecretManagerServiceClient {
   const sdkEntry = createRequire(import.meta.url).resolve("@google-cloud/secret-manager");
   const gax = createRequire(sdkEntry)("google-gax") as typeof Gax;
-  const client = new SecretManagerServiceClient({
+  return new SecretManagerServiceClient({
     projectId: config.projectId as string,
     apiEndpoint: config.apiEndpoint as string,
     port: config.port as number,
     sslCreds: gax.grpc.credentials.createInsecure(),
     universeDomain: "googleapis.com",
   });
+}
+
+export const createRawGcp: RawFactory = async (config, prefix) => {
+  const owner = (config.owner as string | undefined) ?? "default";
+  const pruneAction = (config.pruneAction as string | undefined) ?? "destroy";
+  const keepVersions = (config.keepVersions as number | undefined) ?? 1;
+  const client = rawGcpClient(config);
   const parent = `projects/${config.projectId as string}`;
   const secretIdOf = (id: string) => `${prefix}-${owner}-${id}`;
   const nameOf = (id: string) => `${parent}/secrets/${secretIdOf(id)}`;
