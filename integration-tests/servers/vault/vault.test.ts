@@ -251,6 +251,13 @@ describe("vault adapter against the Vault API", () => {
       const { id, counts } = await countsOf(store, mount);
       expect(counts).toEqual({ store: 1, get: 1, update: 2, delete: 3 });
       expect((await admin("GET", `${mount}/metadata/${store.prefix}/default/${id}`)).body.data.max_versions).toBe(0);
+      // A conditional delete (what copySecrets sends for a source) costs what a delete does: the
+      // values are compared with the version the delete reads anyway.
+      const source = randomUUID();
+      await store.storeSecretValues(source, { v: "copied" });
+      const changed = () => store.deleteSecretValues(source, { expectedValues: { v: "other" } });
+      expect(await requestsOf(() => expect(changed()).rejects.toMatchObject({ code: "E_SECRET_CHANGED" }))).toBe(1);
+      expect(await requestsOf(() => store.deleteSecretValues(source, { expectedValues: { v: "copied" } }))).toBe(3);
     });
 
     it("on a mount keeping Vault's default: store 2, each secret getting its own max_versions; get 1, update 2, delete 3", async () => {
