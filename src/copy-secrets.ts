@@ -99,7 +99,7 @@ export async function copySecrets(
 ): Promise<CopySummary> {
   const concurrency = options.concurrency ?? 8;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("concurrency must be a positive integer");
-  assertCopyable(from, to, options.deleteSource === true);
+  await assertCopyable(from, to, options.deleteSource === true);
   const ids: string[] = [];
   for await (const id of from.listSecretIds()) {
     if (options.signal?.aborted) break;
@@ -226,11 +226,13 @@ async function readOrMissing(store: SecretStore, id: string): Promise<SecretValu
 }
 
 /** The refusals of the module comment, before anything is read. */
-function assertCopyable(from: SecretStore, to: SecretStore, deleteSource: boolean): void {
+async function assertCopyable(from: SecretStore, to: SecretStore, deleteSource: boolean): Promise<void> {
   const source = placeOfStore(from);
   const target = placeOfStore(to);
   const sameAdapter = source?.adapters.some((adapter) => target?.adapters.includes(adapter)) === true;
-  const sharedKey = source?.keys.some((key) => target?.keys.includes(key)) === true;
+  const none: readonly string[] = [];
+  const [sourceKeys, targetKeys] = await Promise.all([source?.keys() ?? none, target?.keys() ?? none]);
+  const sharedKey = sourceKeys.some((key) => targetKeys.includes(key));
   if (from === to || sameAdapter || sharedKey) {
     throw new ConfigError(
       `the target is the source itself (provider "${to.provider}", the same location, prefix and owner): every secret would count as copied already${deleteSource ? " and then be deleted, the only copy" : ""}; give the target another location, prefix or owner`,

@@ -74,9 +74,10 @@ export interface StorePlace {
   /**
    * One comparable key per side the store writes (the primary, and the backup if it has one):
    * provider, location and namespace (prefix and owner). Absent for a side that is a place of its
-   * own (a memory store, an adapter given in code).
+   * own (a memory store, an adapter given in code). Worked out when first asked for, not when the
+   * store is made: a location may need I/O (the local store resolves its file's real path).
    */
-  readonly keys: readonly string[];
+  keys(): Promise<readonly string[]>;
   /** The adapter objects behind the store: one given twice is the same store, whatever its config says. */
   readonly adapters: readonly SecretsAdapter[];
   /** Whether the primary outlives the process (`false` for the memory store). */
@@ -152,9 +153,14 @@ export class SecretStore {
       resolved,
       resolved.cache,
     );
-    const keys = await Promise.all(sides.map((side) => placeKey(side.definition, side.config)));
+    let keys: Promise<readonly string[]> | undefined;
     storePlaces.set(store, {
-      keys: keys.filter((key) => key !== undefined),
+      keys: () => {
+        keys ??= Promise.all(sides.map((side) => placeKey(side.definition, side.config))).then((all) =>
+          all.filter((key) => key !== undefined),
+        );
+        return keys;
+      },
       adapters: [adapter, ...sides.map((side) => side.adapter)],
       durable: sides[0]?.definition.durable !== false,
       provider: store.provider,
@@ -187,7 +193,7 @@ export class SecretStore {
       cache,
     );
     // Whether such an adapter outlives the process is not known: it is taken to, as a custom adapter would.
-    storePlaces.set(store, { keys: [], adapters: [adapter], durable: true, provider });
+    storePlaces.set(store, { keys: async () => [], adapters: [adapter], durable: true, provider });
     return store;
   }
 
