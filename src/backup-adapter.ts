@@ -39,7 +39,7 @@
  * compare the sides before repairing. What can diverge, and how `omnisecret backup` / `restore`
  * repair it: docs/backup-and-migration.md.
  */
-import { debuglog } from "node:util";
+import { debuglog, isDeepStrictEqual } from "node:util";
 import { type SecretsAdapter, type SecretValues, UNCACHEABLE } from "./contract.js";
 import { SecretIntegrityError, SecretNotFoundError, type SecretStoreError } from "./errors.js";
 import { type Operation, wrapUnknown } from "./wrap-unknown.js";
@@ -488,8 +488,7 @@ export class BackupAdapter implements SecretsAdapter {
       this.#onEvent({ kind: "diverged", operation, secretId: id, error: read.error, served: true });
       return;
     }
-    const held = read.ok ? read.value : undefined;
-    if (canonical(held) === canonical(values)) return;
+    if (isDeepStrictEqual(read.ok ? read.value : undefined, values)) return;
     this.#onEvent({
       kind: "diverged",
       operation,
@@ -609,12 +608,6 @@ export class BackupAdapter implements SecretsAdapter {
     }
     throw notFound;
   }
-}
-
-/** A canonical text of values (entries sorted by key), or of none. */
-function canonical(values: SecretValues | undefined): string {
-  if (values === undefined) return "(missing)";
-  return JSON.stringify(Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function code(error: unknown): unknown {
