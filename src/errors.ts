@@ -78,12 +78,11 @@ export class SecretAlreadyExistsError extends SecretStoreError {
  */
 export class SecretChangedError extends SecretStoreError {
   override name = "SecretChangedError";
-  constructor(secretId: string, options: SecretStoreErrorOptions & { message?: string } = {}) {
-    super(
-      "E_SECRET_CHANGED",
-      options.message ?? `${describeSecret(secretId)} holds other values than expected; it was left as it is`,
-      { ...options, secretId },
-    );
+  constructor(secretId: string, options: SecretStoreErrorOptions = {}) {
+    super("E_SECRET_CHANGED", `${describeSecret(secretId)} holds other values than expected; it was left as it is`, {
+      ...options,
+      secretId,
+    });
   }
 }
 

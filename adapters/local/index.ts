@@ -11,7 +11,6 @@
  * everything below is written once against that interface. A store whose database and key file
  * do not exist yet is created by its first write: reading it (get, list) creates nothing.
  */
-
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -30,12 +29,10 @@ import {
 import { parseStoredValues } from "../../src/validation.js";
 import type { ResolvedLocalOptions } from "./options.js";
 import { defaultLocalStorePath } from "./paths.js";
-
-export { defaultLocalStorePath };
-
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement, sqliteErrorCode, transaction } from "./sqlite.js";
 
 export type { LocalOptions } from "./options.js";
+export { defaultLocalStorePath } from "./paths.js";
 
 // Loaded with the adapter module, so a missing better-sqlite3 (on a Node without node:sqlite)
 // surfaces where the registry turns it into "install better-sqlite3".
