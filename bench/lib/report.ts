@@ -282,8 +282,15 @@ export interface Settings {
   cachedGets: number;
 }
 
-/** A Markdown table laid out as Biome formats it (cells padded to the column's width), so the files pass `npm run lint`. */
-function table(headers: readonly string[], rightAligned: readonly boolean[], rows: readonly string[][]): string[] {
+/**
+ * A Markdown table laid out as Biome formats it (cells padded to the column's width), so the files
+ * pass `npm run lint`. `rightAligned`: per column, whether its cells are numbers to right-align.
+ */
+export function table(
+  headers: readonly string[],
+  rightAligned: readonly boolean[],
+  rows: readonly (readonly string[])[],
+): string[] {
   const widths = headers.map((header, column) =>
     Math.max(3, header.length, ...rows.map((row) => (row[column] ?? "").length)),
   );

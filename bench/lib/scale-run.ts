@@ -130,9 +130,8 @@ function write(options: ScaleRunOptions, results: readonly ScaleResult[]): void 
   options.formatJson(jsonPath);
   const markdown = existsSync(mdPath) ? readFileSync(mdPath, "utf8") : "# omnisecret benchmark\n";
   const section = scaleMarkdown(all, machine);
+  // Its tables are laid out as Biome formats them (report.ts's `table`), so `npm run lint` passes.
   writeFileSync(mdPath, withScaleSection(markdown, section));
-  // Biome pads Markdown tables too, and `npm run lint` checks latest.md.
-  options.formatJson(mdPath);
   process.stdout.write(`\n${section}`);
   options.log("scale results written to bench/results/latest.json (scale) and latest.md (its Scale section)");
 }

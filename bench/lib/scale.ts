@@ -16,6 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { requestCount } from "./counters.js";
+import { table } from "./report.js";
 import type { BenchSide } from "./side.js";
 import { median, percentile, round } from "./stats.js";
 import { BENCH_VALUES } from "./workloads.js";
@@ -308,14 +309,6 @@ function listName(list: ScaleList): string {
 
 const ms = (value: number) => (Number.isFinite(value) ? String(round(value, value < 10 ? 2 : 1)) : "-");
 
-function row(cells: readonly string[]): string {
-  return `| ${cells.join(" | ")} |`;
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  return [row(header), row(header.map(() => "---")), ...rows.map(row)];
-}
-
 export const SCALE_START = "<!-- bench:scale:start -->";
 export const SCALE_END = "<!-- bench:scale:end -->";
 
@@ -338,6 +331,7 @@ export function scaleMarkdown(results: readonly ScaleResult[], machine: { cpu: s
         "raw ratio",
         "requests/op (omni / raw)",
       ],
+      [],
       results.flatMap((result) => {
         const o = result.omnisecret.rounds;
         const r = result.raw.rounds;
@@ -393,6 +387,7 @@ export function scaleMarkdown(results: readonly ScaleResult[], machine: { cpu: s
         "target",
         "ms per live secret (omni / raw)",
       ],
+      [],
       results.flatMap((result) =>
         SCALE_LISTS.flatMap((list) =>
           result.omnisecret.rounds.map((o, index) => {
@@ -423,6 +418,7 @@ export function scaleMarkdown(results: readonly ScaleResult[], machine: { cpu: s
     lines.push(
       ...table(
         ["missed target", "provider", "where", "omnisecret", "raw SDK, same server", "whose"],
+        [],
         missed.map((check) => [check.target, check.provider, check.subject, check.value, check.raw, verdict(check)]),
       ),
     );
