@@ -16,6 +16,7 @@
  */
 import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
+import { secretNamePattern } from "../../src/validation.js";
 
 export interface ScaleProvider {
   readonly pageSize: number;
@@ -24,10 +25,6 @@ export interface ScaleProvider {
   dropLeftovers?(prefix: string): Promise<void>;
   close(): Promise<void>;
 }
-
-const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
-const namePattern = (start: string, flags = "") =>
-  new RegExp(`^${start.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}${UUID}$`, flags);
 
 /** `omnisecretConfig` is the config omnisecret's store got; `rawConfig` the raw side's (its own file for local). */
 export async function createScaleProvider(
@@ -104,7 +101,7 @@ async function aws(config: Record<string, unknown>, rawPrefix: string, owner: st
     pageSize,
     async listRaw() {
       const start = `${rawPrefix}/${owner}/`;
-      const pattern = namePattern(start);
+      const pattern = secretNamePattern(start);
       return (await names(start)).filter((name) => pattern.test(name)).length;
     },
     async serverListed(prefix) {
@@ -139,7 +136,7 @@ async function vault(config: Record<string, unknown>, rawPrefix: string, owner: 
     pageSize: Number.POSITIVE_INFINITY,
     async listRaw() {
       // The raw side deletes the metadata, so nothing it deleted is listed: the keys are its live ids.
-      const pattern = namePattern("");
+      const pattern = secretNamePattern("");
       return (await keys(rawPrefix)).filter((key) => pattern.test(key)).length;
     },
     async serverListed(prefix) {
@@ -179,7 +176,7 @@ async function gcp(config: Record<string, unknown>, rawPrefix: string, owner: st
     pageSize,
     async listRaw() {
       const start = `${rawPrefix}-${owner}-`;
-      const pattern = namePattern(`${parent}/secrets/${start}`);
+      const pattern = secretNamePattern(`${parent}/secrets/${start}`);
       return (await names(start)).filter((name) => pattern.test(name)).length;
     },
     async serverListed(prefix) {
@@ -221,7 +218,7 @@ async function azure(config: Record<string, unknown>, rawPrefix: string, owner: 
   const provider: ScaleProvider = {
     pageSize,
     async listRaw() {
-      const pattern = namePattern(`${rawPrefix}-${owner}-`, "i");
+      const pattern = secretNamePattern(`${rawPrefix}-${owner}-`, "", { ignoreCase: true });
       return (await names()).filter((name) => pattern.test(name)).length;
     },
     // Key Vault lists the whole vault, whatever the namespace.
