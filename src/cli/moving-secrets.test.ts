@@ -14,6 +14,8 @@ import { cliRunner } from "./run-cli.test-helper.js";
 
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-moving-"));
 const cli = cliRunner({});
+/** What `markedSecretValue` gives every seeded secret: no output may carry one. */
+const SEEDED_VALUE = /s3cr3t-/;
 
 /** A local store at `path` holding `count` secrets; returns their ids. */
 async function seed(path: string, count: number, config: Record<string, unknown> = {}): Promise<string[]> {
@@ -48,6 +50,7 @@ describe("copies that would lose the source are refused (item 1)", () => {
       const result = await cli(["migrate", "--from", file, "--to", to, "--delete-source"]);
       expect(result.code).toBe(EXIT_BAD_INPUT);
       expect(result.stderr).toContain("the target is the source itself");
+      expect(result.stdout + result.stderr).not.toMatch(SEEDED_VALUE);
       expect(await countAt(path)).toBe(3);
     }
   });
@@ -60,6 +63,7 @@ describe("copies that would lose the source are refused (item 1)", () => {
     const refused = await cli(["migrate", "--from", from, "--to", memory, "--delete-source"]);
     expect(refused.code).toBe(EXIT_BAD_INPUT);
     expect(refused.stderr).toContain("does not outlive this process");
+    expect(refused.stdout + refused.stderr).not.toMatch(SEEDED_VALUE);
     expect(await countAt(path)).toBe(2);
     expect((await cli(["migrate", "--from", from, "--to", memory])).code).toBe(EXIT_OK);
     expect(await countAt(path)).toBe(2);
@@ -72,6 +76,7 @@ describe("copies that would lose the source are refused (item 1)", () => {
     const result = await cli(["backup", "--delete-secrets"], { env });
     expect(result.code).toBe(EXIT_BAD_INPUT);
     expect(result.stderr).toContain("does not outlive this process");
+    expect(result.stdout + result.stderr).not.toMatch(SEEDED_VALUE);
     expect(await countAt(path)).toBe(2);
   });
 
@@ -104,6 +109,7 @@ describe("the primary's own file in another spelling is not a backup (item 2)", 
     const result = await cli(["backup", "--delete-secrets"], { env });
     expect(result.code).toBe(EXIT_BAD_INPUT);
     expect(result.stderr).toContain("the backup points at the primary's own location");
+    expect(result.stdout + result.stderr).not.toMatch(SEEDED_VALUE);
     expect(await countAt(path)).toBe(3);
   });
 
@@ -115,6 +121,7 @@ describe("the primary's own file in another spelling is not a backup (item 2)", 
     const result = await cli(["backup", "--delete-secrets"], { env });
     expect(result.code).toBe(EXIT_BAD_INPUT);
     expect(result.stderr).toContain("the backup points at the primary's own location");
+    expect(result.stdout + result.stderr).not.toMatch(SEEDED_VALUE);
     expect(await countAt(defaultPath)).toBe(2);
   });
 });
