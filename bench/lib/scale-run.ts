@@ -37,7 +37,7 @@ export interface ScaleRunOptions {
 }
 
 export const SCALE_METHOD = {
-  workload: `per side: store N with ${SCALE_CONCURRENCY} in flight, get ${SCALE_SAMPLE} of them, list (N + ${SCALE_KEPT} live), delete the N, list (${SCALE_KEPT} live); twice on the same ids; omnisecret and raw alternate round by round`,
+  workload: `per side: store N with ${SCALE_CONCURRENCY} in flight, get ${SCALE_SAMPLE} of them, list (N + ${SCALE_KEPT} live), delete the N, list (${SCALE_KEPT} live); twice, round 2 on N new ids in the same namespace; omnisecret and raw alternate round by round`,
   lists: `each list sent ${SCALE_LIST_REPEATS} times in a row, median time; L (serverListed) read with the raw SDK after them, unmeasured`,
   sizes: "BENCH_SCALE_N: one number for all providers, or provider=n pairs",
 };
