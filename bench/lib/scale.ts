@@ -26,8 +26,13 @@ import { BENCH_VALUES } from "./workloads.js";
 
 export const SCALE_DEFAULT_N: Readonly<Record<string, number>> = {
   local: 10_000,
-  aws: 10_000,
   vault: 10_000,
+  // The issue asks 10,000; LocalStack 4.14 cannot take it. Its moto store scans every secret on
+  // each lookup and is not thread-safe: with 8 creates in flight, the plain SDK (one attempt)
+  // saw 1 of the first 2,000 CreateSecret fail with InternalError ("dictionary changed size during
+  // iteration", moto/secretsmanager/models.py `__contains__`, still so in moto 5.2.6) and 1,476 of
+  // 10,000, each 1,000 creates slower than the last (5.8 s, then 13 s by the 10,000th).
+  aws: 2_000,
   // Their test servers are slower.
   gcp: 2_000,
   azure: 2_000,
