@@ -107,7 +107,7 @@ export async function resolveConfigWithBackup(input: unknown): Promise<ResolvedS
   }
   if (await sameLocation(primary, backup)) {
     throw new ConfigError(
-      `the backup points at the primary's own location (provider "${backup.definition.name}", the same place whatever the prefix): a backup there fails together with the primary; give it another ${describeLocationFields(backup.definition.name)}`,
+      `the backup points at the primary's own location (provider "${backup.definition.name}", the same place whatever the prefix): a backup there fails together with the primary; give it another ${describeLocationFields(backup.definition)}`,
       { provider: primary.definition.name, field: "backup" },
     );
   }
@@ -172,16 +172,11 @@ export async function comparableLocation(
   return JSON.stringify([definition.name, await definition.location(config as never)]);
 }
 
-function describeLocationFields(provider: string): string {
-  const fields: Record<string, string> = {
-    local: "path",
-    aws: "region or endpoint",
-    gcp: "projectId (or emulator endpoint)",
-    vault: "address, namespace or mount",
-    azure: "vaultUrl",
-    custom: "module or options",
-  };
-  return fields[provider] ?? "location";
+/** "a, b or c": the fields that make up a provider's location (its definition's `locationFields`). */
+function describeLocationFields(definition: ProviderDefinition): string {
+  const fields = definition.locationFields ?? [];
+  if (fields.length === 0) return "location";
+  return fields.length === 1 ? (fields[0] as string) : `${fields.slice(0, -1).join(", ")} or ${fields.at(-1)}`;
 }
 
 /** Validates read cache options given in code (`SecretStore.fromAdapter`) and fills in defaults. */

@@ -13,5 +13,6 @@ export const customProvider = defineProvider({
   loadOptionsSchema: async () => (await import("./custom-adapter.js")).customOptionsSchema,
   loadAdapter: async () => (await import("./custom-adapter.js")).createCustomAdapter,
   // Opaque options: the same module with equal options is taken to be the same place.
+  locationFields: ["module", "options"],
   location: (config) => [config.module, JSON.stringify(config.options ?? null)],
 });

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { providerTestSides } from "../integration-tests/servers/index.js";
 import { CLOUD_SDK_PACKAGES, modulesLoadedFor, packagesLoadedFor } from "../test-support/packages-loaded.js";
+import { DEFAULT_PROVIDER } from "./config.js";
+import { customProvider } from "./custom-provider.js";
 import { providers } from "./providers.js";
 
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-lazy-db-"));
@@ -13,9 +15,16 @@ const hasNodeSqlite = process.getBuiltinModule?.("node:sqlite") !== undefined;
 const loadsOnThisNode = (sdkPackages: readonly string[]) =>
   sdkPackages.filter((name) => !(hasNodeSqlite && name === "better-sqlite3"));
 
+/** The default provider's config, with its file (if it keeps one) in the scratch folder. */
+const defaultConfig = (): Record<string, unknown> => {
+  const side = providerTestSides.find((candidate) => candidate.provider === DEFAULT_PROVIDER);
+  if (!side) throw new Error(`no test side for ${DEFAULT_PROVIDER} in integration-tests/servers/index.ts`);
+  return { ...side.offlineConfig(directory), provider: DEFAULT_PROVIDER };
+};
+
 describe("lazy loading of providers", () => {
-  it("loads no cloud SDK when the local provider is used, and better-sqlite3 only without node:sqlite", () => {
-    const loaded = packagesLoadedFor({ provider: "local", path: join(directory, "lazy.db") });
+  it("loads no cloud SDK when the default provider is used, and better-sqlite3 only without node:sqlite", () => {
+    const loaded = packagesLoadedFor(defaultConfig());
     // The recorder must see packages at all, or the absence below proves nothing.
     expect(loaded).toContain("env-paths");
     if (hasNodeSqlite) expect(loaded).not.toContain("better-sqlite3");
@@ -23,8 +32,8 @@ describe("lazy loading of providers", () => {
     for (const sdk of CLOUD_SDK_PACKAGES) expect(loaded).not.toContain(sdk);
   });
 
-  it("loads no package that only some calls need, for a create, store, get and delete of the local store", () => {
-    const loaded = packagesLoadedFor({ provider: "local", path: join(directory, "plain.db") });
+  it("loads no package that only some calls need, for a create, store, get and delete of the default store", () => {
+    const loaded = packagesLoadedFor(defaultConfig());
     expect(loaded).toContain("env-paths");
     // p-retry: only after a failed request; the CLI's packages: only in the CLI, and then only in
     // the verbs that read or write dotenv text or draw a progress bar. zod: the options schemas
@@ -35,32 +44,34 @@ describe("lazy loading of providers", () => {
   });
 
   it("loads lru-cache only for a store with the read cache on", () => {
-    const loaded = packagesLoadedFor({
-      provider: "local",
-      path: join(directory, "cached.db"),
-      cache: { ttlMs: 1_000 },
-    });
+    const loaded = packagesLoadedFor({ ...defaultConfig(), cache: { ttlMs: 1_000 } });
     expect(loaded).toContain("lru-cache");
   });
 
-  it("loads neither SQLite nor any cloud SDK when the memory provider is used, nor valibot's own file", () => {
-    const loaded = modulesLoadedFor({ provider: "memory" });
-    // The recorder must see the modules loaded at all, or the absences below prove nothing.
-    expect(loaded.ownModules).toContain("adapters/memory/index.js");
-    // valibot is bundled into dist (scripts/build.mjs): only the parts the schemas use load.
-    expect(loaded.packages).not.toContain("valibot");
-    expect(loaded.packages).not.toContain("zod");
-    expect(loaded.packages).not.toContain("better-sqlite3");
-    for (const sdk of CLOUD_SDK_PACKAGES) expect(loaded.packages).not.toContain(sdk);
-  });
+  // A provider with no SDK of its own (the memory store) loads no one's, nor valibot's own file.
+  for (const definition of providers.filter(
+    (candidate) => candidate.sdkPackages.length === 0 && candidate !== customProvider,
+  )) {
+    it(`loads neither SQLite nor any cloud SDK when ${definition.name} is selected, nor valibot's own file`, () => {
+      const side = providerTestSides.find((candidate) => candidate.provider === definition.name);
+      if (!side) throw new Error(`no test side for ${definition.name} in integration-tests/servers/index.ts`);
+      const loaded = modulesLoadedFor({ ...side.offlineConfig(directory), provider: definition.name });
+      // The recorder must see the modules loaded at all, or the absences below prove nothing.
+      expect(loaded.ownModules).toContain(`adapters/${definition.name}/index.js`);
+      // valibot is bundled into dist (scripts/build.mjs): only the parts the schemas use load.
+      expect(loaded.packages).not.toContain("valibot");
+      expect(loaded.packages).not.toContain("zod");
+      for (const sdk of providers.flatMap((other) => other.sdkPackages)) expect(loaded.packages).not.toContain(sdk);
+      for (const sdk of CLOUD_SDK_PACKAGES) expect(loaded.packages).not.toContain(sdk);
+    });
+  }
 
   // One check per registered provider, so a provider added to src/providers.ts is covered at once.
-  for (const definition of providers.filter((candidate) => candidate.name !== "custom")) {
+  for (const definition of providers.filter((candidate) => candidate !== customProvider)) {
     it(`loads only ${definition.name}'s SDK, options schema and adapter when ${definition.name} is selected`, () => {
       const side = providerTestSides.find((candidate) => candidate.provider === definition.name);
       if (!side) throw new Error(`no test side for ${definition.name} in integration-tests/servers/index.ts`);
-      const config = { ...side.offlineConfig, provider: definition.name };
-      if ("path" in config) config.path = join(directory, `${definition.name}-${Date.now()}.db`);
+      const config = { ...side.offlineConfig(directory), provider: definition.name };
       const loaded = modulesLoadedFor(config, { OMNISECRET_PROBE_OPERATIONS: "0" });
 
       for (const sdk of loadsOnThisNode(definition.sdkPackages)) expect(loaded.packages).toContain(sdk);

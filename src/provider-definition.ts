@@ -34,6 +34,20 @@ export interface ProviderDefinition<Schema extends OptionsSchema = OptionsSchema
    * (the memory store).
    */
   location?(config: v.InferOutput<Schema>): readonly unknown[] | Promise<readonly unknown[]>;
+  /** The config fields `location` reads, named when a backup at the primary's own place is refused. */
+  readonly locationFields?: readonly string[];
+  /**
+   * Whether the store runs inside the application's process (a file, memory): nothing to start,
+   * so its test side has no server, and `npm run bench` gives it more operations (it is fast).
+   * @default false
+   */
+  readonly embedded?: boolean;
+  /**
+   * Whether `npm run bench` compares it with the plain SDK (its test side's `loadBenchRaw`). False
+   * where there is no SDK to compare with (the memory store).
+   * @default true
+   */
+  readonly benchBaseline?: boolean;
   /**
    * Whether what the store holds outlives the process. A copy that deletes its sources refuses a
    * target that is not durable (the copies would die with the process).

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { providerTestSides } from "../integration-tests/servers/index.js";
+import { customProvider } from "./custom-provider.js";
 import { providers } from "./providers.js";
 
 const root = join(import.meta.dirname, "..");
@@ -14,10 +15,8 @@ const packageJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
   string,
   Record<string, unknown> | undefined
 >;
-/** Stores inside the application's process: nothing to start, so no test server. */
-const EMBEDDED = new Set(["local", "memory"]);
 /** The custom provider is a loader of other people's adapters: it has no SDK and no server of its own. */
-const builtIn = providers.filter((definition) => definition.name !== "custom");
+const builtIn = providers.filter((definition) => definition !== customProvider);
 
 describe("provider registration", () => {
   it("has one test side per built-in provider, and none for an unknown provider", () => {
@@ -29,14 +28,14 @@ describe("provider registration", () => {
     const side = providerTestSides.find((candidate) => candidate.provider === name);
 
     it(`${name}: a test server and integration tests, unless embedded`, () => {
-      if (EMBEDDED.has(name)) return expect(side?.server).toBeUndefined();
+      // Stores inside the application's process: nothing to start, so no test server.
+      if (definition.embedded) return expect(side?.server).toBeUndefined();
       expect(side?.server?.provider, "server in integration-tests/servers/index.ts").toBe(name);
       expect(existsSync(join(root, "integration-tests", "servers", name, `${name}.test.ts`))).toBe(true);
     });
 
-    it(`${name}: a raw side for npm run bench`, () => {
-      // The memory store has no SDK to compare against.
-      if (name === "memory") return expect(side?.loadBenchRaw).toBeUndefined();
+    it(`${name}: a raw side for npm run bench, unless its definition says it has no baseline`, () => {
+      if (definition.benchBaseline === false) return expect(side?.loadBenchRaw).toBeUndefined();
       expect(side?.loadBenchRaw, "loadBenchRaw in integration-tests/servers/index.ts").toBeTypeOf("function");
     });
 
@@ -51,6 +50,11 @@ describe("provider registration", () => {
   }
 
   for (const definition of providers) {
+    it(`${definition.name}: a location names the fields it reads (for the refusal of a backup there)`, () => {
+      if (!definition.location) return expect(definition.locationFields).toBeUndefined();
+      expect(definition.locationFields?.length, "locationFields in its provider.ts").toBeGreaterThan(0);
+    });
+
     it(`${definition.name}: docs/providers/${definition.name}.md lists every environment variable`, () => {
       const page = join(root, "docs", "providers", `${definition.name}.md`);
       expect(existsSync(page), page).toBe(true);

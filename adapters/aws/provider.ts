@@ -23,5 +23,6 @@ export const awsProvider = defineProvider({
   sdkPackages: ["@aws-sdk/client-secrets-manager"],
   loadOptionsSchema: async () => (await import("./options.js")).awsOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createAwsAdapter,
+  locationFields: ["region", "endpoint"],
   location: (config) => [config.region, comparableUrl(config.endpoint)],
 });

@@ -26,5 +26,6 @@ export const azureProvider = defineProvider({
   sdkPackages: ["@azure/keyvault-secrets", "@azure/identity"],
   loadOptionsSchema: async () => (await import("./options.js")).azureOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createAzureAdapter,
+  locationFields: ["vaultUrl"],
   location: (config) => [comparableUrl(config.vaultUrl)],
 });

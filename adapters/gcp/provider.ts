@@ -28,5 +28,6 @@ export const gcpProvider = defineProvider({
   sdkPackages: ["@google-cloud/secret-manager"],
   loadOptionsSchema: async () => (await import("./options.js")).gcpOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createGcpAdapter,
+  locationFields: ["projectId", "apiEndpoint", "port"],
   location: (config) => [config.projectId, comparableHost(config.apiEndpoint), config.port],
 });

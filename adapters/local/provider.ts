@@ -14,5 +14,7 @@ export const localProvider = defineProvider({
   loadOptionsSchema: async () => (await import("./options.js")).localOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createLocalAdapter,
   // The file itself: the default path filled in, symbolic links resolved (loaded only when compared).
+  embedded: true,
+  locationFields: ["path"],
   location: async (config) => [(await import("./paths.js")).canonicalLocalStorePath(config.path)],
 });

@@ -10,4 +10,7 @@ export const memoryProvider = defineProvider({
   loadAdapter: async () => (await import("./index.js")).createMemoryAdapter,
   // Every memory store is a place of its own (no location), and dies with its process.
   durable: false,
+  embedded: true,
+  // Nothing to compare with: there is no SDK.
+  benchBaseline: false,
 });

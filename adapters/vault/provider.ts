@@ -26,5 +26,6 @@ export const vaultProvider = defineProvider({
   sdkPackages: ["node-vault"],
   loadOptionsSchema: async () => (await import("./options.js")).vaultOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createVaultAdapter,
+  locationFields: ["address", "namespace", "mount"],
   location: (config) => [comparableUrl(config.address), config.namespace, config.mount],
 });

@@ -4,6 +4,8 @@
  * beside the provider's integration tests, so a newcomer finds all of a provider's test code in one
  * folder. `src/providers.test.ts` fails when a provider of `src/providers.ts` is missing here.
  */
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
 import type { RawFactory } from "../../bench/lib/side.js";
 import type { ServerDefinition } from "../harness/definitions.js";
 import { awsServer } from "./aws/server.js";
@@ -25,44 +27,47 @@ export interface ProviderTestSide {
   /**
    * A config that builds a store without contacting anything (no request is sent until the
    * first operation), so a unit test can check in a fresh process what selecting the provider
-   * loads. Omit `provider`; a `path` field is replaced by a fresh file.
+   * loads. Omit `provider`; a store that keeps a file keeps it in `directory`, a scratch folder.
    */
-  readonly offlineConfig: Record<string, unknown>;
+  readonly offlineConfig: (directory: string) => Record<string, unknown>;
 }
 
 export const providerTestSides: readonly ProviderTestSide[] = [
   {
     provider: "local",
     loadBenchRaw: async () => (await import("./local/bench-raw.js")).createRawLocal,
-    offlineConfig: { path: "" },
+    offlineConfig: (directory) => ({ path: join(directory, `local-${randomUUID()}.db`) }),
   },
-  { provider: "memory", offlineConfig: {} },
+  { provider: "memory", offlineConfig: () => ({}) },
   {
     provider: "aws",
     server: awsServer,
     loadBenchRaw: async () => (await import("./aws/bench-raw.js")).createRawAws,
-    offlineConfig: { region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } },
+    offlineConfig: () => ({ region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } }),
   },
   {
     provider: "vault",
     server: vaultServer,
     loadBenchRaw: async () => (await import("./vault/bench-raw.js")).createRawVault,
-    offlineConfig: { token: "offline" },
+    offlineConfig: () => ({ token: "offline" }),
   },
   {
     provider: "gcp",
     server: gcpServer,
     loadBenchRaw: async () => (await import("./gcp/bench-raw.js")).createRawGcp,
-    offlineConfig: { projectId: "offline-project", credentials: { client_email: "x@y", private_key: "unused" } },
+    offlineConfig: () => ({
+      projectId: "offline-project",
+      credentials: { client_email: "x@y", private_key: "unused" },
+    }),
   },
   {
     provider: "azure",
     server: azureServer,
     loadBenchRaw: async () => (await import("./azure/bench-raw.js")).createRawAzure,
     prepareBenchServer: async (config) => (await import("./azure/bench-server.js")).prepareAzureBenchServer(config),
-    offlineConfig: {
+    offlineConfig: () => ({
       vaultUrl: "https://offline.vault.azure.net",
       credential: { tenantId: "offline", clientId: "offline", clientSecret: "unused" },
-    },
+    }),
   },
 ];
