@@ -41,7 +41,7 @@
  */
 import { debuglog, isDeepStrictEqual } from "node:util";
 import { type SecretsAdapter, type SecretValues, UNCACHEABLE } from "./contract.js";
-import { SecretIntegrityError, SecretNotFoundError, type SecretStoreError } from "./errors.js";
+import { errorCodeOf, SecretIntegrityError, SecretNotFoundError, type SecretStoreError } from "./errors.js";
 import { type Operation, wrapUnknown } from "./wrap-unknown.js";
 
 // The facade's debug section: NODE_DEBUG=omnisecret shows what the backup did, never values.
@@ -371,7 +371,7 @@ export class BackupAdapter implements SecretsAdapter {
           results.set(id, answer);
           return;
         }
-        const errorCode = (answer as { code?: unknown } | undefined)?.code;
+        const errorCode = errorCodeOf(answer);
         if (answer !== undefined && !READ_FALLBACK_CODES.has(String(errorCode))) {
           results.set(id, answer);
           return;
@@ -415,7 +415,7 @@ export class BackupAdapter implements SecretsAdapter {
         await this.#backup.updateSecretValues(id, values, serialized);
       } catch (error) {
         // The backup never had it (it was down at the store): it gets it now.
-        if (code(error) !== "E_SECRET_NOT_FOUND") throw error;
+        if (errorCodeOf(error) !== "E_SECRET_NOT_FOUND") throw error;
         await this.#backup.storeSecretValues(id, values, serialized);
       }
     });
@@ -448,7 +448,7 @@ export class BackupAdapter implements SecretsAdapter {
         await this.#backup.deleteSecretValues(id);
       } catch (error) {
         // Not there: the backup already agrees.
-        if (code(error) !== "E_SECRET_NOT_FOUND") throw error;
+        if (errorCodeOf(error) !== "E_SECRET_NOT_FOUND") throw error;
       }
     });
   }
@@ -608,10 +608,6 @@ export class BackupAdapter implements SecretsAdapter {
     }
     throw notFound;
   }
-}
-
-function code(error: unknown): unknown {
-  return (error as { code?: unknown } | null)?.code;
 }
 
 /** The map with the mark that keeps the facade from caching it. */

@@ -19,7 +19,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { resolveConfigWithBackup, splitBackupConfig } from "./config.js";
 import type { SecretValues } from "./contract.js";
-import { ConfigError, isSecretStoreError, type SecretStoreErrorCode } from "./errors.js";
+import { ConfigError, errorCodeOf, isSecretStoreError, type SecretStoreErrorCode } from "./errors.js";
 import { forEachConcurrently, placeOfStore, SecretStore } from "./secret-store.js";
 
 export interface CopySecretsOptions {
@@ -153,7 +153,7 @@ async function copyOne(from: SecretStore, to: SecretStore, id: string, options: 
   try {
     values = await from.getSecretValues(id);
   } catch (error) {
-    if (codeOf(error) === "E_SECRET_NOT_FOUND") return { kind: "skipped" };
+    if (errorCodeOf(error) === "E_SECRET_NOT_FOUND") return { kind: "skipped" };
     throw error;
   }
   const existing = await readOrMissing(to, id);
@@ -174,7 +174,7 @@ async function copyOne(from: SecretStore, to: SecretStore, id: string, options: 
       await to.storeSecretValues(id, values);
     } catch (error) {
       // A racing writer (or a store whose answer was lost) made it meanwhile: judged like any existing secret.
-      if (codeOf(error) !== "E_SECRET_EXISTS") throw error;
+      if (errorCodeOf(error) !== "E_SECRET_EXISTS") throw error;
       const now = await readOrMissing(to, id);
       // Exists but cannot be read: someone else's secret under this name. Never touched.
       if (now === undefined) return failure(id, conflict(id));
@@ -204,13 +204,13 @@ async function copyOne(from: SecretStore, to: SecretStore, id: string, options: 
       deleted = true;
     } catch (error) {
       // Already gone (an earlier run, or someone else): the copy is what counts.
-      if (codeOf(error) === "E_SECRET_CHANGED") {
+      if (errorCodeOf(error) === "E_SECRET_CHANGED") {
         return failure(id, {
           code: "E_SECRET_CHANGED",
           message: `secret ${id} was updated on the source after it was copied; the source was left in place (run again with overwrite to copy its new values)`,
         });
       }
-      if (codeOf(error) !== "E_SECRET_NOT_FOUND") throw error;
+      if (errorCodeOf(error) !== "E_SECRET_NOT_FOUND") throw error;
     }
   }
   return { kind: "copied", alreadyPresent, deleted };
@@ -220,7 +220,7 @@ async function readOrMissing(store: SecretStore, id: string): Promise<SecretValu
   try {
     return await store.getSecretValues(id);
   } catch (error) {
-    if (codeOf(error) === "E_SECRET_NOT_FOUND") return undefined;
+    if (errorCodeOf(error) === "E_SECRET_NOT_FOUND") return undefined;
     throw error;
   }
 }
@@ -260,10 +260,6 @@ function failure(id: string, error: unknown): { kind: "failed"; failure: CopyFai
   if (typeof code === "string" && typeof message === "string")
     return { kind: "failed", failure: { id, code, message } };
   return { kind: "failed", failure: { id, code: "E_UNKNOWN", message: `copy of secret ${id} failed` } };
-}
-
-function codeOf(error: unknown): unknown {
-  return (error as { code?: unknown } | null)?.code;
 }
 
 /**

@@ -187,6 +187,14 @@ export function isSecretStoreError(error: unknown): error is SecretStoreError {
   );
 }
 
+/**
+ * The `code` of anything thrown: a typed error's `E_...` code, a Node.js system error's `ENOENT`,
+ * a gRPC status number; undefined when there is none (or nothing was thrown but `undefined`).
+ */
+export function errorCodeOf(error: unknown): unknown {
+  return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
 /** A description of an input that reveals its shape, never its content. */
 export function describeInput(input: unknown): string {
   if (input === null) return "null";

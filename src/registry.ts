@@ -7,7 +7,7 @@
  * schemas, which are loaded only for the selected provider.
  */
 import type { SecretsAdapterFactory } from "./contract.js";
-import { ConfigError, describeInput } from "./errors.js";
+import { ConfigError, describeInput, errorCodeOf } from "./errors.js";
 import type { OptionsSchema, ProviderDefinition } from "./provider-definition.js";
 import { providers } from "./providers.js";
 
@@ -51,7 +51,7 @@ async function loadNamingMissingPackage<T>(definition: ProviderDefinition, load:
 }
 
 function missingPackage(error: unknown, packages: readonly string[]): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = errorCodeOf(error);
   if (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND") return undefined;
   const message = String((error as { message?: unknown }).message);
   return packages.find((name) => message.includes(`'${name}'`) || message.includes(`"${name}"`));

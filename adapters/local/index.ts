@@ -18,6 +18,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import {
   ConfigError,
+  errorCodeOf,
   PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
@@ -440,7 +441,7 @@ function createKeyFile(keyPath: string): Buffer {
     linkSync(temporary, keyPath);
     return candidate;
   } catch (error) {
-    if ((error as { code?: string }).code !== "EEXIST") throw error;
+    if (errorCodeOf(error) !== "EEXIST") throw error;
     return decodeKey(readFileSync(keyPath, "utf8"), `key file ${keyPath}`);
   } finally {
     unlinkSync(temporary);

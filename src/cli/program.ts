@@ -11,7 +11,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import type { SecretValues } from "../contract.js";
-import { isSecretStoreError, type SecretStoreErrorCode } from "../errors.js";
+import { errorCodeOf, isSecretStoreError, type SecretStoreErrorCode } from "../errors.js";
 import { providerNames } from "../registry.js";
 import { redactValues } from "../secret-store.js";
 import {
@@ -144,7 +144,7 @@ export function formatError(error: unknown, verbose: boolean, values: SecretValu
     let cause = (error as { cause?: unknown } | null)?.cause;
     for (let depth = 0; cause !== undefined && depth < 10; depth += 1) {
       const name = cause instanceof Error ? cause.name : typeof cause;
-      const code = (cause as { code?: unknown } | null)?.code;
+      const code = errorCodeOf(cause);
       lines.push(`  caused by ${name}${typeof code === "string" ? ` [${code}]` : ""}: ${describe(cause)}`);
       cause = (cause as { cause?: unknown } | null)?.cause;
     }

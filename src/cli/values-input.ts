@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { SecretValues } from "../contract.js";
-import { describeInput } from "../errors.js";
+import { describeInput, errorCodeOf } from "../errors.js";
 import type { CliContext, CliIo } from "./context.js";
 import { usageError } from "./context.js";
 import { parseDotenv } from "./dotenv.js";
@@ -63,7 +63,7 @@ async function readSource(option: string, source: string, io: CliIo): Promise<st
     return source === "-" ? await io.readStdin() : readFileSync(source, "utf8");
   } catch (error) {
     throw usageError(
-      `${option}: could not read ${source === "-" ? "standard input" : source} (${(error as { code?: string }).code ?? "error"})`,
+      `${option}: could not read ${source === "-" ? "standard input" : source} (${String(errorCodeOf(error) ?? "error")})`,
     );
   }
 }
