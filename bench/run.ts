@@ -147,7 +147,10 @@ for (const provider of providers) {
     };
     continue;
   }
-  const background = reusable.find((server) => server.provider === provider);
+  const side = providerTestSides.find((candidate) => candidate.provider === provider);
+  // The scale workload runs some providers on a server of its own (see `scaleServerEnv`).
+  const ownServerEnv = scale ? side?.scaleServerEnv : undefined;
+  const background = ownServerEnv ? undefined : reusable.find((server) => server.provider === provider);
   if (background) {
     log(`${provider}: reusing the server from servers:start`);
     configs[provider] = background.config;
@@ -155,7 +158,7 @@ for (const provider of providers) {
   }
   try {
     log(`${provider}: starting its server ...`);
-    const server = await startServer(provider, { env: serverEnv });
+    const server = await startServer(provider, { env: { ...serverEnv, ...ownServerEnv } });
     started.push(server);
     configs[provider] = server.config;
     log(`${provider}: ready (install ${Math.round(server.installMs)} ms, start ${Math.round(server.startMs)} ms)`);

@@ -22,6 +22,12 @@ export interface ProviderTestSide {
    * Absent only where there is no SDK to compare with (the memory store).
    */
   readonly loadBenchRaw?: () => Promise<RawFactory>;
+  /**
+   * The environment of a server of its own that the scale workload (`npm run bench -- --scale`)
+   * starts for this provider instead of reusing the shared test server: for a server whose test
+   * setup would measure its own storage rather than the provider (vault: Raft, see its server.ts).
+   */
+  readonly scaleServerEnv?: Readonly<Record<string, string>>;
   /** Adjusts the test server for `npm run bench` (a server-side wait both sides would only sleep through). */
   readonly prepareBenchServer?: (config: Record<string, unknown>) => Promise<void>;
   /**
@@ -49,6 +55,7 @@ export const providerTestSides: readonly ProviderTestSide[] = [
     provider: "vault",
     server: vaultServer,
     loadBenchRaw: async () => (await import("./vault/bench-raw.js")).createRawVault,
+    scaleServerEnv: { OMNISECRET_TEST_VAULT_STORAGE: "raft" },
     offlineConfig: () => ({ token: "offline" }),
   },
   {
