@@ -392,7 +392,8 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       attempts: this.#options.maxAttempts,
       initialDelayMs: 200,
       maxDelayMs: 2_000,
-      signal: deadline.signal,
+      // Read only for a retry: the deadline makes its AbortController on demand.
+      signal: () => deadline.signal,
     });
   }
 
