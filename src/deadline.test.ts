@@ -25,6 +25,32 @@ describe("withinDeadline", () => {
     expect(given[1]?.requestTimeoutMs(1_000)).toBeLessThanOrEqual(1_000);
   });
 
+  it("aborts a signal read before the deadline passes, and one first read after it", async () => {
+    let early: AbortSignal | undefined;
+    let late: Deadline | undefined;
+    const readEarly = withinDeadline(limits(20), { operation: "get" }, async (deadline) => {
+      early = deadline.signal;
+      await sleep(200);
+    });
+    const readLate = withinDeadline(limits(20), { operation: "get" }, async (deadline) => {
+      late = deadline;
+      await sleep(200);
+    });
+    await expect(readEarly).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+    await expect(readLate).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+    expect(early?.aborted).toBe(true);
+    expect(early?.reason).toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+    expect(late?.signal.aborted).toBe(true);
+    expect(late?.signal.reason).toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+  });
+
+  it("passes on the operation's own failure", async () => {
+    const failure = new Error("refused");
+    await expect(withinDeadline(limits(5_000), { operation: "get" }, () => Promise.reject(failure))).rejects.toBe(
+      failure,
+    );
+  });
+
   it("reports an operation whose function throws before returning a promise", async () => {
     await expect(
       withinDeadline(limits(5_000), { operation: "get" }, () => {

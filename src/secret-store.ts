@@ -436,7 +436,9 @@ export class SecretStore {
   }
 
   async #call<T>(operation: Operation, secretId: string, run: () => Promise<T>, values?: SecretValues): Promise<T> {
-    debug("%s %s secret %s", this.provider, operation, secretId);
+    // Checked first: a call of the disabled logger with four arguments still copies them through
+    // an iterator, on every operation.
+    if (debug.enabled) debug("%s %s secret %s", this.provider, operation, secretId);
     try {
       return await run();
     } catch (error) {

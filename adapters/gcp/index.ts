@@ -145,6 +145,8 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   readonly maxValueBytes = GCP_MAX_VALUE_BYTES;
   #client: SecretManagerServiceClient;
   #ready: Promise<void> | undefined;
+  /** The setup has succeeded: requests go straight to the client, without waiting on `#ready` again. */
+  #initialized = false;
   readonly #ownsClient: boolean;
   readonly #prefix: string;
   readonly #options: ResolvedGcpOptions;
@@ -367,9 +369,14 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
    */
   #initialize(): Promise<void> {
     const client = this.#client as { initialize?: () => Promise<unknown> };
-    if (typeof client.initialize !== "function") return Promise.resolve();
+    if (typeof client.initialize !== "function") {
+      this.#initialized = true;
+      return Promise.resolve();
+    }
     this.#ready ??= client.initialize().then(
-      () => undefined,
+      () => {
+        this.#initialized = true;
+      },
       (error: unknown) => {
         this.#ready = undefined;
         if (this.#ownsClient) this.#client = this.#newClient();
@@ -386,13 +393,14 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
    * silent server last minutes.
    */
   async #rpc<T>(deadline: Deadline, request: (options: Gax.CallOptions) => Promise<T>, retry: RetryMode): Promise<T> {
-    await this.#initialize();
+    if (!this.#initialized) await this.#initialize();
     const attempt = () => request({ timeout: deadline.requestTimeoutMs(this.#options.requestTimeoutMs), retry: null });
     return retryWithBackoff(attempt, (error) => isRetryable(error, retry === "idempotent"), {
       attempts: this.#options.maxAttempts,
       initialDelayMs: 200,
       maxDelayMs: 2_000,
-      signal: deadline.signal,
+      // Read only for a retry: the deadline makes its AbortController on demand.
+      signal: () => deadline.signal,
     });
   }
 

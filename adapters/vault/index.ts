@@ -813,7 +813,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
           attempts: this.#options.maxAttempts,
           initialDelayMs: 100,
           maxDelayMs: 2_000,
-          signal: deadline.signal,
+          // Read only for a retry: the deadline makes its AbortController on demand.
+          signal: () => deadline.signal,
         },
       );
     } catch (error) {

@@ -27,6 +27,8 @@ export interface Sample {
   /** TCP connections opened during the sample: with keep-alive, none or a few, whatever the operations. */
   readonly connections: number;
   readonly latenciesMs: number[];
+  /** CPU time this process used during the sample (user and system), in µs: only one side runs at a time. */
+  readonly cpuUs: number;
 }
 
 export interface Sides {
@@ -59,6 +61,7 @@ async function phase(side: BenchSide, operation: Operation, ids: readonly string
   const latenciesMs = new Array<number>(ids.length);
   const requestsBefore = requestCount();
   const connectionsBefore = connectionCount();
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < ids.length; i += 1) {
     const opStart = performance.now();
@@ -66,8 +69,10 @@ async function phase(side: BenchSide, operation: Operation, ids: readonly string
     latenciesMs[i] = performance.now() - opStart;
   }
   const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpuBefore);
   const connections = connectionCount() - connectionsBefore;
-  return { ops: ids.length, ms, requests: requestCount() - requestsBefore, connections, latenciesMs };
+  const cpuUs = cpu.user + cpu.system;
+  return { ops: ids.length, ms, requests: requestCount() - requestsBefore, connections, latenciesMs, cpuUs };
 }
 
 /** `concurrency` workers, each running `cycles` mixed cycles on fresh ids: that many operations in flight at once. */
@@ -75,6 +80,7 @@ async function mixed(side: BenchSide, concurrency: number, cycles: number): Prom
   const latenciesMs: number[] = [];
   const requestsBefore = requestCount();
   const connectionsBefore = connectionCount();
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -89,8 +95,10 @@ async function mixed(side: BenchSide, concurrency: number, cycles: number): Prom
     }),
   );
   const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpuBefore);
   const connections = connectionCount() - connectionsBefore;
-  return { ops: latenciesMs.length, ms, requests: requestCount() - requestsBefore, connections, latenciesMs };
+  const cpuUs = cpu.user + cpu.system;
+  return { ops: latenciesMs.length, ms, requests: requestCount() - requestsBefore, connections, latenciesMs, cpuUs };
 }
 
 export type RoundResult = Record<Workload, Record<SideName, Sample>>;
@@ -115,6 +123,49 @@ export async function runRound(
   for (const side of [second, first])
     result.mixed[side] = await mixed(sides[side], options.concurrency, options.cycles);
   return result;
+}
+
+/**
+ * A round of the four sequential workloads with the sides paired operation by operation: store
+ * id i on one side, then on the other, the side going first swapping from i to i (and round to
+ * round), and so on for get, update and delete. Each side's operations still run one after the
+ * other on its own ids; what changes is that load from elsewhere on the machine falls on both
+ * sides within the same millisecond rather than the same second. Meant for providers without
+ * client-side state that the other side's operations would disturb (a server over the network);
+ * not for the local store (see the opening comment). `bench/ops-ratio.ts` runs it with
+ * BENCH_PAIRED=1. Mixed is left out (it is concurrent by design): its samples are empty.
+ */
+export async function runPairedRound(sides: Sides, options: { round: number; n: number }): Promise<RoundResult> {
+  const empty = () => ({ ops: 0, ms: 0, requests: 0, connections: 0, latenciesMs: [] as number[], cpuUs: 0 });
+  const result = { mixed: { omnisecret: empty(), raw: empty() } } as RoundResult;
+  const ids = { omnisecret: newIds(options.n), raw: newIds(options.n) };
+  for (const operation of SEQUENTIAL) {
+    const samples = { omnisecret: empty(), raw: empty() };
+    for (let i = 0; i < options.n; i += 1) {
+      for (const side of order(options.round + i)) {
+        const sample = samples[side];
+        const requestsBefore = requestCount();
+        const connectionsBefore = connectionCount();
+        const cpuBefore = process.cpuUsage();
+        const start = performance.now();
+        await operate(sides[side], operation, ids[side][i] as string);
+        const ms = performance.now() - start;
+        const cpu = process.cpuUsage(cpuBefore);
+        sample.ops += 1;
+        sample.ms += ms;
+        sample.requests += requestCount() - requestsBefore;
+        sample.connections += connectionCount() - connectionsBefore;
+        sample.latenciesMs.push(ms);
+        sample.cpuUs += cpu.user + cpu.system;
+      }
+    }
+    result[operation] = samples;
+  }
+  return result;
+}
+
+function newIds(n: number): string[] {
+  return Array.from({ length: n }, () => randomUUID());
 }
 
 /** Gets of one id with the read cache warm, each awaited: cached gets per second. */
