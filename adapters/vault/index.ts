@@ -16,7 +16,7 @@
  * learn the version for a `cas` write, then that write); delete 3 (the latest version, a `cas`
  * write of a tombstone over it, which pushes the deleted values out of the versions kept, then the
  * destroy of the tombstone's version, see below); list, on OpenBao, 1 per page of `listPageSize`
- * (1000) keys under `<prefix>/<owner>/`, live and deleted secrets' alike, plus 1 when the last
+ * (10,000) keys under `<prefix>/<owner>/`, live and deleted secrets' alike, plus 1 when the last
  * page is full: floor(keys / listPageSize) + 1, and no request per key. On HashiCorp Vault, which
  * has no `detailed-metadata`, list is 1 + 1 per key (LIST of the metadata, then the latest version
  * of each, deleted ones included), and the first list of each adapter sends one request more, the

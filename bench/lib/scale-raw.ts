@@ -132,9 +132,9 @@ async function vault(config: Record<string, unknown>, rawPrefix: string, owner: 
     }
   }
   return {
-    // omnisecret pages its LIST of the detailed metadata (the adapter's `listPageSize`, 1000 by
+    // omnisecret pages its LIST of the detailed metadata (the adapter's `listPageSize`, 10,000 by
     // default); the raw side's plain LIST answers with every key at once.
-    pageSize: (config.listPageSize as number | undefined) ?? 1000,
+    pageSize: (config.listPageSize as number | undefined) ?? 10_000,
     async listRaw() {
       // The raw side deletes the metadata, so nothing it deleted is listed: the keys are its live ids.
       const pattern = secretNamePattern("");
