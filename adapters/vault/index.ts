@@ -78,7 +78,8 @@
  *
  * Where `detailed-metadata` is missing (HashiCorp Vault answers 404 "Invalid path for a versioned
  * K/V secrets engine"; 405 too) the adapter notes it and lists by reads from then on; where the
- * token may not LIST it (403), the same once the LIST of the metadata is allowed.
+ * token may not LIST it (403), the same once the LIST of the metadata is allowed. Vault 1.14.8's
+ * answer, and the requests list then sends, are checked in integration-tests/servers/vault/hashicorp.test.ts.
  *
  * Every operation is bounded by `operationTimeoutMs`, each request by `requestTimeoutMs`.
  */

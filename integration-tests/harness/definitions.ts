@@ -24,6 +24,11 @@ export interface ServerDefinition {
   readonly provider: string;
   /** What the server is, for messages. */
   readonly description: string;
+  /**
+   * An opt-in server (a second server of a provider, slow to build): started only when this
+   * variable is set, or when named in OMNISECRET_TEST_SERVERS. Its tests are skipped without it.
+   */
+  readonly enabledBy?: string;
   /** The config of a server run by someone else (LocalStack in Docker, say), named by env; then nothing is installed or started. */
   external(env: NodeJS.ProcessEnv): Record<string, unknown> | undefined;
   /** Installs the server (or finds it in the cache) and returns the path of its executable. */
@@ -31,9 +36,10 @@ export interface ServerDefinition {
   launch(executable: string, env: NodeJS.ProcessEnv): Promise<Launch>;
 }
 
-export const serverDefinitions: readonly ServerDefinition[] = providerTestSides.flatMap((side) =>
-  side.server ? [side.server] : [],
-);
+export const serverDefinitions: readonly ServerDefinition[] = providerTestSides.flatMap((side) => [
+  ...(side.server ? [side.server] : []),
+  ...(side.optInServers ?? []),
+]);
 
 export function serverDefinition(provider: string): ServerDefinition {
   const definition = serverDefinitions.find((candidate) => candidate.provider === provider);

@@ -26,12 +26,18 @@ export interface RunningServer {
   readonly startMs: number;
 }
 
-/** The providers to start: `OMNISECRET_TEST_SERVERS` (comma-separated), else every defined one. */
+/**
+ * The servers to start: `OMNISECRET_TEST_SERVERS` (comma-separated), else every defined one but
+ * the opt-in servers whose variable is not set.
+ */
 export function requestedProviders(env: NodeJS.ProcessEnv = process.env): string[] {
   const requested = env.OMNISECRET_TEST_SERVERS?.split(",")
     .map((name) => name.trim())
     .filter(Boolean);
-  return requested && requested.length > 0 ? requested : serverDefinitions.map((definition) => definition.provider);
+  if (requested && requested.length > 0) return requested;
+  return serverDefinitions
+    .filter((definition) => definition.enabledBy === undefined || Boolean(env[definition.enabledBy]))
+    .map((definition) => definition.provider);
 }
 
 export async function startServer(

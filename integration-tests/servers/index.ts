@@ -11,12 +11,14 @@ import type { ServerDefinition } from "../harness/definitions.js";
 import { awsServer } from "./aws/server.js";
 import { azureServer } from "./azure/server.js";
 import { gcpServer } from "./gcp/server.js";
-import { vaultServer } from "./vault/server.js";
+import { hashicorpVaultServer, vaultServer } from "./vault/server.js";
 
 export interface ProviderTestSide {
   readonly provider: string;
   /** The server the integration tests start; absent for the stores embedded in the process. */
   readonly server?: ServerDefinition;
+  /** Other servers of the provider, started only when asked for (see `ServerDefinition.enabledBy`). */
+  readonly optInServers?: readonly ServerDefinition[];
   /**
    * Loads the plain-SDK side of `npm run bench`; lazily, so starting servers loads no SDK.
    * Absent only where there is no SDK to compare with (the memory store).
@@ -54,6 +56,7 @@ export const providerTestSides: readonly ProviderTestSide[] = [
   {
     provider: "vault",
     server: vaultServer,
+    optInServers: [hashicorpVaultServer],
     loadBenchRaw: async () => (await import("./vault/bench-raw.js")).createRawVault,
     scaleServerEnv: { OMNISECRET_TEST_VAULT_STORAGE: "raft" },
     offlineConfig: () => ({ token: "offline" }),

@@ -68,58 +68,97 @@ function tlsRootRequest(address: string, caCertFile: string): RootRequest {
     });
 }
 
-export const vaultServer: ServerDefinition = {
-  provider: "vault",
+/** What tells the two dev servers apart: the harness's OpenBao, and the opt-in HashiCorp Vault. */
+interface DevServerKind {
+  readonly name: string;
+  readonly description: string;
+  readonly installScript: string;
+  /** The variable that fixes the port; without it, `defaultPort`, or else a free port. */
+  readonly portVariable: string;
+  readonly defaultPort?: number;
+  readonly enabledBy?: string;
+  readonly external?: ServerDefinition["external"];
+}
+
+/** A `server -dev` of OpenBao or HashiCorp Vault (same flags, same API), KV v2 at `secret/`. */
+function devServer(kind: DevServerKind): ServerDefinition {
+  return {
+    provider: kind.name,
+    description: kind.description,
+    ...(kind.enabledBy ? { enabledBy: kind.enabledBy } : {}),
+    external: kind.external ?? (() => undefined),
+    install: (env) => runInstallScript(kind.installScript, env),
+    /**
+     * With OMNISECRET_TEST_VAULT_TLS_DIR set, the dev server serves https (`-dev-tls`) with a CA,
+     * certificate and key it generates into that folder; the config then names the CA as
+     * `caCertFile`. The shared servers are plain http; the TLS tests start their own.
+     *
+     * With OMNISECRET_TEST_VAULT_STORAGE=raft, the dev server keeps its data in Raft (what
+     * production runs on) in a folder of its own, emptied at each start, instead of the dev
+     * server's in-memory storage. OpenBao's copies every stored entry into a new tree at the start
+     * of each request's transaction (a CPU profile of the dev server under the scale workload: 72%
+     * in `TransactionalInmemBackend.BeginTx`, `radix.ToMap`/`NewFromMap`), so there every request
+     * costs in proportion to all that the server holds; the scale workload runs on Raft.
+     */
+    async launch(executable, env) {
+      const fixed = env[kind.portVariable] ?? kind.defaultPort;
+      const port = fixed === undefined ? await freePort() : Number(fixed);
+      if (fixed !== undefined) await assertPortFree(port, kind.name, kind.portVariable);
+      const storageArgs = env.OMNISECRET_TEST_VAULT_STORAGE === "raft" ? await raftStorage(kind.name, port) : [];
+      const tlsDir = env.OMNISECRET_TEST_VAULT_TLS_DIR;
+      const address = `${tlsDir ? "https" : "http"}://127.0.0.1:${port}`;
+      const caCertFile = tlsDir ? join(tlsDir, "vault-ca.pem") : undefined;
+      const send = caCertFile ? tlsRootRequest(address, caCertFile) : plainRootRequest(address);
+      return {
+        command: executable,
+        args: [
+          "server",
+          "-dev",
+          `-dev-root-token-id=${ROOT_TOKEN}`,
+          `-dev-listen-address=127.0.0.1:${port}`,
+          // Leave the user's token helper file (~/.vault-token) alone.
+          "-dev-no-store-token",
+          ...(tlsDir ? ["-dev-tls", `-dev-tls-cert-dir=${tlsDir}`] : []),
+          ...storageArgs,
+        ],
+        // Until the server has written its CA, the https request fails; that is "not ready yet".
+        isReady: async () => (await send("GET", "sys/health")).status === 200,
+        prepare: () => keepOneVersionOnTheDefaultMount(send),
+        config: { provider: "vault", address, token: ROOT_TOKEN, ...(caCertFile ? { caCertFile } : {}) },
+      };
+    },
+  };
+}
+
+export const vaultServer = devServer({
+  name: "vault",
   description: "an OpenBao dev server (the Vault API), built from the Go module proxy",
+  installScript: "vault/install.sh",
+  portVariable: "OMNISECRET_TEST_VAULT_PORT",
+  defaultPort: 8200,
   external(env) {
     const address = env.OMNISECRET_TEST_VAULT_ADDR;
     if (!address) return undefined;
     return { provider: "vault", address, token: env.OMNISECRET_TEST_VAULT_TOKEN ?? ROOT_TOKEN };
   },
-  install: (env) => runInstallScript("vault/install.sh", env),
-  /**
-   * With OMNISECRET_TEST_VAULT_TLS_DIR set, the dev server serves https (`-dev-tls`) with a CA,
-   * certificate and key it generates into that folder; the config then names the CA as
-   * `caCertFile`. The shared servers are plain http; the TLS tests start their own.
-   *
-   * With OMNISECRET_TEST_VAULT_STORAGE=raft, the dev server keeps its data in Raft (what
-   * production OpenBao runs on) in a folder of its own, emptied at each start, instead of the
-   * dev server's in-memory storage. That one copies every stored entry into a new tree at the start
-   * of each request's transaction (a CPU profile of the dev server under the scale workload: 72%
-   * in `TransactionalInmemBackend.BeginTx`, `radix.ToMap`/`NewFromMap`), so there every request
-   * costs in proportion to all that the server holds; the scale workload runs on Raft.
-   */
-  async launch(executable, env) {
-    const port = Number(env.OMNISECRET_TEST_VAULT_PORT ?? 8200);
-    await assertPortFree(port, "vault", "OMNISECRET_TEST_VAULT_PORT");
-    const storageArgs = env.OMNISECRET_TEST_VAULT_STORAGE === "raft" ? await raftStorage(port) : [];
-    const tlsDir = env.OMNISECRET_TEST_VAULT_TLS_DIR;
-    const address = `${tlsDir ? "https" : "http"}://127.0.0.1:${port}`;
-    const caCertFile = tlsDir ? join(tlsDir, "vault-ca.pem") : undefined;
-    const send = caCertFile ? tlsRootRequest(address, caCertFile) : plainRootRequest(address);
-    return {
-      command: executable,
-      args: [
-        "server",
-        "-dev",
-        `-dev-root-token-id=${ROOT_TOKEN}`,
-        `-dev-listen-address=127.0.0.1:${port}`,
-        // Leave the user's token helper file (~/.vault-token) alone.
-        "-dev-no-store-token",
-        ...(tlsDir ? ["-dev-tls", `-dev-tls-cert-dir=${tlsDir}`] : []),
-        ...storageArgs,
-      ],
-      // Until the server has written its CA, the https request fails; that is "not ready yet".
-      isReady: async () => (await send("GET", "sys/health")).status === 200,
-      prepare: () => keepOneVersionOnTheDefaultMount(send),
-      config: { provider: "vault", address, token: ROOT_TOKEN, ...(caCertFile ? { caCertFile } : {}) },
-    };
-  },
-};
+});
 
-/** `-config` of a Raft storage in `<tmp>/omnisecret-openbao-raft/<port>/`, emptied first (see `launch`). */
-async function raftStorage(port: number): Promise<string[]> {
-  const folder = join(tmpdir(), "omnisecret-openbao-raft", String(port));
+/**
+ * HashiCorp Vault 1.14.8 (its last MPL release), which has no `detailed-metadata`: the adapter's
+ * list fallback against the real thing. Opt-in, as its cold build takes 15-20 minutes; the tests
+ * that use it are in hashicorp.test.ts.
+ */
+export const hashicorpVaultServer = devServer({
+  name: "vault-hashicorp",
+  description: "a HashiCorp Vault 1.14.8 dev server, built from the Go module proxy",
+  installScript: "vault/install-hashicorp.sh",
+  portVariable: "OMNISECRET_TEST_VAULT_HASHICORP_PORT",
+  enabledBy: "OMNISECRET_TEST_VAULT_HASHICORP",
+});
+
+/** `-config` of a Raft storage in `<tmp>/omnisecret-raft/<server>-<port>/`, emptied first (see `launch`). */
+async function raftStorage(name: string, port: number): Promise<string[]> {
+  const folder = join(tmpdir(), "omnisecret-raft", `${name}-${port}`);
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(join(folder, "data"), { recursive: true });
   const clusterPort = await freePort();
