@@ -23,6 +23,12 @@ export interface ScaleProvider {
   listRaw(): Promise<number>;
   serverListed(prefix: string): Promise<number>;
   dropLeftovers?(prefix: string): Promise<void>;
+  /**
+   * Sends the requests omnisecret's list of `prefix` sends, with the raw client, and returns how
+   * long they took: the server's own cost of that list (vault: the paged LIST of the detailed
+   * metadata). Absent where the raw side's own list already sends the same requests.
+   */
+  timeListRequests?(prefix: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -142,6 +148,26 @@ async function vault(config: Record<string, unknown>, rawPrefix: string, owner: 
     },
     async serverListed(prefix) {
       return (await keys(prefix)).length;
+    },
+    async timeListRequests(prefix) {
+      const pageSize = (config.listPageSize as number | undefined) ?? 10_000;
+      const start = performance.now();
+      for (let after: string | undefined; ; ) {
+        const query = `?limit=${pageSize}${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`;
+        let page: string[];
+        try {
+          const body = (await client.list(`${mount}/detailed-metadata/${prefix}/${owner}/${query}`)) as {
+            data?: { keys?: string[] };
+          };
+          page = body?.data?.keys ?? [];
+        } catch (error) {
+          if ((error as { response?: { statusCode?: number } }).response?.statusCode === 404) break;
+          throw error;
+        }
+        if (page.length < pageSize) break;
+        after = page.at(-1);
+      }
+      return performance.now() - start;
     },
     async dropLeftovers(prefix) {
       const all = await keys(prefix);

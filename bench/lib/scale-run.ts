@@ -66,6 +66,11 @@ export async function benchScale(options: ScaleRunOptions): Promise<ScaleResult[
         return count;
       },
       serverListed: () => support.serverListed(omnisecretPrefix),
+      ...(support.timeListRequests
+        ? {
+            timeListRequests: () => (support.timeListRequests as (prefix: string) => Promise<number>)(omnisecretPrefix),
+          }
+        : {}),
     };
     const rawSide: ScaleSide = {
       side: raw,

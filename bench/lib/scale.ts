@@ -92,6 +92,12 @@ export interface ListSummary {
   /** Keys the server listed (L): more than `listed` where it lists beyond the namespace, or deleted secrets' leftovers. */
   serverListed: number;
   msPerLiveSecret: number;
+  /**
+   * The server's own time for the requests this list sent, sent again by the raw client right
+   * after (median of up to 3), where the provider's scale support can send them (vault's paged
+   * LIST of the detailed metadata): what a list costs that omnisecret does not add.
+   */
+  serverMs?: number;
 }
 
 export type ScaleRound = Record<ScaleOperation, OperationSummary> & Record<ScaleList, ListSummary>;
@@ -117,6 +123,8 @@ export interface ScaleSide {
   readonly side: BenchSide;
   list(): Promise<number>;
   serverListed(): Promise<number>;
+  /** The same list requests sent by the raw client, timed (see `ListSummary.serverMs`). */
+  timeListRequests?(): Promise<number>;
 }
 
 async function pooled(ids: readonly string[], operation: (id: string) => Promise<unknown>): Promise<OperationSummary> {
@@ -159,12 +167,21 @@ async function listed(side: ScaleSide): Promise<ListSummary> {
     requests.push(requestCount() - requestsBefore);
   }
   const ms = median(times);
+  const serverTimes: number[] = [];
+  for (
+    let spentOnServer = 0;
+    side.timeListRequests && serverTimes.length < 3 && spentOnServer < SCALE_LIST_BUDGET_MS;
+  ) {
+    serverTimes.push(await side.timeListRequests());
+    spentOnServer += serverTimes.at(-1) as number;
+  }
   return {
     ms: round(ms, 2),
     requests: median(requests),
     listed: count,
     serverListed: await side.serverListed(),
     msPerLiveSecret: count > 0 ? round(ms / count, 4) : Number.NaN,
+    ...(serverTimes.length > 0 ? { serverMs: round(median(serverTimes), 2) } : {}),
   };
 }
 
@@ -282,16 +299,29 @@ export function checkScale(result: ScaleResult): ScaleCheck[] {
   for (const [subject, pick] of latency) {
     const ratio = ratioOf(result.omnisecret, pick);
     const [first, second] = result.omnisecret.rounds;
-    const rawRatio = ratioOf(result.raw, pick);
+    const list = SCALE_LISTS.find((candidate) => listName(candidate) === subject);
+    // A list's own requests, sent again by the raw client, where they can be: the server's share
+    // of the list's growth (else the raw side's own list, which may send other requests).
+    const sameRequests =
+      list !== undefined && first?.[list].serverMs !== undefined && second?.[list].serverMs !== undefined;
+    const rawRatio = sameRequests
+      ? ratioOf(result.omnisecret, (r) => (r[list].serverMs as number) / Math.max(1, r[list].serverListed))
+      : ratioOf(result.raw, pick);
+    // A list's requests grow with L by design (one per page); the request target below judges them.
+    const listRequestsMet =
+      list !== undefined &&
+      result.omnisecret.rounds.every(
+        (r) => r[list].requests <= listRequestTarget(r[list].serverListed, result.pageSize),
+      );
     checks.push({
       provider: result.provider,
       target: `round 2 median at most ${SCALE_TARGETS.roundRatio}x round 1`,
       subject,
       value: `${ratio}x`,
       met: ratio <= SCALE_TARGETS.roundRatio,
-      raw: `${rawRatio}x`,
+      raw: sameRequests ? `${rawRatio}x (omnisecret's list requests, sent by the raw client)` : `${rawRatio}x`,
       rawMisses: rawRatio > SCALE_TARGETS.roundRatio,
-      requests: [requestsOf(subject, first), requestsOf(subject, second)],
+      ...(listRequestsMet ? {} : { requests: [requestsOf(subject, first), requestsOf(subject, second)] }),
     });
   }
   for (const list of SCALE_LISTS) {
@@ -407,6 +437,7 @@ export function scaleMarkdown(results: readonly ScaleResult[], machine: { cpu: s
         "requests (omni / raw)",
         "target",
         "ms per live secret (omni / raw)",
+        "ms (omni / its requests, raw client)",
       ],
       [],
       results.flatMap((result) =>
@@ -424,6 +455,7 @@ export function scaleMarkdown(results: readonly ScaleResult[], machine: { cpu: s
               `${o[list].requests}${o[list].requests <= target ? "" : " ✗"} / ${r?.[list].requests ?? "-"}`,
               String(target),
               `${ms4(o[list].msPerLiveSecret)} / ${ms4(r?.[list].msPerLiveSecret ?? Number.NaN)}`,
+              `${ms(o[list].ms)} / ${ms(o[list].serverMs ?? Number.NaN)}`,
             ];
           }),
         ),
