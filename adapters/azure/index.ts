@@ -38,10 +38,8 @@
  * recover waits on, and the waits for a purge to finish, included), each HTTP attempt by
  * `requestTimeoutMs`.
  */
-import { readFileSync } from "node:fs";
-import { Agent as HttpsAgent } from "node:https";
+import type { Agent as HttpsAgent } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createSecureContext, rootCertificates } from "node:tls";
 import { debuglog } from "node:util";
 import {
   AzureAuthorityHosts,
@@ -60,13 +58,13 @@ import {
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
-  ConfigError,
   isSecretStoreError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
   SecretIntegrityError,
   SecretNotFoundError,
 } from "../../src/errors.js";
+import { trustedCas, trustingAgent } from "../../src/kit/tls-trust.js";
 import { parseStoredValues, secretNamePattern } from "../../src/validation.js";
 import { redactValues } from "../../src/wrap-unknown.js";
 import {
@@ -442,32 +440,6 @@ function isPurgeable(deleted: DeletedSecret): boolean {
   return level === undefined || level.includes("Purgeable");
 }
 
-/** The CAs a client with `caCertFile` trusts: the system's (and NODE_EXTRA_CA_CERTS), plus the file. */
-function trustedCas(caCertFile: string): string[] {
-  let file: string;
-  try {
-    file = readFileSync(caCertFile, "utf8");
-  } catch (error) {
-    throw new ConfigError(`the CA certificate file ${caCertFile} could not be read`, {
-      provider: PROVIDER,
-      field: "caCertFile",
-      cause: error,
-    });
-  }
-  const cas = [...rootCertificates];
-  // `tlsOptions.ca` replaces Node's CAs for this client, NODE_EXTRA_CA_CERTS included: keep them.
-  const extra = process.env.NODE_EXTRA_CA_CERTS;
-  if (extra) {
-    try {
-      cas.push(readFileSync(extra, "utf8"));
-    } catch {
-      // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS.
-    }
-  }
-  cas.push(file);
-  return cas;
-}
-
 const AZURE_AUTHORITY_HOSTS = new Set<string>(
   Object.values(AzureAuthorityHosts).map((host) => new URL(host).host.toLowerCase()),
 );
@@ -508,9 +480,6 @@ function createCredential(
  * key, and no new connection parses the PEMs into one of its own either. Trust and verification
  * are the same: the context holds exactly those CAs, and the agent checks certificate and host.
  */
-function trustingAgent(ca: string[]): HttpsAgent {
-  return new HttpsAgent({ keepAlive: true, secureContext: createSecureContext({ ca }) });
-}
 
 /** The SecretClient of a config, and the agent it was given (the adapter's to close), if any. */
 /**
@@ -524,7 +493,7 @@ const sameServiceVersions: [AzureServiceVersion, SdkServiceVersion] extends [Sdk
 void sameServiceVersions;
 
 function createClient(options: ResolvedAzureOptions): { client: SecretClient; agent: HttpsAgent | undefined } {
-  const ca = options.caCertFile ? trustedCas(options.caCertFile) : undefined;
+  const ca = options.caCertFile ? trustedCas(options.caCertFile, PROVIDER) : undefined;
   const agent = ca ? trustingAgent(ca) : undefined;
   const url = new URL(options.vaultUrl);
   // The options schema accepts http only for a loopback host.

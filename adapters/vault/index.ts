@@ -83,15 +83,12 @@
  *
  * Every operation is bounded by `operationTimeoutMs`, each request by `requestTimeoutMs`.
  */
-import { readFileSync } from "node:fs";
-import { Agent as HttpsAgent } from "node:https";
-import { createSecureContext, rootCertificates } from "node:tls";
+import type { Agent as HttpsAgent } from "node:https";
 import { debuglog } from "node:util";
 import nodeVault from "node-vault";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import { type Deadline, DeadlineBoundAdapter, withinDeadline } from "../../src/deadline.js";
 import {
-  ConfigError,
   PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
@@ -100,6 +97,7 @@ import {
   SecretNotFoundError,
   SecretStoreError,
 } from "../../src/errors.js";
+import { trustedCas, trustingAgent } from "../../src/kit/tls-trust.js";
 import { retryWithBackoff } from "../../src/retry.js";
 import { checkStoredValues, secretNamePattern } from "../../src/validation.js";
 import {
@@ -906,33 +904,17 @@ function latestVersionIsGone(metadata: SecretMetadata): boolean {
 /**
  * The node-vault client of a config, and the agent it was given (the adapter's to close), if any.
  *
- * With `caCertFile`, the client gets a keep-alive agent built on one secure context, not `ca` in
- * its request options: node-vault turns `ca` into an `https.Agent` without keep-alive (a TLS
- * handshake on every request), and Node's agent joins its `ca` (the system's CAs, the
- * NODE_EXTRA_CA_CERTS bundle and the file: hundreds of kilobytes) into the key it computes for
- * every request. The trust is the same: the system's CAs and the file's, and the agent checks
- * the certificate and the host name.
+ * With `caCertFile`, the client gets the kit's keep-alive agent (src/kit/tls-trust.ts: the
+ * system's CAs, NODE_EXTRA_CA_CERTS's and the file's, in one secure context), not `ca` in its
+ * request options: node-vault turns `ca` into an `https.Agent` without keep-alive (a TLS handshake
+ * on every request). The agent checks the certificate and the host name.
  */
 function createClient(options: ResolvedVaultOptions): { client: nodeVault.client; agent: HttpsAgent | undefined } {
   let agent: HttpsAgent | undefined;
   if (options.caCertFile) {
-    let file: string;
-    try {
-      file = readFileSync(options.caCertFile, "utf8");
-    } catch (error) {
-      throw new ConfigError(`the CA certificate file ${options.caCertFile} could not be read`, {
-        provider: PROVIDER,
-        field: "caCertFile",
-        cause: error,
-      });
-    }
-    // Added to the system's CAs, not instead of them. A plain-http address has no use for it.
-    if (options.address.startsWith("https:")) {
-      agent = new HttpsAgent({
-        keepAlive: true,
-        secureContext: createSecureContext({ ca: [...rootCertificates, file] }),
-      });
-    }
+    // Read (and refused when unreadable) whatever the address; a plain-http address has no use for it.
+    const cas = trustedCas(options.caCertFile, PROVIDER);
+    if (options.address.startsWith("https:")) agent = trustingAgent(cas);
   }
   const client = nodeVault({
     endpoint: options.address,

@@ -637,6 +637,28 @@ describe("azure adapter against the Key Vault API", () => {
     );
 
     it.skipIf(!caCertFile)(
+      "trusts NODE_EXTRA_CA_CERTS beside caCertFile: the server's CA there, another CA in caCertFile (issue 22)",
+      async () => {
+        const otherCa = join(mkdtempSync(join(tmpdir(), "omnisecret-azure-ca-")), "other-ca.pem");
+        writeFileSync(otherCa, rootCertificates[0] as string);
+        const saved = process.env.NODE_EXTRA_CA_CERTS;
+        // Read when the adapter builds its clients, as Node reads it at startup for its own CAs.
+        process.env.NODE_EXTRA_CA_CERTS = caCertFile as string;
+        let store: SecretStore;
+        try {
+          store = await open({ caCertFile: otherCa });
+        } finally {
+          if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+          else process.env.NODE_EXTRA_CA_CERTS = saved;
+        }
+        const id = randomUUID();
+        await store.storeSecretValues(id, { extra: "ca" });
+        expect(await store.getSecretValues(id)).toEqual({ extra: "ca" });
+        await store.deleteSecretValues(id);
+      },
+    );
+
+    it.skipIf(!caCertFile)(
       "keeps caCertFile's CAs out of the key Node's https agent makes for every request",
       async () => {
         // The key is a string join of the agent's `ca`: with the system's CAs and a

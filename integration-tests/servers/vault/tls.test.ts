@@ -100,6 +100,25 @@ describe("vault adapter over https", () => {
     expect(error).toMatchObject({ code: "E_CONFIG", field: "caCertFile" });
   });
 
+  it("trusts NODE_EXTRA_CA_CERTS beside caCertFile: the server's CA there, another CA in caCertFile (issue 22)", async () => {
+    const otherCa = join(tlsDir, "other-ca.pem");
+    writeFileSync(otherCa, rootCertificates[0] as string);
+    const saved = process.env.NODE_EXTRA_CA_CERTS;
+    // Read when the adapter builds its client, as Node reads it at startup for its own CAs.
+    process.env.NODE_EXTRA_CA_CERTS = config.caCertFile as string;
+    let store: SecretStore;
+    try {
+      store = await open({ caCertFile: otherCa });
+    } finally {
+      if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+      else process.env.NODE_EXTRA_CA_CERTS = saved;
+    }
+    const id = randomUUID();
+    await store.storeSecretValues(id, { extra: "ca" });
+    expect(await store.getSecretValues(id)).toEqual({ extra: "ca" });
+    await store.deleteSecretValues(id);
+  });
+
   it("keeps its connections alive across operations, and caCertFile's CAs out of the agent's per-request key", async () => {
     // node-vault turns a `ca` request option into an agent without keep-alive (a handshake per
     // request), and Node's agent joins its `ca` (the system's CAs and the file) into the key it
