@@ -5,6 +5,7 @@
  * from these; the schema module is loaded only for the provider a config selects.
  */
 import * as v from "valibot";
+import { DEFAULT_OPERATION_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from "./deadline.js";
 
 /**
  * Letters, digits and dashes only, because the prefix becomes part of a provider-native name
@@ -58,6 +59,32 @@ export const verifyOwnershipSchema = v.optional(v.boolean(), false);
 export function integer(min: number, max: number = Number.MAX_SAFE_INTEGER) {
   return v.pipe(v.number(), v.safeInteger(), v.minValue(min), v.maxValue(max));
 }
+
+/*
+ * The options the cloud adapters share (aws, gcp, vault, azure), each defined once here and used by
+ * every options schema that has it; their defaults and why `maxAttempts` differs per provider are
+ * in docs/configuration.md's table.
+ */
+
+/** Milliseconds one request (one attempt) may take. @default 10000 (`DEFAULT_REQUEST_TIMEOUT_MS`) */
+export const requestTimeoutMsSchema = v.optional(integer(1, 600_000), DEFAULT_REQUEST_TIMEOUT_MS);
+
+/** Milliseconds one operation may take, every request, retry and backoff in it included. @default 20000 */
+export const operationTimeoutMsSchema = v.optional(integer(1, 600_000), DEFAULT_OPERATION_TIMEOUT_MS);
+
+/**
+ * Attempts for each request the provider may answer with a passing failure. Each adapter gives its
+ * own default: the SDKs' retry guidance differs (docs/configuration.md says why for each).
+ */
+export function maxAttemptsSchema(defaultAttempts: number, most = 20) {
+  return v.optional(integer(1, most), defaultAttempts);
+}
+
+/** Send values over plain http to a host that is not this machine. @default false */
+export const allowPlaintextRemoteSchema = v.optional(v.boolean(), false);
+
+/** PEM file of a CA to trust beside the system's (src/kit/tls-trust.ts). */
+export const caCertFileSchema = v.optional(v.pipe(v.string(), v.minLength(1)));
 
 /**
  * A URL whose scheme is one of `schemes`. Surrounding whitespace is dropped, and an http(s) URL

@@ -1,11 +1,15 @@
 import * as v from "valibot";
 import {
+  allowPlaintextRemoteSchema,
   cacheSchema,
   integer,
   isRefusedPlaintext,
+  maxAttemptsSchema,
+  operationTimeoutMsSchema,
   ownerSchema,
   PLAINTEXT_REMOTE_MESSAGE,
   prefixSchema,
+  requestTimeoutMsSchema,
   urlSchema,
   verifyOwnershipSchema,
 } from "../../src/config-schema.js";
@@ -40,7 +44,7 @@ export const awsOptionsSchema = v.pipe(
      * machine). Request signatures and values then cross the network unencrypted.
      * @default false
      */
-    allowPlaintextRemote: v.optional(v.boolean(), false),
+    allowPlaintextRemote: allowPlaintextRemoteSchema,
     /**
      * Static credentials.
      * @default the SDK's default credential chain (environment, shared files, SSO, instance or task role)
@@ -75,19 +79,19 @@ export const awsOptionsSchema = v.pipe(
      * Attempts the SDK makes for each request (throttling, 5xx and timed-out requests are retried).
      * @default 3
      */
-    maxAttempts: v.optional(integer(1, 20), 3),
+    maxAttempts: maxAttemptsSchema(3),
     /**
      * Milliseconds one request (one attempt) may take, connecting included (the SDK handler's
      * `requestTimeout` and `connectionTimeout`); then the SDK tries again if attempts are left.
      * @default 10000
      */
-    requestTimeoutMs: v.optional(integer(1, 600_000), 10_000),
+    requestTimeoutMs: requestTimeoutMsSchema,
     /**
      * Milliseconds one operation may take, every request, retry and backoff in it included; then it
      * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page. Also bounds an injected client.
      * @default 20000
      */
-    operationTimeoutMs: v.optional(integer(1, 600_000), 20_000),
+    operationTimeoutMs: operationTimeoutMsSchema,
     /**
      * Attempts to re-create a name AWS still holds from a just-deleted secret.
      * @default 8

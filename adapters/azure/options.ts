@@ -1,10 +1,14 @@
 import * as v from "valibot";
 import {
+  caCertFileSchema,
   cacheSchema,
   integer,
   isLoopbackHost,
+  maxAttemptsSchema,
+  operationTimeoutMsSchema,
   ownerSchema,
   prefixSchema,
+  requestTimeoutMsSchema,
   urlSchema,
   verifyOwnershipSchema,
 } from "../../src/config-schema.js";
@@ -110,7 +114,7 @@ export const azureOptionsSchema = v.strictObject({
    * CA. It adds trust; TLS is always verified.
    * @default none
    */
-  caCertFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+  caCertFile: caCertFileSchema,
   /**
    * Skip the SDK's check that the 401 challenge's resource matches the vault's domain. Only
    * emulators and test servers, whose host is not `*.vault.azure.net`, need true.
@@ -156,12 +160,12 @@ export const azureOptionsSchema = v.strictObject({
    * connections are retried, with exponential backoff from 500 ms).
    * @default 4
    */
-  maxAttempts: v.optional(integer(1, 20), 4),
+  maxAttempts: maxAttemptsSchema(4),
   /**
    * Milliseconds one request (one attempt) may take; then the SDK tries again if attempts are left.
    * @default 10000
    */
-  requestTimeoutMs: v.optional(integer(1, 600_000), 10_000),
+  requestTimeoutMs: requestTimeoutMsSchema,
   /**
    * Milliseconds one operation may take, every request, retry, poll and backoff in it included;
    * then it fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page. A delete waits
@@ -169,7 +173,7 @@ export const azureOptionsSchema = v.strictObject({
    * finishes a purge, all within this.
    * @default 20000
    */
-  operationTimeoutMs: v.optional(integer(1, 600_000), 20_000),
+  operationTimeoutMs: operationTimeoutMsSchema,
   /**
    * Limit on `JSON.stringify(values)` in UTF-8 bytes; Key Vault's own limit (25,600) is the most.
    * @default 25600

@@ -1,10 +1,14 @@
 import * as v from "valibot";
 import {
+  allowPlaintextRemoteSchema,
   cacheSchema,
   integer,
   isLoopbackHost,
+  maxAttemptsSchema,
+  operationTimeoutMsSchema,
   ownerSchema,
   prefixSchema,
+  requestTimeoutMsSchema,
   verifyOwnershipSchema,
 } from "../../src/config-schema.js";
 
@@ -79,7 +83,7 @@ export const gcpOptionsSchema = v.pipe(
      * values included, then crosses the network unencrypted.
      * @default false
      */
-    allowPlaintextRemote: v.optional(v.boolean(), false),
+    allowPlaintextRemote: allowPlaintextRemoteSchema,
     /**
      * Which installation the secrets belong to, as ZenML's server id: part of every secret's name
      * (`<prefix>-<owner>-<uuid>`), and written as the `omnisecret-owner` label too.
@@ -139,18 +143,18 @@ export const gcpOptionsSchema = v.pipe(
      * that hits UNAVAILABLE or DEADLINE_EXCEEDED, with backoff. The SDK's own retries are off.
      * @default 3
      */
-    maxAttempts: v.optional(integer(1, 10), 3),
+    maxAttempts: maxAttemptsSchema(3, 10),
     /**
      * Milliseconds one request (one attempt) may take: the gRPC deadline of each call.
      * @default 10000
      */
-    requestTimeoutMs: v.optional(integer(1, 600_000), 10_000),
+    requestTimeoutMs: requestTimeoutMsSchema,
     /**
      * Milliseconds one operation may take, every request, retry and backoff in it included; then it
      * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
      * @default 20000
      */
-    operationTimeoutMs: v.optional(integer(1, 600_000), 20_000),
+    operationTimeoutMs: operationTimeoutMsSchema,
     /**
      * A store is two requests (CreateSecret, then AddSecretVersion). A secret that still has no
      * version this many milliseconds after a store found its name taken is taken for the leftover

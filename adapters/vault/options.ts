@@ -1,11 +1,16 @@
 import * as v from "valibot";
 import {
+  allowPlaintextRemoteSchema,
+  caCertFileSchema,
   cacheSchema,
   integer,
   isRefusedPlaintext,
+  maxAttemptsSchema,
+  operationTimeoutMsSchema,
   ownerSchema,
   PLAINTEXT_REMOTE_MESSAGE,
   prefixSchema,
+  requestTimeoutMsSchema,
   urlSchema,
   verifyOwnershipSchema,
 } from "../../src/config-schema.js";
@@ -51,7 +56,7 @@ export const vaultOptionsSchema = v.pipe(
      * machine). The token and the values then cross the network unencrypted.
      * @default false
      */
-    allowPlaintextRemote: v.optional(v.boolean(), false),
+    allowPlaintextRemote: allowPlaintextRemoteSchema,
     /** A token. Give this or `appRole`; `VAULT_TOKEN` is read when neither is in the config. */
     token: v.optional(v.pipe(v.string(), v.minLength(1))),
     /**
@@ -112,24 +117,24 @@ export const vaultOptionsSchema = v.pipe(
      */
     listPageSize: v.optional(integer(1, 100_000), 10_000),
     /** PEM file of a CA to trust for an HTTPS address, beside the system's. @default `VAULT_CACERT` */
-    caCertFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+    caCertFile: caCertFileSchema,
     /**
      * Attempts for a request answered 429 or 5xx (sealed, standby) or not answered, with backoff.
      * @default 4
      */
-    maxAttempts: v.optional(integer(1, 20), 4),
+    maxAttempts: maxAttemptsSchema(4),
     /**
      * Milliseconds one request (one attempt) may take before it is abandoned and, if attempts are
      * left, sent again.
      * @default 10000
      */
-    requestTimeoutMs: v.optional(integer(1, 600_000), 10_000),
+    requestTimeoutMs: requestTimeoutMsSchema,
     /**
      * Milliseconds one operation may take, every request, retry and backoff in it included; then it
      * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
      * @default 20000
      */
-    operationTimeoutMs: v.optional(integer(1, 600_000), 20_000),
+    operationTimeoutMs: operationTimeoutMsSchema,
     /** A node-vault client you built yourself; address, token, namespace and TLS options are then ignored. */
     client: v.optional(
       v.custom<NodeVaultClient>(
