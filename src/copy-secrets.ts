@@ -17,10 +17,11 @@
  * outlive the process (the memory store).
  */
 import { isDeepStrictEqual } from "node:util";
+import { forEachConcurrently } from "./concurrency.js";
 import { resolveConfigWithBackup, splitBackupConfig } from "./config.js";
 import type { SecretValues } from "./contract.js";
 import { ConfigError, errorCodeOf, isSecretStoreError, type SecretStoreErrorCode } from "./errors.js";
-import { forEachConcurrently, placeOfStore, SecretStore } from "./secret-store.js";
+import { placeOfStore, SecretStore } from "./secret-store.js";
 
 export interface CopySecretsOptions {
   /**

@@ -1,3 +1,4 @@
+export { createAdapterFromConfig, type StoreOptions } from "./adapter-factory.js";
 export type { BackupEvent, BackupOptions } from "./backup-adapter.js";
 export {
   type ConfigSources,
@@ -36,11 +37,5 @@ export {
 } from "./errors.js";
 export type { CacheOptions } from "./read-cache.js";
 export { providerNames } from "./registry.js";
-export {
-  createAdapterFromConfig,
-  type GetManyOptions,
-  type SecretReadResult,
-  SecretStore,
-  type StoreOptions,
-} from "./secret-store.js";
+export { type GetManyOptions, type SecretReadResult, SecretStore } from "./secret-store.js";
 export { canonicalSecretId } from "./validation.js";

@@ -1,5 +1,6 @@
 import { debuglog, inspect, isDeepStrictEqual } from "node:util";
-import { BackupAdapter, type BackupOptions } from "./backup-adapter.js";
+import { createAdapterFromConfig, type StoreOptions } from "./adapter-factory.js";
+import { forEachConcurrently } from "./concurrency.js";
 import {
   type ConfigSources,
   comparableLocation,
@@ -8,12 +9,11 @@ import {
   type ResolvedConfig,
   redactConfig,
   resolveCacheOptions,
-  resolveConfigWithBackup,
 } from "./config.js";
 import { type SecretsAdapter, type SecretValues, UNCACHEABLE } from "./contract.js";
 import { OperationNotSupportedError, SecretChangedError, SecretNotFoundError, SecretStoreError } from "./errors.js";
 import { type CacheOptions, ReadCache, type ResolvedCacheOptions } from "./read-cache.js";
-import { loadAdapterFactory, type ProviderDefinition } from "./registry.js";
+import type { ProviderDefinition } from "./registry.js";
 import {
   canonicalSecretId,
   checkStoredValues,
@@ -23,10 +23,7 @@ import {
 } from "./validation.js";
 import { type Operation, redactValues, wrapUnknown } from "./wrap-unknown.js";
 
-export { redactValues };
-
-/** Options of a store that are code, not config: callbacks. */
-export interface StoreOptions extends BackupOptions {}
+export { createAdapterFromConfig, redactValues, type StoreOptions };
 
 /** What `getManySecretValues` gives for one id: its values, or the typed error a get of it would throw. */
 export type SecretReadResult = { readonly values: SecretValues } | { readonly error: SecretStoreError };
@@ -445,76 +442,4 @@ export class SecretStore {
       throw wrapUnknown(error, this.provider, operation, secretId, values);
     }
   }
-}
-
-/**
- * Validates a config and builds its provider's adapter, without the facade around it (the
- * contract suite and tools that wrap adapters use this). With `backup` in the config, the
- * adapter is a `BackupAdapter` over the two stores' adapters.
- */
-export async function createAdapterFromConfig(
-  config: OmnisecretConfig | Record<string, unknown>,
-  options: StoreOptions = {},
-): Promise<{ adapter: SecretsAdapter; config: ResolvedConfig; sides: readonly ResolvedSide[] }> {
-  const { primary, backup } = await resolveConfigWithBackup(config);
-  const primaryAdapter = await buildAdapter(primary.definition, primary.config);
-  const primarySide = { ...primary, adapter: primaryAdapter };
-  if (backup === undefined) return { adapter: primaryAdapter, config: primary.config, sides: [primarySide] };
-  let backupAdapter: SecretsAdapter;
-  try {
-    backupAdapter = await buildAdapter(backup.definition, backup.config);
-  } catch (error) {
-    await Promise.resolve(primaryAdapter.close?.()).catch(() => undefined);
-    throw error;
-  }
-  return {
-    adapter: new BackupAdapter(
-      { adapter: primaryAdapter, provider: primary.definition.name },
-      { adapter: backupAdapter, provider: backup.definition.name },
-      options,
-    ),
-    config: { ...primary.config, backup: backup.config },
-    sides: [primarySide, { ...backup, adapter: backupAdapter }],
-  };
-}
-
-/** One store a config opens (the primary, or its backup): its provider, resolved config and adapter. */
-interface ResolvedSide {
-  readonly definition: ProviderDefinition;
-  readonly config: ResolvedConfig;
-  readonly adapter: SecretsAdapter;
-}
-
-async function buildAdapter(definition: ProviderDefinition, config: ResolvedConfig): Promise<SecretsAdapter> {
-  const factory = await loadAdapterFactory(definition);
-  try {
-    return await factory(config as never, { prefix: config.prefix });
-  } catch (error) {
-    throw wrapUnknown(error, definition.name, "create");
-  }
-}
-
-/** Runs `work` on every item, at most `concurrency` at a time; rejects with the first failure once all started ones ended. */
-export async function forEachConcurrently<T>(
-  items: Iterable<T>,
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<void> {
-  const iterator = items[Symbol.iterator]();
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    for (;;) {
-      if (failure || signal?.aborted) return;
-      const next = iterator.next();
-      if (next.done) return;
-      try {
-        await work(next.value);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  if (failure) throw failure.error;
 }

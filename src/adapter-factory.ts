@@ -1,0 +1,60 @@
+/**
+ * Builds a config's adapter: its provider's (or, with `backup`, a BackupAdapter over the primary's
+ * and the backup's). The facade (src/secret-store.ts) wraps what this returns; the contract suite
+ * and tools that wrap adapters use it directly.
+ */
+import { BackupAdapter, type BackupOptions } from "./backup-adapter.js";
+import { type OmnisecretConfig, type ResolvedConfig, resolveConfigWithBackup } from "./config.js";
+import type { SecretsAdapter } from "./contract.js";
+import { loadAdapterFactory, type ProviderDefinition } from "./registry.js";
+import { wrapUnknown } from "./wrap-unknown.js";
+
+/** Options of a store that are code, not config: callbacks. */
+export interface StoreOptions extends BackupOptions {}
+
+/**
+ * Validates a config and builds its provider's adapter, without the facade around it (the
+ * contract suite and tools that wrap adapters use this). With `backup` in the config, the
+ * adapter is a `BackupAdapter` over the two stores' adapters.
+ */
+export async function createAdapterFromConfig(
+  config: OmnisecretConfig | Record<string, unknown>,
+  options: StoreOptions = {},
+): Promise<{ adapter: SecretsAdapter; config: ResolvedConfig; sides: readonly ResolvedSide[] }> {
+  const { primary, backup } = await resolveConfigWithBackup(config);
+  const primaryAdapter = await buildAdapter(primary.definition, primary.config);
+  const primarySide = { ...primary, adapter: primaryAdapter };
+  if (backup === undefined) return { adapter: primaryAdapter, config: primary.config, sides: [primarySide] };
+  let backupAdapter: SecretsAdapter;
+  try {
+    backupAdapter = await buildAdapter(backup.definition, backup.config);
+  } catch (error) {
+    await Promise.resolve(primaryAdapter.close?.()).catch(() => undefined);
+    throw error;
+  }
+  return {
+    adapter: new BackupAdapter(
+      { adapter: primaryAdapter, provider: primary.definition.name },
+      { adapter: backupAdapter, provider: backup.definition.name },
+      options,
+    ),
+    config: { ...primary.config, backup: backup.config },
+    sides: [primarySide, { ...backup, adapter: backupAdapter }],
+  };
+}
+
+/** One store a config opens (the primary, or its backup): its provider, resolved config and adapter. */
+export interface ResolvedSide {
+  readonly definition: ProviderDefinition;
+  readonly config: ResolvedConfig;
+  readonly adapter: SecretsAdapter;
+}
+
+async function buildAdapter(definition: ProviderDefinition, config: ResolvedConfig): Promise<SecretsAdapter> {
+  const factory = await loadAdapterFactory(definition);
+  try {
+    return await factory(config as never, { prefix: config.prefix });
+  } catch (error) {
+    throw wrapUnknown(error, definition.name, "create");
+  }
+}
