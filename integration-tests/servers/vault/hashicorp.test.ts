@@ -3,8 +3,9 @@
  * `detailed-metadata`: the contract suite, and list by its fallback (LIST of the metadata, a read
  * per key), counted on the wire. Opt-in: with OMNISECRET_TEST_VAULT_HASHICORP=1 the harness
  * builds the server (install-hashicorp.sh; minutes the first time) and starts it on a free port
- * (OMNISECRET_TEST_VAULT_HASHICORP_PORT fixes one). Without the variable this file is skipped;
- * with it, a server that did not start fails every test here.
+ * (OMNISECRET_TEST_VAULT_HASHICORP_PORT fixes one). Without the variable vitest.config.ts does
+ * not collect this file (and the describe below skips it, if run by other means); with it, a
+ * server that did not start fails every test here.
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
