@@ -397,7 +397,7 @@ export class BackupAdapter implements SecretsAdapter {
         // This process deleted it: the backup's leftover copy is no secret to update.
         if (this.#deletedOnPrimaryOnly.has(id)) throw primary.error;
         // Stored while the primary was down: it lives on the backup alone, and is updated there.
-        await this.#onBackupAlone(id, values, primary.error, () =>
+        await this.#onBackupAlone("update", id, values, primary.error, () =>
           this.#backup.updateSecretValues(id, values, serialized),
         );
         return;
@@ -435,7 +435,7 @@ export class BackupAdapter implements SecretsAdapter {
           if (retry.ok || retry.error.code === "E_SECRET_NOT_FOUND") this.#deletedOnPrimaryOnly.delete(id);
           throw primary.error;
         }
-        await this.#onBackupAlone(id, undefined, primary.error, () => this.#backup.deleteSecretValues(id));
+        await this.#onBackupAlone("delete", id, undefined, primary.error, () => this.#backup.deleteSecretValues(id));
         return;
       }
       if (primary.error.code !== "E_PROVIDER_UNAVAILABLE") throw primary.error;
@@ -592,12 +592,12 @@ export class BackupAdapter implements SecretsAdapter {
 
   /** The primary does not have the id: an update or delete acts on a backup-only copy, or is "not found". */
   async #onBackupAlone(
+    operation: "update" | "delete",
     id: string,
     values: SecretValues | undefined,
     notFound: SecretStoreError,
     run: () => Promise<void>,
   ): Promise<void> {
-    const operation = values === undefined ? "delete" : "update";
     const backup = await this.#attempt(this.#backupName, operation, id, values, run);
     if (backup.ok) {
       this.#onEvent({ kind: "primary-write-failed", operation, secretId: id, error: notFound, served: true });
