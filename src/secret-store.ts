@@ -218,24 +218,53 @@ export class SecretStore {
       const values = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
       return checkStoredValues(unmarked(values), secretId, this.provider);
     }
-    const cached = cache.lookup(secretId);
-    if (cached !== undefined) {
-      if ("values" in cached) return { ...cached.values };
-      throw new SecretNotFoundError(secretId, { provider: this.provider });
+    const hit = this.#cachedResult(cache, secretId);
+    if (hit !== undefined) {
+      if ("values" in hit) return hit.values;
+      throw hit.error;
     }
     const ticket = cache.beginRead(secretId);
-    let values: SecretValues;
+    let answer: SecretValues | undefined;
+    let result: SecretReadResult;
     try {
-      values = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
+      answer = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
+      result = { values: checkStoredValues(unmarked(answer), secretId, this.provider) };
     } catch (error) {
-      if ((error as SecretStoreError).code === "E_SECRET_NOT_FOUND") cache.completeNotFound(secretId, ticket);
-      else cache.abandonRead(secretId, ticket);
-      throw error;
+      result = { error: error as SecretStoreError };
     }
-    const checked = checkStoredValues(unmarked(values), secretId, this.provider);
-    if (isUncacheable(values)) cache.abandonRead(secretId, ticket);
-    else cache.completeRead(secretId, ticket, checked);
-    return { ...checked };
+    result = this.#settleRead(cache, secretId, ticket, result, answer);
+    if ("error" in result) throw result.error;
+    return result.values;
+  }
+
+  /** The read cache's answer for `id`, if it has one: a copy of the values, or not found. */
+  #cachedResult(cache: ReadCache, id: string): SecretReadResult | undefined {
+    const cached = cache.lookup(id);
+    if (cached === undefined) return undefined;
+    if ("values" in cached) return { values: { ...cached.values } };
+    return { error: new SecretNotFoundError(id, { provider: this.provider }) };
+  }
+
+  /**
+   * Ends a read that went to the provider with ticket `ticket`, for a get and a batch read alike:
+   * values are cached (unless the adapter marked its `answer` uncacheable: a backup's) and handed
+   * out as a copy, a not-found is cached as `cacheNotFound` says, and any other outcome (an
+   * integrity error included) only ends the ticket.
+   */
+  #settleRead(
+    cache: ReadCache,
+    id: string,
+    ticket: number,
+    result: SecretReadResult,
+    answer: SecretValues | undefined,
+  ): SecretReadResult {
+    if ("values" in result && !isUncacheable(answer)) {
+      cache.completeRead(id, ticket, result.values);
+      return { values: { ...result.values } };
+    }
+    if ("error" in result && result.error.code === "E_SECRET_NOT_FOUND") cache.completeNotFound(id, ticket);
+    else cache.abandonRead(id, ticket);
+    return result;
   }
 
   /**
@@ -294,10 +323,9 @@ export class SecretStore {
     const cache = this.#cache;
     const pending: { id: string; ticket: number | undefined }[] = [];
     for (const id of ids) {
-      const cached = cache?.lookup(id);
-      if (cached === undefined) pending.push({ id, ticket: cache?.beginRead(id) });
-      else if ("values" in cached) results.set(id, { values: { ...cached.values } });
-      else results.set(id, { error: new SecretNotFoundError(id, { provider: this.provider }) });
+      const hit = cache && this.#cachedResult(cache, id);
+      if (hit === undefined) pending.push({ id, ticket: cache?.beginRead(id) });
+      else results.set(id, hit);
     }
     if (pending.length === 0) return results;
     debug("%s get batch of %d secrets", this.provider, pending.length);
@@ -328,11 +356,7 @@ export class SecretStore {
         }
       }
       if (cache && ticket !== undefined) {
-        if ("values" in result && !isUncacheable(answer)) {
-          cache.completeRead(id, ticket, result.values);
-          result = { values: { ...result.values } };
-        } else if ("error" in result && result.error.code === "E_SECRET_NOT_FOUND") cache.completeNotFound(id, ticket);
-        else cache.abandonRead(id, ticket);
+        result = this.#settleRead(cache, id, ticket, result, answer instanceof Error ? undefined : answer);
       }
       results.set(id, result);
     }
