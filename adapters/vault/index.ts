@@ -89,7 +89,6 @@ import nodeVault from "node-vault";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import { type Deadline, DeadlineBoundAdapter, withinDeadline } from "../../src/deadline.js";
 import {
-  PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
   SecretChangedError,
@@ -100,6 +99,7 @@ import {
 import { trustedCas, trustingAgent } from "../../src/kit/tls-trust.js";
 import { retryWithBackoff } from "../../src/retry.js";
 import { checkStoredValues, secretNamePattern } from "../../src/validation.js";
+import { AppRoleSession } from "./approle.js";
 import {
   isCheckAndSetMismatch,
   isRetryable,
@@ -206,9 +206,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   readonly #prefix: string;
   /** The mount's `max_versions`, read once (see `#mountMaxVersions`). */
   #mountConfig: Promise<number | undefined> | undefined;
-  #login: Promise<void> | undefined;
-  /** When the AppRole token expires (ms since the epoch); renewed a little before. */
-  #tokenExpiresAt = 0;
+  /** The AppRole sign-in, with `appRole`. */
+  readonly #appRole: AppRoleSession | undefined;
   /**
    * Ids whose delete by this adapter wrote (or may have written) a tombstone it could not destroy:
    * a LIST of the detailed metadata shows them as live, so list reads these alone.
@@ -228,6 +227,9 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       : createClient(options);
     this.#client = made.client;
     this.#agent = made.agent;
+    this.#appRole = options.appRole
+      ? new AppRoleSession(this.#client, options.appRole, options.maxAttempts)
+      : undefined;
   }
 
   /** Closes the idle keep-alive connections of the `caCertFile` agent (node-vault's own agents cannot be closed). */
@@ -790,7 +792,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * `VaultRequestError`.
    */
   async #request<T>(deadline: Deadline, request: () => Promise<T>): Promise<T> {
-    await this.#ensureToken();
+    // An injected client comes signed in; it logs in again only after a 403.
+    if (!this.#options.client) await this.#appRole?.ensureToken();
     let loggedInAgain = false;
     try {
       return await retryWithBackoff(
@@ -799,9 +802,9 @@ export class VaultAdapter extends DeadlineBoundAdapter {
             return await request();
           } catch (error) {
             const failure = toVaultRequestError(error);
-            if (failure.statusCode === 403 && this.#options.appRole && !loggedInAgain) {
+            if (failure.statusCode === 403 && this.#appRole && !loggedInAgain) {
               loggedInAgain = true;
-              await this.#logIn(true);
+              await this.#appRole.logIn(true);
               throw new LoggedInAgain(undefined, { cause: failure });
             }
             throw failure;
@@ -819,64 +822,6 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     } catch (error) {
       throw error instanceof LoggedInAgain ? error.cause : error;
     }
-  }
-
-  async #ensureToken(): Promise<void> {
-    if (!this.#options.appRole || this.#options.client) return;
-    if (this.#tokenExpiresAt > Date.now()) return;
-    await this.#logIn(false);
-  }
-
-  /** One login at a time: concurrent requests that need a token wait for the same one. */
-  #logIn(force: boolean): Promise<void> {
-    if (this.#login && !force) return this.#login;
-    const appRole = this.#options.appRole;
-    if (!appRole) return Promise.resolve();
-    const login = (async () => {
-      let body: { auth?: { client_token?: string; lease_duration?: number } };
-      try {
-        body = await retryWithBackoff(
-          async () => {
-            try {
-              return await this.#client.write(`auth/${appRole.mount}/login`, {
-                role_id: appRole.roleId,
-                secret_id: appRole.secretId,
-              });
-            } catch (error) {
-              throw toVaultRequestError(error);
-            }
-          },
-          (error) => error instanceof VaultRequestError && isRetryable(error),
-          { attempts: this.#options.maxAttempts, initialDelayMs: 100, maxDelayMs: 2_000 },
-        );
-      } catch (error) {
-        // Vault answers wrong AppRole credentials with 400 "invalid role or secret ID".
-        if (error instanceof VaultRequestError && error.statusCode === 400) {
-          throw new PermissionDeniedError(undefined, {
-            provider: PROVIDER,
-            message: `Vault refused the AppRole login at auth/${appRole.mount}`,
-            cause: error,
-          });
-        }
-        throw mapVaultError(error as VaultRequestError, undefined) ?? error;
-      }
-      const token = body?.auth?.client_token;
-      if (!token)
-        throw new PermissionDeniedError(undefined, {
-          provider: PROVIDER,
-          message: "Vault's AppRole login returned no token",
-        });
-      this.#client.token = token;
-      // Log in again a little before the lease ends (10%, at most 30 s), rather than on a 403.
-      const leaseMs = (body.auth?.lease_duration ?? 0) * 1_000;
-      this.#tokenExpiresAt =
-        leaseMs > 0 ? Date.now() + leaseMs - Math.min(leaseMs * 0.1, 30_000) : Number.POSITIVE_INFINITY;
-    })();
-    this.#login = login;
-    login.catch(() => {
-      if (this.#login === login) this.#login = undefined;
-    });
-    return login;
   }
 
   #map(error: unknown, id: string | undefined, operation?: "update"): unknown {
