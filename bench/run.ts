@@ -21,7 +21,7 @@
  * startup against bare `node` (import, import + create, the CLI's get; files and KB loaded).
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,9 +29,9 @@ import { pathToFileURL } from "node:url";
 import { backgroundServers, type RunningServer, startServer, stopServers } from "../integration-tests/harness/index.js";
 import { freePort } from "../integration-tests/harness/process.js";
 import { providerTestSides } from "../integration-tests/servers/index.js";
+import { DEFAULT_PROVIDER } from "../src/config.js";
 import type * as Omnisecret from "../src/index.js";
 import { coldStart, type StartupResult, startup } from "./lib/cold-start.js";
-import { countGrpcCalls, countSqliteStatements } from "./lib/counters.js";
 import { MINIMUMS } from "./lib/minimums.js";
 import {
   checkTargets,
@@ -139,15 +139,12 @@ for (const provider of providers) {
     skipped.push({ provider, reason: "no baseline for this provider" });
     continue;
   }
-  if (provider === "local") {
-    configs.local = {
-      provider: "local",
-      path: join(scratch, "bench.db"),
-      key: randomBytes(32).toString("base64"),
-    };
+  const side = providerTestSides.find((candidate) => candidate.provider === provider);
+  // A store inside the process: no server, its own files in the scratch folder.
+  if (side?.benchConfig) {
+    configs[provider] = { ...side.benchConfig(scratch), provider };
     continue;
   }
-  const side = providerTestSides.find((candidate) => candidate.provider === provider);
   // The scale workload runs some providers on a server of its own (see `scaleServerEnv`).
   const ownServerEnv = scale ? side?.scaleServerEnv : undefined;
   const background = ownServerEnv ? undefined : reusable.find((server) => server.provider === provider);
@@ -176,8 +173,7 @@ for (const side of benchable) {
 }
 
 // 3. The benchmarks, one provider at a time.
-if (configs.gcp) countGrpcCalls();
-if (configs.local) await countSqliteStatements();
+for (const side of benchable) if (configs[side.provider]) await side.countRequests?.();
 
 if (scale) {
   try {
@@ -190,19 +186,21 @@ if (scale) {
 }
 
 async function benchProvider(provider: string, config: Record<string, unknown>): Promise<ProviderResult> {
-  const local = provider === "local";
-  const opsPerPhase = local ? settings.localN : settings.n;
-  const mixedCycles = local ? localCycles : cycles;
+  const side = providerTestSides.find((candidate) => candidate.provider === provider);
+  // A store inside the process is fast enough that the server providers' counts last milliseconds.
+  const embedded = side?.benchConfig !== undefined;
+  const opsPerPhase = embedded ? settings.localN : settings.n;
+  const mixedCycles = embedded ? localCycles : cycles;
   const run = randomUUID().slice(0, 8);
   const omnisecret = await SecretStore.create({ ...config, prefix: `bench-o-${run}` });
-  // Local: each side gets its own database file (same setup), so neither reads through the
-  // other's write-ahead log or B-tree pages; the servers are shared as they are.
-  const ownConfig = (side: string) => (local ? { ...config, path: join(scratch, `${side}-${run}.db`) } : config);
-  const raw = await (rawFactories[provider] as RawFactory)(ownConfig("raw"), `bench-r-${run}`);
+  // A store inside the process: each side gets its own files (same setup), so neither reads
+  // through the other's write-ahead log or B-tree pages; the servers are shared as they are.
+  const ownConfig = () => (side?.benchConfig ? { ...side.benchConfig(scratch), provider } : config);
+  const raw = await (rawFactories[provider] as RawFactory)(ownConfig(), `bench-r-${run}`);
   // BENCH_AA=1: a second raw baseline in omnisecret's place, to see this machine's noise floor.
   const calibration =
     process.env.BENCH_AA === "1"
-      ? await (rawFactories[provider] as RawFactory)(ownConfig("calibration"), `bench-a-${run}`)
+      ? await (rawFactories[provider] as RawFactory)(ownConfig(), `bench-a-${run}`)
       : undefined;
   const sides = { omnisecret: calibration ?? (omnisecret as BenchSide), raw };
   try {
@@ -250,7 +248,7 @@ async function benchProvider(provider: string, config: Record<string, unknown>):
   }
 }
 
-/** omnisecret's own startup against bare node, on the local store (no server, no SDK). */
+/** omnisecret's own startup against bare node, on the default store (the local one: no server, no SDK). */
 async function benchStartup(config: Record<string, unknown>): Promise<StartupResult> {
   log("startup: omnisecret and its CLI against bare node");
   const store = await SecretStore.create({ ...config, prefix: `bench-s-${randomUUID().slice(0, 8)}` });
@@ -267,7 +265,8 @@ async function benchStartup(config: Record<string, unknown>): Promise<StartupRes
 const results: ProviderResult[] = [];
 let startupResult: StartupResult | undefined;
 try {
-  if (configs.local) startupResult = await benchStartup(configs.local);
+  const defaultConfig = configs[DEFAULT_PROVIDER];
+  if (defaultConfig) startupResult = await benchStartup(defaultConfig);
   for (const provider of providers) {
     const config = configs[provider];
     if (!config) continue;

@@ -75,6 +75,8 @@ async function local(
       return rawList.all(rawPrefix).length;
     },
     async serverListed(prefix) {
+      // The raw side's own file holds the raw prefix; omnisecret's the others.
+      if (prefix === rawPrefix) return rawList.all(rawPrefix).length;
       db ??= new Database(config.path as string, { timeout: 5_000, readonly: true });
       const row = db.prepare("SELECT count(*) AS n FROM omnisecret_secrets WHERE prefix = ?").get(prefix) as {
         n: number;

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { providerTestSides } from "../../integration-tests/servers/index.js";
 import type * as Omnisecret from "../../src/index.js";
 import { machineInfo } from "./report.js";
 import {
@@ -52,9 +53,11 @@ export async function benchScale(options: ScaleRunOptions): Promise<ScaleResult[
     const run = randomTag();
     const omnisecretPrefix = `scale-o-${run}`;
     const rawPrefix = `scale-r-${run}`;
-    const rawConfig = provider === "local" ? { ...config, path: join(options.scratch, `scale-raw-${run}.db`) } : config;
-    const omnisecretConfig =
-      provider === "local" ? { ...config, path: join(options.scratch, `scale-omnisecret-${run}.db`) } : config;
+    // A store inside the process: each side its own files (see bench/run.ts).
+    const side = providerTestSides.find((candidate) => candidate.provider === provider);
+    const ownConfig = () => (side?.benchConfig ? { ...side.benchConfig(options.scratch), provider } : config);
+    const rawConfig = ownConfig();
+    const omnisecretConfig = ownConfig();
     const store = await options.SecretStore.create({ ...omnisecretConfig, prefix: omnisecretPrefix });
     const raw = await (options.rawFactories[provider] as RawFactory)(rawConfig, rawPrefix);
     const support = await createScaleProvider(provider, omnisecretConfig, rawConfig, rawPrefix);
@@ -75,7 +78,7 @@ export async function benchScale(options: ScaleRunOptions): Promise<ScaleResult[
     const rawSide: ScaleSide = {
       side: raw,
       list: () => support.listRaw(),
-      serverListed: () => (provider === "local" ? support.listRaw() : support.serverListed(rawPrefix)),
+      serverListed: () => support.serverListed(rawPrefix),
     };
     const n = sizes[provider] as number;
     log(`${provider}: scale workload, N = ${n}`);

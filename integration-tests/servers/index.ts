@@ -4,7 +4,7 @@
  * beside the provider's integration tests, so a newcomer finds all of a provider's test code in one
  * folder. `src/providers.test.ts` fails when a provider of `src/providers.ts` is missing here.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { RawFactory } from "../../bench/lib/side.js";
 import type { ServerDefinition } from "../harness/definitions.js";
@@ -30,6 +30,17 @@ export interface ProviderTestSide {
    * setup would measure its own storage rather than the provider (vault: Raft, see its server.ts).
    */
   readonly scaleServerEnv?: Readonly<Record<string, string>>;
+  /**
+   * For a store inside the process (no server): a config of its own, its files in `directory`,
+   * for each side of `npm run bench` (so neither side reads through the other's files). A store
+   * served by a server uses that server's config for both sides.
+   */
+  readonly benchConfig?: (directory: string) => Record<string, unknown>;
+  /**
+   * Makes bench/lib/counters.ts count this provider's requests where they are not HTTP (gRPC
+   * calls, SQL statements); HTTP is counted for every provider already.
+   */
+  readonly countRequests?: () => void | Promise<void>;
   /** Adjusts the test server for `npm run bench` (a server-side wait both sides would only sleep through). */
   readonly prepareBenchServer?: (config: Record<string, unknown>) => Promise<void>;
   /**
@@ -45,6 +56,12 @@ export const providerTestSides: readonly ProviderTestSide[] = [
     provider: "local",
     loadBenchRaw: async () => (await import("./local/bench-raw.js")).createRawLocal,
     offlineConfig: (directory) => ({ path: join(directory, `local-${randomUUID()}.db`) }),
+    benchConfig: (directory) => ({
+      path: join(directory, `bench-${randomUUID()}.db`),
+      // Given, so the raw side (which has no key file of its own) encrypts with a key too.
+      key: randomBytes(32).toString("base64"),
+    }),
+    countRequests: async () => (await import("../../bench/lib/counters.js")).countSqliteStatements(),
   },
   { provider: "memory", offlineConfig: () => ({}) },
   {
@@ -65,6 +82,7 @@ export const providerTestSides: readonly ProviderTestSide[] = [
     provider: "gcp",
     server: gcpServer,
     loadBenchRaw: async () => (await import("./gcp/bench-raw.js")).createRawGcp,
+    countRequests: async () => (await import("../../bench/lib/counters.js")).countGrpcCalls(),
     offlineConfig: () => ({
       projectId: "offline-project",
       credentials: { client_email: "x@y", private_key: "unused" },
