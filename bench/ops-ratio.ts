@@ -33,19 +33,12 @@ import { pathToFileURL } from "node:url";
 import { providerTestSides } from "../integration-tests/servers/index.js";
 import type * as Omnisecret from "../src/index.js";
 import { countGrpcCalls } from "./lib/counters.js";
+import { setting } from "./lib/settings.js";
 import type { BenchSide } from "./lib/side.js";
 import { median, round } from "./lib/stats.js";
 import { type RoundResult, runPairedRound, runRound, SEQUENTIAL, type SideName } from "./lib/workloads.js";
 
 const root = join(import.meta.dirname, "..");
-
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer (got ${raw})`);
-  return value;
-}
 
 const n = setting("BENCH_N", 100);
 const rounds = setting("BENCH_ROUNDS", 8);

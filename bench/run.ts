@@ -46,6 +46,7 @@ import {
 } from "./lib/report.js";
 import { scaleSectionOf, withScaleSection } from "./lib/scale.js";
 import { benchScale } from "./lib/scale-run.js";
+import { setting } from "./lib/settings.js";
 import type { BenchSide, RawFactory } from "./lib/side.js";
 import { median, round } from "./lib/stats.js";
 import { cachedGets, MIXED_CYCLE, type RoundResult, runRound } from "./lib/workloads.js";
@@ -53,14 +54,6 @@ import { cachedGets, MIXED_CYCLE, type RoundResult, runRound } from "./lib/workl
 const root = join(import.meta.dirname, "..");
 const resultsDir = join(import.meta.dirname, "results");
 const began = performance.now();
-
-function setting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer (got ${raw})`);
-  return value;
-}
 
 const n = setting("BENCH_N", 200);
 const concurrency = setting("BENCH_CONCURRENCY", 16);

@@ -18,6 +18,7 @@ import { NotFound } from "../../../bench/lib/side.js";
 import { createAdapterFromConfig, type SecretStore, type SecretStoreError } from "../../../src/index.js";
 import { markedSecretValue, testSecretsAdapter, valuesOfSerializedSize } from "../../../src/testing/index.js";
 import { httpsAgentKeyLengths } from "../../../test-support/agent-keys.js";
+import { withEnvVariable } from "../../../test-support/env.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
 import {
   itTreatsAnotherOwnersSecretAsMissing,
@@ -641,16 +642,10 @@ describe("azure adapter against the Key Vault API", () => {
       async () => {
         const otherCa = join(mkdtempSync(join(tmpdir(), "omnisecret-azure-ca-")), "other-ca.pem");
         writeFileSync(otherCa, rootCertificates[0] as string);
-        const saved = process.env.NODE_EXTRA_CA_CERTS;
         // Read when the adapter builds its clients, as Node reads it at startup for its own CAs.
-        process.env.NODE_EXTRA_CA_CERTS = caCertFile as string;
-        let store: SecretStore;
-        try {
-          store = await open({ caCertFile: otherCa });
-        } finally {
-          if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
-          else process.env.NODE_EXTRA_CA_CERTS = saved;
-        }
+        const store = await withEnvVariable("NODE_EXTRA_CA_CERTS", caCertFile as string, () =>
+          open({ caCertFile: otherCa }),
+        );
         const id = randomUUID();
         await store.storeSecretValues(id, { extra: "ca" });
         expect(await store.getSecretValues(id)).toEqual({ extra: "ca" });

@@ -19,6 +19,7 @@ import {
 } from "../../../src/index.js";
 import { testSecretsAdapter } from "../../../src/testing/index.js";
 import { httpsAgentKeyLengths } from "../../../test-support/agent-keys.js";
+import { withEnvVariable } from "../../../test-support/env.js";
 import { type RunningServer, startServer, stopServers } from "../../harness/index.js";
 import { freePort } from "../../harness/process.js";
 import { serverConfig } from "../../server-config.js";
@@ -103,16 +104,10 @@ describe("vault adapter over https", () => {
   it("trusts NODE_EXTRA_CA_CERTS beside caCertFile: the server's CA there, another CA in caCertFile (issue 22)", async () => {
     const otherCa = join(tlsDir, "other-ca.pem");
     writeFileSync(otherCa, rootCertificates[0] as string);
-    const saved = process.env.NODE_EXTRA_CA_CERTS;
     // Read when the adapter builds its client, as Node reads it at startup for its own CAs.
-    process.env.NODE_EXTRA_CA_CERTS = config.caCertFile as string;
-    let store: SecretStore;
-    try {
-      store = await open({ caCertFile: otherCa });
-    } finally {
-      if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
-      else process.env.NODE_EXTRA_CA_CERTS = saved;
-    }
+    const store = await withEnvVariable("NODE_EXTRA_CA_CERTS", config.caCertFile as string, () =>
+      open({ caCertFile: otherCa }),
+    );
     const id = randomUUID();
     await store.storeSecretValues(id, { extra: "ca" });
     expect(await store.getSecretValues(id)).toEqual({ extra: "ca" });
