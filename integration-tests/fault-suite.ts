@@ -11,6 +11,7 @@
  * Each test has its own proxy and store, so the tests run concurrently.
  */
 import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { isSecretStoreError, SecretStore, type SecretStoreError } from "../src/index.js";
@@ -231,6 +232,9 @@ export function testFaultsOnServer(
       const id = randomUUID();
       await store.storeSecretValues(id, { v: "1" });
       signalGroup(pid, "SIGSTOP");
+      // The signal is delivered asynchronously, to each of the server's threads: a request sent at
+      // once could still be answered (seen once on a loaded 2-core machine).
+      await waitUntilStopped(pid);
       try {
         const outcomes = await Promise.all([
           outcomeOf(() => store.storeSecretValues(randomUUID(), { v: "2" })),
@@ -286,6 +290,22 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
     process.kill(-pid, signal);
   } catch {
     // Gone already.
+  }
+}
+
+/** Waits until every thread of process `pid` is stopped (state T in /proc/<pid>/task/<tid>/stat). */
+async function waitUntilStopped(pid: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = readdirSync(`/proc/${pid}/task`).map((task) => {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+      // The state follows the command name, which is in parentheses and may hold spaces.
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    });
+    if (states.every((state) => state === "T" || state === "t")) return;
+    if (Date.now() > deadline)
+      throw new Error(`process ${pid} did not stop within ${timeoutMs} ms (${states.join("")})`);
+    await sleep(10);
   }
 }
 
