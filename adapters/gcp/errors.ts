@@ -5,6 +5,7 @@
  */
 import {
   ConfigError,
+  errorCodeOf,
   PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
@@ -40,7 +41,7 @@ const STATUS_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
 
 /** The gRPC status code of an SDK error, or undefined for an error that did not come from a call. */
 export function grpcCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = errorCodeOf(error);
   return typeof code === "number" ? code : undefined;
 }
 
