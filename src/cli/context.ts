@@ -88,6 +88,11 @@ export function createContext(
   const seenValues: SecretValues = {};
   // Known before parsing, so that an error commander reports can carry its causes too.
   let verbose = initiallyVerbose;
+  // Where the store's config comes from: the environment, and the global options as given.
+  const sourcesOf = (command: Command) => {
+    const options = context.globalOptions(command);
+    return { env: io.env, configFile: options.config, provider: options.provider };
+  };
   const context: CliContext = {
     io,
     program,
@@ -111,19 +116,14 @@ export function createContext(
       return options;
     },
     storeConfig(command) {
-      const options = context.globalOptions(command);
-      return configFromSources({ env: io.env, configFile: options.config, provider: options.provider });
+      return configFromSources(sourcesOf(command));
     },
     openStore(command) {
-      const options = context.globalOptions(command);
-      return SecretStore.fromSources(
-        { env: io.env, configFile: options.config, provider: options.provider },
-        {
-          // The same redaction as error lines: an event's error text is typed, but a custom adapter's may quote anything.
-          onBackupError: (event) =>
-            io.stderr(`omnisecret: warning: ${redactValues(describeBackupEvent(event), seenValues)}\n`),
-        },
-      );
+      return SecretStore.fromSources(sourcesOf(command), {
+        // The same redaction as error lines: an event's error text is typed, but a custom adapter's may quote anything.
+        onBackupError: (event) =>
+          io.stderr(`omnisecret: warning: ${redactValues(describeBackupEvent(event), seenValues)}\n`),
+      });
     },
     async withStore(command, work) {
       const store = await context.openStore(command);
