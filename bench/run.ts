@@ -28,7 +28,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { backgroundServers, type RunningServer, startServer, stopServers } from "../integration-tests/harness/index.js";
 import { freePort } from "../integration-tests/harness/process.js";
-import { providerTestSides } from "../integration-tests/servers/index.js";
+import { benchSideConfig, providerTestSides } from "../integration-tests/servers/index.js";
 import { DEFAULT_PROVIDER } from "../src/config.js";
 import type * as Omnisecret from "../src/index.js";
 import { coldStart, type StartupResult, startup } from "./lib/cold-start.js";
@@ -135,7 +135,7 @@ for (const provider of providers) {
   const side = providerTestSides.find((candidate) => candidate.provider === provider);
   // A store inside the process: no server, its own files in the scratch folder.
   if (side?.benchConfig) {
-    configs[provider] = { ...side.benchConfig(scratch), provider };
+    configs[provider] = benchSideConfig(provider, scratch, {});
     continue;
   }
   // The scale workload runs some providers on a server of its own (see `scaleServerEnv`).
@@ -188,7 +188,7 @@ async function benchProvider(provider: string, config: Record<string, unknown>):
   const omnisecret = await SecretStore.create({ ...config, prefix: `bench-o-${run}` });
   // A store inside the process: each side gets its own files (same setup), so neither reads
   // through the other's write-ahead log or B-tree pages; the servers are shared as they are.
-  const ownConfig = () => (side?.benchConfig ? { ...side.benchConfig(scratch), provider } : config);
+  const ownConfig = () => benchSideConfig(provider, scratch, config);
   const raw = await (rawFactories[provider] as RawFactory)(ownConfig(), `bench-r-${run}`);
   // BENCH_AA=1: a second raw baseline in omnisecret's place, to see this machine's noise floor.
   const calibration =

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { providerTestSides } from "../../integration-tests/servers/index.js";
+import { benchSideConfig } from "../../integration-tests/servers/index.js";
 import type * as Omnisecret from "../../src/index.js";
 import { machineInfo } from "./report.js";
 import {
@@ -54,8 +54,7 @@ export async function benchScale(options: ScaleRunOptions): Promise<ScaleResult[
     const omnisecretPrefix = `scale-o-${run}`;
     const rawPrefix = `scale-r-${run}`;
     // A store inside the process: each side its own files (see bench/run.ts).
-    const side = providerTestSides.find((candidate) => candidate.provider === provider);
-    const ownConfig = () => (side?.benchConfig ? { ...side.benchConfig(options.scratch), provider } : config);
+    const ownConfig = () => benchSideConfig(provider, options.scratch, config);
     const rawConfig = ownConfig();
     const omnisecretConfig = ownConfig();
     const store = await options.SecretStore.create({ ...omnisecretConfig, prefix: omnisecretPrefix });

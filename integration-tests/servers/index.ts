@@ -99,3 +99,16 @@ export const providerTestSides: readonly ProviderTestSide[] = [
     }),
   },
 ];
+
+/**
+ * The config one side of `npm run bench` uses: for a store inside the process, one of its own
+ * (`benchConfig`, its files in `scratch`); for a server, `shared`, the server's.
+ */
+export function benchSideConfig<Shared>(
+  provider: string,
+  scratch: string,
+  shared: Shared,
+): Record<string, unknown> | Shared {
+  const side = providerTestSides.find((candidate) => candidate.provider === provider);
+  return side?.benchConfig ? { ...side.benchConfig(scratch), provider } : shared;
+}
