@@ -416,14 +416,18 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * The secret's latest version, or undefined when there is none to read: no secret, a latest
    * version deleted or destroyed outside omnisecret (Vault answers 404), omnisecret's tombstone,
    * or, with `verifyOwnership`, a secret whose marks are not this owner's and this id's.
+   *
+   * `finishDelete` (update, delete, and list for an id in `#unmarked`): a tombstone still readable
+   * is one whose delete could not destroy it, destroyed now; a read that finds none settles the
+   * id, so list stops reading it. get leaves both alone: a read stays one request.
    */
   async #latest(deadline: Deadline, id: string, finishDelete = false): Promise<LatestVersion | undefined> {
     const read = await this.#readLatestOrTombstone(deadline, id);
     if (read?.kind === "tombstone") {
-      // Found by an update or delete: a tombstone still readable is one whose delete could not destroy it.
       if (finishDelete) await this.#finishDelete(deadline, id, read);
       return undefined;
     }
+    if (finishDelete) this.#unmarked.delete(id);
     if (read && this.#options.verifyOwnership && !this.#isMine(id, read.customMetadata)) {
       debug("vault: secret %s is not marked as this owner's; treated as not found", id);
       return undefined;
@@ -582,24 +586,14 @@ export class VaultAdapter extends DeadlineBoundAdapter {
         const metadata = page?.key_info?.[key];
         if (!metadata || latestVersionIsGone(metadata)) continue;
         if (this.#options.verifyOwnership && !this.#isMine(key, metadata.custom_metadata)) continue;
-        if (this.#unmarked.has(key) && !(await this.#isLiveOrFinishDelete(stepDeadline(), key))) continue;
+        // An id this adapter's delete may have left as a tombstone not destroyed: read, and finished if so.
+        if (this.#unmarked.has(key) && !(await this.#latest(stepDeadline(), key, true))) continue;
         yield key;
       }
       // A page shorter than asked for is the last; one longer means the server ignored `limit` and sent all.
       if (keys.length !== pageSize) return true;
       after = keys[keys.length - 1];
     }
-  }
-
-  /** An id this adapter's delete may have left as a tombstone not destroyed: read, and finished if so. */
-  async #isLiveOrFinishDelete(deadline: Deadline, id: string): Promise<boolean> {
-    const read = await this.#readLatestOrTombstone(deadline, id);
-    if (read?.kind === "tombstone") {
-      await this.#finishDelete(deadline, id, read);
-      return false;
-    }
-    this.#unmarked.delete(id);
-    return read !== undefined && (!this.#options.verifyOwnership || this.#isMine(id, read.customMetadata));
   }
 
   /**
