@@ -19,35 +19,13 @@
  * owner's names without them is not found and never touched: get 2, update 2 (+1 to prune),
  * delete 2 (DeleteSecret with the etag GetSecret returned), list filtered on the labels too.
  *
- * Half-made secrets (CreateSecret done, AddSecretVersion not yet, or never: the store is under way
- * or its process died). A store linearizes at its AddSecretVersion, or earlier, at the first
- * version anyone adds to its secret; get finds no value in a secret without a version. So:
- * - An update that makes version 1 wrote into a half-made secret: it counts as done after the
- *   store (a get may already have read it). It adds its payload once more (1 request), so that its
- *   value ends up newer than the store's version, whenever that lands. A dead store's leftover is
- *   thereby completed, as if that store had finished just before the update.
- * - A store whose AddSecretVersion makes a version N > 1 had updates (or a stray store, below)
- *   write first. GetSecret (1 request) tells whether the secret is still the one it created
- *   (its createTime). If it is and N = 2, the store's value stands: version 1 is an update that
- *   will add itself once more, or a version left by a store from before a delete. Otherwise the
- *   versions before N come after the store: it copies version N-1 on top of its own (AccessSecretVersion
- *   and AddSecretVersion, again while other versions land between), then prunes its own.
- * - A store whose AddSecretVersion answers NOT_FOUND had its secret deleted by a concurrent delete
- *   (or by a store replacing a leftover): it succeeds, ordered just before that delete. A delete of
- *   a half-made secret succeeds: the store counts as done, then deleted.
- * - A store that finds the name taken checks for a version (GetSecret, GetSecretVersion) and waits
- *   up to `halfCreatedGraceMs` for one; a secret still without a version then is a dead store's
- *   leftover, deleted and created anew.
- * - list cannot tell a half-made secret from a stored one without a request per secret: a dead
- *   store's leftover is listed while get finds no value, until a store, update or delete of its id.
- *   A store of this adapter that failed after its CreateSecret may have run remembers the id, and
- *   list checks those ids alone (GetSecretVersion each), so within one process list and get agree.
+ * Half-made secrets (CreateSecret done, AddSecretVersion not yet, or never): what store, update,
+ * delete and list do about them, and the requests that costs, is in ./half-made.ts.
  *
  * Every operation is bounded by `operationTimeoutMs` (each page for list), each request by
  * `requestTimeoutMs` (the gax call's deadline, the SDK's own retries off: the adapter retries).
  */
 import { createRequire } from "node:module";
-import { setTimeout as sleep } from "node:timers/promises";
 import { type protos, SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Gax from "google-gax";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
@@ -65,13 +43,20 @@ import { retryWithBackoff } from "../../src/retry.js";
 import { parseStoredValues, secretNamePattern } from "../../src/validation.js";
 import { crc32c } from "./crc32c.js";
 import { describeCode, grpcCode, isRetryable, mapGcpError, PROVIDER, Status } from "./errors.js";
+import {
+  freeHalfCreated,
+  hasVersion,
+  type SecretRequests,
+  SuspectIds,
+  settleLateVersion,
+  updateOverHalfMade,
+} from "./half-made.js";
 import type { ResolvedGcpOptions } from "./options.js";
 
 export type { GcpOptions } from "./options.js";
 
 type Secret = protos.google.cloud.secretmanager.v1.ISecret;
 type SecretPayload = protos.google.cloud.secretmanager.v1.ISecretPayload;
-type Timestamp = protos.google.protobuf.ITimestamp;
 
 export const MANAGED_BY_LABEL = "managed-by";
 export const MANAGED_BY_VALUE = "omnisecret";
@@ -85,10 +70,6 @@ export const GCP_MAX_VALUE_BYTES = 65_536;
 const CREATE_ATTEMPTS = 3;
 /** Deletes tried (strict mode) while the secret's etag keeps changing under them. */
 const DELETE_ATTEMPTS = 3;
-/** Copies a store whose version landed after others makes at most, while more versions land between. */
-const SETTLE_COPIES = 5;
-/** Ids whose store failed after a CreateSecret that may have run, remembered for list at most. */
-const MAX_SUSPECTS = 10_000;
 
 /**
  * How a request is retried: `idempotent` on RESOURCE_EXHAUSTED, UNAVAILABLE and
@@ -127,12 +108,6 @@ function versionNumber(version: { name?: string | null } | undefined): number | 
   return Number.isSafeInteger(number) && number > 0 ? number : undefined;
 }
 
-/** A timestamp as text (seconds may be a string, a number or a Long), or undefined without one. */
-function timeKey(time: Timestamp | null | undefined): string | undefined {
-  if (!time || time.seconds === null || time.seconds === undefined) return undefined;
-  return `${String(time.seconds)}.${time.nanos ?? 0}`;
-}
-
 /** Channel credentials without TLS, from the copy of grpc-js the SDK uses (grpc-js refuses another copy's). */
 function insecureChannelCredentials(): unknown {
   const sdkEntry = createRequire(import.meta.url).resolve("@google-cloud/secret-manager");
@@ -151,11 +126,8 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   readonly #prefix: string;
   readonly #options: ResolvedGcpOptions;
   readonly #namePattern: RegExp;
-  /**
-   * Ids whose store failed after a CreateSecret that may have run, and whose secret may therefore
-   * be half-made: list checks these for a version before it yields them.
-   */
-  readonly #suspects = new Set<string>();
+  /** Ids whose secret a failed store of ours may have left half-made (see ./half-made.ts). */
+  readonly #suspects = new SuspectIds();
 
   constructor(options: ResolvedGcpOptions, context: AdapterContext) {
     super();
@@ -202,7 +174,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       created = await this.#create(id, deadline);
     } catch (error) {
       // A create that may have run leaves a secret without a version: list must check it.
-      if (mightHaveRun(error)) this.#suspect(id);
+      if (mightHaveRun(error)) this.#suspects.add(id);
       throw this.#map(error, id);
     }
     let version: number | undefined;
@@ -211,17 +183,19 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     } catch (error) {
       // Deleted by a concurrent delete (or a store replacing a leftover) before the version: the
       // store counts as done just before that delete.
-      if (grpcCode(error) === Status.NOT_FOUND) return this.#resolved(id);
+      if (grpcCode(error) === Status.NOT_FOUND) return this.#suspects.resolved(id);
       // Undo the CreateSecret, so the id stays free; if this fails too, list checks the id, and
       // the next store of the id removes the leftover after halfCreatedGraceMs.
       await this.#rpc(deadline, (options) => this.#client.deleteSecret({ name }, options), "write").then(
-        () => this.#resolved(id),
-        () => this.#suspect(id),
+        () => this.#suspects.resolved(id),
+        () => this.#suspects.add(id),
       );
       throw this.#map(error, id);
     }
-    this.#resolved(id);
-    if (version !== undefined && version > 1) await this.#settleLateVersion(id, created, version, deadline);
+    this.#suspects.resolved(id);
+    if (version !== undefined && version > 1) {
+      await settleLateVersion(this.#requestsFor(id, name, deadline), created, version);
+    }
   }
 
   protected override async readValues(id: string, deadline: Deadline): Promise<SecretValues> {
@@ -244,25 +218,19 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     const name = this.#options.verifyOwnership ? (await this.#getOwned(id, deadline)).name : this.nameOf(id);
     // NOT_FOUND for a missing secret: update never creates.
     const add = this.#addVersion(name, serialized);
-    let [added] = await this.#send(deadline, id, add, "idempotent");
+    const [added] = await this.#send(deadline, id, add, "idempotent");
     let version = versionNumber(added);
     if (version === 1) {
-      // The secret had no version: a store is between its two requests (or died there). This
-      // update counts as done after that store, so its value must end up newer than the store's
-      // version, which may land any moment now: it is added once more.
-      try {
-        [added] = await this.#rpc(deadline, add, "idempotent");
-      } catch (error) {
-        // Deleted since: done, then deleted.
-        if (grpcCode(error) === Status.NOT_FOUND) return this.#resolved(id);
-        throw this.#map(error, id);
-      }
-      version = versionNumber(added);
-      if (version !== undefined && version - this.#options.keepVersions !== 1) {
-        await this.#prune(id, name, 1, false, deadline);
-      }
+      // The secret had no version: a store is between its two requests (or died there).
+      const after = await updateOverHalfMade(
+        this.#requestsFor(id, name, deadline),
+        serialized,
+        this.#options.keepVersions,
+      );
+      if (after === "deleted") return this.#suspects.resolved(id);
+      version = after;
     }
-    this.#resolved(id);
+    this.#suspects.resolved(id);
     if (version !== undefined) await this.#prune(id, name, version - this.#options.keepVersions, false, deadline);
   }
 
@@ -274,7 +242,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
         (options) => this.#client.deleteSecret({ name: this.nameOf(id) }, options),
         "write",
       );
-      this.#resolved(id);
+      this.#suspects.resolved(id);
       return;
     }
     for (let attempt = 1; ; attempt += 1) {
@@ -286,7 +254,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
           (options) => this.#client.deleteSecret({ name: secret.name, ...(etag ? { etag } : {}) }, options),
           "write",
         );
-        this.#resolved(id);
+        this.#suspects.resolved(id);
         return;
       } catch (error) {
         const code = grpcCode(error);
@@ -332,7 +300,10 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       for (const secret of secrets ?? []) {
         const id = this.#namePattern.exec(secret.name ?? "")?.[1];
         if (!id || seen.has(id) || (strict && !this.#isOwned(secret, id))) continue;
-        if (this.#suspects.has(id) && !(await this.#hasVersion(id, stepDeadline()))) continue;
+        if (this.#suspects.has(id)) {
+          if (!(await hasVersion(this.#requestsFor(id, this.nameOf(id), stepDeadline(), undefined)))) continue;
+          this.#suspects.resolved(id);
+        }
         seen.add(id);
         yield id;
       }
@@ -428,36 +399,6 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       this.#client.addSecretVersion({ parent: name, payload: { data, dataCrc32c: crc32c(data) } }, options);
   }
 
-  #suspect(id: string): void {
-    if (this.#suspects.size >= MAX_SUSPECTS) {
-      const oldest = this.#suspects.values().next().value;
-      if (oldest !== undefined) this.#suspects.delete(oldest);
-    }
-    this.#suspects.add(id);
-  }
-
-  /** The id's secret was stored, updated or deleted since: no longer half-made by a store of ours. */
-  #resolved(id: string): void {
-    this.#suspects.delete(id);
-  }
-
-  /** Whether a suspect's secret has a version (GetSecretVersion of `latest`); forgets the id if so. */
-  async #hasVersion(id: string, deadline: Deadline): Promise<boolean> {
-    try {
-      await this.#rpc(
-        deadline,
-        (options) => this.#client.getSecretVersion({ name: `${this.nameOf(id)}/versions/latest` }, options),
-        "idempotent",
-      );
-    } catch (error) {
-      const code = grpcCode(error);
-      if (code === Status.NOT_FOUND || code === Status.FAILED_PRECONDITION) return false;
-      throw this.#map(error, undefined);
-    }
-    this.#resolved(id);
-    return true;
-  }
-
   #labelsFor(id: string): Record<string, string> {
     return { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [OWNER_LABEL]: this.#options.owner, [ID_LABEL]: id };
   }
@@ -481,64 +422,6 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     );
     if (!this.#isOwned(secret, id)) throw new SecretNotFoundError(id, { provider: PROVIDER });
     return { ...secret, name: secret.name || this.nameOf(id) };
-  }
-
-  /**
-   * A store's version landed as version `version` > 1: others wrote into its secret first (see the
-   * opening comment). Its value stands if the secret is the one it created and only version 1
-   * came before; otherwise those versions are ordered after the store, and the newest of them is
-   * copied on top of the store's own. Best effort beyond that: the store has succeeded either way.
-   */
-  async #settleLateVersion(id: string, created: Secret, version: number, deadline: Deadline): Promise<void> {
-    const name = this.nameOf(id);
-    const createdAt = timeKey(created.createTime);
-    let current: Secret;
-    try {
-      [current] = await this.#rpc(deadline, (options) => this.#client.getSecret({ name }, options), "idempotent");
-    } catch (error) {
-      // Deleted since the version landed: the store was done, then deleted.
-      if (grpcCode(error) === Status.NOT_FOUND) return;
-      throw this.#map(error, id);
-    }
-    const replaced = createdAt !== undefined && timeKey(current.createTime) !== createdAt;
-    if (!replaced && version === 2) return;
-    const mine = [version];
-    let top = version;
-    for (let copy = 1; copy <= SETTLE_COPIES; copy += 1) {
-      let payload: SecretPayload | null | undefined;
-      try {
-        [{ payload }] = await this.#rpc(
-          deadline,
-          (options) => this.#client.accessSecretVersion({ name: `${name}/versions/${top - 1}` }, options),
-          "idempotent",
-        );
-      } catch (error) {
-        const code = grpcCode(error);
-        // Pruned: a newer version exists, so the store's is not the latest any more. Or deleted.
-        if (code === Status.FAILED_PRECONDITION || code === Status.NOT_FOUND) break;
-        throw this.#map(error, id);
-      }
-      const data = payload?.data;
-      if (!(data instanceof Uint8Array)) break;
-      let landed: number | undefined;
-      try {
-        landed = versionNumber((await this.#rpc(deadline, this.#addVersion(name, Buffer.from(data)), "idempotent"))[0]);
-      } catch (error) {
-        if (grpcCode(error) === Status.NOT_FOUND) return;
-        throw this.#map(error, id);
-      }
-      if (landed === undefined) break;
-      mine.push(landed);
-      // Nothing landed between the store's last version and the copy: the copy is the latest, and
-      // holds the value of the version just before the store's.
-      if (landed === top + 1) {
-        mine.pop();
-        // The store's own versions, all older than the copy now; best effort.
-        for (const own of mine) await this.#prune(id, name, own, true, deadline);
-        return;
-      }
-      top = landed;
-    }
   }
 
   /** CreateSecret; when the name is taken by a half-made leftover, removes it and tries again. */
@@ -570,7 +453,11 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
         return secret;
       } catch (error) {
         if (grpcCode(error) !== Status.ALREADY_EXISTS || attempt >= CREATE_ATTEMPTS) throw error;
-        if (!(await this.#freeHalfCreated(id, deadline))) {
+        const free = await freeHalfCreated(this.#requestsFor(id, this.nameOf(id), deadline), {
+          graceMs: this.#options.halfCreatedGraceMs,
+          ours: (secret) => !this.#options.verifyOwnership || this.#isOwned(secret, id),
+        });
+        if (!free) {
           throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: error });
         }
       }
@@ -578,60 +465,38 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   }
 
   /**
-   * After CreateSecret found the name taken: true if it is free again (the secret went away, or
-   * was a half-made leftover, which is deleted here), false if the id counts as taken: the secret
-   * has a version, or (strict mode) is not ours, and is never touched then.
-   *
-   * A secret without a version is either another store between its two requests, or a leftover.
-   * It is watched until `halfCreatedGraceMs` has passed since this store first saw it; if it gets
-   * a version meanwhile, the other store won.
+   * The requests ./half-made.ts sends about the secret `name` of `id`, retried as any of this
+   * adapter's; an error it does not expect is mapped for `reportedId` (none for list's).
    */
-  async #freeHalfCreated(id: string, deadline: Deadline): Promise<boolean> {
-    const name = this.nameOf(id);
-    const graceEndsAt = Date.now() + this.#options.halfCreatedGraceMs;
-    let delayMs = 50;
-    for (;;) {
-      let secret: Secret;
-      try {
-        [secret] = await this.#rpc(deadline, (options) => this.#client.getSecret({ name }, options), "idempotent");
-      } catch (error) {
-        if (grpcCode(error) === Status.NOT_FOUND) return true;
-        throw this.#map(error, id);
-      }
-      if (this.#options.verifyOwnership && !this.#isOwned(secret, id)) return false;
-      try {
-        await this.#rpc(
+  #requestsFor(id: string, name: string, deadline: Deadline, reportedId: string | undefined = id): SecretRequests {
+    return {
+      getSecret: async () =>
+        (await this.#rpc(deadline, (options) => this.#client.getSecret({ name }, options), "idempotent"))[0],
+      getLatestVersion: () =>
+        this.#rpc(
           deadline,
           (options) => this.#client.getSecretVersion({ name: `${name}/versions/latest` }, options),
           "idempotent",
-        );
-        return false;
-      } catch (error) {
-        const code = grpcCode(error);
-        // FAILED_PRECONDITION: a version exists (disabled or destroyed), so the secret is not half-made.
-        if (code === Status.FAILED_PRECONDITION) return false;
-        if (code !== Status.NOT_FOUND) throw this.#map(error, id);
-      }
-      const remainingMs = graceEndsAt - Date.now();
-      if (remainingMs <= 0) {
-        try {
+        ),
+      accessVersion: async (version) =>
+        (
           await this.#rpc(
             deadline,
-            (options) => this.#client.deleteSecret({ name, ...(secret.etag ? { etag: secret.etag } : {}) }, options),
-            "write",
-          );
-        } catch (error) {
-          const code = grpcCode(error);
-          if (code === Status.NOT_FOUND) return true;
-          // The etag moved on: the secret changed after GetSecret, so it is not a leftover.
-          if (code === Status.FAILED_PRECONDITION || code === Status.ABORTED) return false;
-          throw this.#map(error, id);
-        }
-        return true;
-      }
-      await sleep(Math.min(delayMs, remainingMs));
-      delayMs = Math.min(delayMs * 2, 1_000);
-    }
+            (options) => this.#client.accessSecretVersion({ name: `${name}/versions/${version}` }, options),
+            "idempotent",
+          )
+        )[0].payload,
+      addVersion: async (data) =>
+        versionNumber((await this.#rpc(deadline, this.#addVersion(name, data), "idempotent"))[0]),
+      deleteSecret: (etag) =>
+        this.#rpc(
+          deadline,
+          (options) => this.#client.deleteSecret({ name, ...(etag ? { etag } : {}) }, options),
+          "write",
+        ),
+      prune: (version, bestEffort) => this.#prune(id, name, version, bestEffort, deadline),
+      unexpected: (error) => this.#map(error, reportedId),
+    };
   }
 
   #decode(id: string, payload: SecretPayload | null | undefined): SecretValues {
