@@ -32,7 +32,6 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { providerTestSides } from "../integration-tests/servers/index.js";
 import type * as Omnisecret from "../src/index.js";
-import { countGrpcCalls } from "./lib/counters.js";
 import { setting } from "./lib/settings.js";
 import type { BenchSide } from "./lib/side.js";
 import { median, round } from "./lib/stats.js";
@@ -58,7 +57,7 @@ const configs = JSON.parse(readFileSync(join(root, "integration-tests", ".server
   string,
   Record<string, unknown>
 >;
-if (providers.includes("gcp")) countGrpcCalls();
+for (const side of providerTestSides) if (providers.includes(side.provider)) await side.countRequests?.();
 
 /** A side that does nothing, in place of the one left out with BENCH_ONLY. */
 const idle: BenchSide = {

@@ -110,6 +110,14 @@ const configs: Record<string, Record<string, unknown>> = {};
 const scratch = mkdtempSync(join(tmpdir(), "omnisecret-bench-"));
 
 async function cleanUp(): Promise<void> {
+  // What prepareBenchServer changed is put back, on servers others' tests may share, before this run's stop.
+  for (const side of benchable) {
+    const config = configs[side.provider];
+    if (!config || !side.restoreBenchServer) continue;
+    await side
+      .restoreBenchServer(config)
+      .catch((error: unknown) => log(`${side.provider}: could not restore its server's settings: ${String(error)}`));
+  }
   await stopServers(started.splice(0));
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -120,12 +128,11 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-const serverEnv: NodeJS.ProcessEnv = {
-  ...process.env,
+const serverEnv: NodeJS.ProcessEnv = { ...process.env };
+for (const side of providerTestSides) {
   // Free ports, so a test run using the default ports at the same time is not disturbed.
-  OMNISECRET_TEST_AWS_PORT: process.env.OMNISECRET_TEST_AWS_PORT ?? String(await freePort()),
-  OMNISECRET_TEST_VAULT_PORT: process.env.OMNISECRET_TEST_VAULT_PORT ?? String(await freePort()),
-};
+  if (side.portVariable) serverEnv[side.portVariable] ??= String(await freePort());
+}
 const reusable = backgroundServers();
 for (const provider of providers) {
   if (!(provider in rawFactories)) {
@@ -218,7 +225,11 @@ async function benchProvider(provider: string, config: Record<string, unknown>):
     log(`${provider}: cold start`);
     const id = randomUUID();
     await omnisecret.storeSecretValues(id, { username: "cold", password: "start" });
-    const cold = await coldStart(provider, { ...config, prefix: omnisecret.prefix }, id, settings.coldRuns);
+    const rawModule = side?.coldStartRaw;
+    if (!rawModule) log(`${provider}: its test side has no coldStartRaw, so its cold start is left out`);
+    const cold = rawModule
+      ? await coldStart(rawModule, { ...config, prefix: omnisecret.prefix }, id, settings.coldRuns)
+      : undefined;
     await omnisecret.deleteSecretValues(id);
 
     return {
@@ -227,7 +238,7 @@ async function benchProvider(provider: string, config: Record<string, unknown>):
       rounds: settings.rounds,
       mixedOps: mixedCycles * concurrency * MIXED_CYCLE.length,
       workloads,
-      coldStart: summarizeColdStart(cold),
+      ...(cold ? { coldStart: summarizeColdStart(cold) } : {}),
       cachedGets: {
         count: settings.cachedGets,
         opsPerSec: round(median(cachedRuns.map((r) => r.opsPerSec)), 0),

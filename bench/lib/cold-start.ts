@@ -12,6 +12,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { omnisecretEnvName } from "../../src/env-fields.js";
 import { median } from "./stats.js";
 
 const directory = join(import.meta.dirname, "..", "cold-start");
@@ -78,14 +79,15 @@ function runOnce(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<
   });
 }
 
+/** `rawModule`: the URL of the provider's raw read (its test side's `coldStartRaw`, see raw.mjs). */
 export async function coldStart(
-  provider: string,
+  rawModule: string,
   config: Record<string, unknown>,
   id: string,
   runs: number,
 ): Promise<ColdStartResult> {
   const omnisecretArgs = [join(directory, "omnisecret.mjs"), JSON.stringify(config), id];
-  const rawArgs = [join(directory, "raw.mjs"), provider, JSON.stringify(config), config.prefix as string, id];
+  const rawArgs = [join(directory, "raw.mjs"), rawModule, JSON.stringify(config), config.prefix as string, id];
   await runOnce(omnisecretArgs);
   await runOnce(rawArgs);
   const samples = { omnisecret: [] as ColdRun[], raw: [] as ColdRun[] };
@@ -156,18 +158,27 @@ function loadedBy(mode: string, config: string): LoadedByImport {
 }
 
 /**
- * Startup against bare `node`, on a local store `config` that holds `id`. Every process preloads
+ * A config as the CLI reads it from the environment: `OMNISECRET_PROVIDER`, `OMNISECRET_PREFIX`,
+ * and each other field in its `OMNISECRET_<PROVIDER>_<FIELD>` variable (the store's fields here
+ * are text: a path and a key).
+ */
+function cliEnvOf(config: Record<string, unknown>): Record<string, string> {
+  const provider = String(config.provider);
+  const env: Record<string, string> = { OMNISECRET_PROVIDER: provider, OMNISECRET_PREFIX: String(config.prefix) };
+  for (const [field, value] of Object.entries(config)) {
+    if (field !== "provider" && field !== "prefix") env[omnisecretEnvName(provider, field)] = String(value);
+  }
+  return env;
+}
+
+/**
+ * Startup against bare `node`, on the store of `config`, the default provider's (see bench/run.ts), which holds `id`. Every process preloads
  * `rss.mjs` (bare `node` included), which reports its peak RSS.
  */
 export async function startup(config: Record<string, unknown>, id: string, runs: number): Promise<StartupResult> {
   const rss = ["--import", join(directory, "rss.mjs")];
   const configJson = JSON.stringify(config);
-  const cliEnv = {
-    OMNISECRET_PROVIDER: "local",
-    OMNISECRET_LOCAL_PATH: config.path as string,
-    OMNISECRET_LOCAL_KEY: config.key as string,
-    OMNISECRET_PREFIX: config.prefix as string,
-  };
+  const cliEnv = cliEnvOf(config);
   const measured = await alternate(
     {
       bare: { args: [...rss, "-e", "0"] },

@@ -6,13 +6,14 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { benchSideConfig } from "../../integration-tests/servers/index.js";
+import { benchSideConfig, providerTestSides } from "../../integration-tests/servers/index.js";
 import type * as Omnisecret from "../../src/index.js";
 import { machineInfo } from "./report.js";
 import {
   checkScale,
   runScale,
   SCALE_CONCURRENCY,
+  SCALE_DEFAULT_N,
   SCALE_KEPT,
   SCALE_LIST_REPEATS,
   SCALE_SAMPLE,
@@ -46,7 +47,11 @@ export const SCALE_METHOD = {
 export async function benchScale(options: ScaleRunOptions): Promise<ScaleResult[]> {
   const { configs, log } = options;
   const providers = options.providers.filter((provider) => configs[provider] && options.rawFactories[provider]);
-  const sizes = scaleSizes(process.env.BENCH_SCALE_N, providers);
+  const defaults = providers.map((provider) => {
+    const side = providerTestSides.find((candidate) => candidate.provider === provider);
+    return [provider, side?.scaleDefaultN ?? SCALE_DEFAULT_N] as const;
+  });
+  const sizes = scaleSizes(process.env.BENCH_SCALE_N, Object.fromEntries(defaults));
   const results: ScaleResult[] = [];
   for (const provider of providers) {
     const config = configs[provider] as Record<string, unknown>;
@@ -101,21 +106,8 @@ export async function benchScale(options: ScaleRunOptions): Promise<ScaleResult[
       await support.close();
     }
   }
-  // The bench set the project's Key Vault test server's deletion delay to 0 (prepareBenchServer):
-  // put back the one its tests start it with, as others' tests may share the server.
-  if (providers.includes("azure")) await restoreAzureTimings(configs.azure as Record<string, unknown>, log);
   write(options, results);
   return results;
-}
-
-async function restoreAzureTimings(config: Record<string, unknown>, log: (message: string) => void): Promise<void> {
-  const { testServerInfo, TEST_SERVER_TIMINGS } = await import("../../integration-tests/servers/azure/server.js");
-  const { createControlClient } = await import("../../integration-tests/servers/azure/keyvault/control-client.js");
-  const info = testServerInfo(config);
-  if (!info || typeof config.caCertFile !== "string") return;
-  await createControlClient(info, readFileSync(config.caCertFile, "utf8"))
-    .configure({ deleteDelayMs: TEST_SERVER_TIMINGS.deleteDelayMs })
-    .catch((error: unknown) => log(`azure: could not restore the server's deletion delay: ${String(error)}`));
 }
 
 function randomTag(): string {

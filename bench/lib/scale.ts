@@ -24,19 +24,8 @@ import type { BenchSide } from "./side.js";
 import { median, percentile, round } from "./stats.js";
 import { BENCH_VALUES } from "./workloads.js";
 
-export const SCALE_DEFAULT_N: Readonly<Record<string, number>> = {
-  local: 10_000,
-  vault: 10_000,
-  // The issue asks 10,000; LocalStack 4.14 cannot take it. Its moto store scans every secret on
-  // each lookup and is not thread-safe: with 8 creates in flight, the plain SDK (one attempt)
-  // saw 1 of the first 2,000 CreateSecret fail with InternalError ("dictionary changed size during
-  // iteration", moto/secretsmanager/models.py `__contains__`, still so in moto 5.2.6) and 1,476 of
-  // 10,000, each 1,000 creates slower than the last (5.8 s, then 13 s by the 10,000th).
-  aws: 2_000,
-  // Their test servers are slower.
-  gcp: 2_000,
-  azure: 2_000,
-};
+/** N where a test side sets none (`scaleDefaultN`, integration-tests/servers/index.ts). */
+export const SCALE_DEFAULT_N = 2_000;
 export const SCALE_CONCURRENCY = 8;
 /** Gets per round: at a tenth of a millisecond each on local, 200 made a window one pause could move. */
 export const SCALE_SAMPLE = 1_000;
@@ -46,10 +35,16 @@ export const SCALE_LIST_REPEATS = 15;
 const SCALE_LIST_BUDGET_MS = 2_000;
 export const SCALE_TARGETS = { roundRatio: 1.2 } as const;
 
-/** `BENCH_SCALE_N`: one number for every provider, or `provider=n` pairs (`aws=2000,gcp=500`). */
-export function scaleSizes(raw: string | undefined, providers: readonly string[]): Record<string, number> {
-  const sizes: Record<string, number> = {};
-  for (const provider of providers) sizes[provider] = SCALE_DEFAULT_N[provider] ?? 2_000;
+/**
+ * N per provider: `defaults` (each provider's, from its test side), then `BENCH_SCALE_N`: one
+ * number for every provider, or `provider=n` pairs (`aws=2000,gcp=500`).
+ */
+export function scaleSizes(
+  raw: string | undefined,
+  defaults: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const sizes: Record<string, number> = { ...defaults };
+  const providers = Object.keys(defaults);
   if (raw === undefined || raw.trim() === "") return sizes;
   const positive = (text: string) => {
     const value = Number(text);

@@ -7,10 +7,19 @@
  */
 import { readFileSync } from "node:fs";
 import { createControlClient } from "./keyvault/control-client.js";
-import { testServerInfo } from "./server.js";
+import { TEST_SERVER_TIMINGS, testServerInfo } from "./server.js";
 
 export async function prepareAzureBenchServer(config: Record<string, unknown>): Promise<void> {
   const info = testServerInfo(config);
   if (!info || typeof config.caCertFile !== "string") return;
   await createControlClient(info, readFileSync(config.caCertFile, "utf8")).configure({ deleteDelayMs: 0 });
+}
+
+/** Puts back the deletion delay the tests start the server with, as others' tests may share the server. */
+export async function restoreAzureBenchServer(config: Record<string, unknown>): Promise<void> {
+  const info = testServerInfo(config);
+  if (!info || typeof config.caCertFile !== "string") return;
+  await createControlClient(info, readFileSync(config.caCertFile, "utf8")).configure({
+    deleteDelayMs: TEST_SERVER_TIMINGS.deleteDelayMs,
+  });
 }

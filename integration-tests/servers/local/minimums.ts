@@ -1,0 +1,13 @@
+/**
+ * The fewest requests each operation can send on the local store (SQL statements: there is no
+ * network), and why (see bench/lib/minimums.ts for what a minimum means). `npm run bench` reports
+ * them beside the counts it measures.
+ */
+import type { Minimums } from "../../../bench/lib/minimums.js";
+
+export const localMinimums: Minimums = {
+  store: { requests: 1, why: "one INSERT; the primary key makes it atomic and refuses an existing id" },
+  get: { requests: 1, why: "one SELECT" },
+  update: { requests: 1, why: "one UPDATE; zero changed rows means not found, so it never creates" },
+  delete: { requests: 1, why: "one DELETE; zero changed rows means not found" },
+};
