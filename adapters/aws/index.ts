@@ -50,8 +50,9 @@ import {
   SecretIntegrityError,
   SecretNotFoundError,
 } from "../../src/errors.js";
+import { Ownership } from "../../src/kit/ownership.js";
 import { retryWithBackoff } from "../../src/retry.js";
-import { parseStoredValues, secretNamePattern } from "../../src/validation.js";
+import { parseStoredValues } from "../../src/validation.js";
 import { isPendingDeletion, mapAwsError, PROVIDER } from "./errors.js";
 import type { ResolvedAwsOptions } from "./options.js";
 
@@ -59,6 +60,9 @@ export type { AwsOptions } from "./options.js";
 
 export const ID_TAG = "omnisecret:id";
 export const OWNER_TAG = "omnisecret:owner";
+
+/** A secret's name, `<prefix>/<owner>/<uuid>`, and its tags (no managed-by tag). */
+const NAMING = { separator: "/", marks: { owner: OWNER_TAG, id: ID_TAG } } as const;
 
 /** AWS's limit on SecretString. */
 export const AWS_MAX_VALUE_BYTES = 65_536;
@@ -99,6 +103,21 @@ function watchAttempts(command: DeleteSecretCommand): { readonly mayHaveRun: boo
   return watch;
 }
 
+/** Marks as AWS takes them: a list of `{ Key, Value }` tags. */
+function tagsOf(marks: Record<string, string>): Tag[] {
+  return Object.entries(marks).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** The marks of a secret's tags; of two tags with one key (AWS allows none), the first. */
+function marksOf(tags: readonly Tag[] | undefined): Record<string, string> {
+  // No prototype: a tag named like one of Object's properties is a tag like any other.
+  const marks: Record<string, string> = Object.create(null);
+  for (const { Key, Value } of tags ?? []) {
+    if (Key !== undefined && Value !== undefined && !Object.hasOwn(marks, Key)) marks[Key] = Value;
+  }
+  return marks;
+}
+
 /**
  * The SDK options of a request sent for an operation: its deadline's signal, which the SDK checks
  * before each attempt (it retries a timed-out request on its own) and which aborts the request in
@@ -121,13 +140,13 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
   readonly getManySecretValues?: (ids: readonly string[]) => Promise<ReadonlyMap<string, SecretValues | Error>>;
   readonly #client: SecretsManagerClient;
   readonly #ownsClient: boolean;
-  readonly #prefix: string;
+  readonly #ownership: Ownership;
   readonly #options: ResolvedAwsOptions;
 
   constructor(options: ResolvedAwsOptions, context: AdapterContext) {
     super();
     this.#options = options;
-    this.#prefix = context.prefix;
+    this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
     this.#ownsClient = options.client === undefined;
     this.#client =
       // The options type describes an injected client structurally, so it compiles without the SDK.
@@ -152,16 +171,6 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     }
   }
 
-  /** The provider-native name of a secret. */
-  nameOf(id: string): string {
-    return `${this.#ownerPath}${id}`;
-  }
-
-  /** `<prefix>/<owner>/`: the start of every name of this owner; no other owner's name starts so. */
-  get #ownerPath(): string {
-    return `${this.#prefix}/${this.#options.owner}/`;
-  }
-
   protected get limits() {
     return this.#options;
   }
@@ -180,9 +189,9 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     const create = () =>
       this.#client.send(
         new CreateSecretCommand({
-          Name: this.nameOf(id),
+          Name: this.#ownership.nameOf(id),
           SecretString: serialized,
-          Tags: this.#tagsFor(id),
+          Tags: tagsOf(this.#ownership.marksFor(id)),
           ...(this.#options.kmsKeyId ? { KmsKeyId: this.#options.kmsKeyId } : {}),
           ClientRequestToken: token,
         }),
@@ -213,7 +222,7 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
       if (error instanceof NameStillHeld) {
         throw new ProviderUnavailableError(id, {
           provider: PROVIDER,
-          message: `AWS still holds the name ${this.nameOf(id)} of a deleted secret after ${this.#options.recreateAttempts} attempts; try again later`,
+          message: `AWS still holds the name ${this.#ownership.nameOf(id)} of a deleted secret after ${this.#options.recreateAttempts} attempts; try again later`,
           cause: error.cause,
         });
       }
@@ -248,7 +257,7 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
    * by name.
    */
   async #readMany(ids: readonly string[], deadline: Deadline): Promise<Map<string, SecretValues | Error>> {
-    const idOfName = new Map(ids.map((id) => [this.nameOf(id), id]));
+    const idOfName = new Map(ids.map((id) => [this.#ownership.nameOf(id), id]));
     const answer = await this.#send(undefined, () =>
       this.#client.send(new BatchGetSecretValueCommand({ SecretIdList: [...idOfName.keys()] }), within(deadline)),
     );
@@ -337,7 +346,7 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
       { client: this.#client, pageSize: this.#options.listPageSize },
       {
         Filters: [
-          { Key: "name", Values: [this.#ownerPath] },
+          { Key: "name", Values: [this.#ownership.nameStart] },
           ...(strict
             ? [
                 { Key: "tag-key" as const, Values: [OWNER_TAG] },
@@ -353,12 +362,11 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
         },
       },
     );
-    const namePattern = secretNamePattern(this.#ownerPath);
     try {
       for await (const page of pages) {
         for (const secret of page.SecretList ?? []) {
-          const id = namePattern.exec(secret.Name ?? "")?.[1];
-          if (id && !secret.DeletedDate && (!strict || this.#isOwned(secret.Tags, id))) yield id;
+          const id = this.#ownership.idOfName(secret.Name ?? "");
+          if (id && !secret.DeletedDate && (!strict || this.#ownership.isOwned(marksOf(secret.Tags), id))) yield id;
         }
       }
     } catch (error) {
@@ -370,29 +378,17 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     if (this.#ownsClient) this.#client.destroy();
   }
 
-  #tagsFor(id: string): Tag[] {
-    return [
-      { Key: ID_TAG, Value: id },
-      { Key: OWNER_TAG, Value: this.#options.owner },
-    ];
-  }
-
-  #isOwned(tags: Tag[] | undefined, id: string): boolean {
-    const tag = (key: string) => tags?.find((candidate) => candidate.Key === key)?.Value;
-    return tag(ID_TAG) === id && tag(OWNER_TAG) === this.#options.owner;
-  }
-
   /**
    * What get, update and delete address: by default the name, which is this owner's by
    * construction; with `verifyOwnership`, the ARN of the secret at that name once DescribeSecret
    * has shown it live and carrying this store's tags.
    */
   async #target(id: string, deadline: Deadline): Promise<string> {
-    if (!this.#options.verifyOwnership) return this.nameOf(id);
+    if (!this.#options.verifyOwnership) return this.#ownership.nameOf(id);
     const described = await this.#send(id, () =>
-      this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) }), within(deadline)),
+      this.#client.send(new DescribeSecretCommand({ SecretId: this.#ownership.nameOf(id) }), within(deadline)),
     );
-    if (described.DeletedDate || !described.ARN || !this.#isOwned(described.Tags, id)) {
+    if (described.DeletedDate || !described.ARN || !this.#ownership.isOwned(marksOf(described.Tags), id)) {
       throw new SecretNotFoundError(id, { provider: PROVIDER });
     }
     return described.ARN;
@@ -408,7 +404,10 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     if ((error as { name?: string } | null)?.name !== "ResourceExistsException") return false;
     let described: DescribeSecretCommandOutput;
     try {
-      described = await this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) }), within(deadline));
+      described = await this.#client.send(
+        new DescribeSecretCommand({ SecretId: this.#ownership.nameOf(id) }),
+        within(deadline),
+      );
     } catch {
       return false;
     }
@@ -429,13 +428,16 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     if (!isPendingDeletion(error) && name !== "ResourceExistsException") return false;
     let described: DescribeSecretCommandOutput;
     try {
-      described = await this.#client.send(new DescribeSecretCommand({ SecretId: this.nameOf(id) }), within(deadline));
+      described = await this.#client.send(
+        new DescribeSecretCommand({ SecretId: this.#ownership.nameOf(id) }),
+        within(deadline),
+      );
     } catch (describeError) {
       // Gone from DescribeSecret but not yet free for CreateSecret: AWS is finishing a force delete.
       return (describeError as { name?: string }).name === "ResourceNotFoundException" && isPendingDeletion(error);
     }
     if (!described.DeletedDate || !described.ARN) return false;
-    if (this.#options.verifyOwnership && !this.#isOwned(described.Tags, id)) return false;
+    if (this.#options.verifyOwnership && !this.#ownership.isOwned(marksOf(described.Tags), id)) return false;
     await this.#forceDelete(id, described.ARN, deadline);
     return true;
   }

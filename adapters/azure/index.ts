@@ -64,8 +64,9 @@ import {
   SecretIntegrityError,
   SecretNotFoundError,
 } from "../../src/errors.js";
+import { MANAGED_BY_VALUE, Ownership } from "../../src/kit/ownership.js";
 import { trustedCas, trustingAgent } from "../../src/kit/tls-trust.js";
-import { parseStoredValues, secretNamePattern } from "../../src/validation.js";
+import { parseStoredValues } from "../../src/validation.js";
 import { redactValues } from "../../src/wrap-unknown.js";
 import {
   isSecretDisabled,
@@ -82,11 +83,21 @@ export { AZURE_MAX_VALUE_BYTES } from "./options.js";
 // NODE_DEBUG=omnisecret-azure: decisions about deleted names; never values.
 const debug = debuglog("omnisecret-azure");
 
+export { MANAGED_BY_VALUE };
 export const MANAGED_BY_TAG = "managed-by";
-export const MANAGED_BY_VALUE = "omnisecret";
 export const ID_TAG = "omnisecret-id";
 export const OWNER_TAG = "omnisecret-owner";
 export const CONTENT_TYPE = "application/json";
+
+/**
+ * A secret's name, `<prefix>-<owner>-<uuid>`, and its tags. Key Vault names are case-insensitive,
+ * and may come back in another case than written.
+ */
+const NAMING = {
+  separator: "-",
+  marks: { managedBy: MANAGED_BY_TAG, owner: OWNER_TAG, id: ID_TAG },
+  ignoreCase: true,
+} as const;
 
 /** Sets tried while a purged name is still held (409), with the waits between them. */
 const NAME_HELD_ATTEMPTS = 10;
@@ -124,12 +135,12 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   /** The keep-alive agent this adapter made for `caCertFile`, closed with it. */
   readonly #agent: HttpsAgent | undefined;
   readonly #options: ResolvedAzureOptions;
-  readonly #prefix: string;
+  readonly #ownership: Ownership;
 
   constructor(options: ResolvedAzureOptions, context: AdapterContext) {
     super();
     this.#options = options;
-    this.#prefix = context.prefix;
+    this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
     this.maxValueBytes = options.maxValueBytes;
     // The options type describes an injected client structurally, so it compiles without the SDK.
     const made = options.client ? { client: options.client as SecretClient, agent: undefined } : createClient(options);
@@ -139,7 +150,7 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
 
   /** The Key Vault name of a secret: the owner in it keeps installations apart without a read. */
   nameOf(id: string): string {
-    return `${this.#prefix}-${this.#options.owner}-${id}`;
+    return this.#ownership.nameOf(id);
   }
 
   protected get limits() {
@@ -157,19 +168,13 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     let recoveredVersion: string | undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.#call(deadline, values, (callOptions) =>
-          this.#client.setSecret(this.nameOf(id), serialized, {
-            contentType: CONTENT_TYPE,
-            tags: this.#tagsFor(id),
-            ...callOptions,
-          }),
-        );
+        await this.#setSecret(deadline, id, values, serialized);
         break;
       } catch (error) {
         if (!(error instanceof KeyVaultRequestError && error.statusCode === 409)) throw this.#map(error, id, "store");
         const deleted = await this.#deletedSecret(deadline, id);
         if (deleted !== undefined) {
-          if (!this.#isOwned(deleted.properties.tags, id)) {
+          if (!this.#ownership.isOwned(deleted.properties.tags, id)) {
             throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: error });
           }
           if (this.#options.deletePolicy === "purge" && isPurgeable(deleted) && (await this.#purge(deadline, id))) {
@@ -215,13 +220,7 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   ): Promise<void> {
     const current = await this.#owned(deadline, id);
     try {
-      await this.#call(deadline, values, (callOptions) =>
-        this.#client.setSecret(this.nameOf(id), serialized, {
-          contentType: CONTENT_TYPE,
-          tags: this.#tagsFor(id),
-          ...callOptions,
-        }),
-      );
+      await this.#setSecret(deadline, id, values, serialized);
     } catch (error) {
       // 409: deleted since the read; an update never brings it back.
       throw this.#map(error, id);
@@ -263,16 +262,14 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   // Each page has its own deadline through the facade's race; the SDK's pager takes no per-page
   // signal, so a page request is bounded by requestTimeoutMs and the SDK's retries.
   protected override async *listIds(_stepDeadline: () => Deadline): AsyncIterable<string> {
-    // Key Vault names are case-insensitive, and may come back in another case than written.
-    const pattern = secretNamePattern(`${this.#prefix}-${this.#options.owner}-`, "", { ignoreCase: true });
     const pages = this.#client
       .listPropertiesOfSecrets({ requestOptions: { timeout: this.#options.requestTimeoutMs } })
       .byPage({ maxPageSize: this.#options.listPageSize });
     try {
       for await (const page of pages) {
         for (const properties of page) {
-          const id = pattern.exec(properties.name)?.[1]?.toLowerCase();
-          if (id && properties.enabled !== false && this.#isOwned(properties.tags, id)) yield id;
+          const id = this.#ownership.idOfName(properties.name);
+          if (id && properties.enabled !== false && this.#ownership.isOwned(properties.tags, id)) yield id;
         }
       }
     } catch (error) {
@@ -285,15 +282,14 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     this.#agent?.destroy();
   }
 
-  #tagsFor(id: string): Record<string, string> {
-    return { [MANAGED_BY_TAG]: MANAGED_BY_VALUE, [ID_TAG]: id, [OWNER_TAG]: this.#options.owner };
-  }
-
-  #isOwned(tags: Record<string, string> | undefined, id: string): boolean {
-    return (
-      tags?.[MANAGED_BY_TAG] === MANAGED_BY_VALUE &&
-      tags[ID_TAG]?.toLowerCase() === id &&
-      tags[OWNER_TAG] === this.#options.owner
+  /** A PUT of a new version, with the content type and this owner's tags. */
+  #setSecret(deadline: Deadline, id: string, values: SecretValues, serialized: string): Promise<KeyVaultSecret> {
+    return this.#call(deadline, values, (callOptions) =>
+      this.#client.setSecret(this.nameOf(id), serialized, {
+        contentType: CONTENT_TYPE,
+        tags: this.#ownership.marksFor(id),
+        ...callOptions,
+      }),
     );
   }
 
@@ -313,7 +309,7 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
       throw this.#map(error, id);
     }
     if (secret.properties.enabled === false) return { state: "disabled" };
-    return { state: "present", secret, owned: this.#isOwned(secret.properties.tags, id) };
+    return { state: "present", secret, owned: this.#ownership.isOwned(secret.properties.tags, id) };
   }
 
   /** The secret, if it exists, is enabled and carries this store's tags; otherwise it is not found. */

@@ -450,6 +450,32 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
     );
   });
 
+  it("lists by the secret id alone: Google's answers name the project by its number, not the id configured", async () => {
+    const fake = new FakeSecretManager();
+    const original = fake.listSecrets.bind(fake);
+    fake.listSecrets = async (request) => {
+      const answer = await original(request);
+      type Secret = Extract<(typeof answer)[number], unknown[]>[number];
+      const [page, , response] = answer as [Secret[], null, { nextPageToken: string }];
+      const renamed = page.map((secret) => ({
+        ...secret,
+        name: secret.name.replace(`projects/${PROJECT}/`, "projects/123456789012/"),
+      }));
+      return [renamed, null, { ...response, secrets: renamed }];
+    };
+    const { store } = storeOn(fake, {}, "numbered");
+    const strict = storeOn(fake, { verifyOwnership: true }, "numbered");
+    const otherOwner = storeOn(fake, { owner: "team-b" }, "numbered");
+    const ids = [randomUUID(), randomUUID()];
+    for (const id of ids) await store.storeSecretValues(id, { id });
+    await otherOwner.store.storeSecretValues(randomUUID(), {});
+    for (const lister of [store, strict.store]) {
+      const listed: string[] = [];
+      for await (const id of lister.listSecretIds()) listed.push(id);
+      expect(listed.sort()).toEqual([...ids].sort());
+    }
+  });
+
   it("verifyOwnership: deletes with the etag, and checks the labels again when the secret changed in between", async () => {
     const fake = new FakeSecretManager();
     const { adapter, store } = storeOn(fake, { verifyOwnership: true });

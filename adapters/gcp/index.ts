@@ -39,8 +39,9 @@ import {
   SecretNotFoundError,
   SecretStoreError,
 } from "../../src/errors.js";
+import { MANAGED_BY_VALUE, Ownership } from "../../src/kit/ownership.js";
 import { retryWithBackoff } from "../../src/retry.js";
-import { parseStoredValues, secretNamePattern } from "../../src/validation.js";
+import { parseStoredValues } from "../../src/validation.js";
 import { crc32c } from "./crc32c.js";
 import { describeCode, grpcCode, isRetryable, mapGcpError, PROVIDER, Status } from "./errors.js";
 import {
@@ -58,10 +59,13 @@ export type { GcpOptions } from "./options.js";
 type Secret = protos.google.cloud.secretmanager.v1.ISecret;
 type SecretPayload = protos.google.cloud.secretmanager.v1.ISecretPayload;
 
+export { MANAGED_BY_VALUE };
 export const MANAGED_BY_LABEL = "managed-by";
-export const MANAGED_BY_VALUE = "omnisecret";
 export const OWNER_LABEL = "omnisecret-owner";
 export const ID_LABEL = "omnisecret-id";
+
+/** A secret's id in the project, `<prefix>-<owner>-<uuid>`, and its labels. */
+const NAMING = { separator: "-", marks: { managedBy: MANAGED_BY_LABEL, owner: OWNER_LABEL, id: ID_LABEL } } as const;
 
 /** Secret Manager's limit on a version's payload. */
 export const GCP_MAX_VALUE_BYTES = 65_536;
@@ -123,34 +127,27 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   /** The setup has succeeded: requests go straight to the client, without waiting on `#ready` again. */
   #initialized = false;
   readonly #ownsClient: boolean;
-  readonly #prefix: string;
   readonly #options: ResolvedGcpOptions;
-  readonly #namePattern: RegExp;
+  readonly #ownership: Ownership;
   /** Ids whose secret a failed store of ours may have left half-made (see ./half-made.ts). */
   readonly #suspects = new SuspectIds();
 
   constructor(options: ResolvedGcpOptions, context: AdapterContext) {
     super();
     this.#options = options;
-    this.#prefix = context.prefix;
+    this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
     this.#ownsClient = options.client === undefined;
     // The options type describes an injected client structurally, so it compiles without the SDK.
     this.#client = (options.client as SecretManagerServiceClient | undefined) ?? this.#newClient();
-    this.#namePattern = secretNamePattern(`${this.#parent}/secrets/${this.#ownerStart}`);
   }
 
   get #parent(): string {
     return `projects/${this.#options.projectId}`;
   }
 
-  /** `<prefix>-<owner>-`: the start of the secret id of every secret of this owner. */
-  get #ownerStart(): string {
-    return `${this.#prefix}-${this.#options.owner}-`;
-  }
-
   /** The secret id inside the project, `<prefix>-<owner>-<uuid>`. */
   secretIdOf(id: string): string {
-    return `${this.#ownerStart}${id}`;
+    return this.#ownership.nameOf(id);
   }
 
   /** The full resource name of a secret. */
@@ -276,8 +273,8 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     const strict = this.#options.verifyOwnership;
     // `name:` matches a substring of the name; the name (and in strict mode the labels) are
     // checked exactly below, as servers may ignore filters (the emulator does).
-    const labels = `labels.${MANAGED_BY_LABEL}="${MANAGED_BY_VALUE}" AND labels.${OWNER_LABEL}="${this.#options.owner}"`;
-    const filter = `name:"${this.#ownerStart}"${strict ? ` AND ${labels}` : ""}`;
+    const labels = Object.entries(this.#ownership.ownerMarks).map(([key, value]) => ` AND labels.${key}="${value}"`);
+    const filter = `name:"${this.#ownership.nameStart}"${strict ? labels.join("") : ""}`;
     const seen = new Set<string>();
     let pageToken: string | undefined;
     do {
@@ -298,8 +295,10 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
         "idempotent",
       );
       for (const secret of secrets ?? []) {
-        const id = this.#namePattern.exec(secret.name ?? "")?.[1];
-        if (!id || seen.has(id) || (strict && !this.#isOwned(secret, id))) continue;
+        // The secret id alone: Google answers `projects/<project number>/secrets/...`, whichever
+        // form of the project the request named.
+        const id = this.#ownership.idOfName(secret.name?.slice(secret.name.lastIndexOf("/") + 1) ?? "");
+        if (!id || seen.has(id) || (strict && !this.#ownership.isOwned(secret.labels, id))) continue;
         if (this.#suspects.has(id)) {
           if (!(await hasVersion(this.#requestsFor(id, this.nameOf(id), stepDeadline(), undefined)))) continue;
           this.#suspects.resolved(id);
@@ -399,19 +398,6 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       this.#client.addSecretVersion({ parent: name, payload: { data, dataCrc32c: crc32c(data) } }, options);
   }
 
-  #labelsFor(id: string): Record<string, string> {
-    return { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [OWNER_LABEL]: this.#options.owner, [ID_LABEL]: id };
-  }
-
-  #isOwned(secret: Secret, id: string): boolean {
-    const labels = secret.labels ?? {};
-    return (
-      labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE &&
-      labels[OWNER_LABEL] === this.#options.owner &&
-      labels[ID_LABEL] === id
-    );
-  }
-
   /** Strict mode: the secret, if it exists and carries this store's labels. */
   async #getOwned(id: string, deadline: Deadline): Promise<Secret & { name: string }> {
     const [secret] = await this.#send(
@@ -420,7 +406,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       (options) => this.#client.getSecret({ name: this.nameOf(id) }, options),
       "idempotent",
     );
-    if (!this.#isOwned(secret, id)) throw new SecretNotFoundError(id, { provider: PROVIDER });
+    if (!this.#ownership.isOwned(secret.labels, id)) throw new SecretNotFoundError(id, { provider: PROVIDER });
     return { ...secret, name: secret.name || this.nameOf(id) };
   }
 
@@ -443,7 +429,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
               {
                 parent: this.#parent,
                 secretId: this.secretIdOf(id),
-                secret: { labels: this.#labelsFor(id), replication },
+                secret: { labels: this.#ownership.marksFor(id), replication },
               },
               options,
             ),
@@ -455,7 +441,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
         if (grpcCode(error) !== Status.ALREADY_EXISTS || attempt >= CREATE_ATTEMPTS) throw error;
         const free = await freeHalfCreated(this.#requestsFor(id, this.nameOf(id), deadline), {
           graceMs: this.#options.halfCreatedGraceMs,
-          ours: (secret) => !this.#options.verifyOwnership || this.#isOwned(secret, id),
+          ours: (secret) => !this.#options.verifyOwnership || this.#ownership.isOwned(secret.labels, id),
         });
         if (!free) {
           throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: error });

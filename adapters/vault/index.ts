@@ -96,9 +96,10 @@ import {
   SecretNotFoundError,
   SecretStoreError,
 } from "../../src/errors.js";
+import { Ownership } from "../../src/kit/ownership.js";
 import { trustedCas, trustingAgent } from "../../src/kit/tls-trust.js";
 import { retryWithBackoff } from "../../src/retry.js";
-import { checkStoredValues, secretNamePattern } from "../../src/validation.js";
+import { checkStoredValues, isCanonicalSecretId } from "../../src/validation.js";
 import { AppRoleSession } from "./approle.js";
 import {
   isCheckAndSetMismatch,
@@ -127,6 +128,9 @@ interface SecretMetadata {
 const MANAGED_BY_MARK = "managed-by";
 const OWNER_MARK = "omnisecret-owner";
 const ID_MARK = "omnisecret-id";
+
+/** A secret's path below the mount, `<prefix>/<owner>/<uuid>`, and its marks. */
+const NAMING = { separator: "/", marks: { managedBy: MANAGED_BY_MARK, owner: OWNER_MARK, id: ID_MARK } } as const;
 
 /** What KV v2 keeps when neither the secret nor the mount sets `max_versions`. */
 const VAULT_DEFAULT_MAX_VERSIONS = 10;
@@ -203,7 +207,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   /** The keep-alive agent this adapter made for `caCertFile`, closed with it. */
   readonly #agent: HttpsAgent | undefined;
   readonly #options: ResolvedVaultOptions;
-  readonly #prefix: string;
+  readonly #ownership: Ownership;
   /** The mount's `max_versions`, read once (see `#mountMaxVersions`). */
   #mountConfig: Promise<number | undefined> | undefined;
   /** The AppRole sign-in, with `appRole`. */
@@ -219,7 +223,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   constructor(options: ResolvedVaultOptions, context: AdapterContext) {
     super();
     this.#options = options;
-    this.#prefix = context.prefix;
+    this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
     this.maxValueBytes = options.maxValueBytes;
     // The options type describes an injected client structurally, so it compiles without node-vault.
     const made = options.client
@@ -235,16 +239,6 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   /** Closes the idle keep-alive connections of the `caCertFile` agent (node-vault's own agents cannot be closed). */
   close(): void {
     this.#agent?.destroy();
-  }
-
-  /** The KV v2 path of a secret below the mount. */
-  pathOf(id: string): string {
-    return `${this.#ownerPath}/${id}`;
-  }
-
-  /** The folder of this owner's secrets below the mount. */
-  get #ownerPath(): string {
-    return `${this.#prefix}/${this.#options.owner}`;
   }
 
   protected get limits() {
@@ -403,7 +397,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * update or delete of its id: best effort, since the caller answers not found either way.
    */
   async #finishDelete(deadline: Deadline, id: string, tombstone: TombstoneVersion): Promise<void> {
-    if (this.#options.verifyOwnership && !this.#isMine(id, tombstone.customMetadata)) return;
+    if (this.#options.verifyOwnership && !this.#ownership.isOwned(tombstone.customMetadata, id)) return;
     try {
       await this.#destroyVersions(deadline, id, tombstone.version, tombstone.version);
       this.#unmarked.delete(id);
@@ -428,7 +422,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       return undefined;
     }
     if (finishDelete) this.#unmarked.delete(id);
-    if (read && this.#options.verifyOwnership && !this.#isMine(id, read.customMetadata)) {
+    if (read && this.#options.verifyOwnership && !this.#ownership.isOwned(read.customMetadata, id)) {
       debug("vault: secret %s is not marked as this owner's; treated as not found", id);
       return undefined;
     }
@@ -461,13 +455,6 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       throw new SecretIntegrityError(id, "Vault's answer has no data map or version", { provider: PROVIDER });
     }
     return { kind: "live", version, values: data as Record<string, unknown>, customMetadata };
-  }
-
-  /** Whether the marks say this owner stored this id (what `verifyOwnership` checks). */
-  #isMine(id: string, marks: CustomMetadata): boolean {
-    return (
-      marks?.[MANAGED_BY_MARK] === "omnisecret" && marks[OWNER_MARK] === this.#options.owner && marks[ID_MARK] === id
-    );
   }
 
   /** Whether omnisecret wrote this secret's metadata (its `max_versions` with the marks). */
@@ -528,7 +515,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   async #destroyVersions(deadline: Deadline, id: string, first: number, last: number): Promise<void> {
     const versions = Array.from({ length: last - first + 1 }, (_, index) => first + index);
     await this.#send(deadline, id, () =>
-      this.#client.write(`${this.#options.mount}/destroy/${this.pathOf(id)}`, { versions }),
+      this.#client.write(`${this.#options.mount}/destroy/${this.#ownership.nameOf(id)}`, { versions }),
     );
   }
 
@@ -549,7 +536,6 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    */
   async *#listDetailed(stepDeadline: () => Deadline): AsyncGenerator<string, boolean> {
     const pageSize = this.#options.listPageSize;
-    const idPattern = secretNamePattern("");
     const seen = new Set<string>();
     let after: string | undefined;
     for (;;) {
@@ -557,7 +543,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       let page: { keys?: unknown[]; key_info?: Record<string, SecretMetadata | undefined> } | undefined;
       try {
         const body = (await this.#request(stepDeadline(), () =>
-          this.#client.list(`${this.#options.mount}/detailed-metadata/${this.#ownerPath}/${query}`),
+          this.#client.list(`${this.#options.mount}/detailed-metadata/${this.#ownership.nameStart}${query}`),
         )) as { data?: typeof page };
         page = body?.data;
       } catch (error) {
@@ -582,10 +568,10 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       for (const key of keys) {
         seen.add(key);
         // The keys are the ids, and any folder (`x/`) someone made beside them.
-        if (!idPattern.test(key)) continue;
+        if (!isCanonicalSecretId(key)) continue;
         const metadata = page?.key_info?.[key];
         if (!metadata || latestVersionIsGone(metadata)) continue;
-        if (this.#options.verifyOwnership && !this.#isMine(key, metadata.custom_metadata)) continue;
+        if (this.#options.verifyOwnership && !this.#ownership.isOwned(metadata.custom_metadata, key)) continue;
         // An id this adapter's delete may have left as a tombstone not destroyed: read, and finished if so.
         if (this.#unmarked.has(key) && !(await this.#latest(stepDeadline(), key, true))) continue;
         yield key;
@@ -604,7 +590,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     let keys: unknown[] = [];
     try {
       const body = (await this.#request(stepDeadline(), () =>
-        this.#client.list(`${this.#options.mount}/metadata/${this.#ownerPath}/`),
+        this.#client.list(`${this.#options.mount}/metadata/${this.#ownership.nameStart}`),
       )) as {
         data?: { keys?: unknown[] };
       };
@@ -616,8 +602,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     }
     // The detailed LIST was refused (403) but this one was not: the policy's, so not asked again.
     this.#listMode ??= "reads";
-    const idPattern = secretNamePattern("");
-    const ids = keys.filter((key): key is string => typeof key === "string" && idPattern.test(key));
+    const ids = keys.filter((key): key is string => typeof key === "string" && isCanonicalSecretId(key));
     for (let start = 0; start < ids.length; start += LIST_READ_CONCURRENCY) {
       const batch = ids.slice(start, start + LIST_READ_CONCURRENCY);
       const live = await Promise.all(
@@ -628,11 +613,11 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   }
 
   #dataPath(id: string): string {
-    return `${this.#options.mount}/data/${this.pathOf(id)}`;
+    return `${this.#options.mount}/data/${this.#ownership.nameOf(id)}`;
   }
 
   #metadataPath(id: string): string {
-    return `${this.#options.mount}/metadata/${this.pathOf(id)}`;
+    return `${this.#options.mount}/metadata/${this.#ownership.nameOf(id)}`;
   }
 
   /**
@@ -683,11 +668,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
 
   /** Keeps `keepVersions` versions of this secret (not of the whole mount) and marks it as this owner's. */
   async #writeMetadata(deadline: Deadline, id: string, storedOverVersion?: number): Promise<void> {
-    const marks: Record<string, string> = {
-      [MANAGED_BY_MARK]: "omnisecret",
-      [OWNER_MARK]: this.#options.owner,
-      [ID_MARK]: id,
-    };
+    const marks = this.#ownership.marksFor(id);
     if (storedOverVersion !== undefined) marks[STORED_OVER_MARK] = String(storedOverVersion);
     await this.#send(deadline, id, () =>
       this.#client.write(this.#metadataPath(id), {
@@ -721,7 +702,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       throw this.#map(error, id);
     }
     if (!metadata) throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
-    if (this.#options.verifyOwnership && !this.#isMine(id, metadata.custom_metadata)) {
+    if (this.#options.verifyOwnership && !this.#ownership.isOwned(metadata.custom_metadata, id)) {
       return this.#finishUnmarkedStore(deadline, id, values, metadata.custom_metadata, mismatch);
     }
     // Deleted by omnisecret (a tombstone) or outside it (soft-deleted or destroyed): free to store.
@@ -752,8 +733,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     marks: CustomMetadata,
     mismatch: VaultRequestError,
   ): Promise<void> {
-    const unmarked = !marks?.[MANAGED_BY_MARK] && !marks?.[OWNER_MARK] && !marks?.[ID_MARK];
-    const latest = unmarked ? await this.#readLatest(deadline, id) : undefined;
+    const latest = this.#ownership.isUnmarked(marks) ? await this.#readLatest(deadline, id) : undefined;
     if (!latest || !holdsExactly(latest.values, values)) {
       throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: mismatch });
     }
