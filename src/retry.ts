@@ -3,13 +3,12 @@
  * name still being deleted, a throttled or sealed server). Built on p-retry, which is loaded at
  * the first failure: a process whose requests all succeed never loads it.
  */
+import type { BackoffPolicy } from "./kit/request.js";
 
-export interface BackoffOptions {
+/** A backoff policy (src/kit/request.ts: what the waits are, and the policies adapters use) and the attempts. */
+export interface BackoffOptions extends BackoffPolicy {
   /** Attempts in all, the first included. */
   readonly attempts: number;
-  /** Delay before the first retry, doubled each time up to `maxDelayMs`. */
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
   /**
    * Stops the retries (during a backoff too) when aborted, rejecting with the signal's reason: the
    * operation's deadline. A function is called only once the first attempt has failed, so a signal
@@ -57,6 +56,7 @@ async function retryAfterFirst<T>(
     retries: Math.max(0, options.attempts - 1),
     minTimeout: options.initialDelayMs,
     maxTimeout: options.maxDelayMs,
+    // These waits are the ones backoffDelayMs (src/kit/request.ts) draws for the SDKs that retry by themselves.
     factor: 2,
     randomize: true,
     shouldRetry: ({ error }) => shouldRetry(error),

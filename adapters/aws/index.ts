@@ -28,6 +28,7 @@
  * `requestTimeoutMs` (the SDK handler's request and connection timeouts).
  */
 import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
 import {
   BatchGetSecretValueCommand,
   CreateSecretCommand,
@@ -40,6 +41,8 @@ import {
   SecretsManagerClient,
   type Tag,
 } from "@aws-sdk/client-secrets-manager";
+import type * as SdkRetry from "@smithy/core/retry";
+import type { ConfiguredRetryStrategy } from "@smithy/core/retry";
 import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import { type Deadline, DeadlineBoundAdapter, withinDeadline } from "../../src/deadline.js";
 import {
@@ -51,7 +54,7 @@ import {
   SecretNotFoundError,
 } from "../../src/errors.js";
 import { Ownership } from "../../src/kit/ownership.js";
-import { retryWithBackoff } from "../../src/retry.js";
+import { backoffDelayMs, NAME_RELEASE_BACKOFF, REQUEST_BACKOFF, RequestRunner } from "../../src/kit/request.js";
 import { parseStoredValues } from "../../src/validation.js";
 import { isPendingDeletion, mapAwsError, PROVIDER } from "./errors.js";
 import type { ResolvedAwsOptions } from "./options.js";
@@ -69,6 +72,17 @@ export const AWS_MAX_VALUE_BYTES = 65_536;
 
 /** AWS's limit on the SecretIdList of one BatchGetSecretValue. */
 export const AWS_MAX_BATCH_SIZE = 20;
+
+/**
+ * The SDK's retry strategy for `maxAttempts`, from the copy of its retry module the SDK itself
+ * loads (an import from here could find another copy, or none where packages are not hoisted):
+ * its standard strategy (which errors, its retry quota, a Retry-After hint) with the kit's waits.
+ */
+function requestRetryStrategy(maxAttempts: number): ConfiguredRetryStrategy {
+  const sdkEntry = createRequire(import.meta.url).resolve("@aws-sdk/client-secrets-manager");
+  const retry = createRequire(sdkEntry)("@smithy/core/retry") as typeof SdkRetry;
+  return new retry.ConfiguredRetryStrategy(maxAttempts, (retryNumber) => backoffDelayMs(REQUEST_BACKOFF, retryNumber));
+}
 
 /** Thrown inside the re-create loop while AWS still holds a deleted secret's name. */
 class NameStillHeld extends Error {
@@ -142,11 +156,18 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
   readonly #ownsClient: boolean;
   readonly #ownership: Ownership;
   readonly #options: ResolvedAwsOptions;
+  /** A store's CreateSecret, sent again while AWS frees the name of a deleted secret; failures as they are. */
+  readonly #recreate: RequestRunner;
 
   constructor(options: ResolvedAwsOptions, context: AdapterContext) {
     super();
     this.#options = options;
     this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
+    this.#recreate = new RequestRunner({
+      attempts: options.recreateAttempts,
+      backoff: NAME_RELEASE_BACKOFF,
+      isRetryable: (error) => error instanceof NameStillHeld,
+    });
     this.#ownsClient = options.client === undefined;
     this.#client =
       // The options type describes an injected client structurally, so it compiles without the SDK.
@@ -157,6 +178,8 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
         // A copy: the SDK writes bookkeeping fields into the credentials object it is given.
         ...(options.credentials ? { credentials: { ...options.credentials } } : {}),
         maxAttempts: options.maxAttempts,
+        // The SDK's own retries (throttling, 5xx, timeouts), waiting as every adapter's do.
+        retryStrategy: requestRetryStrategy(options.maxAttempts),
         // Without these the SDK waits for an answer for ever. throwOnRequestTimeout: without it
         // requestTimeout only logs a warning.
         requestHandler: {
@@ -198,26 +221,17 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
         within(deadline),
       );
     try {
-      await retryWithBackoff(
-        async () => {
-          try {
-            await create();
-          } catch (error) {
-            if (await this.#createdWithToken(error, id, token, deadline)) return;
-            if (await this.#nameHeldByDeletedSecret(error, id, deadline)) {
-              throw new NameStillHeld(undefined, { cause: error });
-            }
-            throw error;
+      await this.#recreate.run(deadline, async () => {
+        try {
+          await create();
+        } catch (error) {
+          if (await this.#createdWithToken(error, id, token, deadline)) return;
+          if (await this.#nameHeldByDeletedSecret(error, id, deadline)) {
+            throw new NameStillHeld(undefined, { cause: error });
           }
-        },
-        (error) => error instanceof NameStillHeld,
-        {
-          attempts: this.#options.recreateAttempts,
-          initialDelayMs: 250,
-          maxDelayMs: 4_000,
-          signal: deadline.signal,
-        },
-      );
+          throw error;
+        }
+      });
     } catch (error) {
       if (error instanceof NameStillHeld) {
         throw new ProviderUnavailableError(id, {

@@ -65,6 +65,7 @@ import {
   SecretNotFoundError,
 } from "../../src/errors.js";
 import { MANAGED_BY_VALUE, Ownership } from "../../src/kit/ownership.js";
+import { NAME_RELEASE_BACKOFF, REQUEST_BACKOFF, RequestRunner } from "../../src/kit/request.js";
 import { trustedCas, trustingAgent } from "../../src/kit/tls-trust.js";
 import { parseStoredValues } from "../../src/validation.js";
 import { redactValues } from "../../src/wrap-unknown.js";
@@ -99,10 +100,8 @@ const NAMING = {
   ignoreCase: true,
 } as const;
 
-/** Sets tried while a purged name is still held (409), with the waits between them. */
+/** Sets tried while a deleted secret holds the name (409), with NAME_RELEASE_BACKOFF's waits between them. */
 const NAME_HELD_ATTEMPTS = 10;
-const NAME_HELD_INITIAL_DELAY_MS = 250;
-const NAME_HELD_MAX_DELAY_MS = 4_000;
 /** How often the delete and recover pollers look whether Key Vault has finished. */
 const POLL_INTERVAL_MS = 500;
 /**
@@ -113,6 +112,11 @@ const POLL_INTERVAL_MS = 500;
  * itself.
  */
 const SETTLE_WAIT_MS = 5_000;
+
+/** Thrown inside the store's retries while Key Vault still holds the name: after a 409, and after freeing it. */
+class NameStillHeld extends Error {
+  override name = "NameStillHeld";
+}
 
 type Lookup =
   | { readonly state: "absent" }
@@ -136,6 +140,12 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   readonly #agent: HttpsAgent | undefined;
   readonly #options: ResolvedAzureOptions;
   readonly #ownership: Ownership;
+  /** A store's set, sent again while Key Vault frees the name of a deleted secret; failures as they are. */
+  readonly #nameRelease = new RequestRunner({
+    attempts: NAME_HELD_ATTEMPTS,
+    backoff: NAME_RELEASE_BACKOFF,
+    isRetryable: (error) => error instanceof NameStillHeld,
+  });
 
   constructor(options: ResolvedAzureOptions, context: AdapterContext) {
     super();
@@ -166,14 +176,15 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     const found = await this.#lookup(deadline, id, values);
     if (found.state !== "absent") throw new SecretAlreadyExistsError(id, { provider: PROVIDER });
     let recoveredVersion: string | undefined;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.#setSecret(deadline, id, values, serialized);
-        break;
-      } catch (error) {
-        if (!(error instanceof KeyVaultRequestError && error.statusCode === 409)) throw this.#map(error, id, "store");
-        const deleted = await this.#deletedSecret(deadline, id);
-        if (deleted !== undefined) {
+    try {
+      await this.#nameRelease.run(deadline, async () => {
+        try {
+          await this.#setSecret(deadline, id, values, serialized);
+        } catch (error) {
+          if (!(error instanceof KeyVaultRequestError && error.statusCode === 409)) throw error;
+          const deleted = await this.#deletedSecret(deadline, id);
+          // None: purged, but Key Vault finishes a purge in the background and answers 409 meanwhile.
+          if (deleted === undefined) throw new NameStillHeld(undefined, { cause: error });
           if (!this.#ownership.isOwned(deleted.properties.tags, id)) {
             throw new SecretAlreadyExistsError(id, { provider: PROVIDER, cause: error });
           }
@@ -184,19 +195,18 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
             recoveredVersion = deleted.properties.version;
             debug("recovered deleted secret %s to store it again", this.nameOf(id));
           }
-          if (attempt < NAME_HELD_ATTEMPTS) continue;
+          throw new NameStillHeld(undefined, { cause: error });
         }
-        if (attempt >= NAME_HELD_ATTEMPTS) {
-          throw new ProviderUnavailableError(id, {
-            provider: PROVIDER,
-            message: `Key Vault still holds the name ${this.nameOf(id)} of a deleted secret after ${NAME_HELD_ATTEMPTS} attempts; try again later`,
-            cause: error,
-          });
-        }
-        // Purged, but Key Vault finishes a purge in the background and answers 409 meanwhile.
-        const delay = Math.min(NAME_HELD_MAX_DELAY_MS, NAME_HELD_INITIAL_DELAY_MS * 2 ** (attempt - 1));
-        await sleep(delay * (0.75 + Math.random() * 0.5), undefined, { signal: deadline.signal });
+      });
+    } catch (error) {
+      if (error instanceof NameStillHeld) {
+        throw new ProviderUnavailableError(id, {
+          provider: PROVIDER,
+          message: `Key Vault still holds the name ${this.nameOf(id)} of a deleted secret after ${NAME_HELD_ATTEMPTS} attempts; try again later`,
+          cause: error.cause,
+        });
       }
+      throw this.#map(error, id, "store");
     }
     // The recovered version holds the values of the secret deleted before: not readable any more.
     if (recoveredVersion !== undefined && this.#options.pruneAction === "disable") {
@@ -498,7 +508,14 @@ function createClient(options: ResolvedAzureOptions): { client: SecretClient; ag
     disableChallengeResourceVerification: options.disableChallengeResourceVerification,
     // Absent: the SDK's own default, its LATEST_API_VERSION.
     ...(options.serviceVersion ? { serviceVersion: options.serviceVersion } : {}),
-    retryOptions: { maxRetries: options.maxAttempts - 1, retryDelayInMs: 500, maxRetryDelayInMs: 8_000 },
+    // The kit's waits. The SDK draws each from the upper half of min(retryDelayInMs * 2^n,
+    // maxRetryDelayInMs), n = 0 for the first retry, so twice the initial delay gives the same
+    // ranges; once capped, a wait is drawn between half maxDelayMs and maxDelayMs.
+    retryOptions: {
+      maxRetries: options.maxAttempts - 1,
+      retryDelayInMs: 2 * REQUEST_BACKOFF.initialDelayMs,
+      maxRetryDelayInMs: REQUEST_BACKOFF.maxDelayMs,
+    },
     ...(insecure ? { allowInsecureConnection: true } : {}),
     // Every request of this client goes to the vault; an https agent cannot carry plain http.
     ...(agent && !insecure ? { agent } : {}),

@@ -40,7 +40,7 @@ import {
   SecretStoreError,
 } from "../../src/errors.js";
 import { MANAGED_BY_VALUE, Ownership } from "../../src/kit/ownership.js";
-import { retryWithBackoff } from "../../src/retry.js";
+import { RequestRunner } from "../../src/kit/request.js";
 import { parseStoredValues } from "../../src/validation.js";
 import { crc32c } from "./crc32c.js";
 import { describeCode, grpcCode, isRetryable, mapGcpError, PROVIDER, Status } from "./errors.js";
@@ -131,11 +131,21 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   readonly #ownership: Ownership;
   /** Ids whose secret a failed store of ours may have left half-made (see ./half-made.ts). */
   readonly #suspects = new SuspectIds();
+  readonly #requests: Record<RetryMode, RequestRunner>;
 
   constructor(options: ResolvedGcpOptions, context: AdapterContext) {
     super();
     this.#options = options;
     this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
+    const requests = (idempotent: boolean) =>
+      new RequestRunner({
+        attempts: options.maxAttempts,
+        isRetryable: (error) => isRetryable(error, idempotent),
+        mapError: (error, id) => this.#map(error, id),
+        // The client's setup, before its first request (and again after a failed one).
+        prepare: () => (this.#initialized ? undefined : this.#initialize()),
+      });
+    this.#requests = { idempotent: requests(true), write: requests(false) };
     this.#ownsClient = options.client === undefined;
     // The options type describes an injected client structurally, so it compiles without the SDK.
     this.#client = (options.client as SecretManagerServiceClient | undefined) ?? this.#newClient();
@@ -362,30 +372,22 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
    * of the SDK's own: its retry of DEADLINE_EXCEEDED on top of a 60 s deadline made a get against a
    * silent server last minutes.
    */
-  async #rpc<T>(deadline: Deadline, request: (options: Gax.CallOptions) => Promise<T>, retry: RetryMode): Promise<T> {
-    if (!this.#initialized) await this.#initialize();
-    const attempt = () => request({ timeout: deadline.requestTimeoutMs(this.#options.requestTimeoutMs), retry: null });
-    return retryWithBackoff(attempt, (error) => isRetryable(error, retry === "idempotent"), {
-      attempts: this.#options.maxAttempts,
-      initialDelayMs: 200,
-      maxDelayMs: 2_000,
-      // Read only for a retry: the deadline makes its AbortController on demand.
-      signal: () => deadline.signal,
-    });
+  #rpc<T>(deadline: Deadline, request: (options: Gax.CallOptions) => Promise<T>, retry: RetryMode): Promise<T> {
+    return this.#requests[retry].run(deadline, this.#attempt(deadline, request));
   }
 
-  /** Runs one request; errors are mapped to omnisecret's. */
-  async #send<T>(
+  /** Runs one request as `#rpc` does; errors are mapped to omnisecret's. */
+  #send<T>(
     deadline: Deadline,
     id: string | undefined,
     request: (options: Gax.CallOptions) => Promise<T>,
     retry: RetryMode,
   ): Promise<T> {
-    try {
-      return await this.#rpc(deadline, request, retry);
-    } catch (error) {
-      throw this.#map(error, id);
-    }
+    return this.#requests[retry].send(deadline, id, this.#attempt(deadline, request));
+  }
+
+  #attempt<T>(deadline: Deadline, request: (options: Gax.CallOptions) => Promise<T>): () => Promise<T> {
+    return () => request({ timeout: deadline.requestTimeoutMs(this.#options.requestTimeoutMs), retry: null });
   }
 
   /**

@@ -6,8 +6,8 @@
  */
 import type nodeVault from "node-vault";
 import { PermissionDeniedError } from "../../src/errors.js";
-import { retryWithBackoff } from "../../src/retry.js";
-import { isRetryable, mapVaultError, PROVIDER, toVaultRequestError, VaultRequestError } from "./errors.js";
+import { RequestRunner } from "../../src/kit/request.js";
+import { asVaultRequest, isRetryable, mapVaultError, PROVIDER, VaultRequestError } from "./errors.js";
 import type { ResolvedVaultOptions } from "./options.js";
 
 type AppRole = NonNullable<ResolvedVaultOptions["appRole"]>;
@@ -15,7 +15,7 @@ type AppRole = NonNullable<ResolvedVaultOptions["appRole"]>;
 export class AppRoleSession {
   readonly #client: nodeVault.client;
   readonly #appRole: AppRole;
-  readonly #maxAttempts: number;
+  readonly #requests: RequestRunner;
   #login: Promise<void> | undefined;
   /** When the token expires (ms since the epoch); renewed a little before. */
   #tokenExpiresAt = 0;
@@ -23,7 +23,21 @@ export class AppRoleSession {
   constructor(client: nodeVault.client, appRole: AppRole, maxAttempts: number) {
     this.#client = client;
     this.#appRole = appRole;
-    this.#maxAttempts = maxAttempts;
+    this.#requests = new RequestRunner({
+      attempts: maxAttempts,
+      isRetryable,
+      mapError: (error) => {
+        // Vault answers wrong AppRole credentials with 400 "invalid role or secret ID".
+        if (error instanceof VaultRequestError && error.statusCode === 400) {
+          return new PermissionDeniedError(undefined, {
+            provider: PROVIDER,
+            message: `Vault refused the AppRole login at auth/${appRole.mount}`,
+            cause: error,
+          });
+        }
+        return (error instanceof VaultRequestError && mapVaultError(error, undefined)) || error;
+      },
+    });
   }
 
   /** Logs in unless the token in hand is still good. */
@@ -45,33 +59,14 @@ export class AppRoleSession {
 
   async #send(): Promise<void> {
     const appRole = this.#appRole;
-    let body: { auth?: { client_token?: string; lease_duration?: number } };
-    try {
-      body = await retryWithBackoff(
-        async () => {
-          try {
-            return await this.#client.write(`auth/${appRole.mount}/login`, {
-              role_id: appRole.roleId,
-              secret_id: appRole.secretId,
-            });
-          } catch (error) {
-            throw toVaultRequestError(error);
-          }
-        },
-        (error) => error instanceof VaultRequestError && isRetryable(error),
-        { attempts: this.#maxAttempts, initialDelayMs: 100, maxDelayMs: 2_000 },
-      );
-    } catch (error) {
-      // Vault answers wrong AppRole credentials with 400 "invalid role or secret ID".
-      if (error instanceof VaultRequestError && error.statusCode === 400) {
-        throw new PermissionDeniedError(undefined, {
-          provider: PROVIDER,
-          message: `Vault refused the AppRole login at auth/${appRole.mount}`,
-          cause: error,
-        });
-      }
-      throw mapVaultError(error as VaultRequestError, undefined) ?? error;
-    }
+    // Not bound to one operation's deadline: every request waiting for a token shares this login.
+    const login = () =>
+      this.#client.write(`auth/${appRole.mount}/login`, { role_id: appRole.roleId, secret_id: appRole.secretId });
+    const body: { auth?: { client_token?: string; lease_duration?: number } } = await this.#requests.send(
+      undefined,
+      undefined,
+      asVaultRequest(login),
+    );
     const token = body?.auth?.client_token;
     if (!token)
       throw new PermissionDeniedError(undefined, {

@@ -58,6 +58,17 @@ export function toVaultRequestError(error: unknown): VaultRequestError {
   return new VaultRequestError(statusCode, statusCode === undefined ? (code ?? "EUNKNOWN") : code, errors, warnings);
 }
 
+/** One attempt of a request, its failure thrown as `VaultRequestError`: what the retries and the mapping read. */
+export function asVaultRequest<T>(request: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    try {
+      return await request();
+    } catch (error) {
+      throw toVaultRequestError(error);
+    }
+  };
+}
+
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
 }
@@ -79,7 +90,8 @@ export function isUnsupportedPath(error: VaultRequestError): boolean {
 }
 
 /** 429 (rate limited), 5xx (sealed, standby, overloaded) and unanswered requests pass with time. */
-export function isRetryable(error: VaultRequestError): boolean {
+export function isRetryable(error: unknown): boolean {
+  if (!(error instanceof VaultRequestError)) return false;
   const status = error.statusCode;
   if (status === undefined) return isNetworkErrorCode(error.code) || error.code === "EUNKNOWN";
   return status === 429 || status >= 500;

@@ -97,11 +97,12 @@ import {
   SecretStoreError,
 } from "../../src/errors.js";
 import { Ownership } from "../../src/kit/ownership.js";
+import { RequestRunner } from "../../src/kit/request.js";
 import { trustedCas, trustingAgent } from "../../src/kit/tls-trust.js";
-import { retryWithBackoff } from "../../src/retry.js";
 import { checkStoredValues, isCanonicalSecretId } from "../../src/validation.js";
 import { AppRoleSession } from "./approle.js";
 import {
+  asVaultRequest,
   isCheckAndSetMismatch,
   isRetryable,
   isUnsupportedPath,
@@ -134,11 +135,6 @@ const NAMING = { separator: "/", marks: { managedBy: MANAGED_BY_MARK, owner: OWN
 
 /** What KV v2 keeps when neither the secret nor the mount sets `max_versions`. */
 const VAULT_DEFAULT_MAX_VERSIONS = 10;
-
-/** Thrown inside the retry loop after a fresh AppRole login, so the request is sent again. */
-class LoggedInAgain extends Error {
-  override name = "LoggedInAgain";
-}
 
 /**
  * A request body axios sends as it is. axios deep-copies plain-object bodies by assignment,
@@ -210,8 +206,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   readonly #ownership: Ownership;
   /** The mount's `max_versions`, read once (see `#mountMaxVersions`). */
   #mountConfig: Promise<number | undefined> | undefined;
-  /** The AppRole sign-in, with `appRole`. */
-  readonly #appRole: AppRoleSession | undefined;
+  /** Its requests: retried with backoff, and with `appRole` signed in first (and again after a 403). */
+  readonly #requests: RequestRunner;
   /**
    * Ids whose delete by this adapter wrote (or may have written) a tombstone it could not destroy:
    * a LIST of the detailed metadata shows them as live, so list reads these alone.
@@ -231,9 +227,20 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       : createClient(options);
     this.#client = made.client;
     this.#agent = made.agent;
-    this.#appRole = options.appRole
+    const appRole = options.appRole
       ? new AppRoleSession(this.#client, options.appRole, options.maxAttempts)
       : undefined;
+    this.#requests = new RequestRunner({
+      attempts: options.maxAttempts,
+      isRetryable,
+      mapError: (error, id) => this.#map(error, id),
+      // An injected client comes signed in; it logs in again only after a 403.
+      prepare: () => (options.client ? undefined : appRole?.ensureToken()),
+      renewAfter: (error) =>
+        appRole !== undefined && error instanceof VaultRequestError && error.statusCode === 403
+          ? appRole.logIn(true).then(() => true)
+          : false,
+    });
   }
 
   /** Closes the idle keep-alive connections of the `caCertFile` agent (node-vault's own agents cannot be closed). */
@@ -752,12 +759,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     await this.#finishCreate(deadline, id);
   }
 
-  async #send<T>(deadline: Deadline, id: string | undefined, request: () => Promise<T>): Promise<T> {
-    try {
-      return await this.#request(deadline, request);
-    } catch (error) {
-      throw this.#map(error, id);
-    }
+  #send<T>(deadline: Deadline, id: string | undefined, request: () => Promise<T>): Promise<T> {
+    return this.#requests.send(deadline, id, asVaultRequest(request));
   }
 
   /**
@@ -765,37 +768,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * and a 403 once after a fresh AppRole login (the token expired or was revoked). Throws
    * `VaultRequestError`.
    */
-  async #request<T>(deadline: Deadline, request: () => Promise<T>): Promise<T> {
-    // An injected client comes signed in; it logs in again only after a 403.
-    if (!this.#options.client) await this.#appRole?.ensureToken();
-    let loggedInAgain = false;
-    try {
-      return await retryWithBackoff(
-        async () => {
-          try {
-            return await request();
-          } catch (error) {
-            const failure = toVaultRequestError(error);
-            if (failure.statusCode === 403 && this.#appRole && !loggedInAgain) {
-              loggedInAgain = true;
-              await this.#appRole.logIn(true);
-              throw new LoggedInAgain(undefined, { cause: failure });
-            }
-            throw failure;
-          }
-        },
-        (error) => error instanceof LoggedInAgain || (error instanceof VaultRequestError && isRetryable(error)),
-        {
-          attempts: this.#options.maxAttempts,
-          initialDelayMs: 100,
-          maxDelayMs: 2_000,
-          // Read only for a retry: the deadline makes its AbortController on demand.
-          signal: () => deadline.signal,
-        },
-      );
-    } catch (error) {
-      throw error instanceof LoggedInAgain ? error.cause : error;
-    }
+  #request<T>(deadline: Deadline, request: () => Promise<T>): Promise<T> {
+    return this.#requests.run(deadline, asVaultRequest(request));
   }
 
   #map(error: unknown, id: string | undefined, operation?: "update"): unknown {
