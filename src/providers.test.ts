@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { providerTestSides } from "../integration-tests/servers/index.js";
 import { customProvider } from "./custom-provider.js";
@@ -53,6 +54,19 @@ describe("provider registration", () => {
     it(`${definition.name}: a location names the fields it reads (for the refusal of a backup there)`, () => {
       if (!definition.location) return expect(definition.locationFields).toBeUndefined();
       expect(definition.locationFields?.length, "locationFields in its provider.ts").toBeGreaterThan(0);
+    });
+
+    it(`${definition.name}: docs/configuration.md's table of shared options gives its maxAttempts default`, async () => {
+      const schema = (await definition.loadOptionsSchema()) as v.GenericSchema & {
+        pipe?: readonly [{ entries?: v.ObjectEntries }];
+        entries?: v.ObjectEntries;
+      };
+      const maxAttempts = (schema.entries ?? schema.pipe?.[0].entries)?.maxAttempts;
+      if (maxAttempts === undefined) return;
+      const row = readFileSync(join(root, "docs", "configuration.md"), "utf8")
+        .split("\n")
+        .find((line) => line.startsWith("| `maxAttempts`"));
+      expect(row).toContain(`${definition.name} \`${v.getDefault(maxAttempts as v.GenericSchema)}\``);
     });
 
     it(`${definition.name}: docs/providers/${definition.name}.md lists every environment variable`, () => {
