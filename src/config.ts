@@ -8,6 +8,7 @@ import * as v from "valibot";
 import { cacheSchema, DEFAULT_OWNER } from "./config-schema.js";
 import type { EnvField } from "./env-fields.js";
 import { ConfigError } from "./errors.js";
+import { providers } from "./providers.js";
 import type { ResolvedCacheOptions } from "./read-cache.js";
 import { getProviderDefinition, loadOptionsSchema, type ProviderDefinition } from "./registry.js";
 
@@ -464,24 +465,55 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   current[parts[parts.length - 1] as string] = value;
 }
 
-const SENSITIVE_FIELD = /key|token|secret|password|credential|passphrase|options|client$/i;
+/** Fields every config may have whose values are never secret (`cache`'s own are `CACHE_ENV_FIELDS`). */
+const SHOWN_FIELDS: ReadonlySet<string> = new Set(["provider", "prefix"]);
 
 /**
- * A copy of a config that is safe to print: credentials, keys, tokens and opaque custom options
- * are replaced by "[redacted]", injected clients by their class name.
+ * A copy of a config that is safe to print. Of a provider's own fields, those its definition
+ * declares secret (`secretFields`: credentials, keys, tokens, opaque options, injected clients) are
+ * replaced by "[redacted]", whole; shown are only the fields known not to be secret: `provider`,
+ * `prefix`, the read cache's fields and the definition's non-secret environment fields. Anything
+ * else, such as a field no schema has (a config that was not validated) or every field of a
+ * provider that is not registered, is redacted too. A `backup` is redacted as a config of its own.
  */
 export function redactConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const definition = registeredDefinition(config.provider ?? DEFAULT_PROVIDER);
+  const secret = new Set(definition?.secretFields);
+  const shown = new Set(
+    definition?.envFields.filter((field) => !field.secret).map((field) => field.field.split(".")[0] as string),
+  );
   return Object.fromEntries(
     Object.entries(config).map(([field, value]) => {
       if (value === undefined || value === null) return [field, value];
-      if (field !== "provider" && field !== "prefix" && SENSITIVE_FIELD.test(field)) return [field, "[redacted]"];
-      if (typeof value === "object" && !Array.isArray(value)) {
-        const prototype = Object.getPrototypeOf(value);
-        if (prototype !== Object.prototype && prototype !== null)
-          return [field, `[${prototype?.constructor?.name ?? "object"}]`];
-        return [field, redactConfig(value as Record<string, unknown>)];
-      }
-      return [field, value];
+      if (field === "backup" && isPlainObject(value)) return [field, redactConfig(value)];
+      if (field === "cache" && isPlainObject(value)) return [field, redactFields(value, CACHE_FIELDS)];
+      if (secret.has(field) || !(SHOWN_FIELDS.has(field) || shown.has(field))) return [field, "[redacted]"];
+      return [field, shownValue(value)];
     }),
   );
+}
+
+const CACHE_FIELDS: ReadonlySet<string> = new Set(CACHE_ENV_FIELDS.map((field) => field.field.replace(/^cache\./, "")));
+
+function redactFields(value: Record<string, unknown>, shown: ReadonlySet<string>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(value).map(([field, item]) => [field, shown.has(field) ? shownValue(item) : "[redacted]"]),
+  );
+}
+
+/** An object built in code (a client, a credential) by its class name, never its contents. */
+function shownValue(value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || isPlainObject(value)) return value;
+  return `[${Object.getPrototypeOf(value)?.constructor?.name ?? "object"}]`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** The definition of a registered provider, or undefined for any other name. */
+function registeredDefinition(name: unknown): ProviderDefinition | undefined {
+  return (providers as readonly ProviderDefinition[]).find((definition) => definition.name === name);
 }
