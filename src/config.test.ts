@@ -233,6 +233,13 @@ describe("redactConfig", () => {
       token: "[redacted]",
       appRole: "[redacted]",
     });
+    // An object shows only where a field holds one (a JSON variable); elsewhere it is not what the schema takes.
+    const replication = { userManaged: { locations: ["us-east1"] } };
+    expect(redactConfig({ provider: "gcp", projectId: { password: "p" }, replication })).toEqual({
+      provider: "gcp",
+      projectId: "[redacted]",
+      replication,
+    });
     const credential = { getToken: async () => ({ token: "t" }) };
     expect(redactConfig({ provider: "azure", vaultUrl: "https://v.example", credential })).toEqual({
       provider: "azure",
