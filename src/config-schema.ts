@@ -26,6 +26,28 @@ export const prefixSchema = v.optional(
 export const DEFAULT_PREFIX = "omnisecret";
 
 /**
+ * The opt-in read cache, a field every provider accepts (env `OMNISECRET_CACHE_TTL_MS`,
+ * `OMNISECRET_CACHE_MAX_ENTRIES`, `OMNISECRET_CACHE_NOT_FOUND`). Off when absent.
+ */
+export const cacheSchema = v.optional(
+  v.strictObject({
+    /** Milliseconds a value read from the provider is served from memory. */
+    ttlMs: integer(1),
+    /**
+     * Entries kept at most; the least recently used go first. Bounded, so that a slip of the
+     * keyboard cannot let the cache grow to hold a whole store in memory.
+     * @default 1000
+     */
+    maxEntries: v.optional(integer(1, 1_000_000), 1_000),
+    /**
+     * Cache "not found" answers too, until they expire or this process stores the id.
+     * @default false
+     */
+    cacheNotFound: v.optional(v.boolean(), false),
+  }),
+);
+
+/**
  * Which installation a secret belongs to, as ZenML's server id does. It becomes part of the
  * provider-native name (`<prefix>/<owner>/<uuid>` on AWS and Vault, `<prefix>-<owner>-<uuid>` on
  * GCP and Azure), so the name alone says whose a secret is and no read is needed before a call;
@@ -34,7 +56,7 @@ export const DEFAULT_PREFIX = "omnisecret";
  * tag or label value (GCP labels are lowercase, Azure names have no `_`). At most 40, so that
  * prefix, owner and UUID fit Azure's 127-character names.
  */
-export const ownerSchema = v.optional(
+const ownerSchema = v.optional(
   v.pipe(
     v.string(),
     v.regex(
@@ -48,43 +70,162 @@ export const ownerSchema = v.optional(
 /** The owner of a config that names none. */
 export const DEFAULT_OWNER = "default";
 
-/**
- * Strict ownership: check the secret's owner tag or label before every read and write (one
- * request more where the provider's read does not return them), so a secret someone else put
- * at an omnisecret name is not found rather than used.
- */
-export const verifyOwnershipSchema = v.optional(v.boolean(), false);
-
 /** A whole number from `min` to `max`: every numeric option is a count, a size, a port or milliseconds. */
 export function integer(min: number, max: number = Number.MAX_SAFE_INTEGER) {
   return v.pipe(v.number(), v.safeInteger(), v.minValue(min), v.maxValue(max));
 }
 
-/*
- * The options the cloud adapters share (aws, gcp, vault, azure), each defined once here and used by
- * every options schema that has it; their defaults and why `maxAttempts` differs per provider are
- * in docs/configuration.md's table.
- */
-
-/** Milliseconds one request (one attempt) may take. @default 10000 (`DEFAULT_REQUEST_TIMEOUT_MS`) */
-export const requestTimeoutMsSchema = v.optional(integer(1, 600_000), DEFAULT_REQUEST_TIMEOUT_MS);
-
-/** Milliseconds one operation may take, every request, retry and backoff in it included. @default 20000 */
-export const operationTimeoutMsSchema = v.optional(integer(1, 600_000), DEFAULT_OPERATION_TIMEOUT_MS);
+const sharedCloudEntries = {
+  /**
+   * Put in front of every secret's provider-native name: 1-48 letters, digits or dashes, starting
+   * and ending with a letter or digit.
+   * @default "omnisecret"
+   */
+  prefix: prefixSchema,
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  cache: cacheSchema,
+  /**
+   * Which installation the secrets belong to, as ZenML's server id does: part of every secret's
+   * name (`<prefix>/<owner>/<uuid>` or `<prefix>-<owner>-<uuid>`), so the name alone says whose it
+   * is, and written as a tag, label or metadata mark too. 1-40 lowercase letters, digits or dashes.
+   * @default "default"
+   */
+  owner: ownerSchema,
+  /**
+   * Strict ownership: check the owner's and the id's marks (tags, labels or metadata) before acting
+   * on a secret, so a secret someone else put at one of this owner's names is not found and never
+   * touched; without it, whatever sits at this owner's name is this owner's. The provider's page
+   * says what it checks and what it costs.
+   * @default false
+   */
+  verifyOwnership: v.optional(v.boolean(), false),
+  /**
+   * Milliseconds one request (one attempt) may take, connecting included; then it is abandoned and
+   * sent again if attempts are left.
+   * @default 10000
+   */
+  requestTimeoutMs: v.optional(integer(1, 600_000), DEFAULT_REQUEST_TIMEOUT_MS),
+  /**
+   * Milliseconds one operation may take, every request, retry, poll and backoff in it included; then
+   * it fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
+   * @default 20000
+   */
+  operationTimeoutMs: v.optional(integer(1, 600_000), DEFAULT_OPERATION_TIMEOUT_MS),
+};
 
 /**
- * Attempts for each request the provider may answer with a passing failure. Each adapter gives its
- * own default: the SDKs' retry guidance differs (docs/configuration.md says why for each).
+ * The options every cloud adapter shares. Written as a named type so that the declarations of each
+ * provider's options refer to it, and an editor shows the JSDoc above for these fields of every
+ * provider (an object spread into another file's would lose it).
  */
-export function maxAttemptsSchema(defaultAttempts: number, most = 20) {
-  return v.optional(integer(1, most), defaultAttempts);
+export interface CloudOptionEntries extends Readonly<typeof sharedCloudEntries> {
+  /**
+   * Attempts for each request the provider answers with a passing failure (throttling, 5xx, no
+   * answer, as the provider's page lists), the first included, with backoff.
+   * @default the provider's, following its SDK's guidance (docs/configuration.md's table says each,
+   * and why)
+   */
+  readonly maxAttempts: v.OptionalSchema<ReturnType<typeof integer>, number>;
 }
 
-/** Send values over plain http to a host that is not this machine. @default false */
-export const allowPlaintextRemoteSchema = v.optional(v.boolean(), false);
+/** The entry of a provider that can be pointed at a server over plain http. */
+export interface PlaintextRemoteEntries {
+  /**
+   * Allow plain, unencrypted traffic to a host other than this machine (a test server or an emulator
+   * on another machine). Credentials (a token, a request's signature) and the values then cross the
+   * network unencrypted.
+   * @default false
+   */
+  readonly allowPlaintextRemote: v.OptionalSchema<v.BooleanSchema<undefined>, false>;
+}
+const plaintextRemoteEntries: PlaintextRemoteEntries = { allowPlaintextRemote: v.optional(v.boolean(), false) };
 
-/** PEM file of a CA to trust beside the system's (src/kit/tls-trust.ts). */
-export const caCertFileSchema = v.optional(v.pipe(v.string(), v.minLength(1)));
+const caCertFileSchema = v.optional(v.pipe(v.string(), v.minLength(1)));
+
+/** The entry of a provider whose server may have a private CA. */
+export interface CaCertFileEntries {
+  /**
+   * PEM file of a CA to trust beside the system's and `NODE_EXTRA_CA_CERTS`'s, for a server with a
+   * private CA. It adds trust; TLS is always verified.
+   * @default none (the provider's page names a variable it is also read from)
+   */
+  readonly caCertFile: typeof caCertFileSchema;
+}
+const caCertFileEntries: CaCertFileEntries = { caCertFile: caCertFileSchema };
+
+/** What a cloud provider takes of the shared options beyond `CloudOptionEntries`, and its `maxAttempts` default. */
+export interface SharedOptionsChoice {
+  /** The provider's `maxAttempts` default, following its SDK's retry guidance (docs/configuration.md). */
+  readonly maxAttempts: number;
+  /** The most `maxAttempts` may be. @default 20 */
+  readonly mostAttempts?: number;
+  /** It can be pointed at a server over plain http: `allowPlaintextRemote` (and its `plaintextRemoteCheck`). */
+  readonly allowPlaintextRemote?: true;
+  /** Its server may have a private CA: `caCertFile`. */
+  readonly caCertFile?: true;
+}
+
+type SharedKey = keyof CloudOptionEntries | keyof PlaintextRemoteEntries | keyof CaCertFileEntries;
+
+type ChosenEntries<Choice extends SharedOptionsChoice> = CloudOptionEntries &
+  (Choice extends { allowPlaintextRemote: true } ? PlaintextRemoteEntries : unknown) &
+  (Choice extends { caCertFile: true } ? CaCertFileEntries : unknown);
+
+/**
+ * A cloud adapter's options schema, a strict object: the options every cloud adapter shares,
+ * defined once here, as `shared` chooses them, and the provider's own `entries` (which may not
+ * redefine a shared one). Their defaults, and why `maxAttempts` differs per provider, are in
+ * docs/configuration.md's table; what a provider's SDK does with them (which failures it retries,
+ * what ownership costs) is on the provider's page.
+ */
+export function cloudOptionsSchema<
+  const Shared extends SharedOptionsChoice,
+  const Entries extends v.ObjectEntries & { readonly [Key in SharedKey]?: never },
+>(shared: Shared, entries: Entries) {
+  return v.strictObject({
+    ...sharedCloudEntries,
+    maxAttempts: v.optional(integer(1, shared.mostAttempts ?? 20), shared.maxAttempts),
+    ...(shared.allowPlaintextRemote ? plaintextRemoteEntries : {}),
+    ...(shared.caCertFile ? caCertFileEntries : {}),
+    ...entries,
+  } as ChosenEntries<Shared> & Entries);
+}
+
+/**
+ * Refuses the URL at `field` when it is plain http to a host other than loopback and
+ * `allowPlaintextRemote` is off (`isRefusedPlaintext`), reported at `field`. To put after the object
+ * in the schema's `v.pipe`: it runs whenever these two fields are valid, even while others are not,
+ * so every problem is said at once.
+ */
+export function plaintextRemoteCheck<Options extends { readonly allowPlaintextRemote: boolean }>(
+  field: { [Key in keyof Options]: Options[Key] extends string | undefined ? Key : never }[keyof Options] & string,
+) {
+  const check = v.partialCheck(
+    [[field], ["allowPlaintextRemote"]],
+    (options: Record<string, unknown>) =>
+      !isRefusedPlaintext(options[field] as string | undefined, options.allowPlaintextRemote === true),
+    PLAINTEXT_REMOTE_MESSAGE,
+  );
+  // valibot cannot type a path chosen by the caller; `field` is checked against `Options` above instead.
+  return v.forward(check as unknown as v.BaseValidation<Options, Options, v.BaseIssue<unknown>>, [field] as never);
+}
+
+/**
+ * An SDK client built in code (tests, advanced use), recognised by its `methods`; refused with
+ * "must be <description>". Typed as the provider's own interface, so the types need no SDK.
+ */
+export function injectedClientSchema<Client>(methods: string | readonly string[], description: string) {
+  const required = typeof methods === "string" ? [methods] : methods;
+  return v.optional(
+    v.custom<Client>(
+      (value) =>
+        typeof value === "object" &&
+        value !== null &&
+        required.every((method) => typeof (value as Record<string, unknown>)[method] === "function"),
+      `must be ${description}`,
+    ),
+  );
+}
 
 /**
  * A URL whose scheme is one of `schemes`. Surrounding whitespace is dropped, and an http(s) URL
@@ -108,28 +249,6 @@ export function urlSchema(schemes: readonly ["http", "https"] | readonly ["https
   );
 }
 
-/**
- * The opt-in read cache, a field every provider accepts (env `OMNISECRET_CACHE_TTL_MS`,
- * `OMNISECRET_CACHE_MAX_ENTRIES`, `OMNISECRET_CACHE_NOT_FOUND`). Off when absent.
- */
-export const cacheSchema = v.optional(
-  v.strictObject({
-    /** Milliseconds a value read from the provider is served from memory. */
-    ttlMs: integer(1),
-    /**
-     * Entries kept at most; the least recently used go first. Bounded, so that a slip of the
-     * keyboard cannot let the cache grow to hold a whole store in memory.
-     * @default 1000
-     */
-    maxEntries: v.optional(integer(1, 1_000_000), 1_000),
-    /**
-     * Cache "not found" answers too, until they expire or this process stores the id.
-     * @default false
-     */
-    cacheNotFound: v.optional(v.boolean(), false),
-  }),
-);
-
 /** `localhost`, `127.0.0.0/8` and `::1` (bracketed or not): the hosts plain HTTP may go to, where it cannot be overheard. */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
@@ -141,11 +260,11 @@ export function isLoopbackHost(host: string): boolean {
  * off: over plain HTTP a request's signature or token, and the values themselves, cross the
  * network unencrypted. For an options schema's check of its URL field.
  */
-export function isRefusedPlaintext(url: string | undefined, allowPlaintextRemote: boolean): boolean {
+function isRefusedPlaintext(url: string | undefined, allowPlaintextRemote: boolean): boolean {
   if (url === undefined || !URL.canParse(url) || allowPlaintextRemote) return false;
   const parsed = new URL(url);
   return parsed.protocol === "http:" && !isLoopbackHost(parsed.hostname);
 }
 
-export const PLAINTEXT_REMOTE_MESSAGE =
+const PLAINTEXT_REMOTE_MESSAGE =
   "uses plain http to a host other than localhost, 127.0.0.0/8 or ::1 (credentials and values would cross the network unencrypted); use https, or set allowPlaintextRemote to force it";

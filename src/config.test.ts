@@ -1,9 +1,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { expectConfigError } from "../test-support/expect-config-error.js";
 import { configFromSources, redactConfig, resolveConfig, resolveConfigWithBackup } from "./config.js";
+import { providers } from "./providers.js";
 import { providerNames } from "./registry.js";
 import { SecretStore } from "./secret-store.js";
 
@@ -176,6 +178,109 @@ describe("redactConfig", () => {
       options: "[redacted]",
       credentials: "[redacted]",
       token: "[redacted]",
+    });
+  });
+
+  it("hides every secret field of every provider, whatever it holds, and shows a field that is not secret", () => {
+    for (const definition of providers) {
+      const visible = definition.envFields.find((field) => !field.secret && !field.field.includes("."));
+      const config: Record<string, unknown> = { provider: definition.name, prefix: "p" };
+      for (const [index, field] of definition.secretFields.entries()) {
+        // A string, a nested object and an object built in code: each is hidden whole.
+        config[field] = [`s3cr3t-${index}`, { inner: `s3cr3t-${index}` }, new (class Client {})()][index % 3];
+      }
+      if (visible) config[visible.field] = "visible-value";
+      const redacted = redactConfig(config);
+      expect(inspect(redacted, { depth: 10 }), definition.name).not.toMatch(/s3cr3t|Client/);
+      for (const field of definition.secretFields)
+        expect(redacted[field], `${definition.name} ${field}`).toBe("[redacted]");
+      if (visible) expect(redacted[visible.field], `${definition.name} ${visible.field}`).toBe("visible-value");
+      expect(redacted).toMatchObject({ provider: definition.name, prefix: "p" });
+    }
+  });
+
+  it("hides credentials, tokens, AppRole and injected clients, and shows where the store is", () => {
+    const client = new (class SecretsManagerClient {
+      readonly key = "client-key";
+    })();
+    expect(
+      redactConfig({
+        provider: "aws",
+        region: "eu-west-1",
+        kmsKeyId: "alias/app",
+        credentials: { accessKeyId: "AKIA", secretAccessKey: "s" },
+        client,
+      }),
+    ).toEqual({
+      provider: "aws",
+      region: "eu-west-1",
+      kmsKeyId: "alias/app",
+      credentials: "[redacted]",
+      client: "[redacted]",
+    });
+    expect(
+      redactConfig({
+        provider: "vault",
+        address: "https://vault.example:8200",
+        mount: "kv",
+        token: "hvs.t",
+        appRole: { roleId: "r", secretId: "s", mount: "approle" },
+      }),
+    ).toEqual({
+      provider: "vault",
+      address: "https://vault.example:8200",
+      mount: "kv",
+      token: "[redacted]",
+      appRole: "[redacted]",
+    });
+    // An object shows only where a field holds one (a JSON variable); elsewhere it is not what the schema takes.
+    const replication = { userManaged: { locations: ["us-east1"] } };
+    expect(redactConfig({ provider: "gcp", projectId: { password: "p" }, replication })).toEqual({
+      provider: "gcp",
+      projectId: "[redacted]",
+      replication,
+    });
+    const credential = { getToken: async () => ({ token: "t" }) };
+    expect(redactConfig({ provider: "azure", vaultUrl: "https://v.example", credential })).toEqual({
+      provider: "azure",
+      vaultUrl: "https://v.example",
+      credential: "[redacted]",
+    });
+  });
+
+  it("redacts a backup as a config of its own provider, and the cache's fields as the cache's", () => {
+    expect(
+      redactConfig({
+        path: "/x",
+        key: "k",
+        cache: { ttlMs: 5, maxEntries: 10, token: "t" },
+        backup: { provider: "vault", address: "http://127.0.0.1:8200", token: "t" },
+      }),
+    ).toEqual({
+      path: "/x",
+      key: "[redacted]",
+      cache: { ttlMs: 5, maxEntries: 10, token: "[redacted]" },
+      backup: { provider: "vault", address: "http://127.0.0.1:8200", token: "[redacted]" },
+    });
+  });
+
+  it("shows of a provider it does not know only what every config has, and redacts the rest", () => {
+    expect(
+      redactConfig({
+        provider: "directory",
+        prefix: "p",
+        module: "./adapter.mjs",
+        directory: "/srv/secrets",
+        apiKey: "k",
+        cache: { ttlMs: 5 },
+      }),
+    ).toEqual({
+      provider: "directory",
+      prefix: "p",
+      module: "[redacted]",
+      directory: "[redacted]",
+      apiKey: "[redacted]",
+      cache: { ttlMs: 5 },
     });
   });
 });

@@ -8,6 +8,7 @@ import * as v from "valibot";
 import { cacheSchema, DEFAULT_OWNER } from "./config-schema.js";
 import type { EnvField } from "./env-fields.js";
 import { ConfigError } from "./errors.js";
+import { providers } from "./providers.js";
 import type { ResolvedCacheOptions } from "./read-cache.js";
 import { getProviderDefinition, loadOptionsSchema, type ProviderDefinition } from "./registry.js";
 
@@ -464,24 +465,75 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   current[parts[parts.length - 1] as string] = value;
 }
 
-const SENSITIVE_FIELD = /key|token|secret|password|credential|passphrase|options|client$/i;
+/** Fields every config has whose values are never secret (the read cache's are `CACHE_ENV_FIELDS`). */
+const ALWAYS_SHOWN: readonly EnvField[] = [
+  { field: "provider", names: [], type: "string" },
+  { field: "prefix", names: [], type: "string" },
+];
+
+/** The fields shown as they are: each one's type, or for an object the fields of it shown. */
+type ShownFields = ReadonlyMap<string, EnvField["type"] | ShownFields>;
 
 /**
- * A copy of a config that is safe to print: credentials, keys, tokens and opaque custom options
- * are replaced by "[redacted]", injected clients by their class name.
+ * A copy of a config that is safe to print. Shown are only the fields known not to be secret:
+ * `provider`, `prefix`, the read cache's fields and the provider's environment fields not marked
+ * secret, and an object only where such a field holds one (a JSON variable); the fields its
+ * definition declares secret (`secretFields`: credentials, keys, tokens, opaque options, injected
+ * clients) are replaced by "[redacted]", whole. So is anything else: a field no schema has (a config
+ * that was not validated), every field of a provider that is not registered. A `backup` is redacted
+ * as a config of its own; an object built in code shows as its class name.
  */
 export function redactConfig(config: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(config).map(([field, value]) => {
-      if (value === undefined || value === null) return [field, value];
-      if (field !== "provider" && field !== "prefix" && SENSITIVE_FIELD.test(field)) return [field, "[redacted]"];
-      if (typeof value === "object" && !Array.isArray(value)) {
-        const prototype = Object.getPrototypeOf(value);
-        if (prototype !== Object.prototype && prototype !== null)
-          return [field, `[${prototype?.constructor?.name ?? "object"}]`];
-        return [field, redactConfig(value as Record<string, unknown>)];
-      }
-      return [field, value];
-    }),
+  const definition = registeredDefinition(config.provider ?? DEFAULT_PROVIDER);
+  const shown = shownFields(
+    [...ALWAYS_SHOWN, ...CACHE_ENV_FIELDS, ...(definition?.envFields ?? [])],
+    definition?.secretFields ?? [],
   );
+  // A backup that is not a config object is redacted as an unknown field is.
+  if (!isPlainObject(config.backup)) return redactFields(config, shown);
+  return { ...redactFields(config, shown), backup: redactConfig(config.backup) };
+}
+
+function shownFields(fields: readonly EnvField[], secretFields: readonly string[]): ShownFields {
+  type Level = Map<string, EnvField["type"] | Level>;
+  const root: Level = new Map();
+  nextField: for (const field of fields) {
+    const path = field.field.split(".");
+    if (field.secret || secretFields.includes(path[0] as string)) continue;
+    let level = root;
+    for (const key of path.slice(0, -1)) {
+      const next = level.get(key) ?? new Map();
+      // A field shown whole (a JSON variable) already shows what is inside it.
+      if (typeof next === "string") continue nextField;
+      level.set(key, next);
+      level = next;
+    }
+    level.set(path.at(-1) as string, field.type);
+  }
+  return root;
+}
+
+function redactFields(value: Record<string, unknown>, shown: ShownFields): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).map(([field, item]) => [field, redactValue(item, shown.get(field))]));
+}
+
+function redactValue(value: unknown, shown: EnvField["type"] | ShownFields | undefined): unknown {
+  if (value === undefined || value === null) return value;
+  if (shown === undefined) return "[redacted]";
+  if (typeof value !== "object") return value;
+  if (!Array.isArray(value) && !isPlainObject(value))
+    return `[${Object.getPrototypeOf(value)?.constructor?.name ?? "object"}]`;
+  if (typeof shown !== "string") return isPlainObject(value) ? redactFields(value, shown) : "[redacted]";
+  return shown === "json" ? value : "[redacted]";
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** The definition of a registered provider, or undefined for any other name. */
+function registeredDefinition(name: unknown): ProviderDefinition | undefined {
+  return (providers as readonly ProviderDefinition[]).find((definition) => definition.name === name);
 }

@@ -9,6 +9,7 @@ export const customProvider = defineProvider({
     envField("custom", "options", "json", { secret: true }),
     envField("custom", "createTimeoutMs", "integer"),
   ],
+  secretFields: ["options"],
   sdkPackages: [],
   loadOptionsSchema: async () => (await import("./custom-adapter.js")).customOptionsSchema,
   loadAdapter: async () => (await import("./custom-adapter.js")).createCustomAdapter,

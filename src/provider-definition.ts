@@ -20,6 +20,12 @@ export interface ProviderDefinition<Schema extends OptionsSchema = OptionsSchema
   readonly name: string;
   /** Option fields that can come from environment variables (see the README's configuration section). */
   readonly envFields: readonly EnvField[];
+  /**
+   * The config fields whose values are secret (credentials, keys, tokens, opaque options, injected
+   * clients): `redactConfig` replaces each whole, whatever it holds, so nested parts and objects
+   * built in code are hidden too. Every environment field marked `secret` lies in one of them.
+   */
+  readonly secretFields: readonly string[];
   /** npm packages the adapter imports besides omnisecret's own dependencies; named in the error when one is missing. */
   readonly sdkPackages: readonly string[];
   /** Loads the options schema; called only for the provider a config selects. */

@@ -5,9 +5,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { providerTestSides } from "../integration-tests/servers/index.js";
 import { customProvider } from "./custom-provider.js";
+import type { ProviderDefinition } from "./provider-definition.js";
 import { providers } from "./providers.js";
 
 const root = join(import.meta.dirname, "..");
@@ -15,6 +17,17 @@ const packageJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
   string,
   Record<string, unknown> | undefined
 >;
+/** The top-level entries of a provider's options schema (a strict object, alone or first in a pipe). */
+async function optionEntries(definition: ProviderDefinition): Promise<v.ObjectEntries> {
+  const schema = (await definition.loadOptionsSchema()) as v.GenericSchema & {
+    pipe?: readonly [{ entries?: v.ObjectEntries }];
+    entries?: v.ObjectEntries;
+  };
+  const entries = schema.entries ?? schema.pipe?.[0].entries;
+  if (entries === undefined) throw new Error(`the options schema of ${definition.name} is not an object`);
+  return entries;
+}
+
 /** The custom provider is a loader of other people's adapters: it has no SDK and no server of its own. */
 const builtIn = providers.filter((definition) => definition !== customProvider);
 
@@ -53,6 +66,40 @@ describe("provider registration", () => {
     it(`${definition.name}: a location names the fields it reads (for the refusal of a backup there)`, () => {
       if (!definition.location) return expect(definition.locationFields).toBeUndefined();
       expect(definition.locationFields?.length, "locationFields in its provider.ts").toBeGreaterThan(0);
+    });
+
+    it(`${definition.name}: declares its secret fields, fields of its options that agree with its secret environment fields`, async () => {
+      expect(Array.isArray(definition.secretFields), "secretFields in its provider.ts").toBe(true);
+      const entries = await optionEntries(definition);
+      for (const field of definition.secretFields) expect(Object.keys(entries), "a secret field").toContain(field);
+      const secretAt = (path: string) => definition.secretFields.includes(path.split(".")[0] as string);
+      for (const field of definition.envFields) {
+        // A secret variable fills a secret field; a non-secret one may fill a part of one (a credential's tenant id).
+        if (field.secret) expect(secretAt(field.field), `${field.field} is secret, so is its field`).toBe(true);
+        if (secretAt(field.field) && !field.field.includes("."))
+          expect(field.secret, `${field.field}'s variable`).toBe(true);
+      }
+    });
+
+    it(`${definition.name}: redactConfig shows each field of its options that is not secret, and only those`, async () => {
+      // redactConfig shows a field only when it knows it is not secret: the common ones, and those with a
+      // variable that is not marked secret. A field of neither kind would be hidden although it is harmless.
+      const shown = new Set(["provider", "prefix", "cache"]);
+      for (const field of definition.envFields) if (!field.secret) shown.add(field.field.split(".")[0] as string);
+      for (const field of Object.keys(await optionEntries(definition))) {
+        expect(shown.has(field) || definition.secretFields.includes(field), `${field}: secret, or has a variable`).toBe(
+          true,
+        );
+      }
+    });
+
+    it(`${definition.name}: docs/configuration.md's table of shared options gives its maxAttempts default`, async () => {
+      const maxAttempts = (await optionEntries(definition)).maxAttempts;
+      if (maxAttempts === undefined) return;
+      const row = readFileSync(join(root, "docs", "configuration.md"), "utf8")
+        .split("\n")
+        .find((line) => line.startsWith("| `maxAttempts`"));
+      expect(row).toContain(`${definition.name} \`${v.getDefault(maxAttempts as v.GenericSchema)}\``);
     });
 
     it(`${definition.name}: docs/providers/${definition.name}.md lists every environment variable`, () => {

@@ -20,6 +20,7 @@ export const awsProvider = defineProvider({
     envField("aws", "recreateAttempts", "integer"),
     envField("aws", "listPageSize", "integer"),
   ],
+  secretFields: ["credentials", "client"],
   sdkPackages: ["@aws-sdk/client-secrets-manager"],
   loadOptionsSchema: async () => (await import("./options.js")).awsOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createAwsAdapter,

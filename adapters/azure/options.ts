@@ -1,16 +1,10 @@
 import * as v from "valibot";
 import {
-  caCertFileSchema,
-  cacheSchema,
+  cloudOptionsSchema,
+  injectedClientSchema,
   integer,
   isLoopbackHost,
-  maxAttemptsSchema,
-  operationTimeoutMsSchema,
-  ownerSchema,
-  prefixSchema,
-  requestTimeoutMsSchema,
   urlSchema,
-  verifyOwnershipSchema,
 } from "../../src/config-schema.js";
 
 /**
@@ -87,11 +81,14 @@ const tokenCredentialSchema = v.custom<AzureTokenCredential>(
   "must be a TokenCredential",
 );
 
-export const azureOptionsSchema = v.strictObject({
+/**
+ * The options every cloud adapter shares that Azure takes; 4 attempts is the Azure SDK's default of
+ * 3 retries after the first.
+ */
+const SHARED_OPTIONS = { maxAttempts: 4, caCertFile: true } as const;
+
+export const azureOptionsSchema = cloudOptionsSchema(SHARED_OPTIONS, {
   provider: v.literal("azure"),
-  prefix: prefixSchema,
-  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
-  cache: cacheSchema,
   /**
    * The vault, such as `https://my-vault.vault.azure.net`. Plain `http://` only for a loopback host.
    * @default `AZURE_KEYVAULT_URL`
@@ -110,12 +107,6 @@ export const azureOptionsSchema = v.strictObject({
     ),
   ),
   /**
-   * PEM file of a CA to trust beside the system's, for a vault (or test server) with a private
-   * CA. It adds trust; TLS is always verified.
-   * @default none
-   */
-  caCertFile: caCertFileSchema,
-  /**
    * Skip the SDK's check that the 401 challenge's resource matches the vault's domain. Only
    * emulators and test servers, whose host is not `*.vault.azure.net`, need true.
    * @default false
@@ -130,19 +121,6 @@ export const azureOptionsSchema = v.strictObject({
    */
   serviceVersion: v.optional(v.picklist(AZURE_SERVICE_VERSIONS, `must be one of ${AZURE_SERVICE_VERSIONS.join(", ")}`)),
   /**
-   * This installation's part of every name, `<prefix>-<owner>-<uuid>`, also written as the tag
-   * `omnisecret-owner`. 1-40 lowercase letters, digits or dashes.
-   * @default "default"
-   */
-  owner: ownerSchema,
-  /**
-   * Also check the tags before a delete (one GET more). Key Vault's reads return the tags, so
-   * store, get, update and list check them always, at no cost; a delete sends no read of its own
-   * and without this removes whatever secret holds the name.
-   * @default false
-   */
-  verifyOwnership: verifyOwnershipSchema,
-  /**
    * `"purge"`: delete, wait for Key Vault to finish, purge, so the id can be stored again at once.
    * `"soft"` (vaults with purge protection): leave the secret soft-deleted; a later store of its
    * id recovers it and writes the new values as a new version.
@@ -156,25 +134,6 @@ export const azureOptionsSchema = v.strictObject({
    */
   pruneAction: v.optional(v.picklist(["disable", "none"]), "disable"),
   /**
-   * Attempts the SDK makes for each request (429 with Retry-After, 408, 5xx and dropped
-   * connections are retried, with exponential backoff from 500 ms).
-   * @default 4
-   */
-  maxAttempts: maxAttemptsSchema(4),
-  /**
-   * Milliseconds one request (one attempt) may take; then the SDK tries again if attempts are left.
-   * @default 10000
-   */
-  requestTimeoutMs: requestTimeoutMsSchema,
-  /**
-   * Milliseconds one operation may take, every request, retry, poll and backoff in it included;
-   * then it fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page. A delete waits
-   * for Key Vault to finish it and then purges, and a store right after waits while Key Vault
-   * finishes a purge, all within this.
-   * @default 20000
-   */
-  operationTimeoutMs: operationTimeoutMsSchema,
-  /**
    * Limit on `JSON.stringify(values)` in UTF-8 bytes; Key Vault's own limit (25,600) is the most.
    * @default 25600
    */
@@ -185,15 +144,7 @@ export const azureOptionsSchema = v.strictObject({
    */
   listPageSize: v.optional(integer(1, 25), 25),
   /** A SecretClient you built yourself (code only); vaultUrl is still required, credential, TLS, retry options and serviceVersion are then ignored. */
-  client: v.optional(
-    v.custom<AzureSecretClient>(
-      (value) =>
-        typeof value === "object" &&
-        value !== null &&
-        typeof (value as { getSecret?: unknown }).getSecret === "function",
-      "must be a SecretClient",
-    ),
-  ),
+  client: injectedClientSchema<AzureSecretClient>("getSecret", "a SecretClient"),
 });
 
 /** Options of the Azure Key Vault provider. */

@@ -23,6 +23,7 @@ export const azureProvider = defineProvider({
     envField("azure", "maxValueBytes", "integer"),
     envField("azure", "listPageSize", "integer"),
   ],
+  secretFields: ["credential", "client"],
   sdkPackages: ["@azure/keyvault-secrets", "@azure/identity"],
   loadOptionsSchema: async () => (await import("./options.js")).azureOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createAzureAdapter,

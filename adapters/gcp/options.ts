@@ -1,16 +1,5 @@
 import * as v from "valibot";
-import {
-  allowPlaintextRemoteSchema,
-  cacheSchema,
-  integer,
-  isLoopbackHost,
-  maxAttemptsSchema,
-  operationTimeoutMsSchema,
-  ownerSchema,
-  prefixSchema,
-  requestTimeoutMsSchema,
-  verifyOwnershipSchema,
-} from "../../src/config-schema.js";
+import { cloudOptionsSchema, injectedClientSchema, integer, isLoopbackHost } from "../../src/config-schema.js";
 
 /**
  * A `SecretManagerServiceClient` of `@google-cloud/secret-manager`, as much of it as the type
@@ -26,12 +15,15 @@ export interface GcpSecretManagerClient {
 
 const location = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9-]{0,62}$/, "must be a GCP location such as us-east1"));
 
+/**
+ * The options every cloud adapter shares that GCP takes; 3 attempts (10 at most) as Google's client
+ * libraries retry idempotent calls (omnisecret retries them itself, the SDK's retries off).
+ */
+const SHARED_OPTIONS = { maxAttempts: 3, mostAttempts: 10, allowPlaintextRemote: true } as const;
+
 export const gcpOptionsSchema = v.pipe(
-  v.strictObject({
+  cloudOptionsSchema(SHARED_OPTIONS, {
     provider: v.literal("gcp"),
-    prefix: prefixSchema,
-    /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
-    cache: cacheSchema,
     /**
      * The project that holds the secrets (its id, or its number).
      * Required; also read from `GOOGLE_CLOUD_PROJECT` and `GCLOUD_PROJECT`.
@@ -79,25 +71,6 @@ export const gcpOptionsSchema = v.pipe(
      */
     plaintext: v.optional(v.boolean(), false),
     /**
-     * Allow `plaintext` to a host other than loopback (an emulator on another machine). Everything,
-     * values included, then crosses the network unencrypted.
-     * @default false
-     */
-    allowPlaintextRemote: allowPlaintextRemoteSchema,
-    /**
-     * Which installation the secrets belong to, as ZenML's server id: part of every secret's name
-     * (`<prefix>-<owner>-<uuid>`), and written as the `omnisecret-owner` label too.
-     * @default "default"
-     */
-    owner: ownerSchema,
-    /**
-     * Check the labels (`GetSecret`) before every get, update and delete: a secret at one of this
-     * owner's names without omnisecret's labels is then not found and never touched, at one
-     * request more per operation. Off, the name alone says whose a secret is.
-     * @default false
-     */
-    verifyOwnership: verifyOwnershipSchema,
-    /**
      * Where new secrets are replicated: `"automatic"` (Google chooses), or
      * `{ "userManaged": { "locations": ["us-east1", "europe-west1"] } }`.
      * @default "automatic"
@@ -139,23 +112,6 @@ export const gcpOptionsSchema = v.pipe(
      */
     listPageSize: v.optional(integer(1, 25_000), 100),
     /**
-     * Attempts for each request that hits RESOURCE_EXHAUSTED, and for each read (and version add)
-     * that hits UNAVAILABLE or DEADLINE_EXCEEDED, with backoff. The SDK's own retries are off.
-     * @default 3
-     */
-    maxAttempts: maxAttemptsSchema(3, 10),
-    /**
-     * Milliseconds one request (one attempt) may take: the gRPC deadline of each call.
-     * @default 10000
-     */
-    requestTimeoutMs: requestTimeoutMsSchema,
-    /**
-     * Milliseconds one operation may take, every request, retry and backoff in it included; then it
-     * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
-     * @default 20000
-     */
-    operationTimeoutMs: operationTimeoutMsSchema,
-    /**
      * A store is two requests (CreateSecret, then AddSecretVersion). A secret that still has no
      * version this many milliseconds after a store found its name taken is taken for the leftover
      * of a store that died between the two: that store deletes it and creates the secret anew.
@@ -164,16 +120,9 @@ export const gcpOptionsSchema = v.pipe(
      */
     halfCreatedGraceMs: v.optional(integer(0, 600_000), 10_000),
     /** A client you built yourself; `credentials`, `apiEndpoint`, `port` and `plaintext` are then ignored. */
-    client: v.optional(
-      v.custom<GcpSecretManagerClient>(
-        (value) =>
-          typeof value === "object" &&
-          value !== null &&
-          ["createSecret", "addSecretVersion", "getSecret", "accessSecretVersion", "deleteSecret"].every(
-            (method) => typeof (value as Record<string, unknown>)[method] === "function",
-          ),
-        "must be a SecretManagerServiceClient",
-      ),
+    client: injectedClientSchema<GcpSecretManagerClient>(
+      ["createSecret", "addSecretVersion", "getSecret", "accessSecretVersion", "deleteSecret"],
+      "a SecretManagerServiceClient",
     ),
   }),
   // Each checked whenever the fields it reads are valid, even while others are not, so all is said at once.

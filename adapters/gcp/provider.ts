@@ -24,6 +24,7 @@ export const gcpProvider = defineProvider({
     envField("gcp", "operationTimeoutMs", "integer"),
     envField("gcp", "halfCreatedGraceMs", "integer"),
   ],
+  secretFields: ["credentials", "client"],
   // google-gax is loaded from the SDK's own location (a second copy breaks grpc), so it is not named here.
   sdkPackages: ["@google-cloud/secret-manager"],
   loadOptionsSchema: async () => (await import("./options.js")).gcpOptionsSchema,

@@ -10,6 +10,7 @@ export const localProvider = defineProvider({
     envField("local", "busyTimeoutMs", "integer"),
     envField("local", "maxValueBytes", "integer"),
   ],
+  secretFields: ["key"],
   sdkPackages: ["better-sqlite3"],
   loadOptionsSchema: async () => (await import("./options.js")).localOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createLocalAdapter,

@@ -5,6 +5,7 @@ import { defineProvider } from "../../src/provider-definition.js";
 export const memoryProvider = defineProvider({
   name: "memory",
   envFields: [envField("memory", "maxValueBytes", "integer")],
+  secretFields: [],
   sdkPackages: [],
   loadOptionsSchema: async () => (await import("./options.js")).memoryOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createMemoryAdapter,

@@ -1,18 +1,10 @@
 import * as v from "valibot";
 import {
-  allowPlaintextRemoteSchema,
-  caCertFileSchema,
-  cacheSchema,
+  cloudOptionsSchema,
+  injectedClientSchema,
   integer,
-  isRefusedPlaintext,
-  maxAttemptsSchema,
-  operationTimeoutMsSchema,
-  ownerSchema,
-  PLAINTEXT_REMOTE_MESSAGE,
-  prefixSchema,
-  requestTimeoutMsSchema,
+  plaintextRemoteCheck,
   urlSchema,
-  verifyOwnershipSchema,
 } from "../../src/config-schema.js";
 
 /**
@@ -24,39 +16,20 @@ export interface NodeVaultClient {
   write(path: string, data: unknown, options?: unknown): Promise<unknown>;
 }
 
+/**
+ * The options every cloud adapter shares that Vault takes; 4 attempts ride out a standby's or a
+ * sealed node's 5xx while a cluster fails over (node-vault does not retry).
+ */
+const SHARED_OPTIONS = { maxAttempts: 4, allowPlaintextRemote: true, caCertFile: true } as const;
+
 export const vaultOptionsSchema = v.pipe(
-  v.strictObject({
+  cloudOptionsSchema(SHARED_OPTIONS, {
     provider: v.literal("vault"),
-    prefix: prefixSchema,
-    /**
-     * Which installation the secrets belong to, as ZenML's server id does. A secret lives at
-     * `<mount>/data/<prefix>/<owner>/<uuid>`, so the path alone says whose it is. 1-40 lowercase
-     * letters, digits or dashes.
-     * @default "default"
-     */
-    owner: ownerSchema,
-    /**
-     * Strict ownership: every store writes the marks `managed-by`, `omnisecret-owner` and
-     * `omnisecret-id` into the secret's `custom_metadata` (a second request), and get, update,
-     * delete and list check them in the answer of the read they send anyway: a secret at an
-     * omnisecret path whose marks do not match is then not found and never touched. Without it,
-     * whatever sits at this owner's path is this owner's.
-     * @default false
-     */
-    verifyOwnership: verifyOwnershipSchema,
-    /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
-    cache: cacheSchema,
     /**
      * The Vault (or OpenBao) server.
      * @default `VAULT_ADDR`, else `http://127.0.0.1:8200`
      */
     address: v.optional(urlSchema(["http", "https"]), "http://127.0.0.1:8200"),
-    /**
-     * Allow a plain `http://` address on a host other than loopback (a dev server on another
-     * machine). The token and the values then cross the network unencrypted.
-     * @default false
-     */
-    allowPlaintextRemote: allowPlaintextRemoteSchema,
     /** A token. Give this or `appRole`; `VAULT_TOKEN` is read when neither is in the config. */
     token: v.optional(v.pipe(v.string(), v.minLength(1))),
     /**
@@ -116,43 +89,10 @@ export const vaultOptionsSchema = v.pipe(
      * @default 10000
      */
     listPageSize: v.optional(integer(1, 100_000), 10_000),
-    /** PEM file of a CA to trust for an HTTPS address, beside the system's. @default `VAULT_CACERT` */
-    caCertFile: caCertFileSchema,
-    /**
-     * Attempts for a request answered 429 or 5xx (sealed, standby) or not answered, with backoff.
-     * @default 4
-     */
-    maxAttempts: maxAttemptsSchema(4),
-    /**
-     * Milliseconds one request (one attempt) may take before it is abandoned and, if attempts are
-     * left, sent again.
-     * @default 10000
-     */
-    requestTimeoutMs: requestTimeoutMsSchema,
-    /**
-     * Milliseconds one operation may take, every request, retry and backoff in it included; then it
-     * fails with `E_PROVIDER_UNAVAILABLE`. For `listSecretIds`, each page.
-     * @default 20000
-     */
-    operationTimeoutMs: operationTimeoutMsSchema,
     /** A node-vault client you built yourself; address, token, namespace and TLS options are then ignored. */
-    client: v.optional(
-      v.custom<NodeVaultClient>(
-        (value) =>
-          typeof value === "object" && value !== null && typeof (value as { read?: unknown }).read === "function",
-        "must be a node-vault client",
-      ),
-    ),
+    client: injectedClientSchema<NodeVaultClient>("read", "a node-vault client"),
   }),
-  // Checked whenever these two fields are valid, even while others are not, so all is said at once.
-  v.forward(
-    v.partialCheck(
-      [["address"], ["allowPlaintextRemote"]],
-      (options) => !isRefusedPlaintext(options.address, options.allowPlaintextRemote),
-      PLAINTEXT_REMOTE_MESSAGE,
-    ),
-    ["address"],
-  ),
+  plaintextRemoteCheck("address"),
 );
 
 /** Options of the HashiCorp Vault (KV version 2) provider; OpenBao works the same. */

@@ -23,6 +23,7 @@ export const vaultProvider = defineProvider({
     envField("vault", "requestTimeoutMs", "integer"),
     envField("vault", "operationTimeoutMs", "integer"),
   ],
+  secretFields: ["token", "appRole", "client"],
   sdkPackages: ["node-vault"],
   loadOptionsSchema: async () => (await import("./options.js")).vaultOptionsSchema,
   loadAdapter: async () => (await import("./index.js")).createVaultAdapter,
