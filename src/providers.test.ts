@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { providerTestSides } from "../integration-tests/servers/index.js";
@@ -50,6 +51,12 @@ describe("provider registration", () => {
     it(`${name}: a raw side for npm run bench, unless its definition says it has no baseline`, () => {
       if (definition.benchBaseline === false) return expect(side?.loadBenchRaw).toBeUndefined();
       expect(side?.loadBenchRaw, "loadBenchRaw in integration-tests/servers/index.ts").toBeTypeOf("function");
+      // The rest of what the bench reads of a provider with a raw side: its minimum requests per
+      // operation, its raw side of the scale workload and of the cold start.
+      expect(side?.minimumRequests, "minimumRequests in integration-tests/servers/index.ts").toBeTypeOf("object");
+      expect(side?.loadScaleRaw, "loadScaleRaw in integration-tests/servers/index.ts").toBeTypeOf("function");
+      expect(side?.coldStartRaw, "coldStartRaw in integration-tests/servers/index.ts").toBeTypeOf("string");
+      expect(existsSync(fileURLToPath(side?.coldStartRaw as string)), `${side?.coldStartRaw} exists`).toBe(true);
     });
 
     it(`${name}: its SDK packages are optional peers and dev dependencies (or dependencies)`, () => {
