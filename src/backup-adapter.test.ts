@@ -6,7 +6,7 @@ import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { BackupAdapter, type BackupEvent } from "./backup-adapter.js";
 import { configFromSources } from "./config.js";
-import type { SecretsAdapter, SecretValues } from "./contract.js";
+import type { SecretRead, SecretsAdapter } from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { createAdapterFromConfig, SecretStore } from "./secret-store.js";
 import { withFaults } from "./testing/faults.js";
@@ -21,6 +21,7 @@ async function switchable(): Promise<SecretsAdapter & { down: boolean; calls: st
     down: false,
     calls: [] as string[],
     provider: "memory",
+    capabilities: { list: true },
   } as SecretsAdapter & { down: boolean; calls: string[] };
   for (const method of ["storeSecretValues", "getSecretValues", "updateSecretValues", "deleteSecretValues"] as const) {
     Object.assign(wrapper, {
@@ -33,7 +34,7 @@ async function switchable(): Promise<SecretsAdapter & { down: boolean; calls: st
   }
   wrapper.listSecretIds = async function* () {
     if (wrapper.down) throw new ProviderUnavailableError(undefined, { provider: "memory" });
-    yield* adapter.listSecretIds?.() ?? [];
+    yield* adapter.listSecretIds?.({}) ?? [];
   };
   return wrapper;
 }
@@ -188,14 +189,14 @@ describe("backup store over a primary with batch reads", () => {
     const batches: string[][] = [];
     // A batch read the way AWS answers one: values, and an error for each id it cannot give.
     Object.assign(primary, {
-      maxBatchSize: 20,
+      capabilities: { ...primary.capabilities, batchGet: true, maxBatchSize: 20 },
       async getManySecretValues(ids: readonly string[]) {
         batches.push([...ids]);
         if (primary.down) throw new ProviderUnavailableError(undefined, { provider: "memory" });
-        const answers = new Map<string, SecretValues | Error>();
+        const answers = new Map<string, SecretRead | Error>();
         for (const id of ids) {
           try {
-            answers.set(id, await primary.getSecretValues(id));
+            answers.set(id, await primary.getSecretValues(id, {}));
           } catch (error) {
             answers.set(id, error as Error);
           }
@@ -208,7 +209,7 @@ describe("backup store over a primary with batch reads", () => {
       { adapter: backup, provider: "memory" },
       { onBackupError: (event) => events.push(event) },
     );
-    expect(adapter.maxBatchSize).toBe(20);
+    expect(adapter.capabilities).toMatchObject({ batchGet: true, maxBatchSize: 20 });
     const store = SecretStore.fromAdapter(adapter);
     const [both, backupOnly, nowhere] = [randomUUID(), randomUUID(), randomUUID()];
     await store.storeSecretValues(both, { where: "both" });
@@ -238,7 +239,7 @@ describe("backup store over a primary with batch reads", () => {
       { adapter: (await createAdapterFromConfig({ provider: "memory" })).adapter, provider: "memory" },
       { adapter: (await createAdapterFromConfig({ provider: "memory" })).adapter, provider: "memory" },
     );
-    expect(adapter.getManySecretValues).toBeUndefined();
+    expect(adapter.capabilities.batchGet).toBe(false);
     expect(store).toBeDefined();
   });
 });
@@ -459,10 +460,10 @@ describe("backup store: one id's operations in one process (issue 20)", () => {
   it("a batch read waits for writes in flight: it never sees the create of a store that is then refused", async () => {
     const { primary, backup, backupStore } = await slowBackupPair();
     Object.assign(primary, {
-      maxBatchSize: 20,
+      capabilities: { ...primary.capabilities, batchGet: true, maxBatchSize: 20 },
       async getManySecretValues(ids: readonly string[]) {
-        const answers = new Map<string, SecretValues | Error>();
-        for (const id of ids) answers.set(id, await primary.getSecretValues(id).catch((error: Error) => error));
+        const answers = new Map<string, SecretRead | Error>();
+        for (const id of ids) answers.set(id, await primary.getSecretValues(id, {}).catch((error: Error) => error));
         return answers;
       },
     });

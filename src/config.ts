@@ -169,7 +169,7 @@ export async function comparableLocation(
   config: ResolvedConfig,
 ): Promise<string | undefined> {
   if (!definition.location) return undefined;
-  return JSON.stringify([definition.name, await definition.location(config as never)]);
+  return JSON.stringify([definition.name, await definition.location(config)]);
 }
 
 /** "a, b or c": the fields that make up a provider's location (its definition's `locationFields`). */

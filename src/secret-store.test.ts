@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
 import { describe, expect, it, vi } from "vitest";
-import type { SecretsAdapter, SecretValues } from "./contract.js";
+import type { LegacySecretsAdapter, SecretValues } from "./contract.js";
 import { SecretNotFoundError, SecretStoreError } from "./errors.js";
 import { SecretStore } from "./secret-store.js";
 
-function adapterThatThrows(error: unknown): SecretsAdapter {
+/** An adapter of the earlier contract (as a custom module may still be): the facade adapts it. */
+function adapterThatThrows(error: unknown): LegacySecretsAdapter {
   const fail = async () => {
     throw error;
   };
