@@ -6,7 +6,7 @@ import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { BackupAdapter, type BackupEvent } from "./backup-adapter.js";
 import { configFromSources } from "./config.js";
-import type { SecretRead, SecretsAdapter } from "./contract.js";
+import type { CallOptions, SecretRead, SecretsAdapter } from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { createAdapterFromConfig, SecretStore } from "./secret-store.js";
 import { withFaults } from "./testing/faults.js";
@@ -180,6 +180,42 @@ describe("backup store", () => {
     } finally {
       process.off("warning", listener);
     }
+  });
+});
+
+describe("backup store and the caller's signal", () => {
+  it("ends a call with the caller's abort reason: no fallback to the backup, and nothing reported", async () => {
+    const primary = await switchable();
+    const backup = await switchable();
+    const untilAborted = (call: CallOptions) =>
+      new Promise<never>((_, reject) =>
+        call.signal?.addEventListener("abort", () => reject(call.signal?.reason), { once: true }),
+      );
+    const hanging: SecretsAdapter = {
+      ...primary,
+      storeSecretValues: (_id, _values, _serialized, call) => untilAborted(call),
+      getSecretValues: (_id, call) => untilAborted(call),
+    };
+    const events: BackupEvent[] = [];
+    const adapter = new BackupAdapter(
+      { adapter: hanging, provider: "memory" },
+      { adapter: backup, provider: "memory" },
+      { onBackupError: (event) => events.push(event) },
+    );
+    const id = randomUUID();
+    const reason = new DOMException("gave up", "AbortError");
+    for (const call of [
+      (signal: AbortSignal) => adapter.getSecretValues(id, { signal }),
+      (signal: AbortSignal) => adapter.storeSecretValues(id, { a: "b" }, '{"a":"b"}', { signal }),
+    ]) {
+      const controller = new AbortController();
+      const pending = call(controller.signal);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      controller.abort(reason);
+      await expect(pending).rejects.toBe(reason);
+    }
+    expect(backup.calls).toEqual([]);
+    expect(events).toEqual([]);
   });
 });
 
