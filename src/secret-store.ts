@@ -62,7 +62,7 @@ export interface DeleteOptions extends CallOptions {
   /**
    * Delete only if the secret still holds exactly these values; otherwise `SecretChangedError`
    * (`E_SECRET_CHANGED`) and nothing is deleted. Atomic where the adapter has
-   * `deleteSecretValuesIfUnchanged` (vault, local, memory); elsewhere a read, a comparison and
+   * `capabilities.conditionalDelete` (vault, local, memory); elsewhere a read, a comparison and
    * a delete, so a write by someone else in the one round trip between them is deleted too.
    */
   expectedValues?: SecretValues;

@@ -111,6 +111,25 @@ export function testSecretsAdapter(name: string, options: SecretsAdapterSuiteOpt
       expect(await store.getSecretValues(id)).toEqual({ username: "admin", password: "hunter2" });
     });
 
+    it("takes a caller's signal: a live one changes nothing; an aborted one ends the call with its reason", {
+      timeout,
+    }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      const { signal } = new AbortController();
+      await store.storeSecretValues(id, { a: "1" }, { signal });
+      await store.updateSecretValues(id, { a: "2" }, { signal });
+      expect(await store.getSecretValues(id, { signal })).toEqual({ a: "2" });
+      const reason = new Error("the caller gave up");
+      const aborted = AbortSignal.abort(reason);
+      await expect(store.updateSecretValues(id, { a: "3" }, { signal: aborted })).rejects.toBe(reason);
+      await expect(store.deleteSecretValues(id, { signal: aborted })).rejects.toBe(reason);
+      await expect(store.getSecretValues(id, { signal: aborted })).rejects.toBe(reason);
+      expect(await store.getSecretValues(id)).toEqual({ a: "2" });
+      await store.deleteSecretValues(id, { signal });
+      await expectCode(store.getSecretValues(id, { signal }), "E_SECRET_NOT_FOUND");
+    });
+
     it("keeps unicode keys and values intact", { timeout }, async () => {
       const store = await openStore();
       const id = randomUUID();
