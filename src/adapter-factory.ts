@@ -6,6 +6,7 @@
 import { BackupAdapter, type BackupOptions } from "./backup-adapter.js";
 import { type OmnisecretConfig, type ResolvedConfig, resolveConfigWithBackup } from "./config.js";
 import type { SecretsAdapter } from "./contract.js";
+import { contractAdapter } from "./legacy-adapter.js";
 import { loadAdapterFactory, type ProviderDefinition } from "./registry.js";
 import { wrapUnknown } from "./wrap-unknown.js";
 
@@ -53,7 +54,8 @@ export interface ResolvedSide {
 async function buildAdapter(definition: ProviderDefinition, config: ResolvedConfig): Promise<SecretsAdapter> {
   const factory = await loadAdapterFactory(definition);
   try {
-    return await factory(config as never, { prefix: config.prefix });
+    // An adapter of the earlier contract (a custom module's) is adapted here, once, for every user of it.
+    return contractAdapter(await factory(config, { prefix: config.prefix }));
   } catch (error) {
     throw wrapUnknown(error, definition.name, "create");
   }

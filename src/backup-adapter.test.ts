@@ -6,7 +6,7 @@ import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { BackupAdapter, type BackupEvent } from "./backup-adapter.js";
 import { configFromSources } from "./config.js";
-import type { SecretsAdapter, SecretValues } from "./contract.js";
+import type { CallOptions, SecretRead, SecretsAdapter } from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { createAdapterFromConfig, SecretStore } from "./secret-store.js";
 import { withFaults } from "./testing/faults.js";
@@ -21,6 +21,7 @@ async function switchable(): Promise<SecretsAdapter & { down: boolean; calls: st
     down: false,
     calls: [] as string[],
     provider: "memory",
+    capabilities: { list: true },
   } as SecretsAdapter & { down: boolean; calls: string[] };
   for (const method of ["storeSecretValues", "getSecretValues", "updateSecretValues", "deleteSecretValues"] as const) {
     Object.assign(wrapper, {
@@ -33,7 +34,7 @@ async function switchable(): Promise<SecretsAdapter & { down: boolean; calls: st
   }
   wrapper.listSecretIds = async function* () {
     if (wrapper.down) throw new ProviderUnavailableError(undefined, { provider: "memory" });
-    yield* adapter.listSecretIds?.() ?? [];
+    yield* adapter.listSecretIds?.({}) ?? [];
   };
   return wrapper;
 }
@@ -182,20 +183,56 @@ describe("backup store", () => {
   });
 });
 
+describe("backup store and the caller's signal", () => {
+  it("ends a call with the caller's abort reason: no fallback to the backup, and nothing reported", async () => {
+    const primary = await switchable();
+    const backup = await switchable();
+    const untilAborted = (call: CallOptions) =>
+      new Promise<never>((_, reject) =>
+        call.signal?.addEventListener("abort", () => reject(call.signal?.reason), { once: true }),
+      );
+    const hanging: SecretsAdapter = {
+      ...primary,
+      storeSecretValues: (_id, _values, _serialized, call) => untilAborted(call),
+      getSecretValues: (_id, call) => untilAborted(call),
+    };
+    const events: BackupEvent[] = [];
+    const adapter = new BackupAdapter(
+      { adapter: hanging, provider: "memory" },
+      { adapter: backup, provider: "memory" },
+      { onBackupError: (event) => events.push(event) },
+    );
+    const id = randomUUID();
+    const reason = new DOMException("gave up", "AbortError");
+    for (const call of [
+      (signal: AbortSignal) => adapter.getSecretValues(id, { signal }),
+      (signal: AbortSignal) => adapter.storeSecretValues(id, { a: "b" }, '{"a":"b"}', { signal }),
+    ]) {
+      const controller = new AbortController();
+      const pending = call(controller.signal);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      controller.abort(reason);
+      await expect(pending).rejects.toBe(reason);
+    }
+    expect(backup.calls).toEqual([]);
+    expect(events).toEqual([]);
+  });
+});
+
 describe("backup store over a primary with batch reads", () => {
   it("reads a batch from the primary in one call, and what it could not answer per id, from the backup", async () => {
     const { primary, backup, events } = await pair();
     const batches: string[][] = [];
     // A batch read the way AWS answers one: values, and an error for each id it cannot give.
     Object.assign(primary, {
-      maxBatchSize: 20,
+      capabilities: { ...primary.capabilities, batchGet: true, maxBatchSize: 20 },
       async getManySecretValues(ids: readonly string[]) {
         batches.push([...ids]);
         if (primary.down) throw new ProviderUnavailableError(undefined, { provider: "memory" });
-        const answers = new Map<string, SecretValues | Error>();
+        const answers = new Map<string, SecretRead | Error>();
         for (const id of ids) {
           try {
-            answers.set(id, await primary.getSecretValues(id));
+            answers.set(id, await primary.getSecretValues(id, {}));
           } catch (error) {
             answers.set(id, error as Error);
           }
@@ -208,7 +245,7 @@ describe("backup store over a primary with batch reads", () => {
       { adapter: backup, provider: "memory" },
       { onBackupError: (event) => events.push(event) },
     );
-    expect(adapter.maxBatchSize).toBe(20);
+    expect(adapter.capabilities).toMatchObject({ batchGet: true, maxBatchSize: 20 });
     const store = SecretStore.fromAdapter(adapter);
     const [both, backupOnly, nowhere] = [randomUUID(), randomUUID(), randomUUID()];
     await store.storeSecretValues(both, { where: "both" });
@@ -238,7 +275,7 @@ describe("backup store over a primary with batch reads", () => {
       { adapter: (await createAdapterFromConfig({ provider: "memory" })).adapter, provider: "memory" },
       { adapter: (await createAdapterFromConfig({ provider: "memory" })).adapter, provider: "memory" },
     );
-    expect(adapter.getManySecretValues).toBeUndefined();
+    expect(adapter.capabilities.batchGet).toBe(false);
     expect(store).toBeDefined();
   });
 });
@@ -459,10 +496,10 @@ describe("backup store: one id's operations in one process (issue 20)", () => {
   it("a batch read waits for writes in flight: it never sees the create of a store that is then refused", async () => {
     const { primary, backup, backupStore } = await slowBackupPair();
     Object.assign(primary, {
-      maxBatchSize: 20,
+      capabilities: { ...primary.capabilities, batchGet: true, maxBatchSize: 20 },
       async getManySecretValues(ids: readonly string[]) {
-        const answers = new Map<string, SecretValues | Error>();
-        for (const id of ids) answers.set(id, await primary.getSecretValues(id).catch((error: Error) => error));
+        const answers = new Map<string, SecretRead | Error>();
+        for (const id of ids) answers.set(id, await primary.getSecretValues(id, {}).catch((error: Error) => error));
         return answers;
       },
     });

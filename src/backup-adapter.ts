@@ -7,9 +7,11 @@
  *   log), never swallowed. A write whose primary is unavailable goes to the backup alone, and
  *   is reported as such.
  * - get goes to the primary; on E_PROVIDER_UNAVAILABLE, E_SECRET_NOT_FOUND or E_UNKNOWN it asks
- *   the backup. A map the backup gave is marked `UNCACHEABLE`: the facade's read cache keeps
- *   only the primary's answers, so a stale backup copy is never served from memory once the
- *   primary is back.
+ *   the backup. What the backup gave is read with `cacheable: false`: the facade's read cache
+ *   keeps only the primary's answers, so a stale backup copy is never served from memory once
+ *   the primary is back.
+ * - A caller's signal goes to both sides; once it aborts, the call ends with its reason (no
+ *   fallback to the other side, no report: the caller gave up, no side failed).
  * - An id the primary lacks but the backup has (written while the primary was down) counts as
  *   existing: get reads it from the backup, update and delete act on the backup, and a store of
  *   it fails with E_SECRET_EXISTS (its create on the primary is taken back, and reported).
@@ -40,8 +42,17 @@
  * repair it: docs/backup-and-migration.md.
  */
 import { debuglog, isDeepStrictEqual } from "node:util";
-import { type SecretsAdapter, type SecretValues, UNCACHEABLE } from "./contract.js";
+import type {
+  AdapterCapabilities,
+  AnySecretsAdapter,
+  CallOptions,
+  ResolvedCapabilities,
+  SecretRead,
+  SecretsAdapter,
+  SecretValues,
+} from "./contract.js";
 import { errorCodeOf, SecretIntegrityError, SecretNotFoundError, type SecretStoreError } from "./errors.js";
+import { contractAdapter, NO_OPTIONS, resolveCapabilities } from "./legacy-adapter.js";
 import { type Operation, wrapUnknown } from "./wrap-unknown.js";
 
 // The facade's debug section: NODE_DEBUG=omnisecret shows what the backup did, never values.
@@ -139,8 +150,7 @@ const READ_FALLBACK_CODES = new Set(["E_PROVIDER_UNAVAILABLE", "E_SECRET_NOT_FOU
 
 export class BackupAdapter implements SecretsAdapter {
   readonly provider: string;
-  readonly maxValueBytes: number;
-  readonly atomicCreate: boolean;
+  readonly capabilities: AdapterCapabilities;
   readonly #primary: SecretsAdapter;
   readonly #backup: SecretsAdapter;
   readonly #primaryName: string;
@@ -155,30 +165,30 @@ export class BackupAdapter implements SecretsAdapter {
    * store or update of the id the primary takes, or a delete that reaches the backup, settles it.
    */
   readonly #deletedOnPrimaryOnly = new Set<string>();
-  /** The primary's batch read, offered only when the primary has one (AWS reads 20 ids a request). */
-  readonly getManySecretValues?: (ids: readonly string[]) => Promise<ReadonlyMap<string, SecretValues | Error>>;
-  readonly maxBatchSize?: number;
+  readonly #primaryCan: ResolvedCapabilities;
+  readonly #backupCan: ResolvedCapabilities;
 
   constructor(
-    primary: { adapter: SecretsAdapter; provider: string },
-    backup: { adapter: SecretsAdapter; provider: string },
+    primary: { adapter: AnySecretsAdapter; provider: string },
+    backup: { adapter: AnySecretsAdapter; provider: string },
     options: BackupOptions = {},
   ) {
-    this.#primary = primary.adapter;
-    this.#backup = backup.adapter;
-    this.#primaryName = primary.adapter.provider ?? primary.provider;
-    this.#backupName = backup.adapter.provider ?? backup.provider;
+    this.#primary = contractAdapter(primary.adapter);
+    this.#backup = contractAdapter(backup.adapter);
+    this.#primaryName = this.#primary.provider ?? primary.provider;
+    this.#backupName = this.#backup.provider ?? backup.provider;
     this.provider = this.#primaryName;
-    // A value must fit both sides, or the backup could never hold it.
-    this.maxValueBytes = Math.min(primary.adapter.maxValueBytes ?? 65_536, backup.adapter.maxValueBytes ?? 65_536);
-    this.atomicCreate = primary.adapter.atomicCreate ?? true;
-    const batchRead = primary.adapter.getManySecretValues?.bind(primary.adapter);
-    if (batchRead) {
-      if (primary.adapter.maxBatchSize !== undefined) this.maxBatchSize = primary.adapter.maxBatchSize;
-      // The batch waits for writes in flight on its ids, so it never sees half of one (such as
-      // the primary's create of a store that is then refused).
-      this.getManySecretValues = (ids) => this.#inLane(ids, false, () => this.#getMany(batchRead, ids));
-    }
+    this.#primaryCan = resolveCapabilities(this.#primary.capabilities);
+    this.#backupCan = resolveCapabilities(this.#backup.capabilities);
+    this.capabilities = {
+      // A value must fit both sides, or the backup could never hold it.
+      maxValueBytes: Math.min(this.#primaryCan.maxValueBytes, this.#backupCan.maxValueBytes),
+      atomicCreate: this.#primaryCan.atomicCreate,
+      // The primary's batch read (AWS reads 20 ids a request), where it has one.
+      batchGet: this.#primaryCan.batchGet,
+      maxBatchSize: this.#primaryCan.maxBatchSize,
+      list: this.#primaryCan.list || this.#backupCan.list,
+    };
     this.#checkAfterWrite = options.checkAfterWrite ?? true;
     const callback = options.onBackupError;
     this.#onEvent = (event) => {
@@ -202,20 +212,29 @@ export class BackupAdapter implements SecretsAdapter {
     };
   }
 
-  storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
-    return this.#inLane(id, true, () => this.#store(id, values, serialized));
+  storeSecretValues(id: string, values: SecretValues, serialized: string, options = NO_OPTIONS): Promise<void> {
+    return this.#inLane(id, true, options, () => this.#store(id, values, serialized, options));
   }
 
-  getSecretValues(id: string): Promise<SecretValues> {
-    return this.#inLane(id, false, () => this.#get(id));
+  getSecretValues(id: string, options = NO_OPTIONS): Promise<SecretRead> {
+    return this.#inLane(id, false, options, () => this.#get(id, options));
   }
 
-  updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
-    return this.#inLane(id, true, () => this.#update(id, values, serialized));
+  updateSecretValues(id: string, values: SecretValues, serialized: string, options = NO_OPTIONS): Promise<void> {
+    return this.#inLane(id, true, options, () => this.#update(id, values, serialized, options));
   }
 
-  deleteSecretValues(id: string): Promise<void> {
-    return this.#inLane(id, true, () => this.#delete(id));
+  deleteSecretValues(id: string, options = NO_OPTIONS): Promise<void> {
+    return this.#inLane(id, true, options, () => this.#delete(id, options));
+  }
+
+  /**
+   * One batch from the primary (only with its `batchGet`). The batch waits for writes in flight
+   * on its ids, so it never sees half of one (such as the primary's create of a store that is
+   * then refused).
+   */
+  getManySecretValues(ids: readonly string[], options = NO_OPTIONS): Promise<ReadonlyMap<string, SecretRead | Error>> {
+    return this.#inLane(ids, false, options, () => this.#getMany(ids, options));
   }
 
   /**
@@ -224,7 +243,7 @@ export class BackupAdapter implements SecretsAdapter {
    * ids at once, so no two calls can wait for each other. An id with nothing in flight costs a
    * map entry, dropped when idle.
    */
-  #inLane<T>(ids: string | readonly string[], write: boolean, run: () => Promise<T>): Promise<T> {
+  #inLane<T>(ids: string | readonly string[], write: boolean, options: CallOptions, run: () => Promise<T>): Promise<T> {
     const waits: Promise<void>[] = [];
     const mine = write ? gate() : undefined;
     const held: Array<[string, Lane, Gate]> = [];
@@ -259,7 +278,14 @@ export class BackupAdapter implements SecretsAdapter {
         if (lane.pending === 0 && this.#lanes.get(id) === lane) this.#lanes.delete(id);
       }
     };
-    const started = waits.length === 0 ? run() : Promise.all(waits).then(run);
+    // A caller who gave up while the call waited for its turn: it ends before touching either side.
+    const started =
+      waits.length === 0
+        ? run()
+        : Promise.all(waits).then(() => {
+            options.signal?.throwIfAborted();
+            return run();
+          });
     return started.then(
       (value) => {
         finish();
@@ -272,39 +298,41 @@ export class BackupAdapter implements SecretsAdapter {
     );
   }
 
-  async #store(id: string, values: SecretValues, serialized: string): Promise<void> {
-    const primary = await this.#attempt(this.#primaryName, "store", id, values, () =>
-      this.#primary.storeSecretValues(id, values, serialized),
+  async #store(id: string, values: SecretValues, serialized: string, options: CallOptions): Promise<void> {
+    const primary = await this.#attempt(options, this.#primaryName, "store", id, values, () =>
+      this.#primary.storeSecretValues(id, values, serialized, options),
     );
     if (!primary.ok) {
       if (primary.error.code !== "E_PROVIDER_UNAVAILABLE") throw primary.error;
       this.#refuseDeletedCopy("store", id, primary.error);
-      await this.#backupOnly("store", id, primary.error, values, () =>
-        this.#backup.storeSecretValues(id, values, serialized),
+      await this.#backupOnly(options, "store", id, primary.error, values, () =>
+        this.#backup.storeSecretValues(id, values, serialized, options),
       );
       return;
     }
     // The primary holds the id again: whatever the backup holds, the primary answers for it.
     const leftover = this.#deletedOnPrimaryOnly.delete(id);
-    const backup = await this.#attempt(this.#backupName, "store", id, values, () =>
-      this.#backup.storeSecretValues(id, values, serialized),
+    const backup = await this.#attempt(options, this.#backupName, "store", id, values, () =>
+      this.#backup.storeSecretValues(id, values, serialized, options),
     );
     if (backup.ok) {
-      await this.#checkPrimary("store", id, values);
+      await this.#checkPrimary(options, "store", id, values);
       return;
     }
     if (backup.error.code === "E_SECRET_EXISTS") {
       if (leftover) {
         // The copy a failed backup delete left behind: replaced by the new values.
-        await this.#followOnBackup("store", id, values, () => this.#backup.updateSecretValues(id, values, serialized));
+        await this.#followOnBackup(options, "store", id, values, () =>
+          this.#backup.updateSecretValues(id, values, serialized, options),
+        );
         return;
       }
       // The backup alone has the id (stored while the primary was down, or by another process's
       // write meanwhile): get serves it, so the id exists and the store is refused, as the contract
       // says. The primary's create is taken back; the backup-only copy is reported, as a get of it
       // would be (`omnisecret restore` brings it to the primary).
-      const undo = await this.#attempt(this.#primaryName, "store", id, values, () =>
-        this.#primary.deleteSecretValues(id),
+      const undo = await this.#attempt(options, this.#primaryName, "store", id, values, () =>
+        this.#primary.deleteSecretValues(id, options),
       );
       this.#onEvent({
         kind: "diverged",
@@ -318,16 +346,18 @@ export class BackupAdapter implements SecretsAdapter {
     this.#onEvent({ kind: "backup-write-failed", operation: "store", secretId: id, error: backup.error, served: true });
   }
 
-  async #get(id: string): Promise<SecretValues> {
-    const primary = await this.#attempt(this.#primaryName, "get", id, undefined, () =>
-      this.#primary.getSecretValues(id),
+  async #get(id: string, options: CallOptions): Promise<SecretRead> {
+    const primary = await this.#attempt(options, this.#primaryName, "get", id, undefined, () =>
+      this.#primary.getSecretValues(id, options),
     );
     if (primary.ok) return primary.value;
     if (!READ_FALLBACK_CODES.has(primary.error.code)) throw primary.error;
     // A copy of a secret this process deleted is never served.
     const backup = this.#deletedOnPrimaryOnly.has(id)
       ? { ok: false as const, error: new SecretNotFoundError(id, { provider: this.#backupName }) }
-      : await this.#attempt(this.#backupName, "get", id, undefined, () => this.#backup.getSecretValues(id));
+      : await this.#attempt(options, this.#backupName, "get", id, undefined, () =>
+          this.#backup.getSecretValues(id, options),
+        );
     if (backup.ok) {
       // Reported even for a missing id: a secret only the backup has is a divergence to repair.
       this.#onEvent({
@@ -337,7 +367,7 @@ export class BackupAdapter implements SecretsAdapter {
         error: primary.error,
         served: true,
       });
-      return markUncacheable(backup.value);
+      return { values: backup.value.values, cacheable: false };
     }
     if (primary.error.code === "E_SECRET_NOT_FOUND" && backup.error.code === "E_SECRET_NOT_FOUND") throw primary.error;
     this.#onEvent({ kind: "primary-read-failed", operation: "get", secretId: id, error: primary.error, served: false });
@@ -353,17 +383,17 @@ export class BackupAdapter implements SecretsAdapter {
    * failed) then goes the single get's way, which falls back to the backup. So a batch read serves
    * exactly what a get of each id would, at one primary request per batch while the primary is well.
    */
-  async #getMany(
-    batchRead: (ids: readonly string[]) => Promise<ReadonlyMap<string, SecretValues | Error>>,
-    ids: readonly string[],
-  ): Promise<ReadonlyMap<string, SecretValues | Error>> {
-    let answers: ReadonlyMap<string, SecretValues | Error>;
+  async #getMany(ids: readonly string[], options: CallOptions): Promise<ReadonlyMap<string, SecretRead | Error>> {
+    const batchRead = this.#primary.getManySecretValues;
+    if (!this.#primaryCan.batchGet || batchRead === undefined) throw new Error("the primary has no batch read");
+    let answers: ReadonlyMap<string, SecretRead | Error>;
     try {
-      answers = await batchRead(ids);
+      answers = await batchRead.call(this.#primary, ids, options);
     } catch {
+      if (options.signal?.aborted) throw options.signal.reason;
       answers = new Map();
     }
-    const results = new Map<string, SecretValues | Error>();
+    const results = new Map<string, SecretRead | Error>();
     await Promise.all(
       ids.map(async (id) => {
         const answer = answers.get(id);
@@ -379,8 +409,9 @@ export class BackupAdapter implements SecretsAdapter {
         try {
           // This call already holds the id's lane (queueing again could wait for a write queued
           // behind this very call).
-          results.set(id, await this.#get(id));
+          results.set(id, await this.#get(id, options));
         } catch (error) {
+          if (options.signal?.aborted) throw options.signal.reason;
           results.set(id, error instanceof Error ? error : new Error(String(error)));
         }
       }),
@@ -388,64 +419,68 @@ export class BackupAdapter implements SecretsAdapter {
     return results;
   }
 
-  async #update(id: string, values: SecretValues, serialized: string): Promise<void> {
-    const primary = await this.#attempt(this.#primaryName, "update", id, values, () =>
-      this.#primary.updateSecretValues(id, values, serialized),
+  async #update(id: string, values: SecretValues, serialized: string, options: CallOptions): Promise<void> {
+    const primary = await this.#attempt(options, this.#primaryName, "update", id, values, () =>
+      this.#primary.updateSecretValues(id, values, serialized, options),
     );
     if (!primary.ok) {
       if (primary.error.code === "E_SECRET_NOT_FOUND") {
         // This process deleted it: the backup's leftover copy is no secret to update.
         if (this.#deletedOnPrimaryOnly.has(id)) throw primary.error;
         // Stored while the primary was down: it lives on the backup alone, and is updated there.
-        await this.#onBackupAlone("update", id, values, primary.error, () =>
-          this.#backup.updateSecretValues(id, values, serialized),
+        await this.#onBackupAlone(options, "update", id, values, primary.error, () =>
+          this.#backup.updateSecretValues(id, values, serialized, options),
         );
         return;
       }
       if (primary.error.code !== "E_PROVIDER_UNAVAILABLE") throw primary.error;
       this.#refuseDeletedCopy("update", id, primary.error);
-      await this.#backupOnly("update", id, primary.error, values, () =>
-        this.#backup.updateSecretValues(id, values, serialized),
+      await this.#backupOnly(options, "update", id, primary.error, values, () =>
+        this.#backup.updateSecretValues(id, values, serialized, options),
       );
       return;
     }
     this.#deletedOnPrimaryOnly.delete(id);
-    await this.#followOnBackup("update", id, values, async () => {
+    await this.#followOnBackup(options, "update", id, values, async () => {
       try {
-        await this.#backup.updateSecretValues(id, values, serialized);
+        await this.#backup.updateSecretValues(id, values, serialized, options);
       } catch (error) {
         // The backup never had it (it was down at the store): it gets it now.
         if (errorCodeOf(error) !== "E_SECRET_NOT_FOUND") throw error;
-        await this.#backup.storeSecretValues(id, values, serialized);
+        await this.#backup.storeSecretValues(id, values, serialized, options);
       }
     });
   }
 
-  async #delete(id: string): Promise<void> {
-    const primary = await this.#attempt(this.#primaryName, "delete", id, undefined, () =>
-      this.#primary.deleteSecretValues(id),
+  async #delete(id: string, options: CallOptions): Promise<void> {
+    const primary = await this.#attempt(options, this.#primaryName, "delete", id, undefined, () =>
+      this.#primary.deleteSecretValues(id, options),
     );
     if (!primary.ok) {
       if (primary.error.code === "E_SECRET_NOT_FOUND") {
         if (this.#deletedOnPrimaryOnly.has(id)) {
           // Already deleted by this process: the backup's leftover copy goes now if it can.
-          const retry = await this.#attempt(this.#backupName, "delete", id, undefined, () =>
-            this.#backup.deleteSecretValues(id),
+          const retry = await this.#attempt(options, this.#backupName, "delete", id, undefined, () =>
+            this.#backup.deleteSecretValues(id, options),
           );
           if (retry.ok || retry.error.code === "E_SECRET_NOT_FOUND") this.#deletedOnPrimaryOnly.delete(id);
           throw primary.error;
         }
-        await this.#onBackupAlone("delete", id, undefined, primary.error, () => this.#backup.deleteSecretValues(id));
+        await this.#onBackupAlone(options, "delete", id, undefined, primary.error, () =>
+          this.#backup.deleteSecretValues(id, options),
+        );
         return;
       }
       if (primary.error.code !== "E_PROVIDER_UNAVAILABLE") throw primary.error;
       this.#refuseDeletedCopy("delete", id, primary.error);
-      await this.#backupOnly("delete", id, primary.error, undefined, () => this.#backup.deleteSecretValues(id));
+      await this.#backupOnly(options, "delete", id, primary.error, undefined, () =>
+        this.#backup.deleteSecretValues(id, options),
+      );
       return;
     }
-    await this.#followOnBackup("delete", id, undefined, async () => {
+    await this.#followOnBackup(options, "delete", id, undefined, async () => {
       try {
-        await this.#backup.deleteSecretValues(id);
+        await this.#backup.deleteSecretValues(id, options);
       } catch (error) {
         // Not there: the backup already agrees.
         if (errorCodeOf(error) !== "E_SECRET_NOT_FOUND") throw error;
@@ -481,14 +516,21 @@ export class BackupAdapter implements SecretsAdapter {
    * the other order: reported as `diverged`. So is a primary that cannot answer the check (with
    * its error): unchecked, the sides may differ.
    */
-  async #checkPrimary(operation: "store" | "update" | "delete", id: string, values: SecretValues | undefined) {
+  async #checkPrimary(
+    options: CallOptions,
+    operation: "store" | "update" | "delete",
+    id: string,
+    values: SecretValues | undefined,
+  ) {
     if (!this.#checkAfterWrite) return;
-    const read = await this.#attempt(this.#primaryName, "get", id, undefined, () => this.#primary.getSecretValues(id));
+    const read = await this.#attempt(options, this.#primaryName, "get", id, undefined, () =>
+      this.#primary.getSecretValues(id, options),
+    );
     if (!read.ok && read.error.code !== "E_SECRET_NOT_FOUND") {
       this.#onEvent({ kind: "diverged", operation, secretId: id, error: read.error, served: true });
       return;
     }
-    if (isDeepStrictEqual(read.ok ? read.value : undefined, values)) return;
+    if (isDeepStrictEqual(read.ok ? read.value.values : undefined, values)) return;
     this.#onEvent({
       kind: "diverged",
       operation,
@@ -502,31 +544,33 @@ export class BackupAdapter implements SecretsAdapter {
     });
   }
 
-  async *listSecretIds(): AsyncIterable<string> {
+  async *listSecretIds(options = NO_OPTIONS): AsyncIterable<string> {
     const seen = new Set<string>();
     let primaryFailed = false;
-    if (this.#primary.listSecretIds) {
+    if (this.#primaryCan.list && this.#primary.listSecretIds) {
       try {
-        for await (const id of this.#primary.listSecretIds()) {
+        for await (const id of this.#primary.listSecretIds(options)) {
           if (seen.has(id)) continue;
           seen.add(id);
           yield id;
         }
       } catch (error) {
+        if (options.signal?.aborted) throw options.signal.reason;
         primaryFailed = true;
         const wrapped = wrapUnknown(error, this.#primaryName, "list");
         if (!READ_FALLBACK_CODES.has(wrapped.code)) throw wrapped;
         this.#onEvent({ kind: "primary-read-failed", operation: "list", error: wrapped, served: true });
       }
     }
-    if (!this.#backup.listSecretIds) return;
+    if (!this.#backupCan.list || !this.#backup.listSecretIds) return;
     try {
-      for await (const id of this.#backup.listSecretIds()) {
+      for await (const id of this.#backup.listSecretIds(options)) {
         if (seen.has(id) || this.#deletedOnPrimaryOnly.has(id)) continue;
         seen.add(id);
         yield id;
       }
     } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
       const wrapped = wrapUnknown(error, this.#backupName, "list");
       // With the primary's list complete the call still answers; without it, it fails.
       this.#onEvent({ kind: "backup-read-failed", operation: "list", error: wrapped, served: !primaryFailed });
@@ -542,6 +586,7 @@ export class BackupAdapter implements SecretsAdapter {
 
   /** Runs one side's call; a failure comes back as a typed error naming that side's provider. */
   async #attempt<T>(
+    options: CallOptions,
     provider: string,
     operation: Operation,
     id: string,
@@ -551,21 +596,24 @@ export class BackupAdapter implements SecretsAdapter {
     try {
       return { ok: true, value: await run() };
     } catch (error) {
+      // The caller gave up: no side failed, so nothing falls back and nothing is reported.
+      if (options.signal?.aborted) throw options.signal.reason;
       return { ok: false, error: wrapUnknown(error, provider, operation, id, values) };
     }
   }
 
   /** After the primary made a write: the backup follows; its failure is reported, not thrown. */
   async #followOnBackup(
+    options: CallOptions,
     operation: "store" | "update" | "delete",
     id: string,
     values: SecretValues | undefined,
     run: () => Promise<void>,
   ): Promise<void> {
-    const backup = await this.#attempt(this.#backupName, operation, id, values, run);
+    const backup = await this.#attempt(options, this.#backupName, operation, id, values, run);
     if (backup.ok) {
       this.#deletedOnPrimaryOnly.delete(id);
-      await this.#checkPrimary(operation, id, values);
+      await this.#checkPrimary(options, operation, id, values);
       return;
     }
     this.#onEvent({ kind: "backup-write-failed", operation, secretId: id, error: backup.error, served: true });
@@ -574,13 +622,14 @@ export class BackupAdapter implements SecretsAdapter {
 
   /** The primary was unavailable: the write goes to the backup alone, and says so. */
   async #backupOnly(
+    options: CallOptions,
     operation: "store" | "update" | "delete",
     id: string,
     primaryError: SecretStoreError,
     values: SecretValues | undefined,
     run: () => Promise<void>,
   ): Promise<void> {
-    const backup = await this.#attempt(this.#backupName, operation, id, values, run);
+    const backup = await this.#attempt(options, this.#backupName, operation, id, values, run);
     this.#onEvent({ kind: "primary-write-failed", operation, secretId: id, error: primaryError, served: backup.ok });
     if (!backup.ok) {
       // The backup's own refusal (an existing id, a missing one) is the answer; otherwise the primary's failure.
@@ -592,13 +641,14 @@ export class BackupAdapter implements SecretsAdapter {
 
   /** The primary does not have the id: an update or delete acts on a backup-only copy, or is "not found". */
   async #onBackupAlone(
+    options: CallOptions,
     operation: "update" | "delete",
     id: string,
     values: SecretValues | undefined,
     notFound: SecretStoreError,
     run: () => Promise<void>,
   ): Promise<void> {
-    const backup = await this.#attempt(this.#backupName, operation, id, values, run);
+    const backup = await this.#attempt(options, this.#backupName, operation, id, values, run);
     if (backup.ok) {
       this.#onEvent({ kind: "primary-write-failed", operation, secretId: id, error: notFound, served: true });
       return;
@@ -608,12 +658,6 @@ export class BackupAdapter implements SecretsAdapter {
     }
     throw notFound;
   }
-}
-
-/** The map with the mark that keeps the facade from caching it. */
-function markUncacheable(values: SecretValues): SecretValues {
-  Object.defineProperty(values, UNCACHEABLE, { value: true, enumerable: false });
-  return values;
 }
 
 /** One line for an event: what happened to which id, and the error code; never a value. */

@@ -10,7 +10,12 @@ import type { EnvField } from "./env-fields.js";
 import { ConfigError } from "./errors.js";
 import { providers } from "./providers.js";
 import type { ResolvedCacheOptions } from "./read-cache.js";
-import { getProviderDefinition, loadOptionsSchema, type ProviderDefinition } from "./registry.js";
+import {
+  findProviderDefinition,
+  getProviderDefinition,
+  loadOptionsSchema,
+  type ProviderDefinition,
+} from "./registry.js";
 
 export type { OmnisecretConfig, ProviderOptions } from "./providers.js";
 
@@ -170,7 +175,7 @@ export async function comparableLocation(
   config: ResolvedConfig,
 ): Promise<string | undefined> {
   if (!definition.location) return undefined;
-  return JSON.stringify([definition.name, await definition.location(config as never)]);
+  return JSON.stringify([definition.name, await definition.location(config)]);
 }
 
 /** "a, b or c": the fields that make up a provider's location (its definition's `locationFields`). */
@@ -484,7 +489,7 @@ type ShownFields = ReadonlyMap<string, EnvField["type"] | ShownFields>;
  * as a config of its own; an object built in code shows as its class name.
  */
 export function redactConfig(config: Record<string, unknown>): Record<string, unknown> {
-  const definition = registeredDefinition(config.provider ?? DEFAULT_PROVIDER);
+  const definition = findProviderDefinition(config.provider ?? DEFAULT_PROVIDER);
   const shown = shownFields(
     [...ALWAYS_SHOWN, ...CACHE_ENV_FIELDS, ...(definition?.envFields ?? [])],
     definition?.secretFields ?? [],
@@ -531,9 +536,4 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
-}
-
-/** The definition of a registered provider, or undefined for any other name. */
-function registeredDefinition(name: unknown): ProviderDefinition | undefined {
-  return (providers as readonly ProviderDefinition[]).find((definition) => definition.name === name);
 }

@@ -3,35 +3,57 @@
  *
  * The facade has already validated everything an adapter receives: `id` is a canonical
  * lowercase UUID, `values` is a plain object of non-empty string keys to string values,
- * and `serialized` (its `JSON.stringify`) is within `maxValueBytes`. Adapters never see bad
- * input, so they only translate between the contract and their provider.
+ * and `serialized` (its `JSON.stringify`) is within `capabilities.maxValueBytes`. Adapters never
+ * see bad input, so they only translate between the contract and their provider.
+ *
+ * Every method takes a `CallOptions` object last (the caller's `AbortSignal`, and room for the
+ * options later issues add), so a new option is one field here rather than a new positional
+ * parameter in every adapter. What an adapter can do is one `capabilities` object.
  *
  * Adapters signal outcomes by throwing the typed errors from `omnisecret` (for example
  * `new SecretNotFoundError(id)`); anything else they throw is wrapped by the facade in a
  * `SecretStoreError` with code `E_UNKNOWN` and the original error as `cause`.
+ *
+ * Adapters written to the earlier contract (`LegacySecretsAdapter`: no `capabilities`, no
+ * options, a get that returns the map itself) keep working: the facade recognises them by the
+ * missing `capabilities` and adapts them (`src/legacy-adapter.ts`).
  */
 
 /** A secret's values: string keys to string values. */
 export type SecretValues = Record<string, string>;
 
-/**
- * A mark an adapter may put on a map it returns (a non-enumerable property, set to `true`) to
- * keep the facade's read cache from storing it: the backup store marks the answers its backup
- * gave, so a stale copy is never served from memory once the primary answers again.
- */
-export const UNCACHEABLE: unique symbol = Symbol.for("omnisecret.uncacheable");
+/** The options of one call, the same object for every method. */
+export interface CallOptions {
+  /**
+   * The caller's signal. Once it aborts, the call rejects with `signal.reason` as it is (a
+   * `DOMException` named `AbortError` for `controller.abort()`, `TimeoutError` for
+   * `AbortSignal.timeout(ms)`), as `fetch` does, and the requests in flight are dropped where the
+   * provider's SDK takes a signal. A write aborted in flight may still have been made, as after a
+   * timeout. An adapter that cannot stop early may ignore it: the facade checks it before the call.
+   */
+  readonly signal?: AbortSignal | undefined;
+}
 
-export interface SecretsAdapter {
-  /** The provider name reported in errors, such as `"aws"`; defaults to the configured provider. */
-  readonly provider?: string;
+/** What a get gives: the values, and whether the facade's read cache may keep them. */
+export interface SecretRead {
+  /** A fresh object the caller may change. */
+  readonly values: SecretValues;
+  /**
+   * `false`: the read cache must not keep these values. The backup store says so of the answers
+   * its backup gave, so a stale copy is never served from memory once the primary answers again.
+   * @default true
+   */
+  readonly cacheable?: boolean | undefined;
+}
 
+/** What an adapter can do. Every field is optional; the defaults are an adapter with just the four required methods. */
+export interface AdapterCapabilities {
   /**
    * The provider's limit on the serialised values, in UTF-8 bytes of `JSON.stringify(values)`.
    * The facade rejects larger values with `SecretTooLargeError` before calling the adapter.
-   * @default 65536 (AWS's and GCP's limit), as for an adapter with only ZenML's four methods
+   * @default 65536 (AWS's and GCP's limit)
    */
-  readonly maxValueBytes?: number;
-
+  readonly maxValueBytes?: number | undefined;
   /**
    * Whether a store is atomic: of several racing stores of one id exactly one succeeds and the
    * others get `SecretAlreadyExistsError`. False where the provider has no conditional create
@@ -39,71 +61,127 @@ export interface SecretsAdapter {
    * winning whole.
    * @default true
    */
-  readonly atomicCreate?: boolean;
+  readonly atomicCreate?: boolean | undefined;
+  /**
+   * Whether the adapter has `deleteSecretValuesIfUnchanged`, decided atomically by the provider.
+   * Without it the facade reads, compares and deletes, which leaves a window of about one round
+   * trip in which another writer's update can be deleted with it.
+   * @default false
+   */
+  readonly conditionalDelete?: boolean | undefined;
+  /**
+   * Whether the adapter has `getManySecretValues`, the provider's batch read. Without it the
+   * facade reads several secrets with bounded concurrent gets (docs/backup-and-migration.md).
+   * @default false
+   */
+  readonly batchGet?: boolean | undefined;
+  /**
+   * The most ids one `getManySecretValues` call takes.
+   * @default 20
+   */
+  readonly maxBatchSize?: number | undefined;
+  /**
+   * Whether the adapter has `listSecretIds`. Without it, a list is `E_NOT_SUPPORTED`.
+   * @default false
+   */
+  readonly list?: boolean | undefined;
+}
+
+/** `AdapterCapabilities` with every default filled in, as the facade reads them. */
+export type ResolvedCapabilities = { readonly [K in keyof AdapterCapabilities]-?: NonNullable<AdapterCapabilities[K]> };
+
+export interface SecretsAdapter {
+  /** The provider name reported in errors, such as `"aws"`; defaults to the configured provider. */
+  readonly provider?: string | undefined;
+
+  /** What this adapter can do; its presence says the adapter follows this contract. */
+  readonly capabilities: AdapterCapabilities;
 
   /**
    * Creates a new secret.
    * - Missing id: stores it.
    * - Existing id: throws `SecretAlreadyExistsError` and leaves the stored values unchanged.
    *   Where the provider allows it the create is atomic, so of several racing stores of one id
-   *   exactly one succeeds (see `atomicCreate`).
+   *   exactly one succeeds (see `capabilities.atomicCreate`).
    */
-  storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void>;
+  storeSecretValues(id: string, values: SecretValues, serialized: string, options: CallOptions): Promise<void>;
 
   /**
    * Reads a secret.
-   * - Existing id: returns its values (a fresh object the caller may change). The facade checks
-   *   that they are a map of strings (else `SecretIntegrityError`) and hands the caller a copy.
+   * - Existing id: returns its values. The facade checks that they are a map of strings (else
+   *   `SecretIntegrityError`) and hands the caller a copy.
    * - Missing id: throws `SecretNotFoundError`.
    */
-  getSecretValues(id: string): Promise<SecretValues>;
+  getSecretValues(id: string, options: CallOptions): Promise<SecretRead>;
 
   /**
    * Replaces the whole map of an existing secret: keys absent from `values` are gone afterwards.
    * - Missing id: throws `SecretNotFoundError`; it never creates.
    */
-  updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void>;
+  updateSecretValues(id: string, values: SecretValues, serialized: string, options: CallOptions): Promise<void>;
 
   /**
    * Removes a secret for good, so the same id can be stored again at once.
    * - Missing id: throws `SecretNotFoundError`.
    */
-  deleteSecretValues(id: string): Promise<void>;
+  deleteSecretValues(id: string, options: CallOptions): Promise<void>;
 
   /**
    * Removes a secret only if it still holds exactly `expected`, decided atomically by the provider
    * (Vault: the tombstone's check-and-set on the version read; the local store: one SQLite
-   * transaction). Optional: without it the facade reads, compares and deletes, which leaves a
-   * window of about one round trip in which another writer's update can be deleted with it.
+   * transaction). Called only with `capabilities.conditionalDelete`.
    * - Missing id: throws `SecretNotFoundError`.
    * - Other values (or written meanwhile): throws `SecretChangedError` and deletes nothing.
    */
-  deleteSecretValuesIfUnchanged?(id: string, expected: SecretValues): Promise<void>;
+  deleteSecretValuesIfUnchanged?(id: string, expected: SecretValues, options: CallOptions): Promise<void>;
 
   /**
-   * Reads several secrets with the provider's batch call. Optional: without it the facade reads
-   * them with bounded concurrent `getSecretValues` calls, which is what every built-in adapter
-   * relies on today (docs/backup-and-migration.md says why).
-   * - `ids`: distinct canonical ids, at most `maxBatchSize` of them.
-   * - Returns an entry for every id: its values (a fresh object), or the typed error a get of
-   *   it would have thrown (`SecretNotFoundError` for a missing id, or a foreign one). An id left
-   *   out of the map is reported to the caller as an `E_UNKNOWN` error.
+   * Reads several secrets with the provider's batch call. Called only with `capabilities.batchGet`.
+   * - `ids`: distinct canonical ids, at most `capabilities.maxBatchSize` of them.
+   * - Returns an entry for every id: what a get of it would have returned, or the typed error it
+   *   would have thrown (`SecretNotFoundError` for a missing id, or a foreign one). An id left out
+   *   of the map is reported to the caller as an `E_UNKNOWN` error.
    * - A failure of the whole call (the provider unreachable) is thrown; every id gets that error.
    */
-  getManySecretValues?(ids: readonly string[]): Promise<ReadonlyMap<string, SecretValues | Error>>;
+  getManySecretValues?(ids: readonly string[], options: CallOptions): Promise<ReadonlyMap<string, SecretRead | Error>>;
 
   /**
-   * The most ids one `getManySecretValues` call takes.
-   * @default 20
+   * Yields the ids of the secrets this adapter owns (its prefix and ownership marks), each once.
+   * Called only with `capabilities.list`.
    */
-  readonly maxBatchSize?: number;
-
-  /** Yields the ids of the secrets this adapter owns (its prefix and ownership marks), each once. Optional. */
-  listSecretIds?(): AsyncIterable<string>;
+  listSecretIds?(options: CallOptions): AsyncIterable<string>;
 
   /** Releases connections and handles. Optional; called once by `SecretStore.close()`. */
   close?(): Promise<void> | void;
 }
+
+/**
+ * The contract before `capabilities` and `CallOptions`, as docs/providers/custom.md and
+ * `examples/directory-adapter.mjs` first described it. Still accepted wherever an adapter is
+ * (a custom module, `SecretStore.fromAdapter`, a factory), and adapted by the facade; write new
+ * adapters to `SecretsAdapter`.
+ * @deprecated Implement `SecretsAdapter`.
+ */
+export interface LegacySecretsAdapter {
+  readonly provider?: string | undefined;
+  /** @default 65536 */
+  readonly maxValueBytes?: number | undefined;
+  /** @default true */
+  readonly atomicCreate?: boolean | undefined;
+  /** @default 20 */
+  readonly maxBatchSize?: number | undefined;
+  storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void>;
+  getSecretValues(id: string): Promise<SecretValues>;
+  updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void>;
+  deleteSecretValues(id: string): Promise<void>;
+  deleteSecretValuesIfUnchanged?(id: string, expected: SecretValues): Promise<void>;
+  getManySecretValues?(ids: readonly string[]): Promise<ReadonlyMap<string, SecretValues | Error>>;
+  listSecretIds?(): AsyncIterable<string>;
+  close?(): Promise<void> | void;
+}
+
+/** An adapter of either contract: what the facade, a factory or a custom module may hand over. */
+export type AnySecretsAdapter = SecretsAdapter | LegacySecretsAdapter;
 
 /** What every adapter factory receives besides its own options. */
 export interface AdapterContext {
@@ -118,4 +196,4 @@ export interface AdapterContext {
 export type SecretsAdapterFactory<Options = Record<string, unknown>> = (
   options: Options,
   context: AdapterContext,
-) => SecretsAdapter | Promise<SecretsAdapter>;
+) => AnySecretsAdapter | Promise<AnySecretsAdapter>;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { MemoryAdapter } from "../adapters/memory/index.js";
-import type { SecretsAdapter, SecretValues } from "./contract.js";
+import type { SecretRead, SecretsAdapter, SecretValues } from "./contract.js";
 import { type CopyProgress, copySecrets, openPrimaryAndBackup } from "./copy-secrets.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { createAdapterFromConfig, SecretStore } from "./secret-store.js";
@@ -128,13 +128,14 @@ describe("copySecrets", () => {
     const flaky: SecretsAdapter = {
       ...adapter,
       provider: "memory",
-      storeSecretValues: async (id, values, serialized) => {
+      storeSecretValues: async (id, values, serialized, options) => {
         if (failing) throw new ProviderUnavailableError(id);
-        return adapter.storeSecretValues(id, values, serialized);
+        return adapter.storeSecretValues(id, values, serialized, options);
       },
-      getSecretValues: (id) => adapter.getSecretValues(id),
-      updateSecretValues: (id, values, serialized) => adapter.updateSecretValues(id, values, serialized),
-      deleteSecretValues: (id) => adapter.deleteSecretValues(id),
+      getSecretValues: (id, options) => adapter.getSecretValues(id, options),
+      updateSecretValues: (id, values, serialized, options) =>
+        adapter.updateSecretValues(id, values, serialized, options),
+      deleteSecretValues: (id, options) => adapter.deleteSecretValues(id, options),
     };
     const to = SecretStore.fromAdapter(flaky);
     const written = await fill(from, 4);
@@ -184,17 +185,20 @@ describe("getManySecretValues", () => {
     let most = 0;
     const broken = randomUUID();
     const counting: SecretsAdapter = {
-      storeSecretValues: (id, values, serialized) => adapter.storeSecretValues(id, values, serialized),
-      getSecretValues: async (id) => {
+      capabilities: {},
+      storeSecretValues: (id, values, serialized, options) =>
+        adapter.storeSecretValues(id, values, serialized, options),
+      getSecretValues: async (id, options) => {
         inFlight += 1;
         most = Math.max(most, inFlight);
         await new Promise((resolve) => setTimeout(resolve, 5));
         inFlight -= 1;
         if (id === broken) throw new ProviderUnavailableError(id);
-        return adapter.getSecretValues(id);
+        return adapter.getSecretValues(id, options);
       },
-      updateSecretValues: (id, values, serialized) => adapter.updateSecretValues(id, values, serialized),
-      deleteSecretValues: (id) => adapter.deleteSecretValues(id),
+      updateSecretValues: (id, values, serialized, options) =>
+        adapter.updateSecretValues(id, values, serialized, options),
+      deleteSecretValues: (id, options) => adapter.deleteSecretValues(id, options),
     };
     const store = SecretStore.fromAdapter(counting, { provider: "memory" });
     const ids = Array.from({ length: 30 }, () => randomUUID());
@@ -210,18 +214,21 @@ describe("getManySecretValues", () => {
     const batches: string[][] = [];
     let singleGets = 0;
     const batching: SecretsAdapter = {
-      maxBatchSize: 4,
-      storeSecretValues: (id, values, serialized) => adapter.storeSecretValues(id, values, serialized),
-      getSecretValues: (id) => {
+      capabilities: { batchGet: true, maxBatchSize: 4 },
+      storeSecretValues: (id, values, serialized, options) =>
+        adapter.storeSecretValues(id, values, serialized, options),
+      getSecretValues: (id, options) => {
         singleGets += 1;
-        return adapter.getSecretValues(id);
+        return adapter.getSecretValues(id, options);
       },
-      updateSecretValues: (id, values, serialized) => adapter.updateSecretValues(id, values, serialized),
-      deleteSecretValues: (id) => adapter.deleteSecretValues(id),
-      getManySecretValues: async (ids) => {
+      updateSecretValues: (id, values, serialized, options) =>
+        adapter.updateSecretValues(id, values, serialized, options),
+      deleteSecretValues: (id, options) => adapter.deleteSecretValues(id, options),
+      getManySecretValues: async (ids, options) => {
         batches.push([...ids]);
-        const answers = new Map<string, SecretValues | Error>();
-        for (const id of ids) answers.set(id, await adapter.getSecretValues(id).catch((error: Error) => error));
+        const answers = new Map<string, SecretRead | Error>();
+        for (const id of ids)
+          answers.set(id, await adapter.getSecretValues(id, options).catch((error: Error) => error));
         return answers;
       },
     };
@@ -251,31 +258,28 @@ function slowMemoryAdapter(adapter: SecretsAdapter, options: { conditionalDelete
   const pause = () => new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 3)));
   return {
     provider: "memory",
-    storeSecretValues: async (id, values, serialized) => {
+    capabilities: { conditionalDelete: options.conditionalDelete, list: true },
+    storeSecretValues: async (id, values, serialized, call) => {
       await pause();
-      return adapter.storeSecretValues(id, values, serialized);
+      return adapter.storeSecretValues(id, values, serialized, call);
     },
-    getSecretValues: async (id) => {
+    getSecretValues: async (id, call) => {
       await pause();
-      return adapter.getSecretValues(id);
+      return adapter.getSecretValues(id, call);
     },
-    updateSecretValues: async (id, values, serialized) => {
+    updateSecretValues: async (id, values, serialized, call) => {
       await pause();
-      return adapter.updateSecretValues(id, values, serialized);
+      return adapter.updateSecretValues(id, values, serialized, call);
     },
-    deleteSecretValues: async (id) => {
+    deleteSecretValues: async (id, call) => {
       await pause();
-      return adapter.deleteSecretValues(id);
+      return adapter.deleteSecretValues(id, call);
     },
-    ...(options.conditionalDelete && adapter.deleteSecretValuesIfUnchanged
-      ? {
-          deleteSecretValuesIfUnchanged: async (id: string, expected: SecretValues) => {
-            await pause();
-            return adapter.deleteSecretValuesIfUnchanged?.(id, expected);
-          },
-        }
-      : {}),
-    listSecretIds: () => adapter.listSecretIds?.() ?? (async function* () {})(),
+    deleteSecretValuesIfUnchanged: async (id, expected, call) => {
+      await pause();
+      return adapter.deleteSecretValuesIfUnchanged?.(id, expected, call);
+    },
+    listSecretIds: (call) => adapter.listSecretIds?.(call) ?? (async function* () {})(),
   };
 }
 
@@ -356,7 +360,7 @@ describe("copySecrets with deleteSource while the application keeps updating (is
     const targetAdapter = new MemoryAdapter({ maxValueBytes: 65_536 });
     const to = SecretStore.fromAdapter({
       ...slowMemoryAdapter(targetAdapter, { conditionalDelete: true }),
-      storeSecretValues: async (secretId, values, serialized) => {
+      storeSecretValues: async (secretId: string, values: SecretValues, serialized: string) => {
         await from.updateSecretValues(secretId, { v: newer });
         return targetAdapter.storeSecretValues(secretId, values, serialized);
       },

@@ -54,4 +54,50 @@ export default () => ({
       message: expect.stringContaining("maxValueBytes"),
     });
   });
+
+  it("takes a module written to today's contract (capabilities, options), handing it the caller's signal", async () => {
+    const module = adapterModule(
+      "current-contract",
+      `const secrets = new Map();
+export const signals = [];
+export default () => ({
+  capabilities: { maxValueBytes: 100, list: true },
+  async storeSecretValues(id, values, serialized, options) { signals.push(options.signal); secrets.set(id, serialized); },
+  async getSecretValues(id, options) {
+    signals.push(options.signal);
+    if (!secrets.has(id)) throw Object.assign(new Error("missing"), { code: "E_SECRET_NOT_FOUND" });
+    return { values: JSON.parse(secrets.get(id)) };
+  },
+  async updateSecretValues(id, values, serialized) { secrets.set(id, serialized); },
+  async deleteSecretValues(id) { secrets.delete(id); },
+  async *listSecretIds() { yield* secrets.keys(); },
+});
+`,
+    );
+    const store = await SecretStore.create({ provider: "custom", module });
+    expect(store.maxValueBytes).toBe(100);
+    const id = randomUUID();
+    const { signal } = new AbortController();
+    await store.storeSecretValues(id, { a: "b" }, { signal });
+    expect(await store.getSecretValues(id)).toEqual({ a: "b" });
+    const listed: string[] = [];
+    for await (const listedId of store.listSecretIds()) listed.push(listedId);
+    expect(listed).toEqual([id]);
+    const { signals } = (await import(module)) as { signals: unknown[] };
+    expect(signals).toEqual([signal, undefined]);
+    await store.close();
+  });
+
+  it("refuses a module whose capabilities promise a method it lacks", async () => {
+    const module = adapterModule(
+      "broken-promise",
+      `export default () => ({ capabilities: { list: true, batchGet: true }, storeSecretValues() {}, getSecretValues() {}, updateSecretValues() {}, deleteSecretValues() {} });\n`,
+    );
+    await expect(SecretStore.create({ provider: "custom", module })).rejects.toMatchObject({
+      code: "E_CONFIG",
+      message: expect.stringContaining(
+        "getManySecretValues (capabilities.batchGet is true), listSecretIds (capabilities.list is true)",
+      ),
+    });
+  });
 });

@@ -6,8 +6,9 @@ import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as v from "valibot";
 import { cacheSchema, integer, prefixSchema } from "./config-schema.js";
-import type { AdapterContext, SecretsAdapter, SecretsAdapterFactory } from "./contract.js";
+import type { AdapterContext, AnySecretsAdapter, SecretsAdapter, SecretsAdapterFactory } from "./contract.js";
 import { ConfigError, ProviderUnavailableError } from "./errors.js";
+import { adapterProblems, contractAdapter } from "./legacy-adapter.js";
 
 export const customOptionsSchema = v.strictObject({
   provider: v.literal("custom"),
@@ -17,7 +18,8 @@ export const customOptionsSchema = v.strictObject({
   /**
    * The adapter module: a file path (relative paths resolve against the working directory) or a
    * package name. Its default export is a factory `(options, context) => adapter` (sync or
-   * async), or a class constructed with the same arguments.
+   * async), or a class constructed with the same arguments. The adapter follows either contract
+   * (`SecretsAdapter`, or the earlier `LegacySecretsAdapter`, which is adapted).
    */
   module: v.pipe(v.string(), v.minLength(1)),
   /**
@@ -82,14 +84,14 @@ export async function createCustomAdapter(
     );
   }
   const adapter = isClass(exported)
-    ? new (exported as new (o: unknown, c: AdapterContext) => SecretsAdapter)(options.options, context)
+    ? new (exported as new (o: unknown, c: AdapterContext) => AnySecretsAdapter)(options.options, context)
     : await settleWithin(
         (exported as SecretsAdapterFactory)(options.options, context),
         options.createTimeoutMs,
         options.module,
       );
   assertIsAdapter(adapter, options.module);
-  return adapter;
+  return contractAdapter(adapter);
 }
 
 async function settleWithin<T>(result: T | Promise<T>, timeoutMs: number, module: string): Promise<T> {
@@ -113,21 +115,8 @@ async function settleWithin<T>(result: T | Promise<T>, timeoutMs: number, module
   }
 }
 
-const REQUIRED_METHODS = ["storeSecretValues", "getSecretValues", "updateSecretValues", "deleteSecretValues"] as const;
-
-function assertIsAdapter(candidate: unknown, module: string): asserts candidate is SecretsAdapter {
-  const adapter = candidate as Partial<SecretsAdapter> | null;
-  const missing =
-    adapter === null || typeof adapter !== "object"
-      ? ["an object"]
-      : [
-          ...REQUIRED_METHODS.filter((name) => typeof adapter[name] !== "function"),
-          // Optional (the facade's default applies), as ZenML's interface has just the four methods.
-          ...(adapter.maxValueBytes === undefined ||
-          (typeof adapter.maxValueBytes === "number" && adapter.maxValueBytes > 0)
-            ? []
-            : ["a positive maxValueBytes"]),
-        ];
+function assertIsAdapter(candidate: unknown, module: string): asserts candidate is AnySecretsAdapter {
+  const missing = adapterProblems(candidate);
   if (missing.length > 0) {
     throw new ConfigError(
       `custom adapter module "${module}" built something that is not a SecretsAdapter (missing: ${missing.join(", ")})`,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { type Deadline, withinDeadline, withinDeadlineEach } from "./deadline.js";
+import type { SecretValues } from "./contract.js";
+import { type Deadline, DeadlineBoundAdapter, untilAborted, withinDeadline, withinDeadlineEach } from "./deadline.js";
 
 const limits = (operationTimeoutMs: number) => ({ provider: "test", operationTimeoutMs });
 
@@ -57,6 +58,148 @@ describe("withinDeadline", () => {
         throw new Error("synchronous");
       }),
     ).rejects.toThrow("synchronous");
+  });
+});
+
+describe("withinDeadline with the caller's signal", () => {
+  it("ends the operation with the signal's reason, as it is, and aborts the deadline's signal with it", async () => {
+    const controller = new AbortController();
+    let given: Deadline | undefined;
+    const running = withinDeadline(
+      limits(5_000),
+      { operation: "get" },
+      async (deadline) => {
+        given = deadline;
+        await sleep(200);
+        return "late";
+      },
+      controller.signal,
+    );
+    const reason = new DOMException("gave up", "AbortError");
+    controller.abort(reason);
+    await expect(running).rejects.toBe(reason);
+    expect(given?.signal.aborted).toBe(true);
+    expect(given?.signal.reason).toBe(reason);
+  });
+
+  it("does not start an operation whose signal has already aborted", async () => {
+    let started = false;
+    const reason = new Error("already");
+    await expect(
+      withinDeadline(
+        limits(5_000),
+        { operation: "get" },
+        async () => {
+          started = true;
+        },
+        AbortSignal.abort(reason),
+      ),
+    ).rejects.toBe(reason);
+    expect(started).toBe(false);
+  });
+
+  it("leaves no listener on the caller's signal once the operation settled, however it settled", async () => {
+    const controller = new AbortController();
+    const added: string[] = [];
+    const removed: string[] = [];
+    const signal = controller.signal;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((type: string, ...rest: [never, never]) => {
+      added.push(type);
+      add(type, ...rest);
+    }) as typeof signal.addEventListener;
+    signal.removeEventListener = ((type: string, ...rest: [never, never]) => {
+      removed.push(type);
+      remove(type, ...rest);
+    }) as typeof signal.removeEventListener;
+    await withinDeadline(limits(5_000), { operation: "get" }, async () => "ok", signal);
+    await expect(
+      withinDeadline(limits(5_000), { operation: "get" }, () => Promise.reject(new Error("no")), signal),
+    ).rejects.toThrow("no");
+    await expect(withinDeadline(limits(10), { operation: "get" }, () => sleep(200), signal)).rejects.toMatchObject({
+      code: "E_PROVIDER_UNAVAILABLE",
+    });
+    expect(added).toEqual(["abort", "abort", "abort"]);
+    expect(removed).toEqual(["abort", "abort", "abort"]);
+  });
+
+  it("untilAborted hands back the work itself without a signal, and rejects with the reason once it aborts", async () => {
+    const work = Promise.resolve(1);
+    expect(untilAborted(work, undefined)).toBe(work);
+    const controller = new AbortController();
+    const waiting = untilAborted(sleep(200), controller.signal);
+    controller.abort("stop");
+    await expect(waiting).rejects.toBe("stop");
+  });
+});
+
+describe("DeadlineBoundAdapter", () => {
+  /** An adapter whose every request waits `delayMs`, and which records the deadlines it was given. */
+  class SlowAdapter extends DeadlineBoundAdapter {
+    readonly provider = "slow";
+    readonly capabilities = { list: true };
+    readonly deadlines: Deadline[] = [];
+    constructor(readonly delayMs: number) {
+      super();
+    }
+    protected get limits() {
+      return limits(5_000);
+    }
+    async #request(deadline: Deadline): Promise<void> {
+      this.deadlines.push(deadline);
+      await sleep(this.delayMs, undefined, { signal: deadline.signal }).catch(() => undefined);
+      deadline.signal.throwIfAborted();
+    }
+    protected async storeValues(_id: string, _values: SecretValues, _serialized: string, deadline: Deadline) {
+      await this.#request(deadline);
+    }
+    protected async readValues(_id: string, deadline: Deadline) {
+      await this.#request(deadline);
+      return { a: "b" };
+    }
+    protected async updateValues(_id: string, _values: SecretValues, _serialized: string, deadline: Deadline) {
+      await this.#request(deadline);
+    }
+    protected async deleteValues(_id: string, deadline: Deadline) {
+      await this.#request(deadline);
+    }
+    protected async *listIds(stepDeadline: () => Deadline) {
+      await this.#request(stepDeadline());
+      yield "x";
+    }
+  }
+
+  it("answers a get as a SecretRead, and hands the caller's abort to the request through the deadline", async () => {
+    const adapter = new SlowAdapter(1);
+    expect(await adapter.getSecretValues("x", {})).toEqual({ values: { a: "b" } });
+    const slow = new SlowAdapter(5_000);
+    const controller = new AbortController();
+    const reason = new DOMException("gave up", "AbortError");
+    const operations = [
+      slow.storeSecretValues("x", {}, "{}", { signal: controller.signal }),
+      slow.getSecretValues("x", { signal: controller.signal }),
+      slow.updateSecretValues("x", {}, "{}", { signal: controller.signal }),
+      slow.deleteSecretValues("x", { signal: controller.signal }),
+    ];
+    await sleep(5);
+    controller.abort(reason);
+    for (const operation of operations) await expect(operation).rejects.toBe(reason);
+    expect(slow.deadlines.map((deadline) => deadline.signal.reason)).toEqual([reason, reason, reason, reason]);
+    const listing = (async () => {
+      for await (const _ of slow.listSecretIds({ signal: AbortSignal.abort(reason) })) {
+        // never reached
+      }
+    })();
+    await expect(listing).rejects.toBe(reason);
+  });
+
+  it("refuses the optional calls a subclass does not implement", async () => {
+    const adapter = new SlowAdapter(1);
+    await expect(adapter.getManySecretValues(["x"], {})).rejects.toThrow("slow adapter has no getManySecretValues");
+    await expect(adapter.deleteSecretValuesIfUnchanged("x", {}, {})).rejects.toThrow(
+      "slow adapter has no deleteSecretValuesIfUnchanged",
+    );
   });
 });
 

@@ -6,8 +6,9 @@
  * `requestTimeout` per attempt; Google's gax: an RPC timeout per attempt inside a total
  * timeout; Azure: `tryTimeoutInMs` inside a caller's abort signal), kept under one name here.
  */
-import type { SecretsAdapter, SecretValues } from "./contract.js";
+import type { AdapterCapabilities, CallOptions, SecretRead, SecretsAdapter, SecretValues } from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
+import { NO_OPTIONS } from "./legacy-adapter.js";
 
 /** The defaults every server adapter documents; an operation against a server that never answers ends within 30 s. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -23,7 +24,9 @@ export class Deadline {
    * retries, so an operation whose requests all succeed at once never makes one.
    */
   #controller: AbortController | undefined;
-  #expiredWith: Error | undefined;
+  /** Why it ended early (the timeout's error, or the caller's abort reason); `undefined` while it runs. */
+  #expiredWith: unknown;
+  #expired = false;
 
   constructor(endsAt: number) {
     this.#endsAt = endsAt;
@@ -33,7 +36,7 @@ export class Deadline {
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
-      if (this.#expiredWith !== undefined) this.#controller.abort(this.#expiredWith);
+      if (this.#expired) this.#controller.abort(this.#expiredWith);
     }
     return this.#controller.signal;
   }
@@ -48,8 +51,9 @@ export class Deadline {
     return Math.max(1, Math.min(requestTimeoutMs, this.#endsAt - Date.now()));
   }
 
-  /** The deadline has passed: aborts the signal (now, or when it is made) with `reason`. */
-  expire(reason: Error): void {
+  /** The deadline has passed, or the caller aborted: aborts the signal (now, or when it is made) with `reason`. */
+  expire(reason: unknown): void {
+    this.#expired = true;
     this.#expiredWith = reason;
     this.#controller?.abort(reason);
   }
@@ -64,12 +68,18 @@ export interface OperationLimits {
  * Runs one operation under a deadline `operationTimeoutMs` from now. When it passes, the deadline's
  * signal aborts and the returned promise rejects at once with `ProviderUnavailableError`, whatever
  * the operation is still waiting for: the bound holds even for a request that ignores the signal.
+ *
+ * The caller's `signal` ends it the same way, with `signal.reason` (see `CallOptions.signal`). The
+ * deadline's own signal stays one lazily made AbortController following both, rather than
+ * `AbortSignal.any`, so an operation without a caller's signal pays for no listener.
  */
 export function withinDeadline<T>(
   limits: OperationLimits,
   what: { operation: string; secretId?: string | undefined },
   run: (deadline: Deadline) => Promise<T>,
+  signal?: AbortSignal | undefined,
 ): Promise<T> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
   const deadline = new Deadline(Date.now() + limits.operationTimeoutMs);
   // One promise settled by whichever comes first, the operation or its timer (rather than a
   // Promise.race with a second promise for the timer: fewer objects on every operation).
@@ -80,15 +90,26 @@ export function withinDeadline<T>(
         provider: limits.provider,
         message: `${what.operation}${target} did not finish within operationTimeoutMs (${limits.operationTimeoutMs} ms); the provider did not answer in time`,
       });
+      signal?.removeEventListener("abort", onAbort);
       deadline.expire(error);
       reject(error);
     }, limits.operationTimeoutMs);
+    const onAbort = () => {
+      clearTimeout(timer);
+      deadline.expire(signal?.reason);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const settled = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
     let running: Promise<T>;
     try {
       running = run(deadline);
     } catch (error) {
       // `run` threw before returning a promise.
-      clearTimeout(timer);
+      settled();
       reject(error);
       return;
     }
@@ -96,11 +117,11 @@ export function withinDeadline<T>(
     // settlement of this promise is then ignored, and a rejection is not left unhandled.
     running.then(
       (value) => {
-        clearTimeout(timer);
+        settled();
         resolve(value);
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        settled();
         reject(error);
       },
     );
@@ -116,6 +137,7 @@ export async function* withinDeadlineEach<T>(
   limits: OperationLimits,
   operation: string,
   source: (stepDeadline: () => Deadline) => AsyncIterable<T>,
+  signal?: AbortSignal | undefined,
 ): AsyncIterable<T> {
   let current: Deadline | undefined;
   const stepDeadline = () => {
@@ -128,10 +150,15 @@ export async function* withinDeadlineEach<T>(
     for (;;) {
       let step: IteratorResult<T>;
       try {
-        step = await withinDeadline(limits, { operation }, (deadline) => {
-          current = deadline;
-          return iterator.next();
-        });
+        step = await withinDeadline(
+          limits,
+          { operation },
+          (deadline) => {
+            current = deadline;
+            return iterator.next();
+          },
+          signal,
+        );
       } catch (error) {
         // A step that timed out may still be running; return() would wait for it.
         finished = true;
@@ -150,9 +177,34 @@ export async function* withinDeadlineEach<T>(
 }
 
 /**
+ * `work`, or the rejection with `signal.reason` once `signal` aborts, whichever comes first. Without
+ * a signal, `work` itself: no listener and no promise more.
+ */
+export function untilAborted<T>(work: T | Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work as Promise<T>;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    Promise.resolve(work).then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
  * The base of the adapters that talk to a server: every public operation runs under its own
- * deadline (`withinDeadline`; each page of a list under `withinDeadlineEach`), which the subclass
- * receives as a parameter and hands to every request it sends.
+ * deadline (`withinDeadline`; each page of a list under `withinDeadlineEach`), joined with the
+ * caller's signal, which the subclass receives as a parameter and hands to every request it sends.
+ * The subclass implements the protected methods (the optional two where `capabilities` says it
+ * has them) and states its `capabilities`.
  *
  * A parameter, not an AsyncLocalStorage: before Node 24 an AsyncLocalStorage in use turns on
  * promise hooks for the whole process, and every promise anyone creates pays for them (a cached
@@ -161,7 +213,7 @@ export async function* withinDeadlineEach<T>(
  */
 export abstract class DeadlineBoundAdapter implements SecretsAdapter {
   abstract readonly provider: string;
-  abstract readonly maxValueBytes: number;
+  abstract readonly capabilities: AdapterCapabilities;
   /** The provider's name and `operationTimeoutMs`, read when an operation starts. */
   protected abstract get limits(): OperationLimits;
 
@@ -181,30 +233,98 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
   protected abstract deleteValues(id: string, deadline: Deadline): Promise<void>;
   /** `stepDeadline()`: the deadline of the page being read, for its requests. */
   protected abstract listIds(stepDeadline: () => Deadline): AsyncIterable<string>;
+  /** With `capabilities.conditionalDelete`: the atomic delete of `deleteSecretValuesIfUnchanged`. */
+  protected deleteValuesIfUnchanged?(id: string, expected: SecretValues, deadline: Deadline): Promise<void>;
+  /** With `capabilities.batchGet`: one batch read, an entry per id (its values or its get's error). */
+  protected readManyValues?(
+    ids: readonly string[],
+    deadline: Deadline,
+  ): Promise<ReadonlyMap<string, SecretValues | Error>>;
 
-  storeSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
-    return withinDeadline(this.limits, { operation: "store", secretId: id }, (deadline) =>
-      this.storeValues(id, values, serialized, deadline),
+  storeSecretValues(
+    id: string,
+    values: SecretValues,
+    serialized: string,
+    options: CallOptions = NO_OPTIONS,
+  ): Promise<void> {
+    return withinDeadline(
+      this.limits,
+      { operation: "store", secretId: id },
+      (deadline) => this.storeValues(id, values, serialized, deadline),
+      options.signal,
     );
   }
 
-  getSecretValues(id: string): Promise<SecretValues> {
-    return withinDeadline(this.limits, { operation: "get", secretId: id }, (deadline) => this.readValues(id, deadline));
-  }
-
-  updateSecretValues(id: string, values: SecretValues, serialized: string): Promise<void> {
-    return withinDeadline(this.limits, { operation: "update", secretId: id }, (deadline) =>
-      this.updateValues(id, values, serialized, deadline),
+  getSecretValues(id: string, options: CallOptions = NO_OPTIONS): Promise<SecretRead> {
+    return withinDeadline(
+      this.limits,
+      { operation: "get", secretId: id },
+      (deadline) => this.readValues(id, deadline).then(asRead),
+      options.signal,
     );
   }
 
-  deleteSecretValues(id: string): Promise<void> {
-    return withinDeadline(this.limits, { operation: "delete", secretId: id }, (deadline) =>
-      this.deleteValues(id, deadline),
+  updateSecretValues(
+    id: string,
+    values: SecretValues,
+    serialized: string,
+    options: CallOptions = NO_OPTIONS,
+  ): Promise<void> {
+    return withinDeadline(
+      this.limits,
+      { operation: "update", secretId: id },
+      (deadline) => this.updateValues(id, values, serialized, deadline),
+      options.signal,
     );
   }
 
-  listSecretIds(): AsyncIterable<string> {
-    return withinDeadlineEach(this.limits, "list", (stepDeadline) => this.listIds(stepDeadline));
+  deleteSecretValues(id: string, options: CallOptions = NO_OPTIONS): Promise<void> {
+    return withinDeadline(
+      this.limits,
+      { operation: "delete", secretId: id },
+      (deadline) => this.deleteValues(id, deadline),
+      options.signal,
+    );
   }
+
+  deleteSecretValuesIfUnchanged(id: string, expected: SecretValues, options: CallOptions = NO_OPTIONS): Promise<void> {
+    return withinDeadline(
+      this.limits,
+      { operation: "delete", secretId: id },
+      (deadline) =>
+        this.#required(this.deleteValuesIfUnchanged, "deleteSecretValuesIfUnchanged")(id, expected, deadline),
+      options.signal,
+    );
+  }
+
+  getManySecretValues(
+    ids: readonly string[],
+    options: CallOptions = NO_OPTIONS,
+  ): Promise<Map<string, SecretRead | Error>> {
+    return withinDeadline(
+      this.limits,
+      { operation: "batch get" },
+      async (deadline) => {
+        const answers = await this.#required(this.readManyValues, "getManySecretValues")(ids, deadline);
+        const reads = new Map<string, SecretRead | Error>();
+        for (const [id, answer] of answers) reads.set(id, answer instanceof Error ? answer : { values: answer });
+        return reads;
+      },
+      options.signal,
+    );
+  }
+
+  listSecretIds(options: CallOptions = NO_OPTIONS): AsyncIterable<string> {
+    return withinDeadlineEach(this.limits, "list", (stepDeadline) => this.listIds(stepDeadline), options.signal);
+  }
+
+  /** A protected method this adapter may lack, bound to it (the facade calls it only where `capabilities` says it is there). */
+  #required<F extends (...args: never[]) => unknown>(method: F | undefined, name: string): F {
+    if (method === undefined) throw new Error(`${this.provider} adapter has no ${name}`);
+    return method.bind(this) as F;
+  }
+}
+
+function asRead(values: SecretValues): SecretRead {
+  return { values };
 }

@@ -7,8 +7,17 @@ export {
   type ProviderOptions,
   redactConfig,
 } from "./config.js";
-export type { AdapterContext, SecretsAdapter, SecretsAdapterFactory, SecretValues } from "./contract.js";
-export { UNCACHEABLE } from "./contract.js";
+export type {
+  AdapterCapabilities,
+  AdapterContext,
+  AnySecretsAdapter,
+  CallOptions,
+  LegacySecretsAdapter,
+  SecretRead,
+  SecretsAdapter,
+  SecretsAdapterFactory,
+  SecretValues,
+} from "./contract.js";
 export {
   type CopyFailure,
   type CopyProgress,

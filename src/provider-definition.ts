@@ -30,8 +30,8 @@ export interface ProviderDefinition<Schema extends OptionsSchema = OptionsSchema
   readonly sdkPackages: readonly string[];
   /** Loads the options schema; called only for the provider a config selects. */
   readonly loadOptionsSchema: () => Promise<Schema>;
-  /** Loads the adapter factory, and through it the SDK. */
-  readonly loadAdapter: () => Promise<SecretsAdapterFactory<never>>;
+  /** Loads the adapter factory, and through it the SDK; the factory takes what the options schema gives. */
+  readonly loadAdapter: () => Promise<SecretsAdapterFactory<v.InferOutput<Schema>>>;
   /**
    * Where a resolved config's secrets live (a region, a project, a server and mount, a file), as
    * a list of comparable parts: two configs of this provider with equal locations share one

@@ -19,7 +19,9 @@ const packageJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
   Record<string, unknown> | undefined
 >;
 /** The top-level entries of a provider's options schema (a strict object, alone or first in a pipe). */
-async function optionEntries(definition: ProviderDefinition): Promise<v.ObjectEntries> {
+async function optionEntries(
+  definition: Pick<ProviderDefinition, "name" | "loadOptionsSchema">,
+): Promise<v.ObjectEntries> {
   const schema = (await definition.loadOptionsSchema()) as v.GenericSchema & {
     pipe?: readonly [{ entries?: v.ObjectEntries }];
     entries?: v.ObjectEntries;

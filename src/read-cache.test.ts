@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { MemoryAdapter } from "../adapters/memory/index.js";
 import { configFromSources, resolveConfig } from "./config.js";
-import type { SecretsAdapter, SecretValues } from "./contract.js";
+import type { LegacySecretsAdapter, SecretsAdapter, SecretValues } from "./contract.js";
 import { ProviderUnavailableError, SecretNotFoundError } from "./errors.js";
 import { ReadCache } from "./read-cache.js";
 import { SecretStore } from "./secret-store.js";
@@ -21,21 +21,21 @@ function countingAdapter() {
   const counts = { get: 0 };
   let gate: Promise<void> | undefined;
   const adapter: SecretsAdapter = {
-    maxValueBytes: inner.maxValueBytes,
-    storeSecretValues: (id, values, serialized) => inner.storeSecretValues(id, values, serialized),
-    updateSecretValues: (id, values, serialized) => inner.updateSecretValues(id, values, serialized),
-    deleteSecretValues: (id) => inner.deleteSecretValues(id),
-    async getSecretValues(id) {
+    capabilities: inner.capabilities,
+    storeSecretValues: (id, values, serialized, options) => inner.storeSecretValues(id, values, serialized, options),
+    updateSecretValues: (id, values, serialized, options) => inner.updateSecretValues(id, values, serialized, options),
+    deleteSecretValues: (id, options) => inner.deleteSecretValues(id, options),
+    async getSecretValues(id, options) {
       counts.get += 1;
       // Read first, then wait: the answer is what the provider held when the request arrived.
-      const read = inner.getSecretValues(id).then(
-        (values) => ({ values }),
+      const read = inner.getSecretValues(id, options).then(
+        (answer) => ({ answer }),
         (error: unknown) => ({ error }),
       );
       if (gate) await gate;
       const result = await read;
       if ("error" in result) throw result.error;
-      return result.values;
+      return result.answer;
     },
   };
   return {
@@ -115,7 +115,7 @@ describe("read cache", () => {
 
   it("never caches other failures", async () => {
     let calls = 0;
-    const adapter: SecretsAdapter = {
+    const adapter: LegacySecretsAdapter = {
       maxValueBytes: 100,
       storeSecretValues: async () => undefined,
       updateSecretValues: async () => undefined,

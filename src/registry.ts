@@ -6,6 +6,7 @@
  * selected, so an application on Vault never loads an AWS SDK; the same holds for options
  * schemas, which are loaded only for the selected provider.
  */
+import type * as v from "valibot";
 import type { SecretsAdapterFactory } from "./contract.js";
 import { ConfigError, describeInput, errorCodeOf } from "./errors.js";
 import type { OptionsSchema, ProviderDefinition } from "./provider-definition.js";
@@ -13,10 +14,24 @@ import { providers } from "./providers.js";
 
 export type { ProviderDefinition } from "./provider-definition.js";
 
-export const providerNames: readonly string[] = providers.map((definition) => definition.name);
+/**
+ * The list as one type, each definition's schema widened to what every schema gives. Sound as used:
+ * a config reaches a definition's `loadAdapter` factory and `location` only after that same
+ * definition's schema made it (`resolveConfig`), a pairing TypeScript cannot follow through a list
+ * of different schemas, hence this one cast; each definition's factory is checked against its own
+ * schema's output where `defineProvider` is called.
+ */
+const definitions = providers as readonly unknown[] as readonly ProviderDefinition[];
+
+export const providerNames: readonly string[] = definitions.map((definition) => definition.name);
+
+/** The definition of a registered provider, or undefined for any other name. */
+export function findProviderDefinition(name: unknown): ProviderDefinition | undefined {
+  return definitions.find((candidate) => candidate.name === name);
+}
 
 export function getProviderDefinition(name: unknown): ProviderDefinition {
-  const definition = (providers as readonly ProviderDefinition[]).find((candidate) => candidate.name === name);
+  const definition = findProviderDefinition(name);
   if (definition) return definition;
   throw new ConfigError(
     // The rejected name is not echoed: a mistyped command line can put anything in that place.
@@ -26,7 +41,9 @@ export function getProviderDefinition(name: unknown): ProviderDefinition {
 }
 
 /** Imports a provider's adapter module, turning a missing SDK into an error that says what to install. */
-export function loadAdapterFactory(definition: ProviderDefinition): Promise<SecretsAdapterFactory<never>> {
+export function loadAdapterFactory<Schema extends OptionsSchema>(
+  definition: ProviderDefinition<Schema>,
+): Promise<SecretsAdapterFactory<v.InferOutput<Schema>>> {
   return loadNamingMissingPackage(definition, definition.loadAdapter);
 }
 
@@ -35,7 +52,10 @@ export function loadOptionsSchema(definition: ProviderDefinition): Promise<Optio
   return loadNamingMissingPackage(definition, definition.loadOptionsSchema);
 }
 
-async function loadNamingMissingPackage<T>(definition: ProviderDefinition, load: () => Promise<T>): Promise<T> {
+async function loadNamingMissingPackage<T>(
+  definition: Pick<ProviderDefinition, "name" | "sdkPackages">,
+  load: () => Promise<T>,
+): Promise<T> {
   try {
     return await load();
   } catch (error) {

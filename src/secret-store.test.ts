@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
 import { describe, expect, it, vi } from "vitest";
-import type { SecretsAdapter, SecretValues } from "./contract.js";
+import { MemoryAdapter } from "../adapters/memory/index.js";
+import type { CallOptions, LegacySecretsAdapter, SecretsAdapter, SecretValues } from "./contract.js";
 import { SecretNotFoundError, SecretStoreError } from "./errors.js";
+import { contractAdapter } from "./legacy-adapter.js";
 import { SecretStore } from "./secret-store.js";
 
-function adapterThatThrows(error: unknown): SecretsAdapter {
+/** An adapter of the earlier contract (as a custom module may still be): the facade adapts it. */
+function adapterThatThrows(error: unknown): LegacySecretsAdapter {
   const fail = async () => {
     throw error;
   };
@@ -173,5 +176,173 @@ describe("SecretStore facade", () => {
     expect(JSON.stringify(store)).not.toContain(key);
     expect(inspect(store)).toContain("local");
     await store.close();
+  });
+});
+
+/** An adapter of today's contract over a memory adapter, recording the options of each call. */
+function recordingAdapter(capabilities: SecretsAdapter["capabilities"] = { list: true, conditionalDelete: true }) {
+  const inner = new MemoryAdapter({ maxValueBytes: 65_536 });
+  const options: CallOptions[] = [];
+  const adapter: SecretsAdapter = {
+    provider: "recording",
+    capabilities,
+    storeSecretValues: (id, values, serialized, call) => {
+      options.push(call);
+      return inner.storeSecretValues(id, values, serialized);
+    },
+    getSecretValues: (id, call) => {
+      options.push(call);
+      return inner.getSecretValues(id);
+    },
+    updateSecretValues: (id, values, serialized, call) => {
+      options.push(call);
+      return inner.updateSecretValues(id, values, serialized);
+    },
+    deleteSecretValues: (id, call) => {
+      options.push(call);
+      return inner.deleteSecretValues(id);
+    },
+    deleteSecretValuesIfUnchanged: (id, expected, call) => {
+      options.push(call);
+      return inner.deleteSecretValuesIfUnchanged(id, expected);
+    },
+    listSecretIds: (call) => {
+      options.push(call);
+      return inner.listSecretIds();
+    },
+  };
+  return { adapter, options };
+}
+
+describe("SecretStore with the caller's signal", () => {
+  it("hands the adapter one shared empty options object when the caller gives no signal", async () => {
+    const { adapter, options } = recordingAdapter();
+    const store = SecretStore.fromAdapter(adapter);
+    const id = randomUUID();
+    await store.storeSecretValues(id, { a: "1" });
+    await store.getSecretValues(id);
+    await store.updateSecretValues(id, { a: "2" });
+    for await (const _ of store.listSecretIds());
+    await store.deleteSecretValues(id, { expectedValues: { a: "2" } });
+    expect(options).toHaveLength(5);
+    expect(new Set(options).size).toBe(1);
+    expect(options[0]).toEqual({});
+    expect(Object.isFrozen(options[0])).toBe(true);
+  });
+
+  it("hands the adapter the caller's signal, and does not call it once the signal has aborted", async () => {
+    const { adapter, options } = recordingAdapter();
+    const store = SecretStore.fromAdapter(adapter);
+    const id = randomUUID();
+    const { signal } = new AbortController();
+    await store.storeSecretValues(id, { a: "1" }, { signal });
+    expect(await store.getSecretValues(id, { signal })).toEqual({ a: "1" });
+    expect(options.map((call) => call.signal)).toEqual([signal, signal]);
+    const reason = new Error("gave up");
+    const aborted = AbortSignal.abort(reason);
+    await expect(store.getSecretValues(id, { signal: aborted })).rejects.toBe(reason);
+    await expect(store.updateSecretValues(id, { a: "2" }, { signal: aborted })).rejects.toBe(reason);
+    await expect(store.deleteSecretValues(id, { signal: aborted })).rejects.toBe(reason);
+    await expect(store.getManySecretValues([id], { signal: aborted })).rejects.toBe(reason);
+    await expect(async () => {
+      for await (const _ of store.listSecretIds({ signal: aborted }));
+    }).rejects.toBe(reason);
+    expect(options).toHaveLength(2);
+    expect(await store.getSecretValues(id)).toEqual({ a: "1" });
+  });
+
+  it("ends a call the adapter does not stop with the reason, and leaves no cache entry behind", async () => {
+    let release: (() => void) | undefined;
+    const { adapter } = recordingAdapter();
+    const store = SecretStore.fromAdapter(
+      {
+        ...adapter,
+        getSecretValues: async (id, call) => {
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          return adapter.getSecretValues(id, call);
+        },
+      },
+      { cache: { ttlMs: 60_000 } },
+    );
+    const id = randomUUID();
+    await store.storeSecretValues(id, { a: "1" });
+    const controller = new AbortController();
+    const pending = store.getSecretValues(id, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    controller.abort("stop");
+    await expect(pending).rejects.toBe("stop");
+    const next = store.getSecretValues(id);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    release?.();
+    expect(await next).toEqual({ a: "1" });
+  });
+
+  it("stops a list between ids once the signal aborts", async () => {
+    const { adapter } = recordingAdapter();
+    const store = SecretStore.fromAdapter(adapter);
+    for (let index = 0; index < 3; index += 1) await store.storeSecretValues(randomUUID(), { index: String(index) });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    await expect(async () => {
+      for await (const id of store.listSecretIds({ signal: controller.signal })) {
+        seen.push(id);
+        controller.abort("enough");
+      }
+    }).rejects.toBe("enough");
+    expect(seen).toHaveLength(1);
+  });
+});
+
+describe("SecretStore and an adapter's capabilities", () => {
+  it("calls optional methods only where capabilities say the adapter has them", async () => {
+    const { adapter, options } = recordingAdapter({});
+    const store = SecretStore.fromAdapter(adapter);
+    const id = randomUUID();
+    await store.storeSecretValues(id, { a: "1" });
+    await expect(async () => {
+      for await (const _ of store.listSecretIds());
+    }).rejects.toMatchObject({ code: "E_NOT_SUPPORTED" });
+    // No conditionalDelete: a read, a comparison and a delete.
+    await store.deleteSecretValues(id, { expectedValues: { a: "1" } });
+    expect(options).toHaveLength(3);
+  });
+
+  it("does not cache a read the adapter says is not cacheable", async () => {
+    const { adapter } = recordingAdapter();
+    let gets = 0;
+    const store = SecretStore.fromAdapter(
+      {
+        ...adapter,
+        getSecretValues: async (id, call) => {
+          gets += 1;
+          const read = await adapter.getSecretValues(id, call);
+          return gets === 1 ? { values: read.values, cacheable: false } : read;
+        },
+      },
+      { cache: { ttlMs: 60_000 } },
+    );
+    const id = randomUUID();
+    await store.storeSecretValues(id, { a: "1" });
+    await store.getSecretValues(id);
+    await store.getSecretValues(id);
+    await store.getSecretValues(id);
+    expect(gets).toBe(2);
+  });
+
+  it("adapts an adapter of the earlier contract once: the same object gives the same store adapter", async () => {
+    const legacy = adapterThatThrows(new SecretNotFoundError("x"));
+    expect(contractAdapter(legacy)).toBe(contractAdapter(legacy));
+    expect(contractAdapter(legacy).capabilities).toEqual({
+      maxValueBytes: 1000,
+      atomicCreate: undefined,
+      conditionalDelete: false,
+      batchGet: false,
+      maxBatchSize: undefined,
+      list: false,
+    });
+    const { adapter } = recordingAdapter();
+    expect(contractAdapter(adapter)).toBe(adapter);
   });
 });

@@ -10,8 +10,23 @@ import {
   redactConfig,
   resolveCacheOptions,
 } from "./config.js";
-import { type SecretsAdapter, type SecretValues, UNCACHEABLE } from "./contract.js";
-import { OperationNotSupportedError, SecretChangedError, SecretNotFoundError, SecretStoreError } from "./errors.js";
+import type {
+  AnySecretsAdapter,
+  CallOptions,
+  ResolvedCapabilities,
+  SecretRead,
+  SecretsAdapter,
+  SecretValues,
+} from "./contract.js";
+import { untilAborted } from "./deadline.js";
+import {
+  isSecretStoreError,
+  OperationNotSupportedError,
+  SecretChangedError,
+  SecretNotFoundError,
+  SecretStoreError,
+} from "./errors.js";
+import { callOptions, contractAdapter, DEFAULT_MAX_VALUE_BYTES, resolveCapabilities } from "./legacy-adapter.js";
 import { type CacheOptions, ReadCache, type ResolvedCacheOptions } from "./read-cache.js";
 import type { ProviderDefinition } from "./registry.js";
 import {
@@ -23,12 +38,12 @@ import {
 } from "./validation.js";
 import { type Operation, redactValues, wrapUnknown } from "./wrap-unknown.js";
 
-export { createAdapterFromConfig, redactValues, type StoreOptions };
+export { createAdapterFromConfig, DEFAULT_MAX_VALUE_BYTES, redactValues, type StoreOptions };
 
 /** What `getManySecretValues` gives for one id: its values, or the typed error a get of it would throw. */
 export type SecretReadResult = { readonly values: SecretValues } | { readonly error: SecretStoreError };
 
-export interface GetManyOptions {
+export interface GetManyOptions extends CallOptions {
   /**
    * How many reads are at the provider at once (batches, where the adapter has a batch call).
    * @default 8
@@ -43,20 +58,11 @@ export interface GetManyOptions {
   onMissing?: "throw" | "skip";
 }
 
-function isUncacheable(values: unknown): boolean {
-  return (values as { [UNCACHEABLE]?: unknown } | null)?.[UNCACHEABLE] === true;
-}
-
-/** The map without the `UNCACHEABLE` mark (non-enumerable, so a spread leaves it), for validation. */
-function unmarked<T>(values: T): T {
-  return isUncacheable(values) ? ({ ...values } as T) : values;
-}
-
-export interface DeleteOptions {
+export interface DeleteOptions extends CallOptions {
   /**
    * Delete only if the secret still holds exactly these values; otherwise `SecretChangedError`
    * (`E_SECRET_CHANGED`) and nothing is deleted. Atomic where the adapter has
-   * `deleteSecretValuesIfUnchanged` (vault, local, memory); elsewhere a read, a comparison and
+   * `capabilities.conditionalDelete` (vault, local, memory); elsewhere a read, a comparison and
    * a delete, so a write by someone else in the one round trip between them is deleted too.
    */
   expectedValues?: SecretValues;
@@ -76,7 +82,7 @@ export interface StorePlace {
    */
   keys(): Promise<readonly string[]>;
   /** The adapter objects behind the store: one given twice is the same store, whatever its config says. */
-  readonly adapters: readonly SecretsAdapter[];
+  readonly adapters: readonly AnySecretsAdapter[];
   /** Whether the primary outlives the process (`false` for the memory store). */
   readonly durable: boolean;
   readonly provider: string;
@@ -94,12 +100,6 @@ async function placeKey(definition: ProviderDefinition, config: ResolvedConfig):
   return location === undefined ? undefined : JSON.stringify([location, config.prefix, config.owner ?? null]);
 }
 
-/** Used when an adapter with a batch call states no `maxBatchSize`. */
-const DEFAULT_MAX_BATCH_SIZE = 20;
-
-/** The size limit of an adapter that states none: AWS's and GCP's, so its values move to either. */
-export const DEFAULT_MAX_VALUE_BYTES = 65_536;
-
 // NODE_DEBUG=omnisecret shows operations and ids; never values, never credentials.
 const debug = debuglog("omnisecret");
 
@@ -111,6 +111,10 @@ const debug = debuglog("omnisecret");
  * the provider's size limit are rejected with a typed error and nothing stored changes.
  *
  * With `cache` in the config, gets are answered from memory for `ttlMs` (see `read-cache.ts`).
+ *
+ * Every operation takes an optional `signal` (`CallOptions`): once it aborts, the operation
+ * rejects with `signal.reason` as it is, as `fetch` does; a write aborted in flight may still
+ * have been made.
  */
 export class SecretStore {
   readonly provider: string;
@@ -118,7 +122,7 @@ export class SecretStore {
   readonly #adapter: SecretsAdapter;
   readonly #config: Record<string, unknown>;
   readonly #cache: ReadCache | undefined;
-  readonly #maxValueBytes: number;
+  readonly #can: ResolvedCapabilities;
   #closed = false;
 
   private constructor(
@@ -133,7 +137,7 @@ export class SecretStore {
     this.prefix = prefix;
     this.#config = config;
     this.#cache = cache ? new ReadCache(cache) : undefined;
-    this.#maxValueBytes = adapter.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+    this.#can = resolveCapabilities(adapter.capabilities);
   }
 
   /** Validates `config` (a `ConfigError` names the field at fault), loads the provider's adapter and builds the store. */
@@ -175,11 +179,15 @@ export class SecretStore {
     return SecretStore.create(configFromSources(sources), options);
   }
 
-  /** Puts an adapter you built yourself behind the facade, with the same validation (and the read cache if `cache` is given). */
+  /**
+   * Puts an adapter you built yourself behind the facade, with the same validation (and the read
+   * cache if `cache` is given). An adapter of the earlier contract (no `capabilities`) is adapted.
+   */
   static fromAdapter(
-    adapter: SecretsAdapter,
+    given: AnySecretsAdapter,
     options: { provider?: string; prefix?: string; cache?: CacheOptions | undefined } = {},
   ): SecretStore {
+    const adapter = contractAdapter(given);
     const provider = adapter.provider ?? options.provider ?? "custom";
     const cache = resolveCacheOptions(options.cache, provider);
     const store = new SecretStore(
@@ -190,33 +198,41 @@ export class SecretStore {
       cache,
     );
     // Whether such an adapter outlives the process is not known: it is taken to, as a custom adapter would.
-    storePlaces.set(store, { keys: async () => [], adapters: [adapter], durable: true, provider });
+    storePlaces.set(store, { keys: async () => [], adapters: [adapter, given], durable: true, provider });
     return store;
   }
 
   /** The largest `JSON.stringify(values)`, in UTF-8 bytes, this store accepts. */
   get maxValueBytes(): number {
-    return this.#maxValueBytes;
+    return this.#can.maxValueBytes;
   }
 
   /** Stores a new secret. Throws `SecretAlreadyExistsError` if the id exists; the stored values then stay as they were. */
-  async storeSecretValues(id: string, values: SecretValues): Promise<void> {
-    const secretId = this.#validId(id);
+  async storeSecretValues(id: string, values: SecretValues, options?: CallOptions): Promise<void> {
+    const secretId = this.#validId(id, options?.signal);
     const copy = copyValidSecretValues(values, secretId, this.provider);
-    const serialized = serializeWithinLimit(copy, secretId, this.#maxValueBytes, this.provider);
-    await this.#write("store", secretId, () => this.#adapter.storeSecretValues(secretId, copy, serialized), copy);
+    const serialized = serializeWithinLimit(copy, secretId, this.#can.maxValueBytes, this.provider);
+    const call = callOptions(options?.signal);
+    await this.#write(
+      "store",
+      secretId,
+      call,
+      () => this.#adapter.storeSecretValues(secretId, copy, serialized, call),
+      copy,
+    );
   }
 
   /**
    * Returns a fresh copy of the secret's values. Throws `SecretNotFoundError` if it is missing.
    * With the read cache on, a value read within `ttlMs` comes from memory.
    */
-  async getSecretValues(id: string): Promise<SecretValues> {
-    const secretId = this.#validId(id);
+  async getSecretValues(id: string, options?: CallOptions): Promise<SecretValues> {
+    const secretId = this.#validId(id, options?.signal);
     const cache = this.#cache;
+    const call = callOptions(options?.signal);
     if (cache === undefined) {
-      const values = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
-      return checkStoredValues(unmarked(values), secretId, this.provider);
+      const read = await this.#call("get", secretId, call, () => this.#adapter.getSecretValues(secretId, call));
+      return checkStoredValues(read.values, secretId, this.provider);
     }
     const hit = this.#cachedResult(cache, secretId);
     if (hit !== undefined) {
@@ -224,13 +240,18 @@ export class SecretStore {
       throw hit.error;
     }
     const ticket = cache.beginRead(secretId);
-    let answer: SecretValues | undefined;
+    let answer: SecretRead | undefined;
     let result: SecretReadResult;
     try {
-      answer = await this.#call("get", secretId, () => this.#adapter.getSecretValues(secretId));
-      result = { values: checkStoredValues(unmarked(answer), secretId, this.provider) };
+      answer = await this.#call("get", secretId, call, () => this.#adapter.getSecretValues(secretId, call));
+      result = { values: checkStoredValues(answer.values, secretId, this.provider) };
     } catch (error) {
-      result = { error: error as SecretStoreError };
+      if (!isSecretStoreError(error)) {
+        // The caller's abort reason, thrown as it is.
+        cache.abandonRead(secretId, ticket);
+        throw error;
+      }
+      result = { error };
     }
     result = this.#settleRead(cache, secretId, ticket, result, answer);
     if ("error" in result) throw result.error;
@@ -247,7 +268,7 @@ export class SecretStore {
 
   /**
    * Ends a read that went to the provider with ticket `ticket`, for a get and a batch read alike:
-   * values are cached (unless the adapter marked its `answer` uncacheable: a backup's) and handed
+   * values are cached (unless the adapter read them with `cacheable: false`: a backup's) and handed
    * out as a copy, a not-found is cached as `cacheNotFound` says, and any other outcome (an
    * integrity error included) only ends the ticket.
    */
@@ -256,9 +277,9 @@ export class SecretStore {
     id: string,
     ticket: number,
     result: SecretReadResult,
-    answer: SecretValues | undefined,
+    answer: SecretRead | undefined,
   ): SecretReadResult {
-    if ("values" in result && !isUncacheable(answer)) {
+    if ("values" in result && answer?.cacheable !== false) {
       cache.completeRead(id, ticket, result.values);
       return { values: { ...result.values } };
     }
@@ -283,25 +304,31 @@ export class SecretStore {
         provider: this.provider,
       });
     }
-    const secretIds = [...new Set([...ids].map((id) => this.#validId(id)))];
+    const signal = options.signal;
+    const secretIds = [...new Set([...ids].map((id) => this.#validId(id, signal)))];
     const results = new Map<string, SecretReadResult>(secretIds.map((id) => [id, { values: {} }]));
-    const batchRead = this.#adapter.getManySecretValues?.bind(this.#adapter);
+    const batchRead = this.#can.batchGet ? this.#adapter.getManySecretValues?.bind(this.#adapter) : undefined;
+    const call = callOptions(signal);
     if (batchRead === undefined) {
       await forEachConcurrently(secretIds, concurrency, async (id) => {
         results.set(
           id,
-          await this.getSecretValues(id).then(
+          await this.getSecretValues(id, call).then(
             (values) => ({ values }),
-            (error: SecretStoreError) => ({ error }),
+            (error: unknown) => {
+              // An abort rejects the whole call (with its reason); every other failure is the id's result.
+              if (!isSecretStoreError(error)) throw error;
+              return { error };
+            },
           ),
         );
       });
     } else {
-      const size = Math.max(1, this.#adapter.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE);
+      const size = this.#can.maxBatchSize;
       const batches: string[][] = [];
       for (let start = 0; start < secretIds.length; start += size) batches.push(secretIds.slice(start, start + size));
       await forEachConcurrently(batches, concurrency, async (batch) => {
-        for (const [id, result] of await this.#readBatch(batch, batchRead)) results.set(id, result);
+        for (const [id, result] of await this.#readBatch(batch, batchRead, call)) results.set(id, result);
       });
     }
     if ((options.onMissing ?? "throw") === "throw") {
@@ -317,7 +344,8 @@ export class SecretStore {
   /** One batch through the adapter's batch call, with the same cache bookkeeping as a get. */
   async #readBatch(
     ids: readonly string[],
-    batchRead: (ids: readonly string[]) => Promise<ReadonlyMap<string, SecretValues | Error>>,
+    batchRead: (ids: readonly string[], options: CallOptions) => Promise<ReadonlyMap<string, SecretRead | Error>>,
+    call: CallOptions,
   ): Promise<Map<string, SecretReadResult>> {
     const results = new Map<string, SecretReadResult>();
     const cache = this.#cache;
@@ -329,11 +357,21 @@ export class SecretStore {
     }
     if (pending.length === 0) return results;
     debug("%s get batch of %d secrets", this.provider, pending.length);
-    let answers: ReadonlyMap<string, SecretValues | Error> | undefined;
+    let answers: ReadonlyMap<string, SecretRead | Error> | undefined;
     let failure: SecretStoreError | undefined;
     try {
-      answers = await batchRead(pending.map(({ id }) => id));
+      answers = await untilAborted(
+        batchRead(
+          pending.map(({ id }) => id),
+          call,
+        ),
+        call.signal,
+      );
     } catch (error) {
+      if (call.signal?.aborted) {
+        if (cache) for (const { id, ticket } of pending) if (ticket !== undefined) cache.abandonRead(id, ticket);
+        throw call.signal.reason;
+      }
       failure = wrapUnknown(error, this.provider, "get");
     }
     for (const { id, ticket } of pending) {
@@ -350,7 +388,7 @@ export class SecretStore {
       } else if (answer instanceof Error) result = { error: wrapUnknown(answer, this.provider, "get", id) };
       else {
         try {
-          result = { values: checkStoredValues(unmarked(answer), id, this.provider) };
+          result = { values: checkStoredValues(answer.values, id, this.provider) };
         } catch (error) {
           result = { error: error as SecretStoreError };
         }
@@ -364,11 +402,18 @@ export class SecretStore {
   }
 
   /** Replaces the whole map of an existing secret. Throws `SecretNotFoundError` if it is missing; it never creates. */
-  async updateSecretValues(id: string, values: SecretValues): Promise<void> {
-    const secretId = this.#validId(id);
+  async updateSecretValues(id: string, values: SecretValues, options?: CallOptions): Promise<void> {
+    const secretId = this.#validId(id, options?.signal);
     const copy = copyValidSecretValues(values, secretId, this.provider);
-    const serialized = serializeWithinLimit(copy, secretId, this.#maxValueBytes, this.provider);
-    await this.#write("update", secretId, () => this.#adapter.updateSecretValues(secretId, copy, serialized), copy);
+    const serialized = serializeWithinLimit(copy, secretId, this.#can.maxValueBytes, this.provider);
+    const call = callOptions(options?.signal);
+    await this.#write(
+      "update",
+      secretId,
+      call,
+      () => this.#adapter.updateSecretValues(secretId, copy, serialized, call),
+      copy,
+    );
   }
 
   /**
@@ -376,39 +421,54 @@ export class SecretStore {
    * if it is missing. With `expectedValues`, only if it still holds them (see `DeleteOptions`).
    */
   async deleteSecretValues(id: string, options: DeleteOptions = {}): Promise<void> {
-    const secretId = this.#validId(id);
+    const secretId = this.#validId(id, options.signal);
     const expected = options.expectedValues;
+    const call = callOptions(options.signal);
     if (expected === undefined) {
-      await this.#write("delete", secretId, () => this.#adapter.deleteSecretValues(secretId));
+      await this.#write("delete", secretId, call, () => this.#adapter.deleteSecretValues(secretId, call));
       return;
     }
     const copy = copyValidSecretValues(expected, secretId, this.provider);
     const adapter = this.#adapter;
+    const conditional = this.#can.conditionalDelete ? adapter.deleteSecretValuesIfUnchanged?.bind(adapter) : undefined;
     await this.#write(
       "delete",
       secretId,
+      call,
       async () => {
-        if (adapter.deleteSecretValuesIfUnchanged) return adapter.deleteSecretValuesIfUnchanged(secretId, copy);
+        if (conditional) return conditional(secretId, copy, call);
         // No conditional delete: read, compare, delete (the window is one round trip; see DeleteOptions).
-        const current = checkStoredValues(unmarked(await adapter.getSecretValues(secretId)), secretId, this.provider);
+        const current = checkStoredValues(
+          (await adapter.getSecretValues(secretId, call)).values,
+          secretId,
+          this.provider,
+        );
         if (!isDeepStrictEqual(current, copy)) throw new SecretChangedError(secretId, { provider: this.provider });
-        await adapter.deleteSecretValues(secretId);
+        call.signal?.throwIfAborted();
+        await adapter.deleteSecretValues(secretId, call);
       },
       copy,
     );
   }
 
   /** Yields the ids of the secrets this store owns (its provider, prefix and ownership marks). */
-  async *listSecretIds(): AsyncIterable<string> {
+  async *listSecretIds(options?: CallOptions): AsyncIterable<string> {
+    const signal = options?.signal;
     this.#assertOpen();
+    signal?.throwIfAborted();
     const adapter = this.#adapter;
-    if (!adapter.listSecretIds) throw new OperationNotSupportedError("listSecretIds", { provider: this.provider });
+    if (!this.#can.list || !adapter.listSecretIds) {
+      throw new OperationNotSupportedError("listSecretIds", { provider: this.provider });
+    }
     try {
-      for await (const id of adapter.listSecretIds()) {
+      for await (const id of adapter.listSecretIds(callOptions(signal))) {
+        // Also for an adapter that does not read the signal: the caller stops getting ids at once.
+        signal?.throwIfAborted();
         // An adapter bug must not hand callers something that is not an id.
         if (typeof id === "string" && isCanonicalSecretId(id)) yield id;
       }
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       throw wrapUnknown(error, this.provider, "list");
     }
   }
@@ -433,8 +493,9 @@ export class SecretStore {
     return redactConfig({ ...this.#config, provider: this.provider, prefix: this.prefix });
   }
 
-  #validId(id: string): string {
+  #validId(id: string, signal: AbortSignal | undefined): string {
     this.#assertOpen();
+    signal?.throwIfAborted();
     return canonicalSecretId(id, this.provider);
   }
 
@@ -445,24 +506,42 @@ export class SecretStore {
   }
 
   /** A store, update or delete: the id's cache entry goes when it starts and again when it ends, however it ends. */
-  async #write(operation: Operation, secretId: string, run: () => Promise<void>, values?: SecretValues): Promise<void> {
+  async #write(
+    operation: Operation,
+    secretId: string,
+    call: CallOptions,
+    run: () => Promise<void>,
+    values?: SecretValues,
+  ): Promise<void> {
     const cache = this.#cache;
-    if (cache === undefined) return this.#call(operation, secretId, run, values);
+    if (cache === undefined) return this.#call(operation, secretId, call, run, values);
     cache.invalidate(secretId);
     try {
-      await this.#call(operation, secretId, run, values);
+      await this.#call(operation, secretId, call, run, values);
     } finally {
       cache.invalidate(secretId);
     }
   }
 
-  async #call<T>(operation: Operation, secretId: string, run: () => Promise<T>, values?: SecretValues): Promise<T> {
+  /**
+   * One adapter call, its failure wrapped as a typed error. With a caller's signal, the call ends
+   * when it aborts even if the adapter does not read it, and its reason is thrown as it is.
+   */
+  async #call<T>(
+    operation: Operation,
+    secretId: string,
+    call: CallOptions,
+    run: () => Promise<T>,
+    values?: SecretValues,
+  ): Promise<T> {
     // Checked first: a call of the disabled logger with four arguments still copies them through
     // an iterator, on every operation.
     if (debug.enabled) debug("%s %s secret %s", this.provider, operation, secretId);
+    const signal = call.signal;
     try {
-      return await run();
+      return await (signal === undefined ? run() : untilAborted(run(), signal));
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       throw wrapUnknown(error, this.provider, operation, secretId, values);
     }
   }

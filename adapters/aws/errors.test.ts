@@ -200,9 +200,8 @@ describe("AWS error mapping", () => {
         new AwsSecretsAdapter(v.parse(awsOptionsSchema, { provider: "aws", region: "us-east-1", verifyOwnership }), {
           prefix: "omnisecret",
         });
-      expect(adapter(false).getManySecretValues).toBeTypeOf("function");
-      expect(adapter(false).maxBatchSize).toBe(20);
-      expect(adapter(true).getManySecretValues).toBeUndefined();
+      expect(adapter(false).capabilities).toMatchObject({ batchGet: true, maxBatchSize: 20 });
+      expect(adapter(true).capabilities.batchGet).toBe(false);
     });
   });
 

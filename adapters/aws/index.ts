@@ -43,8 +43,8 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import type * as SdkRetry from "@smithy/core/retry";
 import type { ConfiguredRetryStrategy } from "@smithy/core/retry";
-import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { type Deadline, DeadlineBoundAdapter, withinDeadline } from "../../src/deadline.js";
+import type { AdapterCapabilities, AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   ConfigError,
   isSecretStoreError,
@@ -143,15 +143,12 @@ function within(deadline: Deadline): { abortSignal: AbortSignal } {
 
 export class AwsSecretsAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
-  readonly maxValueBytes = AWS_MAX_VALUE_BYTES;
-  readonly maxBatchSize = AWS_MAX_BATCH_SIZE;
   /**
-   * Reads up to `maxBatchSize` secrets with one BatchGetSecretValue. Present by default only: the
-   * facade reads through it whenever it is there, and strict mode must check each secret's tags
-   * before its value is fetched, which a batch cannot (it answers values without tags), so there
-   * the facade's per-id gets remain.
+   * `batchGet`: up to `maxBatchSize` secrets with one BatchGetSecretValue, by default only: strict
+   * mode must check each secret's tags before its value is fetched, which a batch cannot (it
+   * answers values without tags), so there the facade's per-id gets remain.
    */
-  readonly getManySecretValues?: (ids: readonly string[]) => Promise<ReadonlyMap<string, SecretValues | Error>>;
+  readonly capabilities: AdapterCapabilities;
   readonly #client: SecretsManagerClient;
   readonly #ownsClient: boolean;
   readonly #ownership: Ownership;
@@ -188,10 +185,12 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
           throwOnRequestTimeout: true,
         },
       });
-    if (!options.verifyOwnership) {
-      this.getManySecretValues = (ids) =>
-        withinDeadline(this.limits, { operation: "batch get" }, (deadline) => this.#readMany(ids, deadline));
-    }
+    this.capabilities = {
+      maxValueBytes: AWS_MAX_VALUE_BYTES,
+      batchGet: !options.verifyOwnership,
+      maxBatchSize: AWS_MAX_BATCH_SIZE,
+      list: true,
+    };
   }
 
   protected get limits() {
@@ -270,7 +269,10 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
    * `Errors` (missing, pending deletion, denied), in no promised order, so answers are matched
    * by name.
    */
-  async #readMany(ids: readonly string[], deadline: Deadline): Promise<Map<string, SecretValues | Error>> {
+  protected override async readManyValues(
+    ids: readonly string[],
+    deadline: Deadline,
+  ): Promise<Map<string, SecretValues | Error>> {
     const idOfName = new Map(ids.map((id) => [this.#ownership.nameOf(id), id]));
     const answer = await this.#send(undefined, () =>
       this.#client.send(new BatchGetSecretValueCommand({ SecretIdList: [...idOfName.keys()] }), within(deadline)),

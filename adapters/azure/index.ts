@@ -55,7 +55,7 @@ import {
   SecretClient,
   type SecretClientOptions,
 } from "@azure/keyvault-secrets";
-import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import type { AdapterCapabilities, AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   isSecretStoreError,
@@ -132,9 +132,8 @@ interface CallOptions {
 
 export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
-  /** Key Vault has no conditional create: racing stores of one id can all succeed. */
-  readonly atomicCreate = false;
-  readonly maxValueBytes: number;
+  /** `atomicCreate: false`: Key Vault has no conditional create, so racing stores of one id can all succeed. */
+  readonly capabilities: AdapterCapabilities;
   readonly #client: SecretClient;
   /** The keep-alive agent this adapter made for `caCertFile`, closed with it. */
   readonly #agent: HttpsAgent | undefined;
@@ -151,7 +150,7 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     super();
     this.#options = options;
     this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
-    this.maxValueBytes = options.maxValueBytes;
+    this.capabilities = { maxValueBytes: options.maxValueBytes, atomicCreate: false, list: true };
     // The options type describes an injected client structurally, so it compiles without the SDK.
     const made = options.client ? { client: options.client as SecretClient, agent: undefined } : createClient(options);
     this.#client = made.client;

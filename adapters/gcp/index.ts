@@ -28,7 +28,7 @@
 import { createRequire } from "node:module";
 import { type protos, SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Gax from "google-gax";
-import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import type { AdapterCapabilities, AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
 import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   isSecretStoreError,
@@ -121,7 +121,7 @@ function insecureChannelCredentials(): unknown {
 
 export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
-  readonly maxValueBytes = GCP_MAX_VALUE_BYTES;
+  readonly capabilities: AdapterCapabilities = { maxValueBytes: GCP_MAX_VALUE_BYTES, list: true };
   #client: SecretManagerServiceClient;
   #ready: Promise<void> | undefined;
   /** The setup has succeeded: requests go straight to the client, without waiting on `#ready` again. */

@@ -15,7 +15,14 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import type {
+  AdapterCapabilities,
+  AdapterContext,
+  CallOptions,
+  SecretRead,
+  SecretsAdapter,
+  SecretValues,
+} from "../../src/contract.js";
 import {
   ConfigError,
   errorCodeOf,
@@ -71,7 +78,7 @@ interface OpenStore {
 
 export class LocalAdapter implements SecretsAdapter {
   readonly provider = PROVIDER;
-  readonly maxValueBytes: number;
+  readonly capabilities: AdapterCapabilities;
   /** The database file. */
   readonly path: string;
   readonly #prefix: string;
@@ -81,7 +88,7 @@ export class LocalAdapter implements SecretsAdapter {
   #closed = false;
 
   constructor(options: ResolvedLocalOptions, context: AdapterContext) {
-    this.maxValueBytes = options.maxValueBytes;
+    this.capabilities = { maxValueBytes: options.maxValueBytes, conditionalDelete: true, list: true };
     this.#prefix = context.prefix;
     this.#options = options;
     this.path = options.path ?? defaultLocalStorePath();
@@ -90,7 +97,14 @@ export class LocalAdapter implements SecretsAdapter {
     this.#open(false);
   }
 
-  async storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+  // SQLite answers synchronously: every call finishes before it returns, so a caller's signal
+  // (checked by the facade first) has nothing left to stop, and the options are not read.
+  async storeSecretValues(
+    id: string,
+    _values: SecretValues,
+    serialized: string,
+    _options?: CallOptions,
+  ): Promise<void> {
     const store = this.#run(id, () => this.#open(true));
     const { nonce, ciphertext, authTag } = encrypt(store.key, serialized, this.#aad(id));
     const now = Date.now();
@@ -102,11 +116,11 @@ export class LocalAdapter implements SecretsAdapter {
     }
   }
 
-  async getSecretValues(id: string): Promise<SecretValues> {
+  async getSecretValues(id: string, _options?: CallOptions): Promise<SecretRead> {
     const store = this.#run(id, () => this.#open(false));
     const row = store && this.#run(id, () => store.select.get(this.#prefix, id));
     if (!row) throw new SecretNotFoundError(id);
-    return this.#decryptRow(store, row, id);
+    return { values: this.#decryptRow(store, row, id) };
   }
 
   #decryptRow(store: OpenStore, row: EncryptedRow, id: string): SecretValues {
@@ -121,7 +135,12 @@ export class LocalAdapter implements SecretsAdapter {
     return parseStoredValues(serialized, id, PROVIDER);
   }
 
-  async updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+  async updateSecretValues(
+    id: string,
+    _values: SecretValues,
+    serialized: string,
+    _options?: CallOptions,
+  ): Promise<void> {
     // An update never creates, so a store that does not exist yet is not created for it.
     const store = this.#run(id, () => this.#open(false));
     if (!store) throw new SecretNotFoundError(id);
@@ -130,14 +149,14 @@ export class LocalAdapter implements SecretsAdapter {
     if (result.changes === 0) throw new SecretNotFoundError(id);
   }
 
-  async deleteSecretValues(id: string): Promise<void> {
+  async deleteSecretValues(id: string, _options?: CallOptions): Promise<void> {
     const store = this.#run(id, () => this.#open(false));
     if (!store) throw new SecretNotFoundError(id);
     const result = this.#run(id, () => store.delete.run(this.#prefix, id));
     if (result.changes === 0) throw new SecretNotFoundError(id);
   }
 
-  async deleteSecretValuesIfUnchanged(id: string, expected: SecretValues): Promise<void> {
+  async deleteSecretValuesIfUnchanged(id: string, expected: SecretValues, _options?: CallOptions): Promise<void> {
     const store = this.#run(id, () => this.#open(false));
     if (!store) throw new SecretNotFoundError(id);
     // One immediate transaction: another process's write waits for it, so what is compared is what is deleted.
@@ -153,7 +172,7 @@ export class LocalAdapter implements SecretsAdapter {
     );
   }
 
-  async *listSecretIds(): AsyncIterable<string> {
+  async *listSecretIds(_options?: CallOptions): AsyncIterable<string> {
     const store = this.#run(undefined, () => this.#open(false));
     // No database yet: no secrets, and nothing is created to say so.
     if (!store) return;

@@ -1,5 +1,12 @@
 import { isDeepStrictEqual } from "node:util";
-import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import type {
+  AdapterCapabilities,
+  AdapterContext,
+  CallOptions,
+  SecretRead,
+  SecretsAdapter,
+  SecretValues,
+} from "../../src/contract.js";
 import { SecretAlreadyExistsError, SecretChangedError, SecretNotFoundError } from "../../src/errors.js";
 import { parseStoredValues } from "../../src/validation.js";
 import type { ResolvedMemoryOptions } from "./options.js";
@@ -12,34 +19,47 @@ export type { MemoryOptions } from "./options.js";
  */
 export class MemoryAdapter implements SecretsAdapter {
   readonly provider = "memory";
-  readonly maxValueBytes: number;
+  readonly capabilities: AdapterCapabilities;
   readonly #secrets = new Map<string, string>();
 
   constructor(options: Pick<ResolvedMemoryOptions, "maxValueBytes">, _context?: AdapterContext) {
-    this.maxValueBytes = options.maxValueBytes;
+    this.capabilities = { maxValueBytes: options.maxValueBytes, conditionalDelete: true, list: true };
   }
 
-  async storeSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+  // Every call finishes before it returns, so a caller's signal (checked by the facade first) has
+  // nothing left to stop: the options are not read.
+
+  async storeSecretValues(
+    id: string,
+    _values: SecretValues,
+    serialized: string,
+    _options?: CallOptions,
+  ): Promise<void> {
     if (this.#secrets.has(id)) throw new SecretAlreadyExistsError(id);
     this.#secrets.set(id, serialized);
   }
 
-  async getSecretValues(id: string): Promise<SecretValues> {
+  async getSecretValues(id: string, _options?: CallOptions): Promise<SecretRead> {
     const serialized = this.#secrets.get(id);
     if (serialized === undefined) throw new SecretNotFoundError(id);
-    return parseStoredValues(serialized, id, this.provider);
+    return { values: parseStoredValues(serialized, id, this.provider) };
   }
 
-  async updateSecretValues(id: string, _values: SecretValues, serialized: string): Promise<void> {
+  async updateSecretValues(
+    id: string,
+    _values: SecretValues,
+    serialized: string,
+    _options?: CallOptions,
+  ): Promise<void> {
     if (!this.#secrets.has(id)) throw new SecretNotFoundError(id);
     this.#secrets.set(id, serialized);
   }
 
-  async deleteSecretValues(id: string): Promise<void> {
+  async deleteSecretValues(id: string, _options?: CallOptions): Promise<void> {
     if (!this.#secrets.delete(id)) throw new SecretNotFoundError(id);
   }
 
-  async deleteSecretValuesIfUnchanged(id: string, expected: SecretValues): Promise<void> {
+  async deleteSecretValuesIfUnchanged(id: string, expected: SecretValues, _options?: CallOptions): Promise<void> {
     // No await between the read and the delete: nothing else runs in between.
     const serialized = this.#secrets.get(id);
     if (serialized === undefined) throw new SecretNotFoundError(id);
@@ -49,7 +69,7 @@ export class MemoryAdapter implements SecretsAdapter {
     this.#secrets.delete(id);
   }
 
-  async *listSecretIds(): AsyncIterable<string> {
+  async *listSecretIds(_options?: CallOptions): AsyncIterable<string> {
     // A snapshot, so deleting while iterating is safe.
     yield* [...this.#secrets.keys()];
   }

@@ -86,8 +86,8 @@
 import type { Agent as HttpsAgent } from "node:https";
 import { debuglog } from "node:util";
 import nodeVault from "node-vault";
-import type { AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { type Deadline, DeadlineBoundAdapter, withinDeadline } from "../../src/deadline.js";
+import type { AdapterCapabilities, AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
+import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
   ProviderUnavailableError,
   SecretAlreadyExistsError,
@@ -198,7 +198,7 @@ function holdsExactly(data: Record<string, unknown>, values: SecretValues): bool
 
 export class VaultAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
-  readonly maxValueBytes: number;
+  readonly capabilities: AdapterCapabilities;
   readonly #client: nodeVault.client;
   /** The keep-alive agent this adapter made for `caCertFile`, closed with it. */
   readonly #agent: HttpsAgent | undefined;
@@ -220,7 +220,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     super();
     this.#options = options;
     this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
-    this.maxValueBytes = options.maxValueBytes;
+    this.capabilities = { maxValueBytes: options.maxValueBytes, conditionalDelete: true, list: true };
     // The options type describes an injected client structurally, so it compiles without node-vault.
     const made = options.client
       ? { client: options.client as nodeVault.client, agent: undefined }
@@ -341,10 +341,8 @@ export class VaultAdapter extends DeadlineBoundAdapter {
    * The tombstone's `cas` on the version read makes this atomic: the values compared are the
    * version the tombstone replaces, and a write in between fails the `cas` (SecretChangedError).
    */
-  deleteSecretValuesIfUnchanged(id: string, expected: SecretValues): Promise<void> {
-    return withinDeadline(this.limits, { operation: "delete", secretId: id }, (deadline) =>
-      this.#delete(id, deadline, expected),
-    );
+  protected override deleteValuesIfUnchanged(id: string, expected: SecretValues, deadline: Deadline): Promise<void> {
+    return this.#delete(id, deadline, expected);
   }
 
   async #delete(id: string, deadline: Deadline, expected: SecretValues | undefined): Promise<void> {

@@ -36,8 +36,9 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { describe, it } from "vitest";
 import { BackupAdapter, type BackupEvent } from "../backup-adapter.js";
-import type { SecretsAdapter, SecretValues } from "../contract.js";
+import type { AnySecretsAdapter, SecretsAdapter, SecretValues } from "../contract.js";
 import { isSecretStoreError } from "../errors.js";
+import { NO_OPTIONS } from "../legacy-adapter.js";
 import { SecretStore } from "../secret-store.js";
 import { type FaultyAdapter, withFaults } from "./faults.js";
 import { DEFAULT_MODEL_SEED, integerFromEnv, type Outcome, performOn } from "./model.js";
@@ -47,7 +48,7 @@ export interface BackupStoreModelOptions {
    * Builds one side: an adapter over storage of its own (the primary and the backup must not
    * share it). Called twice per run.
    */
-  createSide: () => SecretsAdapter | Promise<SecretsAdapter>;
+  createSide: () => AnySecretsAdapter | Promise<AnySecretsAdapter>;
   /** Runs of each phase; `OMNISECRET_MODEL_RUNS` overrides it. @default 30 */
   runs?: number;
   /** Most batches in one run. @default 6 */
@@ -176,9 +177,12 @@ function excusesView(event: BackupEvent): boolean {
   return event.kind === "diverged" || (event.kind === "primary-write-failed" && event.served);
 }
 
-async function readSide(side: Pick<SecretsAdapter, "getSecretValues">, id: string): Promise<State> {
+/** What a side (an adapter) or the store holds for `id`. */
+async function readSide(side: SecretsAdapter | SecretStore, id: string): Promise<State> {
   try {
-    return await side.getSecretValues(id);
+    return side instanceof SecretStore
+      ? await side.getSecretValues(id)
+      : (await side.getSecretValues(id, NO_OPTIONS)).values;
   } catch (error) {
     if (isSecretStoreError(error) && error.code === "E_SECRET_NOT_FOUND") return undefined;
     throw error;
@@ -301,10 +305,10 @@ class BatchCommand implements fc.AsyncCommand<object, Run> {
       }
       // Repair as `omnisecret backup --overwrite` would: the backup follows the primary.
       if (canonical(onPrimary) !== canonical(onBackup)) {
-        if (onPrimary === undefined) await run.backup.inner.deleteSecretValues(id);
+        if (onPrimary === undefined) await run.backup.inner.deleteSecretValues(id, NO_OPTIONS);
         else if (onBackup === undefined)
-          await run.backup.inner.storeSecretValues(id, onPrimary, JSON.stringify(onPrimary));
-        else await run.backup.inner.updateSecretValues(id, onPrimary, JSON.stringify(onPrimary));
+          await run.backup.inner.storeSecretValues(id, onPrimary, JSON.stringify(onPrimary), NO_OPTIONS);
+        else await run.backup.inner.updateSecretValues(id, onPrimary, JSON.stringify(onPrimary), NO_OPTIONS);
       }
       run.states[slot] = onPrimary;
     }
@@ -398,8 +402,8 @@ export function testBackupStoreModel(name: string, options: BackupStoreModelOpti
           primary.down = false;
           backup.down = false;
           for (const id of ids) {
-            await primary.inner.deleteSecretValues(id).catch(() => undefined);
-            await backup.inner.deleteSecretValues(id).catch(() => undefined);
+            await primary.inner.deleteSecretValues(id, NO_OPTIONS).catch(() => undefined);
+            await backup.inner.deleteSecretValues(id, NO_OPTIONS).catch(() => undefined);
           }
           await primary.inner.close?.();
           await backup.inner.close?.();

@@ -2,8 +2,9 @@
  * A fault injector for tests of stores over unreliable providers: wraps an adapter so that each
  * call waits a random delay first, and fails as unavailable while the injector is switched down.
  */
-import type { SecretsAdapter, SecretValues } from "../contract.js";
+import type { AnySecretsAdapter, SecretsAdapter } from "../contract.js";
 import { ProviderUnavailableError } from "../errors.js";
+import { contractAdapter, resolveCapabilities } from "../legacy-adapter.js";
 
 export interface FaultOptions {
   /** Least delay before each call, in ms. @default 0 */
@@ -27,20 +28,13 @@ export interface FaultyAdapter extends SecretsAdapter {
   readonly inner: SecretsAdapter;
 }
 
-const METHODS = ["storeSecretValues", "getSecretValues", "updateSecretValues", "deleteSecretValues"] as const;
-
-export function withFaults(inner: SecretsAdapter, options: FaultOptions = {}): FaultyAdapter {
-  const faulty = {
-    provider: inner.provider,
-    maxValueBytes: inner.maxValueBytes,
-    atomicCreate: inner.atomicCreate,
-    down: false,
-    minDelayMs: options.minDelayMs ?? 0,
-    maxDelayMs: options.maxDelayMs ?? 0,
-    random: options.random ?? Math.random,
-    calls: 0,
-    inner,
-  } as FaultyAdapter;
+/**
+ * Wraps `given` (either contract; the wrapper follows today's). Only the four required methods and
+ * list are wrapped, so the capabilities it offers are those of an adapter with just these.
+ */
+export function withFaults(given: AnySecretsAdapter, options: FaultOptions = {}): FaultyAdapter {
+  const inner = contractAdapter(given);
+  const can = resolveCapabilities(inner.capabilities);
   const before = async (id: string | undefined): Promise<void> => {
     faulty.calls += 1;
     const span = Math.max(0, faulty.maxDelayMs - faulty.minDelayMs);
@@ -48,25 +42,35 @@ export function withFaults(inner: SecretsAdapter, options: FaultOptions = {}): F
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (faulty.down) throw new ProviderUnavailableError(id, { provider: inner.provider });
   };
-  for (const method of METHODS) {
-    Object.assign(faulty, {
-      [method]: async (id: string, values?: SecretValues, serialized?: string) => {
-        await before(id);
-        return (inner[method] as (id: string, values?: SecretValues, serialized?: string) => Promise<unknown>).call(
-          inner,
-          id,
-          values,
-          serialized,
-        );
-      },
-    });
-  }
-  if (inner.listSecretIds) {
-    const list = inner.listSecretIds.bind(inner);
-    faulty.listSecretIds = async function* () {
+  const faulty: FaultyAdapter = {
+    provider: inner.provider,
+    capabilities: { maxValueBytes: can.maxValueBytes, atomicCreate: can.atomicCreate, list: can.list },
+    down: false,
+    minDelayMs: options.minDelayMs ?? 0,
+    maxDelayMs: options.maxDelayMs ?? 0,
+    random: options.random ?? Math.random,
+    calls: 0,
+    inner,
+    async storeSecretValues(id, values, serialized, call) {
+      await before(id);
+      return inner.storeSecretValues(id, values, serialized, call);
+    },
+    async getSecretValues(id, call) {
+      await before(id);
+      return inner.getSecretValues(id, call);
+    },
+    async updateSecretValues(id, values, serialized, call) {
+      await before(id);
+      return inner.updateSecretValues(id, values, serialized, call);
+    },
+    async deleteSecretValues(id, call) {
+      await before(id);
+      return inner.deleteSecretValues(id, call);
+    },
+    async *listSecretIds(call) {
       await before(undefined);
-      yield* list();
-    };
-  }
+      if (inner.listSecretIds) yield* inner.listSecretIds(call);
+    },
+  };
   return faulty;
 }

@@ -14,8 +14,9 @@
 import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AdapterContext, SecretsAdapter, SecretValues } from "../contract.js";
+import type { AdapterContext, AnySecretsAdapter, SecretValues } from "../contract.js";
 import { isSecretStoreError, type SecretStoreError, type SecretStoreErrorCode } from "../errors.js";
+import { contractAdapter, resolveCapabilities } from "../legacy-adapter.js";
 import type { CacheOptions } from "../read-cache.js";
 import { SecretStore } from "../secret-store.js";
 
@@ -25,7 +26,7 @@ export { DEFAULT_MODEL_SEED, type SecretsAdapterModelOptions, testSecretsAdapter
 
 export interface SecretsAdapterSuiteOptions {
   /** Builds a fresh adapter for one test. Put `context.prefix` in front of the names it uses. */
-  createAdapter: (context: AdapterContext) => SecretsAdapter | Promise<SecretsAdapter>;
+  createAdapter: (context: AdapterContext) => AnySecretsAdapter | Promise<AnySecretsAdapter>;
   /** Timeout of each test, for servers that retry. @default 30000 */
   timeoutMs?: number;
   /**
@@ -108,6 +109,25 @@ export function testSecretsAdapter(name: string, options: SecretsAdapterSuiteOpt
       const id = randomUUID();
       await store.storeSecretValues(id, { username: "admin", password: "hunter2" });
       expect(await store.getSecretValues(id)).toEqual({ username: "admin", password: "hunter2" });
+    });
+
+    it("takes a caller's signal: a live one changes nothing; an aborted one ends the call with its reason", {
+      timeout,
+    }, async () => {
+      const store = await openStore();
+      const id = randomUUID();
+      const { signal } = new AbortController();
+      await store.storeSecretValues(id, { a: "1" }, { signal });
+      await store.updateSecretValues(id, { a: "2" }, { signal });
+      expect(await store.getSecretValues(id, { signal })).toEqual({ a: "2" });
+      const reason = new Error("the caller gave up");
+      const aborted = AbortSignal.abort(reason);
+      await expect(store.updateSecretValues(id, { a: "3" }, { signal: aborted })).rejects.toBe(reason);
+      await expect(store.deleteSecretValues(id, { signal: aborted })).rejects.toBe(reason);
+      await expect(store.getSecretValues(id, { signal: aborted })).rejects.toBe(reason);
+      expect(await store.getSecretValues(id)).toEqual({ a: "2" });
+      await store.deleteSecretValues(id, { signal });
+      await expectCode(store.getSecretValues(id, { signal }), "E_SECRET_NOT_FOUND");
     });
 
     it("keeps unicode keys and values intact", { timeout }, async () => {
@@ -225,7 +245,7 @@ export function testSecretsAdapter(name: string, options: SecretsAdapterSuiteOpt
 
     it(`settles ${concurrentStores} concurrent stores of one id as the adapter promises`, { timeout }, async () => {
       const adapter = await options.createAdapter({ prefix: `ct-${randomUUID().slice(0, 8)}` });
-      const atomic = adapter.atomicCreate !== false;
+      const atomic = resolveCapabilities(contractAdapter(adapter).capabilities).atomicCreate;
       await adapter.close?.();
       const store = await openStore();
       const id = randomUUID();

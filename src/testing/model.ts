@@ -24,14 +24,16 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AdapterContext, SecretsAdapter, SecretValues } from "../contract.js";
+import type { AdapterContext, AnySecretsAdapter, SecretValues } from "../contract.js";
 import { isSecretStoreError, type SecretStoreErrorCode } from "../errors.js";
+import { contractAdapter, resolveCapabilities } from "../legacy-adapter.js";
 import type { CacheOptions } from "../read-cache.js";
 import { SecretStore } from "../secret-store.js";
 
 export interface SecretsAdapterModelOptions {
   /** Builds a fresh adapter for one run. Put `context.prefix` in front of the names it uses. */
-  createAdapter: (context: AdapterContext) => SecretsAdapter | Promise<SecretsAdapter>;
+  /** Builds a fresh adapter (either contract) for one run. */
+  createAdapter: (context: AdapterContext) => AnySecretsAdapter | Promise<AnySecretsAdapter>;
   /** Runs the model with the read cache on, with these options. @default off */
   cache?: CacheOptions;
   /** Runs of the sequential model; `OMNISECRET_MODEL_RUNS` overrides it. @default 40 */
@@ -334,12 +336,13 @@ async function withRun(
   const prefix = `mt-${randomUUID().slice(0, 8)}`;
   const adapter = await options.createAdapter({ prefix });
   const store = SecretStore.fromAdapter(adapter, { prefix, cache: options.cache });
+  const capabilities = resolveCapabilities(contractAdapter(adapter).capabilities);
   const ids = Array.from({ length: poolSize }, () => randomUUID()).sort();
   const run: Run = {
     store,
     ids,
-    atomicCreate: adapter.atomicCreate !== false,
-    canList: typeof adapter.listSecretIds === "function",
+    atomicCreate: capabilities.atomicCreate,
+    canList: capabilities.list,
   };
   try {
     await body(run, { secrets: Array.from({ length: poolSize }, () => undefined) });

@@ -3,7 +3,6 @@ import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { Command } from "commander";
 import { providers } from "../../providers.js";
-import type { ProviderDefinition } from "../../registry.js";
 import { canonicalSecretId } from "../../validation.js";
 import { type CliContext, CliExitError, positiveInteger, usageError } from "../context.js";
 
@@ -80,7 +79,7 @@ export function registerRun(context: CliContext): void {
 
 /** omnisecret's own variables that carry credentials (`secret` in a provider's definition), never passed on by `run`. */
 const CREDENTIAL_VARIABLES: ReadonlySet<string> = new Set(
-  (providers as readonly ProviderDefinition[]).flatMap((definition) =>
+  providers.flatMap((definition) =>
     definition.envFields
       .filter((field) => field.secret === true)
       .flatMap((field) => field.names.filter((name) => name.startsWith("OMNISECRET_"))),
