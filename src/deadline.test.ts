@@ -141,10 +141,7 @@ describe("DeadlineBoundAdapter", () => {
     readonly capabilities = { list: true };
     readonly deadlines: Deadline[] = [];
     constructor(readonly delayMs: number) {
-      super();
-    }
-    protected get limits() {
-      return limits(5_000);
+      super(limits(5_000));
     }
     async #request(deadline: Deadline): Promise<void> {
       this.deadlines.push(deadline);

@@ -214,8 +214,12 @@ export function untilAborted<T>(work: T | Promise<T>, signal: AbortSignal | unde
 export abstract class DeadlineBoundAdapter implements SecretsAdapter {
   abstract readonly provider: string;
   abstract readonly capabilities: AdapterCapabilities;
-  /** The provider's name and `operationTimeoutMs`, read when an operation starts. */
-  protected abstract get limits(): OperationLimits;
+  /** The provider's name and `operationTimeoutMs` (an adapter passes its resolved options, which hold both). */
+  protected readonly limits: OperationLimits;
+
+  constructor(limits: OperationLimits) {
+    this.limits = limits;
+  }
 
   protected abstract storeValues(
     id: string,

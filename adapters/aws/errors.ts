@@ -4,13 +4,13 @@
  * ResourceNotFoundException with 404 where AWS answers 400.
  */
 import {
+  isNetworkErrorCode,
   PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
   SecretNotFoundError,
   type SecretStoreError,
-} from "../../src/errors.js";
-import { isNetworkErrorCode } from "../../src/network-errors.js";
+} from "../../src/kit/index.js";
 
 export const PROVIDER = "aws";
 

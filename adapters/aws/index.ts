@@ -43,19 +43,26 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import type * as SdkRetry from "@smithy/core/retry";
 import type { ConfiguredRetryStrategy } from "@smithy/core/retry";
-import type { AdapterCapabilities, AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
+  type AdapterCapabilities,
+  type AdapterContext,
+  backoffDelayMs,
   ConfigError,
+  type Deadline,
+  DeadlineBoundAdapter,
   isSecretStoreError,
+  NAME_RELEASE_BACKOFF,
+  Ownership,
   ProviderUnavailableError,
+  parseStoredValues,
+  REQUEST_BACKOFF,
+  RequestRunner,
   SecretAlreadyExistsError,
   SecretIntegrityError,
   SecretNotFoundError,
-} from "../../src/errors.js";
-import { Ownership } from "../../src/kit/ownership.js";
-import { backoffDelayMs, NAME_RELEASE_BACKOFF, REQUEST_BACKOFF, RequestRunner } from "../../src/kit/request.js";
-import { parseStoredValues } from "../../src/validation.js";
+  type SecretsAdapter,
+  type SecretValues,
+} from "../../src/kit/index.js";
 import { isPendingDeletion, mapAwsError, PROVIDER } from "./errors.js";
 import type { ResolvedAwsOptions } from "./options.js";
 
@@ -157,7 +164,7 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
   readonly #recreate: RequestRunner;
 
   constructor(options: ResolvedAwsOptions, context: AdapterContext) {
-    super();
+    super(options);
     this.#options = options;
     this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
     this.#recreate = new RequestRunner({
@@ -191,10 +198,6 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
       maxBatchSize: AWS_MAX_BATCH_SIZE,
       list: true,
     };
-  }
-
-  protected get limits() {
-    return this.#options;
   }
 
   protected override async storeValues(

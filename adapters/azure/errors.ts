@@ -10,13 +10,13 @@
  */
 import {
   ConfigError,
+  isTlsTrustErrorCode,
   PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
   SecretNotFoundError,
   type SecretStoreError,
-} from "../../src/errors.js";
-import { isTlsTrustErrorCode } from "../../src/network-errors.js";
+} from "../../src/kit/index.js";
 
 export const PROVIDER = "azure";
 

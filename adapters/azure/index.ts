@@ -55,20 +55,28 @@ import {
   SecretClient,
   type SecretClientOptions,
 } from "@azure/keyvault-secrets";
-import type { AdapterCapabilities, AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
+  type AdapterCapabilities,
+  type AdapterContext,
+  type Deadline,
+  DeadlineBoundAdapter,
   isSecretStoreError,
+  MANAGED_BY_VALUE,
+  NAME_RELEASE_BACKOFF,
+  Ownership,
   ProviderUnavailableError,
+  parseStoredValues,
+  REQUEST_BACKOFF,
+  RequestRunner,
+  redactValues,
   SecretAlreadyExistsError,
   SecretIntegrityError,
   SecretNotFoundError,
-} from "../../src/errors.js";
-import { MANAGED_BY_VALUE, Ownership } from "../../src/kit/ownership.js";
-import { NAME_RELEASE_BACKOFF, REQUEST_BACKOFF, RequestRunner } from "../../src/kit/request.js";
-import { trustedCas, trustingAgent } from "../../src/kit/tls-trust.js";
-import { parseStoredValues } from "../../src/validation.js";
-import { redactValues } from "../../src/wrap-unknown.js";
+  type SecretsAdapter,
+  type SecretValues,
+  trustedCas,
+  trustingAgent,
+} from "../../src/kit/index.js";
 import {
   isSecretDisabled,
   KeyVaultRequestError,
@@ -147,7 +155,7 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   });
 
   constructor(options: ResolvedAzureOptions, context: AdapterContext) {
-    super();
+    super(options);
     this.#options = options;
     this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
     this.capabilities = { maxValueBytes: options.maxValueBytes, atomicCreate: false, list: true };
@@ -160,10 +168,6 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   /** The Key Vault name of a secret: the owner in it keeps installations apart without a read. */
   nameOf(id: string): string {
     return this.#ownership.nameOf(id);
-  }
-
-  protected get limits() {
-    return this.#options;
   }
 
   protected override async storeValues(

@@ -12,7 +12,7 @@ import {
   SecretIntegrityError,
   SecretNotFoundError,
   type SecretStoreError,
-} from "../../src/errors.js";
+} from "../../src/kit/index.js";
 
 export const PROVIDER = "gcp";
 

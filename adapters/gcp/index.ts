@@ -28,20 +28,25 @@
 import { createRequire } from "node:module";
 import { type protos, SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import type * as Gax from "google-gax";
-import type { AdapterCapabilities, AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
+  type AdapterCapabilities,
+  type AdapterContext,
+  type Deadline,
+  DeadlineBoundAdapter,
   isSecretStoreError,
+  MANAGED_BY_VALUE,
+  Ownership,
   PermissionDeniedError,
   ProviderUnavailableError,
+  parseStoredValues,
+  RequestRunner,
   SecretAlreadyExistsError,
   SecretIntegrityError,
   SecretNotFoundError,
   SecretStoreError,
-} from "../../src/errors.js";
-import { MANAGED_BY_VALUE, Ownership } from "../../src/kit/ownership.js";
-import { RequestRunner } from "../../src/kit/request.js";
-import { parseStoredValues } from "../../src/validation.js";
+  type SecretsAdapter,
+  type SecretValues,
+} from "../../src/kit/index.js";
 import { crc32c } from "./crc32c.js";
 import { describeCode, grpcCode, isRetryable, mapGcpError, PROVIDER, Status } from "./errors.js";
 import {
@@ -134,7 +139,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   readonly #requests: Record<RetryMode, RequestRunner>;
 
   constructor(options: ResolvedGcpOptions, context: AdapterContext) {
-    super();
+    super(options);
     this.#options = options;
     this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
     const requests = (idempotent: boolean) =>
@@ -163,10 +168,6 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   /** The full resource name of a secret. */
   nameOf(id: string): string {
     return `${this.#parent}/secrets/${this.secretIdOf(id)}`;
-  }
-
-  protected get limits() {
-    return this.#options;
   }
 
   protected override async storeValues(

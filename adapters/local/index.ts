@@ -15,26 +15,24 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import type {
-  AdapterCapabilities,
-  AdapterContext,
-  CallOptions,
-  SecretRead,
-  SecretsAdapter,
-  SecretValues,
-} from "../../src/contract.js";
 import {
+  type AdapterCapabilities,
+  type AdapterContext,
+  type CallOptions,
   ConfigError,
   errorCodeOf,
   PermissionDeniedError,
   ProviderUnavailableError,
+  parseStoredValues,
   SecretAlreadyExistsError,
   SecretChangedError,
   SecretIntegrityError,
   SecretNotFoundError,
+  type SecretRead,
   SecretStoreError,
-} from "../../src/errors.js";
-import { parseStoredValues } from "../../src/validation.js";
+  type SecretsAdapter,
+  type SecretValues,
+} from "../../src/kit/index.js";
 import type { ResolvedLocalOptions } from "./options.js";
 import { defaultLocalStorePath } from "./paths.js";
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement, sqliteErrorCode, transaction } from "./sqlite.js";

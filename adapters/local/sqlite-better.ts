@@ -3,7 +3,7 @@
  * an optional peer dependency: a native addon, installed only by those who need it.
  */
 import Database from "better-sqlite3";
-import { ConfigError } from "../../src/errors.js";
+import { ConfigError } from "../../src/kit/index.js";
 import type { SqliteDatabase, SqliteDriver, SqliteStatement } from "./sqlite.js";
 
 export function betterSqlite3Driver(): SqliteDriver {

@@ -1,14 +1,16 @@
 import { isDeepStrictEqual } from "node:util";
-import type {
-  AdapterCapabilities,
-  AdapterContext,
-  CallOptions,
-  SecretRead,
-  SecretsAdapter,
-  SecretValues,
-} from "../../src/contract.js";
-import { SecretAlreadyExistsError, SecretChangedError, SecretNotFoundError } from "../../src/errors.js";
-import { parseStoredValues } from "../../src/validation.js";
+import {
+  type AdapterCapabilities,
+  type AdapterContext,
+  type CallOptions,
+  parseStoredValues,
+  SecretAlreadyExistsError,
+  SecretChangedError,
+  SecretNotFoundError,
+  type SecretRead,
+  type SecretsAdapter,
+  type SecretValues,
+} from "../../src/kit/index.js";
 import type { ResolvedMemoryOptions } from "./options.js";
 
 export type { MemoryOptions } from "./options.js";

@@ -5,8 +5,7 @@
  * login. The token goes into the node-vault client the adapter sends its requests with.
  */
 import type nodeVault from "node-vault";
-import { PermissionDeniedError } from "../../src/errors.js";
-import { RequestRunner } from "../../src/kit/request.js";
+import { PermissionDeniedError, RequestRunner } from "../../src/kit/index.js";
 import { asVaultRequest, isRetryable, mapVaultError, PROVIDER, VaultRequestError } from "./errors.js";
 import type { ResolvedVaultOptions } from "./options.js";
 

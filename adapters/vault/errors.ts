@@ -7,13 +7,14 @@
  */
 import {
   ConfigError,
+  isNetworkErrorCode,
+  isTlsTrustErrorCode,
   PermissionDeniedError,
   ProviderUnavailableError,
   SecretAlreadyExistsError,
   SecretNotFoundError,
   type SecretStoreError,
-} from "../../src/errors.js";
-import { isNetworkErrorCode, isTlsTrustErrorCode } from "../../src/network-errors.js";
+} from "../../src/kit/index.js";
 
 export const PROVIDER = "vault";
 

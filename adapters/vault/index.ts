@@ -86,20 +86,26 @@
 import type { Agent as HttpsAgent } from "node:https";
 import { debuglog } from "node:util";
 import nodeVault from "node-vault";
-import type { AdapterCapabilities, AdapterContext, SecretsAdapter, SecretValues } from "../../src/contract.js";
-import { type Deadline, DeadlineBoundAdapter } from "../../src/deadline.js";
 import {
+  type AdapterCapabilities,
+  type AdapterContext,
+  checkStoredValues,
+  type Deadline,
+  DeadlineBoundAdapter,
+  isCanonicalSecretId,
+  Ownership,
   ProviderUnavailableError,
+  RequestRunner,
   SecretAlreadyExistsError,
   SecretChangedError,
   SecretIntegrityError,
   SecretNotFoundError,
   SecretStoreError,
-} from "../../src/errors.js";
-import { Ownership } from "../../src/kit/ownership.js";
-import { RequestRunner } from "../../src/kit/request.js";
-import { trustedCas, trustingAgent } from "../../src/kit/tls-trust.js";
-import { checkStoredValues, isCanonicalSecretId } from "../../src/validation.js";
+  type SecretsAdapter,
+  type SecretValues,
+  trustedCas,
+  trustingAgent,
+} from "../../src/kit/index.js";
 import { AppRoleSession } from "./approle.js";
 import {
   asVaultRequest,
@@ -217,7 +223,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   #listMode: "detailed" | "reads" | undefined;
 
   constructor(options: ResolvedVaultOptions, context: AdapterContext) {
-    super();
+    super(options);
     this.#options = options;
     this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
     this.capabilities = { maxValueBytes: options.maxValueBytes, conditionalDelete: true, list: true };
@@ -246,10 +252,6 @@ export class VaultAdapter extends DeadlineBoundAdapter {
   /** Closes the idle keep-alive connections of the `caCertFile` agent (node-vault's own agents cannot be closed). */
   close(): void {
     this.#agent?.destroy();
-  }
-
-  protected get limits() {
-    return this.#options;
   }
 
   /**
