@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { SecretStore } from "./secret-store.js";
 
@@ -41,6 +42,18 @@ export default () => ({
     const id = randomUUID();
     await store.storeSecretValues(id, { a: "b" });
     expect(await store.getSecretValues(id)).toEqual({ a: "b" });
+    await store.close();
+  });
+
+  it("prints a custom store's config with its options redacted and its module shown, under the adapter's name", async () => {
+    const module = adapterModule(
+      "named",
+      `export default () => ({ provider: "named", storeSecretValues() {}, getSecretValues() {}, updateSecretValues() {}, deleteSecretValues() {} });\n`,
+    );
+    const store = await SecretStore.create({ provider: "custom", module, options: { token: "s3cr3t-token" } });
+    const printed = inspect(store);
+    expect(printed).not.toContain("s3cr3t-token");
+    expect(store.toJSON()).toMatchObject({ provider: "named", module, options: "[redacted]", createTimeoutMs: 30_000 });
     await store.close();
   });
 

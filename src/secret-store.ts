@@ -486,11 +486,17 @@ export class SecretStore {
   }
 
   [inspect.custom](): string {
-    return `SecretStore ${inspect(redactConfig({ ...this.#config, provider: this.provider, prefix: this.prefix }))}`;
+    return `SecretStore ${inspect(this.toJSON())}`;
   }
 
   toJSON(): Record<string, unknown> {
-    return redactConfig({ ...this.#config, provider: this.provider, prefix: this.prefix });
+    // Redacted by the provider the config named (a custom module's adapter reports a name of its
+    // own, which redactConfig does not know, so it would hide every field), then shown under the
+    // adapter's name.
+    const configured = this.#config.provider ?? this.provider;
+    const shown = redactConfig({ ...this.#config, provider: configured, prefix: this.prefix });
+    shown.provider = this.provider;
+    return shown;
   }
 
   #validId(id: string, signal: AbortSignal | undefined): string {
