@@ -34,10 +34,51 @@ export interface CallOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/**
+ * Which version a get reads: `"latest"` (the current values, the default), `"previous"` (the
+ * version made current just before the latest one, still readable through omnisecret only while
+ * `keepVersions` is at least 2) or a version token from `listSecretVersions` or a `SecretRead`.
+ */
+export type VersionSelector = "latest" | "previous" | (string & {});
+
+/** The options of a get: a `CallOptions` and the version to read. */
+export interface ReadOptions extends CallOptions {
+  /**
+   * The version to read. Anything but `"latest"` is passed only to an adapter with
+   * `capabilities.versions`, and a token only once `isVersionToken` accepted it.
+   * @default "latest"
+   */
+  readonly version?: VersionSelector | undefined;
+}
+
+/**
+ * One version of a secret, as `listSecretVersions` gives them (newest first).
+ *
+ * `token` is opaque: built from what the provider gives (an AWS version id, a Vault or GCP version
+ * number, a Key Vault version id, a local number) and from the secret's incarnation (its creation),
+ * so after a delete and a new store of the same id an old token never reads the new secret's
+ * version: it is `SecretNotFoundError`. Build and read tokens with `versionToken` and
+ * `parseVersionToken` from the kit.
+ */
+export interface SecretVersion {
+  readonly token: string;
+  /** When the provider made this version. */
+  readonly createdAt: Date;
+  /** Whether this is the version a get of "latest" reads. */
+  readonly current: boolean;
+  /**
+   * Whether its values can be read through omnisecret: false for a version pruned (destroyed,
+   * disabled) beyond `keepVersions` that the provider still lists.
+   */
+  readonly readable: boolean;
+}
+
 /** What a get gives: the values, and whether the facade's read cache may keep them. */
 export interface SecretRead {
   /** A fresh object the caller may change. */
   readonly values: SecretValues;
+  /** The token of the version read, where the adapter keeps versions (`capabilities.versions`). */
+  readonly version?: string | undefined;
   /**
    * `false`: the read cache must not keep these values. The backup store says so of the answers
    * its backup gave, so a stale copy is never served from memory once the primary answers again.
@@ -85,6 +126,12 @@ export interface AdapterCapabilities {
    * @default false
    */
   readonly list?: boolean | undefined;
+  /**
+   * Whether the adapter keeps versions: its get takes `version`, and it has `listSecretVersions`
+   * and `isVersionToken`. Without it, asking for any version but the latest is `E_NOT_SUPPORTED`.
+   * @default false
+   */
+  readonly versions?: boolean | undefined;
 }
 
 /** `AdapterCapabilities` with every default filled in, as the facade reads them. */
@@ -112,7 +159,7 @@ export interface SecretsAdapter {
    *   `SecretIntegrityError`) and hands the caller a copy.
    * - Missing id: throws `SecretNotFoundError`.
    */
-  getSecretValues(id: string, options: CallOptions): Promise<SecretRead>;
+  getSecretValues(id: string, options: ReadOptions): Promise<SecretRead>;
 
   /**
    * Replaces the whole map of an existing secret: keys absent from `values` are gone afterwards.
@@ -150,6 +197,20 @@ export interface SecretsAdapter {
    * Called only with `capabilities.list`.
    */
   listSecretIds?(options: CallOptions): AsyncIterable<string>;
+
+  /**
+   * The versions of a secret, newest first (the current one first), each with its token. Called
+   * only with `capabilities.versions`.
+   * - Missing id: throws `SecretNotFoundError`.
+   */
+  listSecretVersions?(id: string, options: CallOptions): Promise<readonly SecretVersion[]>;
+
+  /**
+   * Whether `token` could be a version token of this adapter (its shape and length), decided
+   * without a request; the facade refuses any other with `InvalidVersionError` before calling.
+   * Called only with `capabilities.versions`.
+   */
+  isVersionToken?(token: string): boolean;
 
   /** Releases connections and handles. Optional; called once by `SecretStore.close()`. */
   close?(): Promise<void> | void;

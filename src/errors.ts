@@ -14,6 +14,7 @@ export const SECRET_STORE_ERROR_CODES = [
   "E_INVALID_SECRET_VALUES",
   "E_SECRET_TOO_LARGE",
   "E_SECRET_INTEGRITY",
+  "E_INVALID_VERSION",
   "E_CONFIG",
   "E_PERMISSION_DENIED",
   "E_PROVIDER_UNAVAILABLE",
@@ -139,6 +140,20 @@ export class SecretIntegrityError extends SecretStoreError {
       ...options,
       secretId,
     });
+  }
+}
+
+/**
+ * A version asked of a get that cannot be one of this provider's: not "latest", "previous" or a
+ * token of its shape (empty, too long, another provider's). Refused before any request. The
+ * token itself is not echoed: it may have been pasted from anywhere.
+ */
+export class InvalidVersionError extends SecretStoreError {
+  override name = "InvalidVersionError";
+  /** Always `"version"`: the option at fault. */
+  readonly field = "version";
+  constructor(secretId: string | undefined, reason: string, options: SecretStoreErrorOptions = {}) {
+    super("E_INVALID_VERSION", `version of ${describeSecret(secretId)} ${reason}`, { ...options, secretId });
   }
 }
 

@@ -13,10 +13,13 @@ export type {
   AnySecretsAdapter,
   CallOptions,
   LegacySecretsAdapter,
+  ReadOptions,
   SecretRead,
   SecretsAdapter,
   SecretsAdapterFactory,
   SecretValues,
+  SecretVersion,
+  VersionSelector,
 } from "./contract.js";
 export {
   type CopyFailure,
@@ -30,6 +33,7 @@ export {
   ConfigError,
   InvalidSecretIdError,
   InvalidSecretValuesError,
+  InvalidVersionError,
   isSecretStoreError,
   OperationNotSupportedError,
   PermissionDeniedError,

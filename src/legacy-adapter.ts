@@ -56,6 +56,7 @@ export function resolveCapabilities(capabilities: AdapterCapabilities): Resolved
     batchGet: capabilities.batchGet ?? false,
     maxBatchSize: Math.max(1, capabilities.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE),
     list: capabilities.list ?? false,
+    versions: capabilities.versions ?? false,
   };
 }
 

@@ -16,6 +16,7 @@ export {
   errorCodeOf,
   InvalidSecretIdError,
   InvalidSecretValuesError,
+  InvalidVersionError,
   isSecretStoreError,
   OperationNotSupportedError,
   PermissionDeniedError,
@@ -42,3 +43,4 @@ export {
   RequestRunner,
 } from "./request.js";
 export { trustedCas, trustingAgent } from "./tls-trust.js";
+export { incarnationOf, MAX_VERSION_TOKEN_LENGTH, parseVersionToken, versionToken } from "./version-token.js";
