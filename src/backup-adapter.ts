@@ -16,6 +16,10 @@
  *   existing: get reads it from the backup, update and delete act on the backup, and a store of
  *   it fails with E_SECRET_EXISTS (its create on the primary is taken back, and reported).
  * - list yields the primary's ids, then the backup's that the primary did not list.
+ * - Versions are the primary's: a get of "previous" or of a token, and `listSecretVersions`, go
+ *   to the primary alone (its tokens mean nothing to the backup, whose copies are of the current
+ *   values only), and fail as the primary does, `E_PROVIDER_UNAVAILABLE` during its outage
+ *   included. A get of the latest falls back as above.
  *
  * Ordering. The calls on one id run in order within this adapter (one per process, normally): a
  * write waits for every call on the id before it, a read for the write before it, and reads run
@@ -46,10 +50,12 @@ import type {
   AdapterCapabilities,
   AnySecretsAdapter,
   CallOptions,
+  ReadOptions,
   ResolvedCapabilities,
   SecretRead,
   SecretsAdapter,
   SecretValues,
+  SecretVersion,
 } from "./contract.js";
 import { errorCodeOf, SecretIntegrityError, SecretNotFoundError, type SecretStoreError } from "./errors.js";
 import { contractAdapter, NO_OPTIONS, resolveCapabilities } from "./legacy-adapter.js";
@@ -188,6 +194,7 @@ export class BackupAdapter implements SecretsAdapter {
       batchGet: this.#primaryCan.batchGet,
       maxBatchSize: this.#primaryCan.maxBatchSize,
       list: this.#primaryCan.list || this.#backupCan.list,
+      versions: this.#primaryCan.versions,
     };
     this.#checkAfterWrite = options.checkAfterWrite ?? true;
     const callback = options.onBackupError;
@@ -216,8 +223,41 @@ export class BackupAdapter implements SecretsAdapter {
     return this.#inLane(id, true, options, () => this.#store(id, values, serialized, options));
   }
 
-  getSecretValues(id: string, options = NO_OPTIONS): Promise<SecretRead> {
+  getSecretValues(id: string, options: ReadOptions = NO_OPTIONS): Promise<SecretRead> {
+    const version = options.version;
+    if (version !== undefined && version !== "latest") {
+      return this.#inLane(id, false, options, () =>
+        this.#onPrimary("get", id, options, (primary) => primary.getSecretValues(id, options)),
+      );
+    }
     return this.#inLane(id, false, options, () => this.#get(id, options));
+  }
+
+  /** The primary's versions (only with its `capabilities.versions`); the backup keeps current values only. */
+  listSecretVersions(id: string, options: CallOptions = NO_OPTIONS): Promise<readonly SecretVersion[]> {
+    return this.#inLane(id, false, options, () =>
+      this.#onPrimary("list versions of", id, options, (primary) => {
+        if (primary.listSecretVersions === undefined) throw new Error("the primary has no listSecretVersions");
+        return primary.listSecretVersions(id, options);
+      }),
+    );
+  }
+
+  /** The primary's own check: tokens are its. */
+  isVersionToken(token: string): boolean {
+    return this.#primary.isVersionToken?.(token) === true;
+  }
+
+  /** A call on the primary alone, no fallback: its failure (named after the primary) is the answer. */
+  async #onPrimary<T>(
+    operation: Operation,
+    id: string,
+    options: CallOptions,
+    run: (primary: SecretsAdapter) => Promise<T>,
+  ): Promise<T> {
+    const primary = await this.#attempt(options, this.#primaryName, operation, id, undefined, () => run(this.#primary));
+    if (!primary.ok) throw primary.error;
+    return primary.value;
   }
 
   updateSecretValues(id: string, values: SecretValues, serialized: string, options = NO_OPTIONS): Promise<void> {

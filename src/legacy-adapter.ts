@@ -64,9 +64,10 @@ const REQUIRED_METHODS = ["storeSecretValues", "getSecretValues", "updateSecretV
 
 /** The methods each capability promises. */
 const CAPABILITY_METHODS = {
-  conditionalDelete: "deleteSecretValuesIfUnchanged",
-  batchGet: "getManySecretValues",
-  list: "listSecretIds",
+  conditionalDelete: ["deleteSecretValuesIfUnchanged"],
+  batchGet: ["getManySecretValues"],
+  list: ["listSecretIds"],
+  versions: ["listSecretVersions", "isVersionToken"],
 } as const;
 
 /** What keeps `candidate` from being an adapter of either contract (empty if nothing does). */
@@ -81,9 +82,11 @@ export function adapterProblems(candidate: unknown): string[] {
   const limit = declared ? declared.maxValueBytes : adapter.maxValueBytes;
   if (limit !== undefined && !(typeof limit === "number" && limit > 0)) missing.push("a positive maxValueBytes");
   if (declared) {
-    for (const [capability, method] of Object.entries(CAPABILITY_METHODS)) {
-      if (declared[capability] === true && typeof adapter[method] !== "function") {
-        missing.push(`${method} (capabilities.${capability} is true)`);
+    for (const [capability, methods] of Object.entries(CAPABILITY_METHODS)) {
+      for (const method of methods) {
+        if (declared[capability] === true && typeof adapter[method] !== "function") {
+          missing.push(`${method} (capabilities.${capability} is true)`);
+        }
       }
     }
   }
@@ -93,7 +96,8 @@ export function adapterProblems(candidate: unknown): string[] {
 /**
  * An adapter of the earlier contract under today's: its flags become `capabilities`, its optional
  * methods become capabilities by being there, and a get's map becomes a `SecretRead`. It cannot
- * take a caller's signal: the facade stops waiting for it when the signal aborts.
+ * take a caller's signal: the facade stops waiting for it when the signal aborts. It keeps no
+ * versions (the earlier contract has none), so asking it for one is `E_NOT_SUPPORTED`.
  */
 class LegacyAdapterBridge implements SecretsAdapter {
   readonly provider: string | undefined;

@@ -13,19 +13,23 @@ import {
 import type {
   AnySecretsAdapter,
   CallOptions,
+  ReadOptions,
   ResolvedCapabilities,
   SecretRead,
   SecretsAdapter,
   SecretValues,
+  SecretVersion,
 } from "./contract.js";
 import { untilAborted } from "./deadline.js";
 import {
+  InvalidVersionError,
   isSecretStoreError,
   OperationNotSupportedError,
   SecretChangedError,
   SecretNotFoundError,
   SecretStoreError,
 } from "./errors.js";
+import { MAX_VERSION_TOKEN_LENGTH } from "./kit/version-token.js";
 import { callOptions, contractAdapter, DEFAULT_MAX_VALUE_BYTES, resolveCapabilities } from "./legacy-adapter.js";
 import { type CacheOptions, ReadCache, type ResolvedCacheOptions } from "./read-cache.js";
 import type { ProviderDefinition } from "./registry.js";
@@ -225,8 +229,17 @@ export class SecretStore {
   /**
    * Returns a fresh copy of the secret's values. Throws `SecretNotFoundError` if it is missing.
    * With the read cache on, a value read within `ttlMs` comes from memory.
+   *
+   * `version` (default `"latest"`): `"previous"` reads the version made current just before the
+   * latest one, a token (from `listSecretVersions`) that version. Both need an adapter that keeps
+   * versions (else `OperationNotSupportedError`), and a version beyond the provider's
+   * `keepVersions`, or of a deleted secret, is `SecretNotFoundError` saying so. A token that
+   * cannot be one of this provider's is `InvalidVersionError`, before any request. Such reads
+   * always go to the provider: the read cache holds only the latest values.
    */
-  async getSecretValues(id: string, options?: CallOptions): Promise<SecretValues> {
+  async getSecretValues(id: string, options?: ReadOptions): Promise<SecretValues> {
+    const version = options?.version;
+    if (version !== undefined && version !== "latest") return this.#getVersion(id, version, options?.signal);
     const secretId = this.#validId(id, options?.signal);
     const cache = this.#cache;
     const call = callOptions(options?.signal);
@@ -256,6 +269,92 @@ export class SecretStore {
     result = this.#settleRead(cache, secretId, ticket, result, answer);
     if ("error" in result) throw result.error;
     return result.values;
+  }
+
+  /**
+   * A get of another version than the latest: checked (the adapter keeps versions, the token has
+   * its shape), then read from the provider past the read cache, whose entries are the latest
+   * values only, so a "previous" is never served stale after an update.
+   */
+  async #getVersion(id: string, version: string, signal: AbortSignal | undefined): Promise<SecretValues> {
+    const secretId = this.#validId(id, signal);
+    this.#checkVersion(secretId, version);
+    const call: ReadOptions = signal === undefined ? { version } : { signal, version };
+    const read = await this.#call("get", secretId, call, () => this.#adapter.getSecretValues(secretId, call));
+    return checkStoredValues(read.values, secretId, this.provider);
+  }
+
+  /** Refuses a version this store cannot read: not a string, empty, too long, or not the adapter's shape; or no versions at all. */
+  #checkVersion(secretId: string, version: unknown): void {
+    if (typeof version !== "string") {
+      throw new InvalidVersionError(secretId, `must be a string (got ${typeof version})`, { provider: this.provider });
+    }
+    if (version.length === 0 || version.length > MAX_VERSION_TOKEN_LENGTH) {
+      const reason = version.length === 0 ? "is empty" : `is longer than ${MAX_VERSION_TOKEN_LENGTH} characters`;
+      throw new InvalidVersionError(secretId, reason, { provider: this.provider });
+    }
+    this.#assertVersions();
+    if (version !== "previous" && this.#adapter.isVersionToken?.(version) !== true) {
+      throw new InvalidVersionError(
+        secretId,
+        `is not "latest", "previous" or a version token of provider ${this.provider}`,
+        { provider: this.provider },
+      );
+    }
+  }
+
+  #assertVersions(): void {
+    if (!this.#can.versions) {
+      throw new OperationNotSupportedError(`versions (provider ${this.provider} keeps none through omnisecret)`, {
+        provider: this.provider,
+      });
+    }
+  }
+
+  /**
+   * The secret's versions, newest first: the current one first, then the earlier ones the
+   * provider still lists, each with its token (for `getSecretValues(id, { version: token })`),
+   * creation time and whether it is readable (false for one pruned beyond `keepVersions` that the
+   * provider still lists). Throws `SecretNotFoundError` if the secret is missing, and
+   * `OperationNotSupportedError` if the adapter keeps no versions.
+   */
+  async listSecretVersions(id: string, options?: CallOptions): Promise<SecretVersion[]> {
+    const secretId = this.#validId(id, options?.signal);
+    this.#assertVersions();
+    const adapter = this.#adapter;
+    const call = callOptions(options?.signal);
+    const versions = await this.#call("list versions of", secretId, call, async () => {
+      if (adapter.listSecretVersions === undefined) throw new Error("the adapter has no listSecretVersions");
+      return adapter.listSecretVersions(secretId, call);
+    });
+    // Fresh objects the caller may keep or change; the adapter's own stay its own.
+    return versions.map(({ token, createdAt, current, readable }) => ({
+      token,
+      createdAt: new Date(createdAt),
+      current,
+      readable,
+    }));
+  }
+
+  /**
+   * Makes the previous values current again: reads the `"previous"` version and updates the
+   * secret with those values. Named after the other `...SecretValues` methods because that is
+   * what it is, an update whose values come from the version before: the rollback is itself a
+   * new version, so "previous" afterwards holds the values it replaced and a second rollback
+   * undoes the first. Needs a `keepVersions` of at least 2 (else there is no previous version to
+   * read: `SecretNotFoundError`, and nothing changes).
+   *
+   * Two requests, not one atomic step. A write by another process between them (an update, or
+   * another rollback) is replaced by the values read, as by any later update (the last write
+   * wins, and the replaced values become "previous"); two racing rollbacks both make the same
+   * values current, so "previous" then holds those values too and the version before them is
+   * reachable only by its token, while the provider keeps it. The read cache's entry goes as for
+   * an update.
+   */
+  async rollbackSecretValues(id: string, options?: CallOptions): Promise<void> {
+    const signal = options?.signal;
+    const previous = await this.#getVersion(id, "previous", signal);
+    await this.updateSecretValues(id, previous, signal === undefined ? undefined : { signal });
   }
 
   /** The read cache's answer for `id`, if it has one: a copy of the values, or not found. */

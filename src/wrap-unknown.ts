@@ -6,7 +6,7 @@ import { inspect } from "node:util";
 import type { SecretValues } from "./contract.js";
 import { isSecretStoreError, SecretIntegrityError, SecretStoreError } from "./errors.js";
 
-export type Operation = "store" | "get" | "update" | "delete" | "list" | "close" | "create";
+export type Operation = "store" | "get" | "update" | "delete" | "list" | "list versions of" | "close" | "create";
 
 /**
  * Typed errors pass through (with the provider filled in, and the call's values cut out); anything else becomes a
