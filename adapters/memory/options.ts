@@ -11,6 +11,12 @@ export const memoryOptionsSchema = v.strictObject({
    * @default 65536
    */
   maxValueBytes: v.optional(integer(1), 65_536),
+  /**
+   * How many versions of each secret stay readable: the latest `keepVersions`, through
+   * `getSecretValues(id, { version })` ("previous" needs 2); older ones are dropped at each update.
+   * @default 1
+   */
+  keepVersions: v.optional(integer(1, 1000), 1),
 });
 
 /** Options of the in-memory store: for tests of applications; everything is lost when the process ends. */

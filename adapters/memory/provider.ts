@@ -4,7 +4,7 @@ import { defineProvider } from "../../src/provider-definition.js";
 
 export const memoryProvider = defineProvider({
   name: "memory",
-  envFields: [envField("memory", "maxValueBytes", "integer")],
+  envFields: [envField("memory", "maxValueBytes", "integer"), envField("memory", "keepVersions", "integer")],
   secretFields: [],
   sdkPackages: [],
   loadOptionsSchema: async () => (await import("./options.js")).memoryOptionsSchema,
