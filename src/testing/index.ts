@@ -14,8 +14,9 @@
 import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AdapterContext, AnySecretsAdapter, SecretValues } from "../contract.js";
+import type { AdapterContext, AnySecretsAdapter, SecretsAdapter, SecretValues, SecretVersion } from "../contract.js";
 import { isSecretStoreError, type SecretStoreError, type SecretStoreErrorCode } from "../errors.js";
+import { MAX_VERSION_TOKEN_LENGTH } from "../kit/version-token.js";
 import { contractAdapter, resolveCapabilities } from "../legacy-adapter.js";
 import type { CacheOptions } from "../read-cache.js";
 import { SecretStore } from "../secret-store.js";
@@ -46,6 +47,14 @@ export interface SecretsAdapterSuiteOptions {
    * @default true
    */
   sharedStorage?: boolean;
+  /**
+   * Adds the version tests, for an adapter with `capabilities.versions` built with this
+   * `keepVersions` (pass the adapter's own setting): reads of "previous" and of tokens, pruning
+   * beyond `keepVersions`, rollback, a fresh history after delete, token checks before any
+   * request, and `listSecretVersions`.
+   * @default off
+   */
+  versions?: { readonly keepVersions: number };
 }
 
 /** Builds values whose `JSON.stringify` is exactly `bytes` UTF-8 bytes, with multi-byte characters in it. */
@@ -333,6 +342,210 @@ export function testSecretsAdapter(name: string, options: SecretsAdapterSuiteOpt
       }
       expect(inspect(store, { depth: 10 })).not.toContain(secret);
     });
+
+    if (options.versions) {
+      const keep = options.versions.keepVersions;
+
+      /** A store over a spy of the adapter: the names of the adapter's methods called, in order. */
+      async function openSpiedStore(): Promise<{ store: SecretStore; calls: string[] }> {
+        const prefix = `ct-${randomUUID().slice(0, 8)}`;
+        const adapter = contractAdapter(await options.createAdapter({ prefix }));
+        const calls: string[] = [];
+        // Calls go to the adapter itself (`this` is the adapter, so private fields work).
+        const spy = new Proxy(adapter, {
+          get(target, property) {
+            const member = Reflect.get(target, property, target) as unknown;
+            if (typeof member !== "function") return member;
+            // The shape check is no request: not counted.
+            if (property === "isVersionToken") return member.bind(target);
+            return (...args: unknown[]) => {
+              calls.push(String(property));
+              return (member as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        }) as SecretsAdapter;
+        const store = SecretStore.fromAdapter(spy, { prefix, cache });
+        opened.push(store);
+        return { store, calls };
+      }
+
+      async function versionsOf(store: SecretStore, id: string): Promise<SecretVersion[]> {
+        const versions = await store.listSecretVersions(id);
+        expect(versions.length, "listSecretVersions lists the current version").toBeGreaterThanOrEqual(1);
+        expect(
+          versions.filter((version) => version.current),
+          "exactly one version is current",
+        ).toHaveLength(1);
+        expect(versions[0]?.current, "the current version comes first").toBe(true);
+        expect(versions[0]?.readable).toBe(true);
+        for (let index = 1; index < versions.length; index += 1) {
+          const newer = versions[index - 1] as SecretVersion;
+          const older = versions[index] as SecretVersion;
+          expect(newer.createdAt.getTime(), "newest first").toBeGreaterThanOrEqual(older.createdAt.getTime());
+        }
+        expect(new Set(versions.map((version) => version.token)).size, "tokens are distinct").toBe(versions.length);
+        return versions;
+      }
+
+      /** The token of the current version. */
+      async function currentToken(store: SecretStore, id: string): Promise<string> {
+        return ((await versionsOf(store, id))[0] as SecretVersion).token;
+      }
+
+      it(`keeps the latest ${keep} version(s) readable: store A, update B, update C, then rollback`, {
+        timeout,
+      }, async () => {
+        const store = await openStore();
+        const id = randomUUID();
+        await store.storeSecretValues(id, { v: "A" });
+        const tokenA = await currentToken(store, id);
+        await expectCode(store.getSecretValues(id, { version: "previous" }), "E_SECRET_NOT_FOUND");
+        expect(await store.getSecretValues(id, { version: tokenA })).toEqual({ v: "A" });
+        await store.updateSecretValues(id, { v: "B" });
+        const tokenB = await currentToken(store, id);
+        expect(tokenB).not.toBe(tokenA);
+        await store.updateSecretValues(id, { v: "C" });
+        const tokenC = await currentToken(store, id);
+
+        expect(await store.getSecretValues(id)).toEqual({ v: "C" });
+        expect(await store.getSecretValues(id, { version: "latest" })).toEqual({ v: "C" });
+        expect(await store.getSecretValues(id, { version: tokenC })).toEqual({ v: "C" });
+        const versions = await versionsOf(store, id);
+        const listedA = versions.find((version) => version.token === tokenA);
+        if (keep >= 2) {
+          expect(await store.getSecretValues(id, { version: "previous" })).toEqual({ v: "B" });
+          expect(await store.getSecretValues(id, { version: tokenB })).toEqual({ v: "B" });
+          expect(versions.find((version) => version.token === tokenB)?.readable).toBe(true);
+        } else {
+          const error = await expectCode(store.getSecretValues(id, { version: "previous" }), "E_SECRET_NOT_FOUND");
+          expect(error.message).toMatch(/previous|version/);
+          await expectCode(store.getSecretValues(id, { version: tokenB }), "E_SECRET_NOT_FOUND");
+        }
+        if (keep >= 3) {
+          expect(await store.getSecretValues(id, { version: tokenA })).toEqual({ v: "A" });
+        } else {
+          // Pruned: unreadable, and listed (if at all) as unreadable.
+          const error = await expectCode(store.getSecretValues(id, { version: tokenA }), "E_SECRET_NOT_FOUND");
+          expect(error.message).toMatch(/version/);
+          if (listedA !== undefined) expect(listedA.readable).toBe(false);
+        }
+
+        if (keep < 2) {
+          await expectCode(store.rollbackSecretValues(id), "E_SECRET_NOT_FOUND");
+          expect(await store.getSecretValues(id)).toEqual({ v: "C" });
+          return;
+        }
+        await store.rollbackSecretValues(id);
+        expect(await store.getSecretValues(id)).toEqual({ v: "B" });
+        expect(await store.getSecretValues(id, { version: "previous" })).toEqual({ v: "C" });
+        expect(await currentToken(store, id), "a rollback makes a new version").not.toBe(tokenB);
+        // A rollback is undone by another.
+        await store.rollbackSecretValues(id);
+        expect(await store.getSecretValues(id)).toEqual({ v: "C" });
+        expect(await store.getSecretValues(id, { version: "previous" })).toEqual({ v: "B" });
+      });
+
+      it("deletes every version; a new store of the id starts a fresh history", { timeout }, async () => {
+        const store = await openStore();
+        const id = randomUUID();
+        await store.storeSecretValues(id, { generation: "1", v: "A" });
+        const tokens = [await currentToken(store, id)];
+        await store.updateSecretValues(id, { generation: "1", v: "B" });
+        tokens.push(await currentToken(store, id));
+        await store.deleteSecretValues(id);
+        for (const version of [...tokens, "previous"]) {
+          await expectCode(store.getSecretValues(id, { version }), "E_SECRET_NOT_FOUND");
+        }
+        await expectCode(store.listSecretVersions(id), "E_SECRET_NOT_FOUND");
+        await expectCode(store.rollbackSecretValues(id), "E_SECRET_NOT_FOUND");
+
+        await store.storeSecretValues(id, { generation: "2" });
+        const fresh = await versionsOf(store, id);
+        expect(fresh.filter((version) => version.readable)).toHaveLength(1);
+        await expectCode(store.getSecretValues(id, { version: "previous" }), "E_SECRET_NOT_FOUND");
+        for (const token of tokens) {
+          // The old secret's tokens never read the new one's versions.
+          const error = await expectCode(store.getSecretValues(id, { version: token }), "E_SECRET_NOT_FOUND");
+          expect(error.message).toMatch(/version|not found/);
+        }
+        expect(await store.getSecretValues(id)).toEqual({ generation: "2" });
+        await store.updateSecretValues(id, { generation: "2", v: "B" });
+        for (const token of tokens)
+          await expectCode(store.getSecretValues(id, { version: token }), "E_SECRET_NOT_FOUND");
+      });
+
+      it("refuses a version that cannot be one of this provider's before any request", { timeout }, async () => {
+        const { store, calls } = await openSpiedStore();
+        const id = randomUUID();
+        const garbage = [
+          "",
+          "x".repeat(MAX_VERSION_TOKEN_LENGTH + 1),
+          "not a token",
+          "../../etc/passwd",
+          "previous ",
+          "LATEST",
+          "1.2.3/4",
+          "\u0000",
+        ];
+        for (const version of garbage) {
+          const error = await expectCode(store.getSecretValues(id, { version }), "E_INVALID_VERSION");
+          expect((error as SecretStoreError & { field?: string }).field).toBe("version");
+        }
+        await expectCode(store.getSecretValues(id, { version: 7 as unknown as string }), "E_INVALID_VERSION");
+        expect(calls, "no adapter call for a refused version").toEqual([]);
+        // A version of the right shape goes to the provider, and a missing secret is not found.
+        await store.storeSecretValues(id, { a: "1" });
+        const token = await currentToken(store, id);
+        calls.length = 0;
+        await expectCode(store.getSecretValues(randomUUID(), { version: token }), "E_SECRET_NOT_FOUND");
+        await expectCode(store.getSecretValues(randomUUID(), { version: "previous" }), "E_SECRET_NOT_FOUND");
+        expect(calls).toEqual(["getSecretValues", "getSecretValues"]);
+      });
+
+      it("lists versions newest first with exactly one current; a missing id is not found", { timeout }, async () => {
+        const store = await openStore();
+        const id = randomUUID();
+        await expectCode(store.listSecretVersions(id), "E_SECRET_NOT_FOUND");
+        await expectCode(store.listSecretVersions("not-a-uuid"), "E_INVALID_SECRET_ID");
+        await store.storeSecretValues(id, { n: "0" });
+        const tokens = [await currentToken(store, id)];
+        for (let n = 1; n <= keep + 1; n += 1) {
+          await store.updateSecretValues(id, { n: String(n) });
+          tokens.unshift(await currentToken(store, id));
+        }
+        const versions = await versionsOf(store, id);
+        // The kept ones, newest first, in the order they were made.
+        const readable = versions.filter((version) => version.readable).map((version) => version.token);
+        expect(readable).toEqual(tokens.slice(0, keep));
+        for (const [index, token] of tokens.entries()) {
+          const read = store.getSecretValues(id, { version: token });
+          if (index < keep) expect(await read).toEqual({ n: String(keep + 1 - index) });
+          else await expectCode(read, "E_SECRET_NOT_FOUND");
+        }
+        // What the caller does to the list changes nothing the store holds.
+        (versions[0] as { token: string }).token = "changed";
+        expect((await versionsOf(store, id))[0]?.token).toBe(tokens[0]);
+      });
+
+      it("reads a version past the read cache: a previous is never stale", { timeout }, async () => {
+        const store = await openStore();
+        const id = randomUUID();
+        await store.storeSecretValues(id, { v: "1" });
+        expect(await store.getSecretValues(id)).toEqual({ v: "1" });
+        for (const next of ["2", "3", "4"]) {
+          await store.updateSecretValues(id, { v: next });
+          const previous = store.getSecretValues(id, { version: "previous" });
+          if (keep >= 2) expect(await previous).toEqual({ v: String(Number(next) - 1) });
+          else await expectCode(previous, "E_SECRET_NOT_FOUND");
+          expect(await store.getSecretValues(id)).toEqual({ v: next });
+        }
+        if (keep >= 2) {
+          await store.rollbackSecretValues(id);
+          expect(await store.getSecretValues(id)).toEqual({ v: "3" });
+          expect(await store.getSecretValues(id, { version: "previous" })).toEqual({ v: "4" });
+        }
+      });
+    }
 
     if (cache) {
       it("serves copies from the cache and sees its own writes at once", { timeout }, async () => {
