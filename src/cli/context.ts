@@ -16,7 +16,7 @@ export interface CliIo {
   /** Reads all of standard input, for `--from-json -`. */
   readonly readStdin: () => Promise<string>;
   readonly env: NodeJS.ProcessEnv;
-  /** Whether stdout is a terminal: `get --key` then ends its output with a newline. */
+  /** Whether stdout is a terminal: `get --key` then ends its output with a newline, and `versions` prints a table. */
   readonly stdoutIsTty?: boolean;
   /** The terminal behind stderr, for the progress bar of backup, restore and migrate; plain lines without it. */
   readonly progressStream?: NodeJS.WriteStream | undefined;

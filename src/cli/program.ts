@@ -32,9 +32,11 @@ import { registerGet } from "./verbs/get.js";
 import { registerList } from "./verbs/list.js";
 import { registerMigrate } from "./verbs/migrate.js";
 import { registerRestore } from "./verbs/restore.js";
+import { registerRollback } from "./verbs/rollback.js";
 import { registerRun } from "./verbs/run.js";
 import { registerStore } from "./verbs/store.js";
 import { registerUpdate } from "./verbs/update.js";
+import { registerVersions } from "./verbs/versions.js";
 
 export { type CliIo, EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_NOT_FOUND, EXIT_OK } from "./context.js";
 
@@ -44,6 +46,8 @@ const VERBS: readonly ((context: CliContext) => void)[] = [
   registerGet,
   registerUpdate,
   registerDelete,
+  registerVersions,
+  registerRollback,
   registerList,
   registerExport,
   registerRun,
@@ -56,6 +60,7 @@ const BAD_INPUT_CODES: ReadonlySet<SecretStoreErrorCode> = new Set([
   "E_INVALID_SECRET_ID",
   "E_INVALID_SECRET_VALUES",
   "E_SECRET_TOO_LARGE",
+  "E_INVALID_VERSION",
   "E_CONFIG",
   "E_SECRET_EXISTS",
 ]);
