@@ -6,7 +6,7 @@ import { BackupAdapter, type BackupEvent } from "./backup-adapter.js";
 import type { CallOptions, ReadOptions, SecretsAdapter } from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { MAX_VERSION_TOKEN_LENGTH } from "./kit/version-token.js";
-import { NO_OPTIONS } from "./legacy-adapter.js";
+import { adapterProblems, NO_OPTIONS } from "./legacy-adapter.js";
 import { SecretStore } from "./secret-store.js";
 import { testSecretsAdapter } from "./testing/index.js";
 
@@ -139,6 +139,20 @@ describe("SecretStore versions", () => {
     // A batch read is of the latest.
     const many = await store.getManySecretValues([id]);
     expect(many.get(id)).toEqual({ values: { v: "A" } });
+  });
+
+  it("takes capabilities.versions as a promise of listSecretVersions and isVersionToken", () => {
+    const methods = {
+      storeSecretValues: async () => undefined,
+      getSecretValues: async () => ({ values: {} }),
+      updateSecretValues: async () => undefined,
+      deleteSecretValues: async () => undefined,
+    };
+    expect(adapterProblems({ ...methods, capabilities: { versions: true } })).toEqual([
+      "listSecretVersions (capabilities.versions is true)",
+      "isVersionToken (capabilities.versions is true)",
+    ]);
+    expect(adapterProblems(new MemoryAdapter({ maxValueBytes: 65_536 }))).toEqual([]);
   });
 
   it("lists versions as fresh objects: changing them changes nothing", async () => {
