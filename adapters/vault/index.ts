@@ -81,6 +81,28 @@
  * token may not LIST it (403), the same once the LIST of the metadata is allowed. Vault 1.14.8's
  * answer, and the requests list then sends, are checked in integration-tests/servers/vault/hashicorp.test.ts.
  *
+ * Versions through omnisecret (issue 23). Each update is a new KV v2 version, numbered by Vault;
+ * the latest `keepVersions` of the current secret are readable through omnisecret, and Vault
+ * removes older ones at its `max_versions` (the larger of the secret's and the mount's, so a mount
+ * keeping more keeps them readable in Vault itself, never through omnisecret). Requests:
+ * listSecretVersions 2 (the latest version and the metadata, in parallel); a get of "previous" or
+ * of a token 2 as well, plus the read of that version (`GET <mount>/data/<path>?version=N`) unless
+ * it is the latest; a token of another shape is refused before any request. get, store, update,
+ * delete and list send what they sent before, whatever `keepVersions` is.
+ *
+ * A token is `<incarnation>.<N>`, N the version number, the incarnation the metadata's
+ * `created_time`. That time alone does not name the secret: a delete leaves the metadata (the
+ * tombstone above), so a secret stored again over it keeps the deleted one's `created_time` and
+ * continues its numbers. What starts a secret is its stored-over mark (written before its first
+ * version, returned with every read of the data): the versions of the current secret are those
+ * above it, and everything at or below it (the deleted secrets' versions, their tombstones) is an
+ * earlier secret's, never listed, and a token of it is not found. Numbers never restart while the
+ * metadata lives, so an old token's N is always at or below the mark. Only a DELETE of the
+ * metadata outside omnisecret restarts them; then `created_time` differs, except that OpenBao 2.x
+ * gives it in whole seconds: metadata deleted and made again within the same second is not told
+ * apart from the old (an old token of version N could read the new secret's version N).
+ * A version whose latest read finds a tombstone not destroyed is a deleted secret: not found, as get.
+ *
  * Every operation is bounded by `operationTimeoutMs`, each request by `requestTimeoutMs`.
  */
 import type { Agent as HttpsAgent } from "node:https";
@@ -92,9 +114,12 @@ import {
   checkStoredValues,
   type Deadline,
   DeadlineBoundAdapter,
+  InvalidVersionError,
+  incarnationOf,
   isCanonicalSecretId,
   Ownership,
   ProviderUnavailableError,
+  parseVersionToken,
   RequestRunner,
   SecretAlreadyExistsError,
   SecretChangedError,
@@ -103,8 +128,10 @@ import {
   SecretStoreError,
   type SecretsAdapter,
   type SecretValues,
+  type SecretVersion,
   trustedCas,
   trustingAgent,
+  versionToken,
 } from "../../src/kit/index.js";
 import { AppRoleSession } from "./approle.js";
 import {
@@ -125,8 +152,10 @@ const debug = debuglog("omnisecret");
 
 /** What KV v2 says of a secret at `<mount>/metadata/<path>`. */
 interface SecretMetadata {
+  /** When the metadata was made: the path's life, which omnisecret's deletes do not end (see "Versions through omnisecret"). */
+  created_time?: string;
   current_version: number;
-  versions: Record<string, { deletion_time: string; destroyed: boolean }>;
+  versions: Record<string, { created_time?: string; deletion_time: string; destroyed: boolean }>;
   max_versions?: number;
   custom_metadata?: CustomMetadata;
 }
@@ -168,6 +197,21 @@ const UPDATE_CONFLICT_ATTEMPTS = 5;
  * read version v and finds this mark above v knows its secret was deleted meanwhile.
  */
 const STORED_OVER_MARK = "omnisecret-stored-over-version";
+
+/** The native part of a version token: a KV v2 version number. */
+const VERSION_NUMBER = /^[1-9][0-9]{0,14}$/;
+
+/**
+ * What listSecretVersions and a versioned get read first: the latest version (live, this owner's),
+ * the incarnation part of the tokens, and the versions of this secret (not of one deleted before it).
+ */
+interface History {
+  readonly latest: LatestVersion;
+  readonly incarnation: string;
+  /** The first version of this secret: the one after its stored-over mark (1 when it never was stored over one). */
+  readonly first: number;
+  readonly versions: SecretMetadata["versions"];
+}
 
 /** The data of a deleted secret's last version; its empty key is one the facade never lets a caller store. */
 const TOMBSTONE: SecretValues = Object.freeze({ "": "omnisecret:deleted" });
@@ -226,7 +270,12 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     super(options);
     this.#options = options;
     this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
-    this.capabilities = { maxValueBytes: options.maxValueBytes, conditionalDelete: true, list: true };
+    this.capabilities = {
+      maxValueBytes: options.maxValueBytes,
+      conditionalDelete: true,
+      list: true,
+      versions: true,
+    };
     // The options type describes an injected client structurally, so it compiles without node-vault.
     const made = options.client
       ? { client: options.client as nodeVault.client, agent: undefined }
@@ -298,10 +347,136 @@ export class VaultAdapter extends DeadlineBoundAdapter {
     }
   }
 
-  protected override async readValues(id: string, deadline: Deadline): Promise<SecretValues> {
+  protected override async readValues(id: string, deadline: Deadline, version?: string): Promise<SecretValues> {
+    if (version !== undefined) return this.#readVersion(deadline, id, version);
     const latest = await this.#latest(deadline, id);
     if (!latest) throw new SecretNotFoundError(id, { provider: PROVIDER });
     return checkStoredValues(latest.values, id, PROVIDER);
+  }
+
+  /** A token's shape: `<incarnation>.<KV v2 version number>`. */
+  isVersionToken(token: string): boolean {
+    return parseVersionToken(token, VERSION_NUMBER) !== undefined;
+  }
+
+  /**
+   * This secret's versions that Vault still lists, newest first: those of earlier secrets of the
+   * same id (at or below the stored-over mark, tombstones among them) left out; readable only the
+   * latest `keepVersions`, and of those the ones neither deleted nor destroyed in Vault.
+   */
+  protected override async listVersions(id: string, deadline: Deadline): Promise<readonly SecretVersion[]> {
+    const history = await this.#history(deadline, id);
+    const current = history.latest.version;
+    const listed: { number: number; version: SecretVersion }[] = [];
+    for (const [key, state] of Object.entries(history.versions ?? {})) {
+      const number = Number(key);
+      // Numbers above the latest read were written since it: not yet this history's.
+      if (!Number.isSafeInteger(number) || number < history.first || number > current) continue;
+      const createdAt = new Date(state.created_time ?? Number.NaN);
+      listed.push({
+        number,
+        version: {
+          token: versionToken(history.incarnation, number),
+          createdAt,
+          current: number === current,
+          readable: number > current - this.#options.keepVersions && !versionIsGone(state),
+        },
+      });
+    }
+    return listed.sort((a, b) => b.number - a.number).map((entry) => entry.version);
+  }
+
+  /**
+   * Reads `"previous"` (the version before the latest) or a token's version. Refused as not found:
+   * a version of an earlier secret of this id (another incarnation, or at or below the stored-over
+   * mark), one beyond the latest `keepVersions` (Vault may keep more, see the opening comment),
+   * and one deleted or destroyed in Vault.
+   */
+  async #readVersion(deadline: Deadline, id: string, selector: string): Promise<SecretValues> {
+    const token = selector === "previous" ? undefined : parseVersionToken(selector, VERSION_NUMBER);
+    if (selector !== "previous" && !token) {
+      throw new InvalidVersionError(id, "is not a Vault version token", { provider: PROVIDER });
+    }
+    const history = await this.#history(deadline, id);
+    const current = history.latest.version;
+    const keep = this.#options.keepVersions;
+    let number: number;
+    if (token === undefined) {
+      number = current - 1;
+      if (number < history.first) throw this.#versionNotFound(id, `secret ${id} has no previous version`);
+      if (number <= current - keep) {
+        throw this.#versionNotFound(id, `the previous version of secret ${id} is not kept (keepVersions is ${keep})`);
+      }
+    } else {
+      number = Number(token.native);
+      if (token.incarnation !== history.incarnation || number < history.first || number > current) {
+        throw this.#versionNotFound(
+          id,
+          `version ${selector} of secret ${id} is gone: it belonged to a secret deleted since`,
+        );
+      }
+      if (number <= current - keep) {
+        throw this.#versionNotFound(
+          id,
+          `version ${selector} of secret ${id} was pruned: keepVersions ${keep} keeps the latest ${keep}`,
+        );
+      }
+    }
+    if (number === current) return checkStoredValues(history.latest.values, id, PROVIDER);
+    let body: { data?: { data?: unknown; metadata?: { version?: number } } } | undefined;
+    try {
+      body = (await this.#request(deadline, () =>
+        this.#client.read(`${this.#dataPath(id)}?version=${number}`),
+      )) as typeof body;
+    } catch (error) {
+      if (!(error instanceof VaultRequestError && error.statusCode === 404)) throw this.#map(error, id);
+    }
+    const data = body?.data?.data;
+    // 404 (or no data): deleted or destroyed in Vault, or pruned by its max_versions meanwhile.
+    if (typeof data !== "object" || data === null || isTombstone(data) || body?.data?.metadata?.version !== number) {
+      const which = selector === "previous" ? "the previous version" : `version ${selector}`;
+      throw this.#versionNotFound(id, `${which} of secret ${id} is gone: deleted or destroyed in Vault`);
+    }
+    return checkStoredValues(data as Record<string, unknown>, id, PROVIDER);
+  }
+
+  /**
+   * The latest version and the metadata, read together (2 requests). The latest read tells a
+   * tombstone not destroyed (a deleted secret) and another owner's secret, as get does, and gives
+   * the stored-over mark; the metadata gives the incarnation (its `created_time`) and the versions.
+   */
+  async #history(deadline: Deadline, id: string): Promise<History> {
+    const [latest, read] = await Promise.all([this.#latest(deadline, id), this.#readMetadata(deadline, id)]);
+    let metadata = read;
+    // Read before a write the latest read saw: read again, so the latest is among the versions.
+    if (latest && metadata && metadata.current_version < latest.version)
+      metadata = await this.#readMetadata(deadline, id);
+    const created = Date.parse(metadata?.created_time ?? "");
+    if (!latest || !metadata || Number.isNaN(created)) throw new SecretNotFoundError(id, { provider: PROVIDER });
+    const storedOver = Number(latest.customMetadata?.[STORED_OVER_MARK] ?? 0);
+    return {
+      latest,
+      incarnation: incarnationOf(created),
+      first: (Number.isSafeInteger(storedOver) && storedOver > 0 ? storedOver : 0) + 1,
+      versions: metadata.versions ?? {},
+    };
+  }
+
+  /** The secret's metadata, or undefined when there is none (404). */
+  async #readMetadata(deadline: Deadline, id: string): Promise<SecretMetadata | undefined> {
+    try {
+      const body = (await this.#request(deadline, () => this.#client.read(this.#metadataPath(id)))) as {
+        data?: SecretMetadata;
+      };
+      return body?.data;
+    } catch (error) {
+      if (error instanceof VaultRequestError && error.statusCode === 404) return undefined;
+      throw this.#map(error, id);
+    }
+  }
+
+  #versionNotFound(id: string, message: string): SecretNotFoundError {
+    return new SecretNotFoundError(id, { provider: PROVIDER, message });
   }
 
   protected override async updateValues(
@@ -789,9 +964,13 @@ export class VaultAdapter extends DeadlineBoundAdapter {
 
 function latestVersionIsGone(metadata: SecretMetadata): boolean {
   const latest = metadata.versions?.[String(metadata.current_version)];
-  if (!latest) return true;
-  if (latest.destroyed) return true;
-  return latest.deletion_time !== "" && Date.parse(latest.deletion_time) <= Date.now();
+  return !latest || versionIsGone(latest);
+}
+
+/** Destroyed, or deleted (a `deletion_time` passed): reads of it answer 404. */
+function versionIsGone(state: { deletion_time: string; destroyed: boolean }): boolean {
+  if (state.destroyed) return true;
+  return state.deletion_time !== "" && Date.parse(state.deletion_time) <= Date.now();
 }
 
 /**
