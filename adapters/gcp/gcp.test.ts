@@ -624,6 +624,37 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
       expect(await read(adapter, id, fresh)).toEqual({ v: "new" });
     });
 
+    it("\"previous\" read while the secret is deleted and stored again is the new secret's, never the old one's", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake, { keepVersions: 2 });
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "old 1" });
+      await store.updateSecretValues(id, { v: "old 2" });
+      // The list and the access read the old secret; it is replaced before the GetSecret.
+      const access = fake.accessSecretVersion.bind(fake);
+      fake.accessSecretVersion = async (request) => {
+        fake.accessSecretVersion = access;
+        const answer = await access(request);
+        await store.deleteSecretValues(id);
+        await store.storeSecretValues(id, { v: "new 1" });
+        await store.updateSecretValues(id, { v: "new 2" });
+        return answer;
+      };
+      expect(await read(adapter, id, "previous")).toEqual({ v: "new 1" });
+    });
+
+    it("a server without ListSecretVersions: previous and listSecretVersions are E_NOT_SUPPORTED", async () => {
+      const fake = new FakeSecretManager();
+      fake.hooks.listSecretVersions = () =>
+        Promise.reject(grpcError(Status.UNIMPLEMENTED, "ListSecretVersions is not implemented in mock"));
+      const { adapter, store } = storeOn(fake, { keepVersions: 2 });
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "A" });
+      await store.updateSecretValues(id, { v: "B" });
+      await expect(read(adapter, id, "previous")).rejects.toMatchObject({ code: "E_NOT_SUPPORTED", provider: "gcp" });
+      await expect(adapter.listSecretVersions(id)).rejects.toMatchObject({ code: "E_NOT_SUPPORTED" });
+    });
+
     it("shapes of tokens: a version number after the incarnation, nothing else", () => {
       const adapter = adapterOn(new FakeSecretManager());
       expect(adapter.isVersionToken("mabc123.1")).toBe(true);

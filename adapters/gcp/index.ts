@@ -50,6 +50,7 @@ import {
   incarnationOf,
   isSecretStoreError,
   MANAGED_BY_VALUE,
+  OperationNotSupportedError,
   Ownership,
   PermissionDeniedError,
   ProviderUnavailableError,
@@ -660,13 +661,7 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     const keep = this.#options.keepVersions;
     const none = `secret ${id} has no previous version within keepVersions (${keep})`;
     for (let attempt = 1; ; attempt += 1) {
-      const [versions] = await this.#send(
-        deadline,
-        id,
-        (options) =>
-          this.#client.listSecretVersions({ parent: name, pageSize: keep }, { ...options, autoPaginate: false }),
-        "idempotent",
-      );
+      const [versions] = await this.#listVersionsPage(id, { parent: name, pageSize: keep }, deadline);
       const numbered = (versions ?? [])
         .map((version) => ({ version, number: versionNumber(version) ?? 0 }))
         .filter(({ number }) => number > 0)
@@ -718,20 +713,40 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     let pageToken: string | undefined;
     do {
       const token = pageToken;
-      const [versions, , response] = await this.#send(
-        deadline,
+      const [versions, , response] = await this.#listVersionsPage(
         id,
-        (options) =>
-          this.#client.listSecretVersions(
-            { parent, pageSize: this.#options.listPageSize, ...(token ? { pageToken: token } : {}) },
-            { ...options, autoPaginate: false },
-          ),
-        "idempotent",
+        { parent, pageSize: this.#options.listPageSize, ...(token ? { pageToken: token } : {}) },
+        deadline,
       );
       all.push(...(versions ?? []));
       pageToken = response?.nextPageToken || undefined;
     } while (pageToken);
     return all;
+  }
+
+  /**
+   * One ListSecretVersions page. A server without it (the emulator the integration tests run
+   * answers UNIMPLEMENTED) cannot tell "previous" or list versions: E_NOT_SUPPORTED.
+   */
+  async #listVersionsPage(
+    id: string,
+    request: protos.google.cloud.secretmanager.v1.IListSecretVersionsRequest,
+    deadline: Deadline,
+  ) {
+    try {
+      return await this.#send(
+        deadline,
+        id,
+        (options) => this.#client.listSecretVersions(request, { ...options, autoPaginate: false }),
+        "idempotent",
+      );
+    } catch (error) {
+      if (grpcCode(error) !== Status.UNIMPLEMENTED) throw error;
+      throw new OperationNotSupportedError("versions on this server (it answers UNIMPLEMENTED to ListSecretVersions)", {
+        provider: PROVIDER,
+        cause: error,
+      });
+    }
   }
 
   /** GetSecret (its labels checked in strict mode): the secret's createTime, in milliseconds and as a token's incarnation. */
