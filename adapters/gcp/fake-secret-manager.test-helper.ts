@@ -5,7 +5,9 @@
  * answers UNIMPLEMENTED for Destroy/DisableSecretVersion and UpdateSecret), paging (the emulator
  * pages in random order) and checksums (it neither checks nor returns them). `latest` is the most
  * recently created version, whatever its state, as Google documents it (the emulator takes the
- * highest enabled one instead).
+ * highest enabled one instead). ListSecretVersions answers newest first, destroyed versions
+ * included, as Google documents it (the emulator answers UNIMPLEMENTED), so versioned reads are
+ * proven here.
  */
 import { randomUUID } from "node:crypto";
 import type { SecretManagerServiceClient } from "@google-cloud/secret-manager";
@@ -19,6 +21,7 @@ import { type GcpOptions, gcpOptionsSchema } from "./options.js";
 type Labels = Record<string, string>;
 interface FakeVersion {
   state: "ENABLED" | "DISABLED" | "DESTROYED";
+  createTime: { seconds: string; nanos: number };
   data?: Buffer;
   crc?: number;
 }
@@ -106,8 +109,9 @@ export class FakeSecretManager {
         throw grpcError(Status.INVALID_ARGUMENT, "Checksum mismatch");
       }
       const number = secret.next++;
-      secret.versions.set(number, { state: "ENABLED", data: Buffer.from(data), crc: crc32c(data) });
-      return [{ name: `${request.parent}/versions/${number}`, state: "ENABLED" }, undefined, undefined];
+      const createTime = { seconds: String(++this.#clock), nanos: 0 };
+      secret.versions.set(number, { state: "ENABLED", createTime, data: Buffer.from(data), crc: crc32c(data) });
+      return [{ name: `${request.parent}/versions/${number}`, createTime, state: "ENABLED" }, undefined, undefined];
     });
   }
 
@@ -122,8 +126,27 @@ export class FakeSecretManager {
   getSecretVersion(request: { name: string }) {
     return this.#call("getSecretVersion", request, () => {
       const { number, version } = this.#version(request.name);
-      const secretName = request.name.split("/versions/")[0];
-      return [{ name: `${secretName}/versions/${number}`, state: version.state }, undefined, undefined];
+      const secretName = request.name.split("/versions/")[0] as string;
+      return [this.#versionView(secretName, number, version), undefined, undefined];
+    });
+  }
+
+  #versionView(secretName: string, number: number, version: FakeVersion) {
+    return { name: `${secretName}/versions/${number}`, createTime: { ...version.createTime }, state: version.state };
+  }
+
+  /** Newest first (by createTime, as Google sorts them), destroyed versions included; the filter is ignored. */
+  listSecretVersions(request: { parent: string; pageSize?: number; pageToken?: string; filter?: string }) {
+    return this.#call("listSecretVersions", request, () => {
+      const secret = this.#secret(request.parent);
+      const all = [...secret.versions.entries()]
+        .sort(([a], [b]) => b - a)
+        .map(([number, version]) => this.#versionView(request.parent, number, version));
+      const start = Number(request.pageToken ?? 0);
+      const end = start + (request.pageSize || 25_000);
+      const page = all.slice(start, end);
+      const nextPageToken = end < all.length ? String(end) : "";
+      return [page, null, { versions: page, nextPageToken, totalSize: all.length }];
     });
   }
 

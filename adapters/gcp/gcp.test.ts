@@ -476,6 +476,210 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
     }
   });
 
+  describe("versions (proven here only: the emulator answers UNIMPLEMENTED to ListSecretVersions)", () => {
+    /** The values a versioned get of the adapter reads. */
+    async function read(adapter: ReturnType<typeof adapterOn>, id: string, version: string) {
+      return (await adapter.getSecretValues(id, { version })).values;
+    }
+
+    for (const verifyOwnership of [false, true]) {
+      it(`keepVersions 2: store A, update B, update C, then a rollback${verifyOwnership ? " (verifyOwnership)" : ""}`, async () => {
+        const fake = new FakeSecretManager();
+        const { adapter, store } = storeOn(fake, { keepVersions: 2, verifyOwnership });
+        const id = randomUUID();
+        await store.storeSecretValues(id, { v: "A" });
+        await store.updateSecretValues(id, { v: "B" });
+        await store.updateSecretValues(id, { v: "C" });
+        expect(await read(adapter, id, "latest")).toEqual({ v: "C" });
+        expect(await read(adapter, id, "previous")).toEqual({ v: "B" });
+        const versions = await adapter.listSecretVersions(id);
+        expect(versions.map(({ current, readable }) => ({ current, readable }))).toEqual([
+          { current: true, readable: true },
+          { current: false, readable: true },
+          { current: false, readable: false },
+        ]);
+        const [c, b, a] = versions.map((version) => version.token) as [string, string, string];
+        expect(versions.every((version) => adapter.isVersionToken(version.token))).toBe(true);
+        expect(versions[0]?.createdAt.getTime()).toBeGreaterThan(versions[2]?.createdAt.getTime() ?? Infinity);
+        expect(await read(adapter, id, c)).toEqual({ v: "C" });
+        expect(await read(adapter, id, b)).toEqual({ v: "B" });
+        const gone = await read(adapter, id, a).catch((e: unknown) => e);
+        expect(gone).toMatchObject({ code: "E_SECRET_NOT_FOUND", secretId: id });
+        expect((gone as Error).message).toContain("gone");
+        expect(fake.states(adapter.nameOf(id))).toEqual(["DESTROYED", "ENABLED", "ENABLED"]);
+
+        // The rollback the facade makes: read "previous", write it as a new version.
+        await store.updateSecretValues(id, await read(adapter, id, "previous"));
+        expect(await read(adapter, id, "latest")).toEqual({ v: "B" });
+        expect(await read(adapter, id, "previous")).toEqual({ v: "C" });
+        expect(await read(adapter, id, c)).toEqual({ v: "C" });
+        await expect(read(adapter, id, b)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      });
+    }
+
+    it("the requests of each versioned operation", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake, { keepVersions: 2 }, "counted");
+      const strict = adapterOn(fake, { keepVersions: 2, verifyOwnership: true }, "counted");
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "A" });
+      await store.updateSecretValues(id, { v: "B" });
+      const sent = async (body: () => Promise<unknown>) => {
+        const before = fake.calls.length;
+        await body();
+        return fake.calls.slice(before).map((call) => call.method);
+      };
+      const [token] = (await adapter.listSecretVersions(id)).map((version) => version.token) as [string];
+      expect(await sent(() => adapter.listSecretVersions(id))).toEqual(["listSecretVersions", "getSecret"]);
+      expect(await sent(() => adapter.getSecretValues(id, { version: token }))).toEqual([
+        "accessSecretVersion",
+        "getSecret",
+      ]);
+      expect(await sent(() => adapter.getSecretValues(id, { version: "previous" }))).toEqual([
+        "listSecretVersions",
+        "accessSecretVersion",
+        "getSecret",
+      ]);
+      expect(fake.calls.at(-3)?.request).toMatchObject({ parent: adapter.nameOf(id), pageSize: 2 });
+      expect(await sent(() => strict.getSecretValues(id, { version: token }))).toEqual([
+        "getSecret",
+        "accessSecretVersion",
+        "getSecret",
+      ]);
+      // keepVersions 1 (the default): no previous version, and nothing asked to learn it.
+      const one = adapterOn(fake, {}, "counted");
+      let error: unknown;
+      expect(
+        await sent(() => one.getSecretValues(id, { version: "previous" }).catch((e: unknown) => (error = e))),
+      ).toEqual([]);
+      expect(error).toMatchObject({ code: "E_SECRET_NOT_FOUND", secretId: id });
+      expect((error as Error).message).toContain("keepVersions is 1");
+    });
+
+    it("keepVersions 1: an update leaves no earlier version readable", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake);
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "A" });
+      const [first] = (await adapter.listSecretVersions(id)).map((version) => version.token) as [string];
+      expect(await read(adapter, id, first)).toEqual({ v: "A" });
+      await store.updateSecretValues(id, { v: "B" });
+      const versions = await adapter.listSecretVersions(id);
+      expect(versions.map(({ current, readable }) => [current, readable])).toEqual([
+        [true, true],
+        [false, false],
+      ]);
+      await expect(read(adapter, id, first)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await expect(read(adapter, id, "previous")).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    });
+
+    it("delete and store again: a fresh history, and an old token never reads the new secret's version", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake, { keepVersions: 2 });
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "old 1" });
+      await store.updateSecretValues(id, { v: "old 2" });
+      const old = (await adapter.listSecretVersions(id)).map((version) => version.token);
+      await store.deleteSecretValues(id);
+      await expect(adapter.listSecretVersions(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      for (const token of old)
+        await expect(read(adapter, id, token)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await store.storeSecretValues(id, { v: "new 1" });
+      await store.updateSecretValues(id, { v: "new 2" });
+      const fresh = (await adapter.listSecretVersions(id)).map((version) => version.token);
+      expect(fresh).toHaveLength(2);
+      // Same version numbers (1 and 2), another incarnation.
+      expect(fresh.map((token) => token.split(".")[1])).toEqual(old.map((token) => token.split(".")[1]));
+      expect(fresh).not.toEqual(old);
+      for (const token of old) {
+        const error = await read(adapter, id, token).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: "E_SECRET_NOT_FOUND", secretId: id });
+        expect((error as Error).message).toContain("gone");
+      }
+      expect(await read(adapter, id, fresh[1] as string)).toEqual({ v: "new 1" });
+      expect(await read(adapter, id, "previous")).toEqual({ v: "new 1" });
+    });
+
+    it("an old token never reads the new secret when a delete and a store land during the read", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake);
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "old" });
+      const [token] = (await adapter.listSecretVersions(id)).map((version) => version.token) as [string];
+      // The access reads the old secret's version 1, then the secret is deleted and stored again.
+      const access = fake.accessSecretVersion.bind(fake);
+      fake.accessSecretVersion = async (request) => {
+        fake.accessSecretVersion = access;
+        const answer = await access(request);
+        await store.deleteSecretValues(id);
+        await store.storeSecretValues(id, { v: "new" });
+        return answer;
+      };
+      // The value read was the token's, but the secret is not that incarnation any more: gone.
+      await expect(read(adapter, id, token)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      // And the other way round: the secret replaced before the access reads version 1 of the new one.
+      const [fresh] = (await adapter.listSecretVersions(id)).map((version) => version.token) as [string];
+      expect(fresh).not.toBe(token);
+      await expect(read(adapter, id, token)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      expect(await read(adapter, id, fresh)).toEqual({ v: "new" });
+    });
+
+    it("\"previous\" read while the secret is deleted and stored again is the new secret's, never the old one's", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake, { keepVersions: 2 });
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "old 1" });
+      await store.updateSecretValues(id, { v: "old 2" });
+      // The list and the access read the old secret; it is replaced before the GetSecret.
+      const access = fake.accessSecretVersion.bind(fake);
+      fake.accessSecretVersion = async (request) => {
+        fake.accessSecretVersion = access;
+        const answer = await access(request);
+        await store.deleteSecretValues(id);
+        await store.storeSecretValues(id, { v: "new 1" });
+        await store.updateSecretValues(id, { v: "new 2" });
+        return answer;
+      };
+      expect(await read(adapter, id, "previous")).toEqual({ v: "new 1" });
+    });
+
+    it("a server without ListSecretVersions: previous and listSecretVersions are E_NOT_SUPPORTED", async () => {
+      const fake = new FakeSecretManager();
+      fake.hooks.listSecretVersions = () =>
+        Promise.reject(grpcError(Status.UNIMPLEMENTED, "ListSecretVersions is not implemented in mock"));
+      const { adapter, store } = storeOn(fake, { keepVersions: 2 });
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "A" });
+      await store.updateSecretValues(id, { v: "B" });
+      await expect(read(adapter, id, "previous")).rejects.toMatchObject({ code: "E_NOT_SUPPORTED", provider: "gcp" });
+      await expect(adapter.listSecretVersions(id)).rejects.toMatchObject({ code: "E_NOT_SUPPORTED" });
+    });
+
+    it("shapes of tokens: a version number after the incarnation, nothing else", () => {
+      const adapter = adapterOn(new FakeSecretManager());
+      expect(adapter.isVersionToken("mabc123.1")).toBe(true);
+      expect(adapter.isVersionToken("mabc123.42")).toBe(true);
+      for (const bad of ["", "1", ".1", "mabc123.", "mabc123.0", "mabc123.01", "mabc123.latest", "a.1.2", "a.-1"]) {
+        expect(adapter.isVersionToken(bad)).toBe(false);
+      }
+      expect(adapter.isVersionToken(`${"a".repeat(200)}.1`)).toBe(false);
+    });
+
+    it("pruneAction disable: the disabled versions are listed, not readable", async () => {
+      const fake = new FakeSecretManager();
+      const { adapter, store } = storeOn(fake, { keepVersions: 2, pruneAction: "disable" });
+      const id = randomUUID();
+      await store.storeSecretValues(id, { v: "A" });
+      await store.updateSecretValues(id, { v: "B" });
+      await store.updateSecretValues(id, { v: "C" });
+      const versions = await adapter.listSecretVersions(id);
+      expect(versions.map((version) => version.readable)).toEqual([true, true, false]);
+      await expect(read(adapter, id, versions[2]?.token as string)).rejects.toMatchObject({
+        code: "E_SECRET_NOT_FOUND",
+      });
+    });
+  });
+
   it("verifyOwnership: deletes with the etag, and checks the labels again when the secret changed in between", async () => {
     const fake = new FakeSecretManager();
     const { adapter, store } = storeOn(fake, { verifyOwnership: true });

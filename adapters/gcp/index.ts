@@ -15,6 +15,19 @@
  * - delete 1: DeleteSecret by name: of racing deletes one wins, the others get NOT_FOUND.
  * - list: ListSecrets filtered on the name prefix `<prefix>-<owner>-`, one request per page.
  *
+ * Versions: an update adds version N and the `keepVersions` newest stay enabled (readable through
+ * omnisecret); older ones are pruned as above. A version token is `<incarnation>.<N>`, the
+ * incarnation being the secret's createTime, so after a delete and a new store (whose versions
+ * number from 1 again) an old token is not found. AccessSecretVersion's answer says nothing of
+ * the secret's createTime, so every versioned read ends with a GetSecret that checks it:
+ * - get of a token 2: AccessSecretVersion of `versions/N`, then GetSecret (its createTime is the
+ *   token's incarnation, or the version is gone).
+ * - get of "previous" 3: ListSecretVersions of one page of `keepVersions` (newest first), then
+ *   AccessSecretVersion of the newest enabled version below the latest within them, then
+ *   GetSecret (that version's createTime is not before the secret's). None with keepVersions 1.
+ * - listSecretVersions: ListSecretVersions (one request per page), then GetSecret.
+ * In strict mode a versioned get sends GetSecret first too, so no foreign value is ever accessed.
+ *
  * `verifyOwnership: true` sends GetSecret first and checks the labels, so a secret at one of the
  * owner's names without them is not found and never touched: get 2, update 2 (+1 to prune),
  * delete 2 (DeleteSecret with the etag GetSecret returned), list filtered on the labels too.
@@ -33,12 +46,16 @@ import {
   type AdapterContext,
   type Deadline,
   DeadlineBoundAdapter,
+  InvalidVersionError,
+  incarnationOf,
   isSecretStoreError,
   MANAGED_BY_VALUE,
+  OperationNotSupportedError,
   Ownership,
   PermissionDeniedError,
   ProviderUnavailableError,
   parseStoredValues,
+  parseVersionToken,
   RequestRunner,
   SecretAlreadyExistsError,
   SecretIntegrityError,
@@ -46,6 +63,8 @@ import {
   SecretStoreError,
   type SecretsAdapter,
   type SecretValues,
+  type SecretVersion,
+  versionToken,
 } from "../../src/kit/index.js";
 import { crc32c } from "./crc32c.js";
 import { describeCode, grpcCode, isRetryable, mapGcpError, PROVIDER, Status } from "./errors.js";
@@ -63,6 +82,8 @@ export type { GcpOptions } from "./options.js";
 
 type Secret = protos.google.cloud.secretmanager.v1.ISecret;
 type SecretPayload = protos.google.cloud.secretmanager.v1.ISecretPayload;
+type Version = protos.google.cloud.secretmanager.v1.ISecretVersion;
+type Timestamp = protos.google.protobuf.ITimestamp;
 
 export { MANAGED_BY_VALUE };
 export const MANAGED_BY_LABEL = "managed-by";
@@ -79,6 +100,11 @@ export const GCP_MAX_VALUE_BYTES = 65_536;
 const CREATE_ATTEMPTS = 3;
 /** Deletes tried (strict mode) while the secret's etag keeps changing under them. */
 const DELETE_ATTEMPTS = 3;
+/** Versioned reads and version lists tried while the secret keeps being replaced under them. */
+const REPLACED_ATTEMPTS = 3;
+
+/** The native part of a version token: a version number, as Secret Manager numbers them from 1. */
+const VERSION_NUMBER = /^[1-9]\d{0,14}$/;
 
 /**
  * How a request is retried: `idempotent` on RESOURCE_EXHAUSTED, UNAVAILABLE and
@@ -117,6 +143,13 @@ function versionNumber(version: { name?: string | null } | undefined): number | 
   return Number.isSafeInteger(number) && number > 0 ? number : undefined;
 }
 
+/** A timestamp in milliseconds (its seconds may be a string, a number or a Long), or undefined without one. */
+function millisOf(time: Timestamp | null | undefined): number | undefined {
+  if (!time || time.seconds === null || time.seconds === undefined) return undefined;
+  const seconds = Number(String(time.seconds));
+  return Number.isFinite(seconds) ? seconds * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : undefined;
+}
+
 /** Channel credentials without TLS, from the copy of grpc-js the SDK uses (grpc-js refuses another copy's). */
 function insecureChannelCredentials(): unknown {
   const sdkEntry = createRequire(import.meta.url).resolve("@google-cloud/secret-manager");
@@ -126,7 +159,7 @@ function insecureChannelCredentials(): unknown {
 
 export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
-  readonly capabilities: AdapterCapabilities = { maxValueBytes: GCP_MAX_VALUE_BYTES, list: true };
+  readonly capabilities: AdapterCapabilities = { maxValueBytes: GCP_MAX_VALUE_BYTES, list: true, versions: true };
   #client: SecretManagerServiceClient;
   #ready: Promise<void> | undefined;
   /** The setup has succeeded: requests go straight to the client, without waiting on `#ready` again. */
@@ -206,7 +239,8 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     }
   }
 
-  protected override async readValues(id: string, deadline: Deadline): Promise<SecretValues> {
+  protected override async readValues(id: string, deadline: Deadline, version?: string): Promise<SecretValues> {
+    if (version !== undefined) return this.#readVersion(id, version, deadline);
     const name = this.#options.verifyOwnership ? (await this.#getOwned(id, deadline)).name : this.nameOf(id);
     const [response] = await this.#send(
       deadline,
@@ -215,6 +249,43 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
       "idempotent",
     );
     return this.#decode(id, response.payload);
+  }
+
+  isVersionToken(token: string): boolean {
+    return parseVersionToken(token, VERSION_NUMBER) !== undefined;
+  }
+
+  /**
+   * The versions, newest first: ListSecretVersions (one request per page), then GetSecret, whose
+   * createTime is the incarnation in the tokens. A version created before that createTime belongs
+   * to a secret deleted since (the list ran before a delete and a new store): listed again.
+   */
+  protected override async listVersions(id: string, deadline: Deadline): Promise<readonly SecretVersion[]> {
+    for (let attempt = 1; ; attempt += 1) {
+      const versions = await this.#listVersions(id, deadline);
+      const { incarnation, createdAt } = await this.#incarnation(id, deadline);
+      const replaced = versions.some((version) => (millisOf(version.createTime) ?? createdAt) < createdAt);
+      if (replaced) {
+        if (attempt < REPLACED_ATTEMPTS) continue;
+        throw this.#keptReplacing(id);
+      }
+      // A secret without a version is half-made: get finds no value in it, so neither does this.
+      if (versions.length === 0) throw new SecretNotFoundError(id, { provider: PROVIDER });
+      const numbered = versions
+        .map((version) => ({ version, number: versionNumber(version) ?? 0 }))
+        .filter(({ number }) => number > 0)
+        .sort((a, b) => b.number - a.number);
+      const latest = numbered[0]?.number ?? 0;
+      return numbered.map(({ version, number }) => {
+        const enabled = version.state === "ENABLED";
+        return {
+          token: versionToken(incarnation, number),
+          createdAt: new Date(millisOf(version.createTime) ?? createdAt),
+          current: number === latest && enabled,
+          readable: enabled && this.#withinKept(number, latest),
+        };
+      });
+    }
   }
 
   protected override async updateValues(
@@ -546,6 +617,169 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
     if (mapped instanceof PermissionDeniedError) return new PermissionDeniedError(id, options);
     if (mapped instanceof ProviderUnavailableError) return new ProviderUnavailableError(id, options);
     return new SecretStoreError("E_UNKNOWN", message, { ...options, secretId: id });
+  }
+
+  /**
+   * A get of "previous" or of a token. Strict mode first checks the labels (GetSecret), so no
+   * value of a foreign secret is ever accessed. Each ends with GetSecret, whose createTime says
+   * which incarnation the value came from; AccessSecretVersion's answer carries none.
+   */
+  async #readVersion(id: string, version: string, deadline: Deadline): Promise<SecretValues> {
+    if (version === "previous" && this.#options.keepVersions < 2) {
+      throw this.#notFound(
+        id,
+        `secret ${id} has no previous version to read: keepVersions is 1, so only the latest is kept`,
+      );
+    }
+    const name = this.#options.verifyOwnership ? (await this.#getOwned(id, deadline)).name : this.nameOf(id);
+    if (version === "previous") return this.#readPrevious(id, name, deadline);
+    const token = parseVersionToken(version, VERSION_NUMBER);
+    if (!token) throw new InvalidVersionError(id, "is not a version token of gcp", { provider: PROVIDER });
+    const gone = `version ${version} of secret ${id} is gone: pruned beyond keepVersions, or the secret was deleted since`;
+    // The access first, the GetSecret after: a token names incarnation I, which existed before
+    // this read began, so the access read I or a later secret; GetSecret then finding I proves
+    // it was I (a delete and a new store in between would show a later createTime).
+    const payload = await this.#accessVersion(id, name, Number(token.native), gone, deadline);
+    let incarnation: string;
+    try {
+      ({ incarnation } = await this.#incarnation(id, deadline));
+    } catch (error) {
+      if (error instanceof SecretNotFoundError) throw this.#notFound(id, gone, error);
+      throw error;
+    }
+    if (incarnation !== token.incarnation) throw this.#notFound(id, gone);
+    return this.#decode(id, payload);
+  }
+
+  /**
+   * "previous": ListSecretVersions of the `keepVersions` newest (one page, newest first), the
+   * newest enabled one below the latest within them, AccessSecretVersion of it, then GetSecret:
+   * the version's createTime at or after the secret's proves the list, and so the access, read
+   * this secret and not one deleted since. (With keepVersions 1 there is none: no request.)
+   */
+  async #readPrevious(id: string, name: string, deadline: Deadline): Promise<SecretValues> {
+    const keep = this.#options.keepVersions;
+    const none = `secret ${id} has no previous version within keepVersions (${keep})`;
+    for (let attempt = 1; ; attempt += 1) {
+      const [versions] = await this.#listVersionsPage(id, { parent: name, pageSize: keep }, deadline);
+      const numbered = (versions ?? [])
+        .map((version) => ({ version, number: versionNumber(version) ?? 0 }))
+        .filter(({ number }) => number > 0)
+        .sort((a, b) => b.number - a.number);
+      const latest = numbered[0]?.number ?? 0;
+      if (latest === 0) throw new SecretNotFoundError(id, { provider: PROVIDER });
+      const previous = numbered.find(
+        ({ version, number }) => number < latest && version.state === "ENABLED" && this.#withinKept(number, latest),
+      );
+      if (!previous) throw this.#notFound(id, none);
+      const payload = await this.#accessVersion(id, name, previous.number, none, deadline);
+      const { createdAt } = await this.#incarnation(id, deadline);
+      if ((millisOf(previous.version.createTime) ?? createdAt) >= createdAt) return this.#decode(id, payload);
+      if (attempt >= REPLACED_ATTEMPTS) throw this.#keptReplacing(id);
+    }
+  }
+
+  /** Whether version `number` is among the `keepVersions` newest, `latest` being the newest. */
+  #withinKept(number: number, latest: number): boolean {
+    return number > latest - this.#options.keepVersions;
+  }
+
+  /** AccessSecretVersion of version `number`: its payload; a version gone (or disabled, or destroyed) is not found, saying `gone`. */
+  async #accessVersion(
+    id: string,
+    name: string,
+    number: number,
+    gone: string,
+    deadline: Deadline,
+  ): Promise<SecretPayload | null | undefined> {
+    try {
+      const [response] = await this.#rpc(
+        deadline,
+        (options) => this.#client.accessSecretVersion({ name: `${name}/versions/${number}` }, options),
+        "idempotent",
+      );
+      return response.payload;
+    } catch (error) {
+      const code = grpcCode(error);
+      if (code === Status.NOT_FOUND || code === Status.FAILED_PRECONDITION) throw this.#notFound(id, gone, error);
+      throw this.#map(error, id);
+    }
+  }
+
+  /** Every version of the secret (ListSecretVersions, one request per page); metadata only, no value. */
+  async #listVersions(id: string, deadline: Deadline): Promise<Version[]> {
+    const parent = this.nameOf(id);
+    const all: Version[] = [];
+    let pageToken: string | undefined;
+    do {
+      const token = pageToken;
+      const [versions, , response] = await this.#listVersionsPage(
+        id,
+        { parent, pageSize: this.#options.listPageSize, ...(token ? { pageToken: token } : {}) },
+        deadline,
+      );
+      all.push(...(versions ?? []));
+      pageToken = response?.nextPageToken || undefined;
+    } while (pageToken);
+    return all;
+  }
+
+  /**
+   * One ListSecretVersions page. A server without it (the emulator the integration tests run
+   * answers UNIMPLEMENTED) cannot tell "previous" or list versions: E_NOT_SUPPORTED.
+   */
+  async #listVersionsPage(
+    id: string,
+    request: protos.google.cloud.secretmanager.v1.IListSecretVersionsRequest,
+    deadline: Deadline,
+  ) {
+    try {
+      return await this.#send(
+        deadline,
+        id,
+        (options) => this.#client.listSecretVersions(request, { ...options, autoPaginate: false }),
+        "idempotent",
+      );
+    } catch (error) {
+      if (grpcCode(error) !== Status.UNIMPLEMENTED) throw error;
+      throw new OperationNotSupportedError("versions on this server (it answers UNIMPLEMENTED to ListSecretVersions)", {
+        provider: PROVIDER,
+        cause: error,
+      });
+    }
+  }
+
+  /** GetSecret (its labels checked in strict mode): the secret's createTime, in milliseconds and as a token's incarnation. */
+  async #incarnation(id: string, deadline: Deadline): Promise<{ incarnation: string; createdAt: number }> {
+    const secret = this.#options.verifyOwnership
+      ? await this.#getOwned(id, deadline)
+      : (
+          await this.#send(
+            deadline,
+            id,
+            (options) => this.#client.getSecret({ name: this.nameOf(id) }, options),
+            "idempotent",
+          )
+        )[0];
+    const createdAt = millisOf(secret.createTime);
+    if (createdAt === undefined) {
+      throw new SecretStoreError("E_UNKNOWN", `secret ${id} has no createTime, which its version tokens need`, {
+        provider: PROVIDER,
+        secretId: id,
+      });
+    }
+    return { incarnation: incarnationOf(createdAt), createdAt };
+  }
+
+  #notFound(id: string, message: string, cause?: unknown): SecretNotFoundError {
+    return new SecretNotFoundError(id, { provider: PROVIDER, message, ...(cause === undefined ? {} : { cause }) });
+  }
+
+  #keptReplacing(id: string): ProviderUnavailableError {
+    return new ProviderUnavailableError(id, {
+      provider: PROVIDER,
+      message: `secret ${id} kept being deleted and stored again while its versions were read; try again`,
+    });
   }
 
   #map(error: unknown, id: string | undefined): unknown {

@@ -5,17 +5,22 @@
  * Where the emulator falls short, a test wraps its client (an injected `client`) and says so:
  * it neither checks nor returns CRC32C checksums, pages ListSecrets in random order and ignores
  * its filter, and has no version management (Destroy/DisableSecretVersion and UpdateSecret answer
- * UNIMPLEMENTED), so the harness config sets `pruneAction: "none"`. Pruning, and the half-made
+ * UNIMPLEMENTED; ListSecretVersions too, so "previous" and listSecretVersions are E_NOT_SUPPORTED
+ * here), so the harness config sets `pruneAction: "none"`. Pruning, and the half-made
  * secret racing other operations step by step, are proven against an in-memory Secret Manager in
  * adapters/gcp/gcp.test.ts.
  */
 import { randomUUID } from "node:crypto";
 import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { grpc } from "google-gax";
+import * as v from "valibot";
 import { afterAll, describe, expect, it } from "vitest";
 import { crc32c } from "../../../adapters/gcp/crc32c.js";
+import { GcpSecretsAdapter } from "../../../adapters/gcp/index.js";
+import { gcpOptionsSchema } from "../../../adapters/gcp/options.js";
 import { countGrpcCalls, recordRequests, requestLog } from "../../../bench/lib/counters.js";
 import { SecretStore } from "../../../src/index.js";
+import { incarnationOf, versionToken } from "../../../src/kit/index.js";
 import { CLOUD_SDK_PACKAGES, packagesLoadedFor } from "../../../test-support/packages-loaded.js";
 import {
   itTreatsAnotherOwnersSecretAsMissing,
@@ -350,6 +355,39 @@ describe("gcp adapter against the Secret Manager emulator", () => {
     expect(error).toMatchObject({ code: "E_UNKNOWN", provider: "gcp", secretId: id });
     expect((error as Error).message).toMatch(/was updated, but .*UNIMPLEMENTED/);
     expect(await store.getSecretValues(id)).toEqual({ v: "2" });
+  });
+
+  it("versions: reads a version by token, refuses a token of a deleted secret; no ListSecretVersions here", async () => {
+    const prefix = freshPrefix();
+    const adapter = new GcpSecretsAdapter(v.parse(gcpOptionsSchema, { ...config, keepVersions: 2 }), { prefix });
+    const store = SecretStore.fromAdapter(adapter, { prefix });
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "A" });
+    await store.updateSecretValues(id, { v: "B" });
+    // ListSecretVersions answers UNIMPLEMENTED on the emulator, so the token is made as the
+    // adapter makes it, from the secret's createTime: this proves the token read (AccessSecretVersion
+    // of versions/N, then GetSecret) and the emulator's timestamps; the rest is proven on the fake.
+    const [secret] = await rawClient.getSecret({ name: adapter.nameOf(id) });
+    const createdAt = Number(secret.createTime?.seconds) * 1000 + Math.floor((secret.createTime?.nanos ?? 0) / 1e6);
+    const tokenOf = (number: number) => versionToken(incarnationOf(createdAt), number);
+    expect(adapter.isVersionToken(tokenOf(1))).toBe(true);
+    expect((await adapter.getSecretValues(id, { version: tokenOf(1) })).values).toEqual({ v: "A" });
+    expect((await adapter.getSecretValues(id, { version: tokenOf(2) })).values).toEqual({ v: "B" });
+    await expect(adapter.getSecretValues(id, { version: tokenOf(3) })).rejects.toMatchObject({
+      code: "E_SECRET_NOT_FOUND",
+    });
+    for (const unimplemented of [
+      () => adapter.getSecretValues(id, { version: "previous" }),
+      () => adapter.listSecretVersions(id),
+    ]) {
+      await expect(unimplemented()).rejects.toMatchObject({ code: "E_NOT_SUPPORTED", provider: "gcp" });
+    }
+    await store.deleteSecretValues(id);
+    await store.storeSecretValues(id, { v: "new" });
+    const error = await adapter.getSecretValues(id, { version: tokenOf(1) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "E_SECRET_NOT_FOUND", secretId: id });
+    expect((error as Error).message).toContain("gone");
+    await store.close();
   });
 
   it("reports a server that does not answer as unavailable", async () => {
