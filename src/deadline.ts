@@ -6,7 +6,15 @@
  * `requestTimeout` per attempt; Google's gax: an RPC timeout per attempt inside a total
  * timeout; Azure: `tryTimeoutInMs` inside a caller's abort signal), kept under one name here.
  */
-import type { AdapterCapabilities, CallOptions, SecretRead, SecretsAdapter, SecretValues } from "./contract.js";
+import type {
+  AdapterCapabilities,
+  CallOptions,
+  ReadOptions,
+  SecretRead,
+  SecretsAdapter,
+  SecretValues,
+  SecretVersion,
+} from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { NO_OPTIONS } from "./legacy-adapter.js";
 
@@ -227,7 +235,8 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
     serialized: string,
     deadline: Deadline,
   ): Promise<void>;
-  protected abstract readValues(id: string, deadline: Deadline): Promise<SecretValues>;
+  /** `version`: undefined for the latest, else `"previous"` or a token `isVersionToken` accepted (with `capabilities.versions`). */
+  protected abstract readValues(id: string, deadline: Deadline, version?: string): Promise<SecretValues>;
   protected abstract updateValues(
     id: string,
     values: SecretValues,
@@ -239,6 +248,8 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
   protected abstract listIds(stepDeadline: () => Deadline): AsyncIterable<string>;
   /** With `capabilities.conditionalDelete`: the atomic delete of `deleteSecretValuesIfUnchanged`. */
   protected deleteValuesIfUnchanged?(id: string, expected: SecretValues, deadline: Deadline): Promise<void>;
+  /** With `capabilities.versions`: the secret's versions, newest first. */
+  protected listVersions?(id: string, deadline: Deadline): Promise<readonly SecretVersion[]>;
   /** With `capabilities.batchGet`: one batch read, an entry per id (its values or its get's error). */
   protected readManyValues?(
     ids: readonly string[],
@@ -259,11 +270,12 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
     );
   }
 
-  getSecretValues(id: string, options: CallOptions = NO_OPTIONS): Promise<SecretRead> {
+  getSecretValues(id: string, options: ReadOptions = NO_OPTIONS): Promise<SecretRead> {
+    const version = options.version === "latest" ? undefined : options.version;
     return withinDeadline(
       this.limits,
       { operation: "get", secretId: id },
-      (deadline) => this.readValues(id, deadline).then(asRead),
+      (deadline) => this.readValues(id, deadline, version).then(asRead),
       options.signal,
     );
   }
@@ -314,6 +326,15 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
         for (const [id, answer] of answers) reads.set(id, answer instanceof Error ? answer : { values: answer });
         return reads;
       },
+      options.signal,
+    );
+  }
+
+  listSecretVersions(id: string, options: CallOptions = NO_OPTIONS): Promise<readonly SecretVersion[]> {
+    return withinDeadline(
+      this.limits,
+      { operation: "list versions", secretId: id },
+      (deadline) => this.#required(this.listVersions, "listSecretVersions")(id, deadline),
       options.signal,
     );
   }

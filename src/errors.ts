@@ -60,8 +60,12 @@ function describeSecret(secretId: string | undefined): string {
 
 export class SecretNotFoundError extends SecretStoreError {
   override name = "SecretNotFoundError";
-  constructor(secretId: string, options: SecretStoreErrorOptions = {}) {
-    super("E_SECRET_NOT_FOUND", `${describeSecret(secretId)} was not found`, { ...options, secretId });
+  /** `message`: where more can be said, such as a version that is gone or pruned. */
+  constructor(secretId: string, options: SecretStoreErrorOptions & { message?: string } = {}) {
+    super("E_SECRET_NOT_FOUND", options.message ?? `${describeSecret(secretId)} was not found`, {
+      ...options,
+      secretId,
+    });
   }
 }
 
