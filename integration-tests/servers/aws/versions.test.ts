@@ -5,7 +5,11 @@
  * the adapter itself, so the proof does not wait for the facade's version options.
  */
 import { randomUUID } from "node:crypto";
-import { ListSecretVersionIdsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import {
+  DeleteSecretCommand,
+  ListSecretVersionIdsCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import { afterAll, describe, expect, it } from "vitest";
 import { requestsChosenBy } from "../../../bench/lib/counters.js";
 import type { SecretsAdapter, SecretValues } from "../../../src/index.js";
@@ -160,6 +164,21 @@ describe.each([
       message: expect.stringContaining("is gone"),
     });
     await adapter.deleteSecretValues(id, {});
+  });
+
+  it("a secret deleted outside omnisecret with a recovery window has no readable version", async () => {
+    const { adapter, prefix } = await open({ keepVersions: 2, verifyOwnership });
+    const id = randomUUID();
+    await store(adapter, id, { v: "A" });
+    await update(adapter, id, { v: "B" });
+    const versions = await versionsOf(adapter, id);
+    await rawClient.send(new DeleteSecretCommand({ SecretId: `${prefix}/default/${id}`, RecoveryWindowInDays: 7 }));
+    await expect(versionsOf(adapter, id)).rejects.toMatchObject(notFound);
+    await expect(read(adapter, id, "previous")).rejects.toMatchObject(notFound);
+    for (const version of versions) await expect(read(adapter, id, version.token)).rejects.toMatchObject(notFound);
+    await rawClient.send(
+      new DeleteSecretCommand({ SecretId: `${prefix}/default/${id}`, ForceDeleteWithoutRecovery: true }),
+    );
   });
 
   it("a missing id has no versions and no previous; a token of another secret is not found", async () => {
