@@ -347,10 +347,11 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     const parsed = this.#parseToken(token);
     if (parsed === undefined) throw new InvalidVersionError(id, "is not a version token of this AWS store");
     const name = this.#ownership.nameOf(id);
+    // The token is not echoed, as InvalidVersionError does not: it may have been pasted from anywhere.
     const gone = (cause?: unknown) =>
       new SecretNotFoundError(id, {
         provider: PROVIDER,
-        message: `version ${token} of secret ${id} is gone: the secret was deleted since, or the version is no longer one of the ${this.#options.keepVersions} kept (keepVersions)`,
+        message: `that version of secret ${id} is gone: the secret was deleted since, or the version is no longer one of the ${this.#options.keepVersions} kept (keepVersions)`,
         cause,
       });
     const secretId = await this.#target(id, deadline);
