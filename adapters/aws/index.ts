@@ -24,6 +24,18 @@
  *
  * list: ListSecrets, one request per page, filtered on the name prefix `<prefix>/<owner>/`.
  *
+ * Versions: AWS labels the current version AWSCURRENT and moves AWSPREVIOUS to the one current
+ * before it on every PutSecretValue; a version without a label is deprecated, and AWS removes it
+ * when it chooses (no call destroys one). So `keepVersions` is 1 or 2: with 2, "previous" is
+ * AWSPREVIOUS; with 1 nothing but the current version is readable through omnisecret, though
+ * AWSPREVIOUS stays in AWS. A token is `<ARN suffix>.<VersionId>`: the six random characters AWS
+ * puts at the end of a secret's ARN when it creates it name the incarnation, and every answer
+ * carries the ARN, so checking it costs no request. get "previous" 1 (GetSecretValue with
+ * VersionStage AWSPREVIOUS; none with keepVersions 1, which answers not found at once); get by
+ * token 1 (GetSecretValue with VersionId; its ARN and labels are checked before the values are
+ * returned); listSecretVersions 1 per 100 versions (ListSecretVersionIds with deprecated versions);
+ * `verifyOwnership` adds its DescribeSecret to each. keepVersions changes no other operation.
+ *
  * Every operation is bounded by `operationTimeoutMs` (each page for list), each request by
  * `requestTimeoutMs` (the SDK handler's request and connection timeouts).
  */
@@ -36,6 +48,9 @@ import {
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  ListSecretVersionIdsCommand,
+  type ListSecretVersionIdsCommandOutput,
   PutSecretValueCommand,
   paginateListSecrets,
   SecretsManagerClient,
@@ -50,11 +65,13 @@ import {
   ConfigError,
   type Deadline,
   DeadlineBoundAdapter,
+  InvalidVersionError,
   isSecretStoreError,
   NAME_RELEASE_BACKOFF,
   Ownership,
   ProviderUnavailableError,
   parseStoredValues,
+  parseVersionToken,
   REQUEST_BACKOFF,
   RequestRunner,
   SecretAlreadyExistsError,
@@ -62,6 +79,8 @@ import {
   SecretNotFoundError,
   type SecretsAdapter,
   type SecretValues,
+  type SecretVersion,
+  versionToken,
 } from "../../src/kit/index.js";
 import { isPendingDeletion, mapAwsError, PROVIDER } from "./errors.js";
 import type { ResolvedAwsOptions } from "./options.js";
@@ -79,6 +98,31 @@ export const AWS_MAX_VALUE_BYTES = 65_536;
 
 /** AWS's limit on the SecretIdList of one BatchGetSecretValue. */
 export const AWS_MAX_BATCH_SIZE = 20;
+
+/** A version id: AWS's own (a UUID) or a `ClientRequestToken` (this adapter's are UUIDs; AWS allows 32-64 characters). */
+const VERSION_ID = /^[A-Za-z0-9-]{32,64}$/;
+
+/** The six random characters AWS puts at the end of a secret's ARN when it creates the secret. */
+const ARN_SUFFIX = /^[A-Za-z0-9]{6}$/;
+
+/** AWS's staging labels of the current version and of the one current before it. */
+const CURRENT = "AWSCURRENT";
+const PREVIOUS = "AWSPREVIOUS";
+
+/**
+ * The incarnation of the secret named `name` whose ARN is `arn`: the six random characters AWS
+ * appends to the name in the ARN when it creates a secret, so that "if you create a new secret
+ * with the same name as an old secret that you previously deleted, then users with access to the
+ * old ARN don't automatically get access to the new secret" (AWS's docs). Every answer about a
+ * secret carries its ARN, so a token costs no request to make or to check, unlike the secret's
+ * CreatedDate (which only DescribeSecret answers). Undefined for an ARN without such a suffix.
+ */
+function incarnationOfArn(arn: string | undefined, name: string): string | undefined {
+  const marker = `:secret:${name}-`;
+  if (arn === undefined || !arn.includes(marker)) return undefined;
+  const suffix = arn.slice(arn.lastIndexOf(marker) + marker.length);
+  return ARN_SUFFIX.test(suffix) ? suffix : undefined;
+}
 
 /**
  * The SDK's retry strategy for `maxAttempts`, from the copy of its retry module the SDK itself
@@ -197,6 +241,7 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
       batchGet: !options.verifyOwnership,
       maxBatchSize: AWS_MAX_BATCH_SIZE,
       list: true,
+      versions: true,
     };
   }
 
@@ -251,12 +296,141 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
     }
   }
 
-  protected override async readValues(id: string, deadline: Deadline): Promise<SecretValues> {
+  protected override async readValues(id: string, deadline: Deadline, version?: string): Promise<SecretValues> {
+    if (version === undefined) {
+      const secretId = await this.#target(id, deadline);
+      const result = await this.#send(id, () =>
+        this.#client.send(new GetSecretValueCommand({ SecretId: secretId }), within(deadline)),
+      );
+      return this.#parseValue(result.SecretString, id);
+    }
+    return version === "previous" ? this.#readPrevious(id, deadline) : this.#readVersion(id, version, deadline);
+  }
+
+  /** "previous": the version labelled AWSPREVIOUS, which AWS moves there from AWSCURRENT on each update. */
+  async #readPrevious(id: string, deadline: Deadline): Promise<SecretValues> {
+    if (this.#options.keepVersions < 2) {
+      throw new SecretNotFoundError(id, {
+        provider: PROVIDER,
+        message: `secret ${id} has no previous version readable through omnisecret (keepVersions is 1)`,
+      });
+    }
     const secretId = await this.#target(id, deadline);
-    const result = await this.#send(id, () =>
-      this.#client.send(new GetSecretValueCommand({ SecretId: secretId }), within(deadline)),
-    );
+    try {
+      const result = await this.#client.send(
+        new GetSecretValueCommand({ SecretId: secretId, VersionStage: PREVIOUS }),
+        within(deadline),
+      );
+      return this.#parseValue(result.SecretString, id);
+    } catch (error) {
+      // ResourceNotFoundException both for a missing secret and for one without an AWSPREVIOUS
+      // version (stored, never updated); only the message tells them apart.
+      const { name, message } = (error ?? {}) as { name?: string; message?: string };
+      if (name === "ResourceNotFoundException" && /staging label/i.test(message ?? "")) {
+        throw new SecretNotFoundError(id, {
+          provider: PROVIDER,
+          message: `secret ${id} has no previous version (it was not updated since it was stored)`,
+          cause: error,
+        });
+      }
+      throw this.#map(error, id);
+    }
+  }
+
+  /**
+   * A version by its token: GetSecretValue by VersionId, on the name (default) or on the ARN
+   * DescribeSecret returned (strict, whose incarnation is checked before the value is fetched).
+   * The answer's ARN names the secret's incarnation and its labels whether omnisecret keeps the
+   * version, both as of the read itself.
+   */
+  async #readVersion(id: string, token: string, deadline: Deadline): Promise<SecretValues> {
+    const parsed = this.#parseToken(token);
+    if (parsed === undefined) throw new InvalidVersionError(id, "is not a version token of this AWS store");
+    const name = this.#ownership.nameOf(id);
+    // The token is not echoed, as InvalidVersionError does not: it may have been pasted from anywhere.
+    const gone = (cause?: unknown) =>
+      new SecretNotFoundError(id, {
+        provider: PROVIDER,
+        message: `that version of secret ${id} is gone: the secret was deleted since, or the version is no longer one of the ${this.#options.keepVersions} kept (keepVersions)`,
+        cause,
+      });
+    const secretId = await this.#target(id, deadline);
+    if (this.#options.verifyOwnership && incarnationOfArn(secretId, name) !== parsed.incarnation) throw gone();
+    let result: GetSecretValueCommandOutput;
+    try {
+      result = await this.#client.send(
+        new GetSecretValueCommand({ SecretId: secretId, VersionId: parsed.native }),
+        within(deadline),
+      );
+    } catch (error) {
+      // The secret exists but has no such version (AWS removed it, or it never was this secret's).
+      if ((error as { name?: string } | null)?.name === "ResourceNotFoundException") throw gone(error);
+      throw this.#map(error, id);
+    }
+    if (incarnationOfArn(result.ARN, name) !== parsed.incarnation || !this.#isKept(result.VersionStages)) throw gone();
     return this.#parseValue(result.SecretString, id);
+  }
+
+  /** Whether a version with these staging labels is readable through omnisecret: current, or previous with keepVersions 2. */
+  #isKept(stages: readonly string[] | undefined): boolean {
+    return (stages ?? []).some((stage) => stage === CURRENT || (stage === PREVIOUS && this.#options.keepVersions >= 2));
+  }
+
+  #parseToken(token: string): { readonly incarnation: string; readonly native: string } | undefined {
+    const parsed = parseVersionToken(token, VERSION_ID);
+    return parsed && ARN_SUFFIX.test(parsed.incarnation) ? parsed : undefined;
+  }
+
+  isVersionToken(token: string): boolean {
+    return this.#parseToken(token) !== undefined;
+  }
+
+  /**
+   * ListSecretVersionIds with deprecated versions (those AWS keeps without a label for a while),
+   * one request per page of up to 100, newest first. AWS lists no version of a missing secret.
+   */
+  protected override async listVersions(id: string, deadline: Deadline): Promise<readonly SecretVersion[]> {
+    const name = this.#ownership.nameOf(id);
+    const secretId = await this.#target(id, deadline);
+    const versions: (SecretVersion & { readonly rank: number; readonly order: number })[] = [];
+    let nextToken: string | undefined;
+    let order = 0;
+    do {
+      const page: ListSecretVersionIdsCommandOutput = await this.#send(id, () =>
+        this.#client.send(
+          new ListSecretVersionIdsCommand({
+            SecretId: secretId,
+            IncludeDeprecated: true,
+            MaxResults: 100,
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+          within(deadline),
+        ),
+      );
+      const incarnation = incarnationOfArn(page.ARN, name);
+      if (incarnation === undefined) {
+        throw new Error(`AWS answered the versions of secret ${id} with an ARN not ending in its random suffix`);
+      }
+      for (const { VersionId, VersionStages, CreatedDate } of page.Versions ?? []) {
+        order += 1;
+        // A version made outside omnisecret with a ClientRequestToken no token can carry is left out.
+        if (VersionId === undefined || !VERSION_ID.test(VersionId) || CreatedDate === undefined) continue;
+        const stages = VersionStages ?? [];
+        versions.push({
+          token: versionToken(incarnation, VersionId),
+          createdAt: CreatedDate,
+          current: stages.includes(CURRENT),
+          readable: this.#isKept(stages),
+          rank: stages.includes(CURRENT) ? 0 : stages.includes(PREVIOUS) ? 1 : 2,
+          order,
+        });
+      }
+      nextToken = page.NextToken;
+    } while (nextToken);
+    // Versions of one clock tick tie on CreatedDate (LocalStack gives it in whole seconds): the
+    // current one first, then the previous one, then the later in AWS's answer (oldest first).
+    versions.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || a.rank - b.rank || b.order - a.order);
+    return versions.map(({ rank: _rank, order: _order, ...version }) => version);
   }
 
   #parseValue(secretString: string | undefined, id: string): SecretValues {

@@ -38,4 +38,17 @@ describe("aws options", () => {
     const error = await expectConfigError(() => resolveConfig({ provider: "aws", verifyOwnership: "yes" }));
     expect(error.field).toBe("verifyOwnership");
   });
+
+  it("keeps 1 version by default and at most 2, the versions AWS labels (issue 23)", async () => {
+    expect((await resolveConfig({ provider: "aws" })).config.keepVersions).toBe(1);
+    expect((await resolveConfig({ provider: "aws", keepVersions: 2 })).config.keepVersions).toBe(2);
+    const fromEnv = configFromSources({ env: { OMNISECRET_PROVIDER: "aws", OMNISECRET_AWS_KEEP_VERSIONS: "2" } });
+    expect((await resolveConfig(fromEnv)).config.keepVersions).toBe(2);
+    for (const keepVersions of [0, 3, 100, 1.5, "2"]) {
+      const error = await expectConfigError(() => resolveConfig({ provider: "aws", keepVersions }));
+      expect(error.field).toBe("keepVersions");
+    }
+    const error = await expectConfigError(() => resolveConfig({ provider: "aws", keepVersions: 3 }));
+    expect(error.message).toContain("AWSPREVIOUS");
+  });
 });

@@ -54,6 +54,27 @@ export const awsOptionsSchema = v.pipe(
      */
     recreateAttempts: v.optional(integer(1, 30), 8),
     /**
+     * Versions readable through omnisecret, the current one included: 1 (an update leaves no
+     * earlier values readable, as before versions) or 2 (also the one made current just before,
+     * AWS's `AWSPREVIOUS`). At most 2: AWS keeps only versions with a staging label for sure, and
+     * it moves its own labels (AWSCURRENT, AWSPREVIOUS) on every update; a version without a label
+     * is deprecated and removed by AWS when it chooses. AWS has no call to destroy a version, so
+     * with 1 the previous version still exists in AWS (see docs/providers/aws.md).
+     * @default 1
+     */
+    keepVersions: v.optional(
+      v.pipe(
+        v.number(),
+        v.safeInteger(),
+        v.minValue(1),
+        v.maxValue(
+          2,
+          "must be 1 or 2: AWS keeps only the current (AWSCURRENT) and the previous (AWSPREVIOUS) version for sure, and deprecates and removes older ones itself",
+        ),
+      ),
+      1,
+    ),
+    /**
      * Results per ListSecrets page (1-100).
      * @default 100
      */

@@ -19,6 +19,7 @@ export const awsProvider = defineProvider({
     envField("aws", "operationTimeoutMs", "integer"),
     envField("aws", "recreateAttempts", "integer"),
     envField("aws", "listPageSize", "integer"),
+    envField("aws", "keepVersions", "integer"),
   ],
   secretFields: ["credentials", "client"],
   sdkPackages: ["@aws-sdk/client-secrets-manager"],
