@@ -6,7 +6,15 @@
  * `requestTimeout` per attempt; Google's gax: an RPC timeout per attempt inside a total
  * timeout; Azure: `tryTimeoutInMs` inside a caller's abort signal), kept under one name here.
  */
-import type { AdapterCapabilities, CallOptions, SecretRead, SecretsAdapter, SecretValues } from "./contract.js";
+import type {
+  AdapterCapabilities,
+  CallOptions,
+  ReadOptions,
+  SecretRead,
+  SecretsAdapter,
+  SecretValues,
+  SecretVersion,
+} from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { NO_OPTIONS } from "./legacy-adapter.js";
 
@@ -227,7 +235,12 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
     serialized: string,
     deadline: Deadline,
   ): Promise<void>;
-  protected abstract readValues(id: string, deadline: Deadline): Promise<SecretValues>;
+  /**
+   * `version`: undefined for the latest, else `"previous"` or a token `isVersionToken` accepted
+   * (only with `capabilities.versions`). An adapter that keeps versions answers a `SecretRead`
+   * with the token of the version read; one that does not, the values alone.
+   */
+  protected abstract readValues(id: string, deadline: Deadline, version?: string): Promise<SecretValues | SecretRead>;
   protected abstract updateValues(
     id: string,
     values: SecretValues,
@@ -239,6 +252,8 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
   protected abstract listIds(stepDeadline: () => Deadline): AsyncIterable<string>;
   /** With `capabilities.conditionalDelete`: the atomic delete of `deleteSecretValuesIfUnchanged`. */
   protected deleteValuesIfUnchanged?(id: string, expected: SecretValues, deadline: Deadline): Promise<void>;
+  /** With `capabilities.versions`: the versions of a secret, newest first. */
+  protected listVersions?(id: string, deadline: Deadline): Promise<readonly SecretVersion[]>;
   /** With `capabilities.batchGet`: one batch read, an entry per id (its values or its get's error). */
   protected readManyValues?(
     ids: readonly string[],
@@ -259,11 +274,21 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
     );
   }
 
-  getSecretValues(id: string, options: CallOptions = NO_OPTIONS): Promise<SecretRead> {
+  getSecretValues(id: string, options: ReadOptions = NO_OPTIONS): Promise<SecretRead> {
+    const version = options.version === "latest" ? undefined : options.version;
     return withinDeadline(
       this.limits,
       { operation: "get", secretId: id },
-      (deadline) => this.readValues(id, deadline).then(asRead),
+      (deadline) => this.readValues(id, deadline, version).then(asRead),
+      options.signal,
+    );
+  }
+
+  listSecretVersions(id: string, options: CallOptions = NO_OPTIONS): Promise<readonly SecretVersion[]> {
+    return withinDeadline(
+      this.limits,
+      { operation: "list versions", secretId: id },
+      (deadline) => this.#required(this.listVersions, "listSecretVersions")(id, deadline),
       options.signal,
     );
   }
@@ -329,6 +354,10 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
   }
 }
 
-function asRead(values: SecretValues): SecretRead {
-  return { values };
+/**
+ * A read as the contract gives it. A secret's values are strings, so an answer whose `values` is an
+ * object is a `SecretRead` already (an adapter that keeps versions adds the token read).
+ */
+function asRead(answer: SecretValues | SecretRead): SecretRead {
+  return typeof answer.values === "object" ? (answer as SecretRead) : { values: answer as SecretValues };
 }

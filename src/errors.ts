@@ -60,8 +60,12 @@ function describeSecret(secretId: string | undefined): string {
 
 export class SecretNotFoundError extends SecretStoreError {
   override name = "SecretNotFoundError";
-  constructor(secretId: string, options: SecretStoreErrorOptions = {}) {
-    super("E_SECRET_NOT_FOUND", `${describeSecret(secretId)} was not found`, { ...options, secretId });
+  /** `message`: says more than "was not found", such as which version is gone and why. */
+  constructor(secretId: string, options: SecretStoreErrorOptions & { message?: string } = {}) {
+    super("E_SECRET_NOT_FOUND", options.message ?? `${describeSecret(secretId)} was not found`, {
+      ...options,
+      secretId,
+    });
   }
 }
 
