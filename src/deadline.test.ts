@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import type { SecretValues } from "./contract.js";
+import type { SecretRead, SecretValues, SecretVersion } from "./contract.js";
 import { type Deadline, DeadlineBoundAdapter, untilAborted, withinDeadline, withinDeadlineEach } from "./deadline.js";
 
 const limits = (operationTimeoutMs: number) => ({ provider: "test", operationTimeoutMs });
@@ -151,7 +151,7 @@ describe("DeadlineBoundAdapter", () => {
     protected async storeValues(_id: string, _values: SecretValues, _serialized: string, deadline: Deadline) {
       await this.#request(deadline);
     }
-    protected async readValues(_id: string, deadline: Deadline) {
+    protected async readValues(_id: string, deadline: Deadline, _version?: string): Promise<SecretValues | SecretRead> {
       await this.#request(deadline);
       return { a: "b" };
     }
@@ -197,6 +197,37 @@ describe("DeadlineBoundAdapter", () => {
     await expect(adapter.deleteSecretValuesIfUnchanged("x", {}, {})).rejects.toThrow(
       "slow adapter has no deleteSecretValuesIfUnchanged",
     );
+    await expect(adapter.listSecretVersions("x", {})).rejects.toThrow("slow adapter has no listSecretVersions");
+  });
+
+  it("hands a get's version to readValues (none for latest), passes a SecretRead on, and lists versions under a deadline", async () => {
+    const asked: Array<string | undefined> = [];
+    const listed: SecretVersion[] = [{ token: "t.1", createdAt: new Date(0), current: true, readable: true }];
+    class Versioned extends SlowAdapter {
+      override readonly capabilities = { list: true, versions: true };
+      protected override async readValues(
+        id: string,
+        _deadline: Deadline,
+        version?: string,
+      ): Promise<SecretValues | SecretRead> {
+        asked.push(version);
+        // A secret's values are strings: a map with a "values" key is still a map, not a SecretRead.
+        if (id === "map") return { values: "a string" } satisfies SecretValues;
+        return { values: { a: "b" }, version: version ?? "t.1" };
+      }
+      protected override async listVersions(_id: string, deadline: Deadline) {
+        expect(deadline.remainingMs()).toBeGreaterThan(0);
+        return listed;
+      }
+    }
+    const adapter = new Versioned(1);
+    expect(await adapter.getSecretValues("x", {})).toEqual({ values: { a: "b" }, version: "t.1" });
+    expect(await adapter.getSecretValues("x", { version: "latest" })).toEqual({ values: { a: "b" }, version: "t.1" });
+    expect(await adapter.getSecretValues("x", { version: "previous" })).toMatchObject({ version: "previous" });
+    expect(await adapter.getSecretValues("x", { version: "t.0" })).toMatchObject({ version: "t.0" });
+    expect(await adapter.getSecretValues("map", {})).toEqual({ values: { values: "a string" } });
+    expect(asked).toEqual([undefined, undefined, "previous", "t.0", undefined]);
+    expect(await adapter.listSecretVersions("x", {})).toBe(listed);
   });
 });
 

@@ -239,7 +239,11 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
    * `version`: undefined for the latest; with `capabilities.versions`, `"previous"` or a token the
    * adapter's `isVersionToken` accepted (the facade checks both before calling).
    */
-  protected abstract readValues(id: string, deadline: Deadline, version?: string): Promise<SecretValues>;
+  /**
+   * An adapter that keeps versions may answer a `SecretRead` carrying the token of the version
+   * read; the values alone otherwise.
+   */
+  protected abstract readValues(id: string, deadline: Deadline, version?: string): Promise<SecretValues | SecretRead>;
   protected abstract updateValues(
     id: string,
     values: SecretValues,
@@ -353,6 +357,7 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
   }
 }
 
-function asRead(values: SecretValues): SecretRead {
-  return { values };
+/** A values map's entries are strings, so an object under `values` means a `SecretRead`. */
+function asRead(answer: SecretValues | SecretRead): SecretRead {
+  return typeof answer.values === "object" ? (answer as SecretRead) : { values: answer as SecretValues };
 }

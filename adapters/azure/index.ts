@@ -1,7 +1,18 @@
 /**
  * Azure Key Vault secrets. A secret is named `<prefix>-<owner>-<uuid>`, holds
  * `JSON.stringify(values)` with content type `application/json`, and is tagged `managed-by:
- * omnisecret`, `omnisecret-id: <uuid>` and `omnisecret-owner: <owner>`.
+ * omnisecret`, `omnisecret-id: <uuid>` and `omnisecret-owner: <owner>`, and on every version
+ * `omnisecret-incarnation` and `omnisecret-sequence` (below).
+ *
+ * Versions: Key Vault keeps every version of a secret, enabled or disabled, and brings them all
+ * back when a deleted secret is recovered (which a store of a soft-deleted id does, below). So a
+ * store tags its version with the secret's incarnation (the store's time in ms, base 36) and
+ * sequence 1, and an update copies the incarnation of the version it replaces and adds 1 to its
+ * sequence. A version whose incarnation is not the current version's belongs to an earlier secret
+ * of this id, deleted since: never read or listed as this one's. A version token is
+ * `<incarnation>.<version id>`. The sequence orders the versions: Key Vault's `created` counts
+ * whole seconds, and its list of versions is in no chronological order. The latest `keepVersions`
+ * versions of the incarnation are readable; an update disables the ones beyond.
  *
  * Ownership: the name says whose a secret is, so no request is spent on it. Key Vault's GET
  * returns the tags with the value, so every operation that reads anyway (store, get, update, and
@@ -21,11 +32,16 @@
  *   tags, then with `deletePolicy: "purge"` DELETE deletedsecrets/<name> and the PUT again,
  *   retried with backoff while Key Vault still answers 409 (a purge finishes in the background);
  *   with `"soft"` (or purge refused) recover it (GET the secret, POST recover, GET until it is
- *   back), PUT the new values as a new version and PATCH the recovered version disabled.
- * - get: GET the secret (1).
+ *   back), PUT the new values as a new version, GET its versions and PATCH every enabled one of
+ *   the earlier incarnation disabled.
+ * - get: GET the secret (1). Of "previous" or of a token other than the current version's: the
+ *   GET, GET /secrets/<name>/versions (a request per 25 versions), GET of that version: 3 or more.
  * - update: GET the secret (a PUT alone would create a missing secret; the GET also gives the
  *   current version), PUT a new version, PATCH the version it replaced disabled (`pruneAction:
- *   "disable"`): 3, or 2 with `"none"`.
+ *   "disable"`): 3, or 2 with `"none"`. With `keepVersions` above 1, a GET of the versions
+ *   replaces the knowledge of which one to disable: GET, PUT, GET versions (one per 25), then a
+ *   PATCH per enabled version beyond `keepVersions` (usually one): 4 or more.
+ * - list versions: GET the secret (its current version), GET /secrets/<name>/versions: 2 or more.
  * - delete: DELETE the secret (404: not found), GET deletedsecrets/<name> until the deletion
  *   shows (the SDK looks once at once, then this adapter every 500 ms, for 5 s at most), then
  *   with `"purge"` DELETE deletedsecrets/<name>, since Key Vault refuses a purge before the
@@ -54,28 +70,35 @@ import {
   type PollOperationState,
   SecretClient,
   type SecretClientOptions,
+  type SecretProperties,
 } from "@azure/keyvault-secrets";
 import {
   type AdapterCapabilities,
   type AdapterContext,
   type Deadline,
   DeadlineBoundAdapter,
+  InvalidVersionError,
+  incarnationOf,
   isSecretStoreError,
   MANAGED_BY_VALUE,
   NAME_RELEASE_BACKOFF,
   Ownership,
   ProviderUnavailableError,
   parseStoredValues,
+  parseVersionToken,
   REQUEST_BACKOFF,
   RequestRunner,
   redactValues,
   SecretAlreadyExistsError,
   SecretIntegrityError,
   SecretNotFoundError,
+  type SecretRead,
   type SecretsAdapter,
   type SecretValues,
+  type SecretVersion,
   trustedCas,
   trustingAgent,
+  versionToken,
 } from "../../src/kit/index.js";
 import {
   isSecretDisabled,
@@ -97,6 +120,16 @@ export const MANAGED_BY_TAG = "managed-by";
 export const ID_TAG = "omnisecret-id";
 export const OWNER_TAG = "omnisecret-owner";
 export const CONTENT_TYPE = "application/json";
+/** On every version: the incarnation of the secret it belongs to (when its store ran, ms in base 36). */
+export const INCARNATION_TAG = "omnisecret-incarnation";
+/** On every version: 1 for a store's, one more than the version it replaced for an update's. */
+export const SEQUENCE_TAG = "omnisecret-sequence";
+/** The incarnation of versions written before versions were tagged: one history, as before. */
+const UNTAGGED_INCARNATION = "0";
+/** A Key Vault version id: 32 hex digits. */
+const VERSION_ID = /^[0-9a-f]{32}$/i;
+/** Key Vault's largest page of versions. */
+const VERSIONS_PAGE_SIZE = 25;
 
 /**
  * A secret's name, `<prefix>-<owner>-<uuid>`, and its tags. Key Vault names are case-insensitive,
@@ -132,6 +165,12 @@ type Lookup =
   | { readonly state: "disabled" }
   | { readonly state: "present"; readonly secret: KeyVaultSecret; readonly owned: boolean };
 
+/** Which secret a version belongs to, and where it stands in that secret's history. */
+interface Lineage {
+  readonly incarnation: string;
+  readonly sequence: number;
+}
+
 /** What each SDK call is given: the operation's abort signal and the per-attempt timeout. */
 interface CallOptions {
   abortSignal: AbortSignal;
@@ -158,7 +197,7 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     super(options);
     this.#options = options;
     this.#ownership = new Ownership({ prefix: context.prefix, owner: options.owner, ...NAMING });
-    this.capabilities = { maxValueBytes: options.maxValueBytes, atomicCreate: false, list: true };
+    this.capabilities = { maxValueBytes: options.maxValueBytes, atomicCreate: false, list: true, versions: true };
     // The options type describes an injected client structurally, so it compiles without the SDK.
     const made = options.client ? { client: options.client as SecretClient, agent: undefined } : createClient(options);
     this.#client = made.client;
@@ -178,11 +217,13 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   ): Promise<void> {
     const found = await this.#lookup(deadline, id, values);
     if (found.state !== "absent") throw new SecretAlreadyExistsError(id, { provider: PROVIDER });
-    let recoveredVersion: string | undefined;
+    const lineage: Lineage = { incarnation: incarnationOf(Date.now()), sequence: 1 };
+    let recovered = false;
+    let written: KeyVaultSecret | undefined;
     try {
       await this.#nameRelease.run(deadline, async () => {
         try {
-          await this.#setSecret(deadline, id, values, serialized);
+          written = await this.#setSecret(deadline, id, values, serialized, lineage);
         } catch (error) {
           if (!(error instanceof KeyVaultRequestError && error.statusCode === 409)) throw error;
           const deleted = await this.#deletedSecret(deadline, id);
@@ -195,7 +236,7 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
             debug("purged deleted secret %s before storing it again", this.nameOf(id));
           } else {
             await this.#recover(deadline, id);
-            recoveredVersion = deleted.properties.version;
+            recovered = true;
             debug("recovered deleted secret %s to store it again", this.nameOf(id));
           }
           throw new NameStillHeld(undefined, { cause: error });
@@ -211,18 +252,59 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
       }
       throw this.#map(error, id, "store");
     }
-    // The recovered version holds the values of the secret deleted before: not readable any more.
-    if (recoveredVersion !== undefined && this.#options.pruneAction === "disable") {
-      await this.#disableVersion(deadline, id, recoveredVersion);
+    // The recovered versions hold the values of the secret deleted before: not readable any more
+    // (omnisecret reads none of them, being of another incarnation; disabled, nobody else does).
+    if (recovered && written?.properties.version && this.#options.pruneAction === "disable") {
+      await this.#disableAllBut(deadline, id, new Set([written.properties.version.toLowerCase()]));
     }
   }
 
-  protected override async readValues(id: string, deadline: Deadline): Promise<SecretValues> {
-    const secret = await this.#owned(deadline, id);
-    if (typeof secret.value !== "string") {
-      throw new SecretIntegrityError(id, "the secret has no value", { provider: PROVIDER });
+  protected override async readValues(id: string, deadline: Deadline, version?: string): Promise<SecretRead> {
+    const token = version === undefined || version === "previous" ? undefined : parseVersionToken(version, VERSION_ID);
+    if (version !== undefined && version !== "previous" && token === undefined) {
+      throw new InvalidVersionError(id, "is not a Key Vault version token", { provider: PROVIDER });
     }
-    return parseStoredValues(secret.value, id, PROVIDER);
+    const current = await this.#owned(deadline, id);
+    const { incarnation } = lineageOf(current.properties.tags);
+    if (version === undefined) return this.#readOf(id, current, incarnation);
+    const currentVersion = current.properties.version?.toLowerCase() ?? "";
+    const which = token ? `that version of secret ${id}` : `the previous version of secret ${id}`;
+    if (token && token.incarnation !== incarnation) {
+      throw this.#versionNotFound(id, `${which} belongs to a secret deleted since (the id was stored again)`);
+    }
+    if (token && token.native.toLowerCase() === currentVersion) return this.#readOf(id, current, incarnation);
+    const keep = this.#options.keepVersions;
+    // Only the current version is readable: nothing to look up.
+    if (keep === 1) throw this.#versionNotFound(id, `${which} is not kept (keepVersions 1)`);
+    const history = this.#history(id, await this.#versions(deadline, id), currentVersion, incarnation);
+    const index = token ? history.findIndex((properties) => versionOf(properties) === token.native.toLowerCase()) : 1;
+    const found = history[index];
+    if (index < 0 || found === undefined) {
+      throw this.#versionNotFound(id, token ? `${which} is gone` : `secret ${id} has no previous version`);
+    }
+    if (index >= keep || found.enabled === false) {
+      throw this.#versionNotFound(id, `${which} was pruned (keepVersions ${keep})`);
+    }
+    return this.#readVersion(deadline, id, versionOf(found), incarnation, which);
+  }
+
+  /** The versions of this incarnation, newest first: the current one, then by sequence. */
+  protected override async listVersions(id: string, deadline: Deadline): Promise<readonly SecretVersion[]> {
+    const current = await this.#owned(deadline, id);
+    const { incarnation } = lineageOf(current.properties.tags);
+    const currentVersion = current.properties.version?.toLowerCase() ?? "";
+    const history = this.#history(id, await this.#versions(deadline, id), currentVersion, incarnation);
+    return history.map((properties, index) => ({
+      token: versionToken(incarnation, versionOf(properties)),
+      createdAt: properties.createdOn ?? new Date(0),
+      current: versionOf(properties) === currentVersion,
+      readable: index < this.#options.keepVersions && properties.enabled !== false,
+    }));
+  }
+
+  /** Whether `token` has the shape of this adapter's tokens: `<incarnation>.<32 hex digits>`. */
+  isVersionToken(token: string): boolean {
+    return parseVersionToken(token, VERSION_ID) !== undefined;
   }
 
   protected override async updateValues(
@@ -232,14 +314,28 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     deadline: Deadline,
   ): Promise<void> {
     const current = await this.#owned(deadline, id);
+    const replaced = lineageOf(current.properties.tags);
+    let written: KeyVaultSecret;
     try {
-      await this.#setSecret(deadline, id, values, serialized);
+      written = await this.#setSecret(deadline, id, values, serialized, {
+        incarnation: replaced.incarnation,
+        sequence: replaced.sequence + 1,
+      });
     } catch (error) {
       // 409: deleted since the read; an update never brings it back.
       throw this.#map(error, id);
     }
-    const previous = current.properties.version;
-    if (previous && this.#options.pruneAction === "disable") await this.#disableVersion(deadline, id, previous);
+    if (this.#options.pruneAction !== "disable") return;
+    if (this.#options.keepVersions === 1) {
+      // The version replaced is the one to disable: no list needed.
+      const previous = current.properties.version;
+      if (previous) await this.#disableVersion(deadline, id, previous);
+      return;
+    }
+    const versions = await this.#versions(deadline, id);
+    const newest = written.properties.version?.toLowerCase() ?? "";
+    const kept = this.#history(id, versions, newest, replaced.incarnation).slice(0, this.#options.keepVersions);
+    await this.#disableAllBut(deadline, id, new Set(kept.map(versionOf)), versions);
   }
 
   protected override async deleteValues(id: string, deadline: Deadline): Promise<void> {
@@ -295,15 +391,126 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     this.#agent?.destroy();
   }
 
-  /** A PUT of a new version, with the content type and this owner's tags. */
-  #setSecret(deadline: Deadline, id: string, values: SecretValues, serialized: string): Promise<KeyVaultSecret> {
+  /** A PUT of a new version, with the content type, this owner's tags and the version's lineage. */
+  #setSecret(
+    deadline: Deadline,
+    id: string,
+    values: SecretValues,
+    serialized: string,
+    lineage: Lineage,
+  ): Promise<KeyVaultSecret> {
     return this.#call(deadline, values, (callOptions) =>
       this.#client.setSecret(this.nameOf(id), serialized, {
         contentType: CONTENT_TYPE,
-        tags: this.#ownership.marksFor(id),
+        tags: {
+          ...this.#ownership.marksFor(id),
+          [INCARNATION_TAG]: lineage.incarnation,
+          [SEQUENCE_TAG]: String(lineage.sequence),
+        },
         ...callOptions,
       }),
     );
+  }
+
+  /** A read's answer: the values of `secret` and the token of its version. */
+  #readOf(id: string, secret: KeyVaultSecret, incarnation: string): SecretRead {
+    if (typeof secret.value !== "string") {
+      throw new SecretIntegrityError(id, "the secret has no value", { provider: PROVIDER });
+    }
+    const values = parseStoredValues(secret.value, id, PROVIDER);
+    const version = secret.properties.version?.toLowerCase();
+    return version && VERSION_ID.test(version) ? { values, version: versionToken(incarnation, version) } : { values };
+  }
+
+  /** One GET of an earlier version, checked to be of this owner and incarnation and enabled. */
+  async #readVersion(
+    deadline: Deadline,
+    id: string,
+    version: string,
+    incarnation: string,
+    which: string,
+  ): Promise<SecretRead> {
+    let secret: KeyVaultSecret;
+    try {
+      secret = await this.#call(deadline, undefined, (callOptions) =>
+        this.#client.getSecret(this.nameOf(id), { version, ...callOptions }),
+      );
+    } catch (error) {
+      if (error instanceof KeyVaultRequestError) {
+        if (error.statusCode === 404) throw this.#versionNotFound(id, `${which} is gone`);
+        if (isSecretDisabled(error)) throw this.#versionNotFound(id, `${which} was disabled`);
+      }
+      throw this.#map(error, id);
+    }
+    if (secret.properties.enabled === false) throw this.#versionNotFound(id, `${which} was disabled`);
+    if (
+      !this.#ownership.isOwned(secret.properties.tags, id) ||
+      lineageOf(secret.properties.tags).incarnation !== incarnation
+    ) {
+      throw this.#versionNotFound(id, `${which} is not one of this secret's`);
+    }
+    return this.#readOf(id, secret, incarnation);
+  }
+
+  /** Every version of the secret, in Key Vault's order (not by time): a request per 25. */
+  async #versions(deadline: Deadline, id: string): Promise<SecretProperties[]> {
+    const found: SecretProperties[] = [];
+    try {
+      const pages = this.#client
+        .listPropertiesOfSecretVersions(this.nameOf(id), this.#callOptions(deadline))
+        .byPage({ maxPageSize: VERSIONS_PAGE_SIZE });
+      for await (const page of pages) found.push(...page);
+    } catch (error) {
+      throw this.#map(toKeyVaultRequestError(error), id);
+    }
+    return found;
+  }
+
+  /**
+   * The versions of one incarnation, this owner's, newest first: `current` first, then by sequence,
+   * then by creation (racing updates share a sequence), then by id (Key Vault's times are seconds).
+   */
+  #history(
+    id: string,
+    versions: readonly SecretProperties[],
+    current: string,
+    incarnation: string,
+  ): SecretProperties[] {
+    const rank = (properties: SecretProperties) => (versionOf(properties) === current ? 1 : 0);
+    return versions
+      .filter(
+        (properties) =>
+          VERSION_ID.test(versionOf(properties)) &&
+          this.#ownership.isOwned(properties.tags, id) &&
+          lineageOf(properties.tags).incarnation === incarnation,
+      )
+      .sort(
+        (a, b) =>
+          rank(b) - rank(a) ||
+          lineageOf(b.tags).sequence - lineageOf(a.tags).sequence ||
+          (b.createdOn?.getTime() ?? 0) - (a.createdOn?.getTime() ?? 0) ||
+          (versionOf(b) < versionOf(a) ? -1 : versionOf(b) > versionOf(a) ? 1 : 0),
+      );
+  }
+
+  /** Disables every enabled version not in `kept` (ids in lower case); `versions` when listed already. */
+  async #disableAllBut(
+    deadline: Deadline,
+    id: string,
+    kept: ReadonlySet<string>,
+    versions?: readonly SecretProperties[],
+  ): Promise<void> {
+    for (const properties of versions ?? (await this.#versions(deadline, id))) {
+      const version = versionOf(properties);
+      if (properties.enabled !== false && version && !kept.has(version)) {
+        await this.#disableVersion(deadline, id, version);
+      }
+    }
+  }
+
+  /** A version that cannot be read: not found, the message saying why. */
+  #versionNotFound(id: string, message: string): SecretNotFoundError {
+    return new SecretNotFoundError(id, { provider: PROVIDER, message });
   }
 
   /** One GET of the latest version, with its tags and value. */
@@ -441,6 +648,20 @@ async function untilDone<T>(
     await poller.poll({ abortSignal });
   }
   return true;
+}
+
+/** A version's id, in lower case ("" when Key Vault gave none). */
+function versionOf(properties: SecretProperties): string {
+  return properties.version?.toLowerCase() ?? "";
+}
+
+/** The lineage tags of a version; untagged (written before them): one history, sequence 0. */
+function lineageOf(tags: Record<string, string> | undefined): Lineage {
+  const sequence = Number(tags?.[SEQUENCE_TAG]);
+  return {
+    incarnation: tags?.[INCARNATION_TAG] || UNTAGGED_INCARNATION,
+    sequence: Number.isSafeInteger(sequence) && sequence >= 0 ? sequence : 0,
+  };
 }
 
 /** Whether Key Vault lets a deleted secret be purged: its recovery level says so (absent: try). */

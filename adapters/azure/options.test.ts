@@ -22,6 +22,7 @@ describe("Azure options", () => {
       owner: "default",
       verifyOwnership: false,
       deletePolicy: "purge",
+      keepVersions: 1,
       pruneAction: "disable",
       maxAttempts: 4,
       requestTimeoutMs: 10_000,
@@ -39,6 +40,8 @@ describe("Azure options", () => {
     ["plain http to a private address", { vaultUrl: "http://10.0.0.4:8443" }, "vaultUrl"],
     ["an unknown deletePolicy", { vaultUrl, deletePolicy: "hard" }, "deletePolicy"],
     ["an unknown pruneAction", { vaultUrl, pruneAction: "delete" }, "pruneAction"],
+    ["keepVersions 0", { vaultUrl, keepVersions: 0 }, "keepVersions"],
+    ["keepVersions above 100", { vaultUrl, keepVersions: 101 }, "keepVersions"],
     ["maxValueBytes above Key Vault's limit", { vaultUrl, maxValueBytes: 25_601 }, "maxValueBytes"],
     ["a page size above 25", { vaultUrl, listPageSize: 26 }, "listPageSize"],
     ["zero attempts", { vaultUrl, maxAttempts: 0 }, "maxAttempts"],
@@ -109,12 +112,14 @@ describe("Azure options", () => {
       OMNISECRET_AZURE_CREDENTIAL_CLIENT_SECRET: "client-secret-value",
       OMNISECRET_AZURE_CA_CERT_FILE: "/etc/ssl/test-ca.pem",
       OMNISECRET_AZURE_SERVICE_VERSION: "7.6",
+      OMNISECRET_AZURE_KEEP_VERSIONS: "3",
     };
     const { config } = await resolveConfig(configFromSources({ env }));
     expect(config).toMatchObject({
       provider: "azure",
       vaultUrl,
       deletePolicy: "soft",
+      keepVersions: 3,
       pruneAction: "none",
       disableChallengeResourceVerification: true,
       maxAttempts: 2,

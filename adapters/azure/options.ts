@@ -128,8 +128,17 @@ export const azureOptionsSchema = cloudOptionsSchema(SHARED_OPTIONS, {
    */
   deletePolicy: v.optional(v.picklist(["purge", "soft"]), "purge"),
   /**
-   * What an update does to the version it replaced: `"disable"` so an old password does not stay
-   * readable, or `"none"`.
+   * Versions readable through omnisecret, the current one included: the latest `keepVersions`
+   * versions of the secret (1: an update leaves no earlier values readable; 2: the previous
+   * values stay readable, for a rotation). An update disables the versions beyond it (see
+   * `pruneAction`); more than 1 costs a list of the versions on each update.
+   * @default 1
+   */
+  keepVersions: v.optional(integer(1, 100), 1),
+  /**
+   * What an update does to the versions beyond `keepVersions`: `"disable"` so an old password does
+   * not stay readable in the vault, or `"none"` (they stay enabled in Key Vault, but omnisecret
+   * still reads none of them).
    * @default "disable"
    */
   pruneAction: v.optional(v.picklist(["disable", "none"]), "disable"),

@@ -16,6 +16,7 @@ export const azureProvider = defineProvider({
     envField("azure", "owner", "string"),
     envField("azure", "verifyOwnership", "boolean"),
     envField("azure", "deletePolicy", "string"),
+    envField("azure", "keepVersions", "integer"),
     envField("azure", "pruneAction", "string"),
     envField("azure", "maxAttempts", "integer"),
     envField("azure", "requestTimeoutMs", "integer"),

@@ -15,7 +15,12 @@ import { ClientSecretCredential, type TokenCredential } from "@azure/identity";
 import { type DeletedSecret, SecretClient } from "@azure/keyvault-secrets";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { NotFound } from "../../../bench/lib/side.js";
-import { createAdapterFromConfig, type SecretStore, type SecretStoreError } from "../../../src/index.js";
+import {
+  createAdapterFromConfig,
+  type SecretStore,
+  type SecretStoreError,
+  type SecretsAdapter,
+} from "../../../src/index.js";
 import { markedSecretValue, testSecretsAdapter, valuesOfSerializedSize } from "../../../src/testing/index.js";
 import { httpsAgentKeyLengths } from "../../../test-support/agent-keys.js";
 import { withEnvVariable } from "../../../test-support/env.js";
@@ -28,7 +33,7 @@ import {
 } from "../../server-config.js";
 import { createRawAzure } from "./bench-raw.js";
 import { createControlClient, type KeyVaultControlClient } from "./keyvault/control-client.js";
-import type { KeyVaultServerDescription } from "./keyvault/server.js";
+import { type KeyVaultServerDescription, startKeyVaultServer } from "./keyvault/server.js";
 import { testServerInfo } from "./server.js";
 
 const config = serverConfig("azure");
@@ -197,6 +202,15 @@ describe("azure adapter against the Key Vault API", () => {
       "managed-by": "omnisecret",
       "omnisecret-id": id,
       "omnisecret-owner": "server-42",
+      "omnisecret-incarnation": expect.stringMatching(/^[0-9a-z]+$/),
+      "omnisecret-sequence": "1",
+    });
+    const incarnation = secret.properties.tags?.["omnisecret-incarnation"];
+    await store.updateSecretValues(id, { user: "root" });
+    // An update keeps the incarnation and counts on.
+    expect((await rawSdk().getSecret(`${store.prefix}-server-42-${id}`)).properties.tags).toMatchObject({
+      "omnisecret-incarnation": incarnation,
+      "omnisecret-sequence": "2",
     });
   });
 
@@ -286,6 +300,241 @@ describe("azure adapter against the Key Vault API", () => {
       expect(old?.enabled, pruneAction).toBe(oldEnabled);
       expect(await store.getSecretValues(id)).toEqual({ password: "new" });
     }
+  });
+
+  describe("versions", () => {
+    const values = (letter: string) => ({ password: letter });
+    /** The adapter itself (the facade's version plumbing is another piece): store, update, read at a version. */
+    async function versionedAdapter(overrides: Record<string, unknown> = {}, on: Record<string, unknown> = config) {
+      const prefix = freshPrefix();
+      const { adapter } = await createAdapterFromConfig({ ...on, prefix, ...overrides });
+      adapters.push(adapter);
+      const write = (id: string, map: Record<string, string>, how: "store" | "update") =>
+        how === "store"
+          ? adapter.storeSecretValues(id, map, JSON.stringify(map), {})
+          : adapter.updateSecretValues(id, map, JSON.stringify(map), {});
+      return {
+        adapter,
+        prefix,
+        store: (id: string, map: Record<string, string>) => write(id, map, "store"),
+        update: (id: string, map: Record<string, string>) => write(id, map, "update"),
+        get: (id: string, version?: string) => adapter.getSecretValues(id, version === undefined ? {} : { version }),
+        versions: async (id: string) => {
+          if (!adapter.listSecretVersions) throw new Error("the azure adapter lists versions");
+          return adapter.listSecretVersions(id, {});
+        },
+        /** Rollback as the facade does it: read "previous", write it as a new version. */
+        rollback: async (id: string) =>
+          write(id, (await adapter.getSecretValues(id, { version: "previous" })).values, "update"),
+      };
+    }
+    const adapters: SecretsAdapter[] = [];
+    afterAll(async () => {
+      for (const adapter of adapters) await adapter.close?.();
+    });
+
+    it("keepVersions 2: store A, update B, update C; latest C, previous B, A pruned; rollback gives B, previous C", async () => {
+      const kv = await versionedAdapter({ keepVersions: 2 });
+      expect(kv.adapter.capabilities.versions).toBe(true);
+      const id = randomUUID();
+      const name = `${kv.prefix}-default-${id}`;
+      await kv.store(id, values("A"));
+      const tokenA = (await kv.get(id)).version ?? "";
+      expect(kv.adapter.isVersionToken?.(tokenA)).toBe(true);
+      expect(tokenA).toMatch(/^[0-9a-z]+\.[0-9a-f]{32}$/);
+      await expect(kv.get(id, "previous")).rejects.toMatchObject({
+        code: "E_SECRET_NOT_FOUND",
+        message: `secret ${id} has no previous version`,
+      });
+      await kv.update(id, values("B"));
+      await control().clearRequests();
+      await kv.update(id, values("C"));
+      // With keepVersions 2 an update lists the versions to find the one falling out of the window.
+      const update = (await secretRequests()).filter((request) => request.includes(name.toLowerCase()));
+      expect(update.map((request) => request.split(" ")[0])).toEqual(["GET", "PUT", "GET", "PATCH"]);
+      expect(update[2]).toBe(`GET /secrets/${name.toLowerCase()}/versions 200`);
+
+      const latest = await kv.get(id);
+      expect(latest.values).toEqual(values("C"));
+      const previous = await kv.get(id, "previous");
+      expect(previous.values).toEqual(values("B"));
+      const listed = await kv.versions(id);
+      expect(listed.map((version) => [version.current, version.readable])).toEqual([
+        [true, true],
+        [false, true],
+        [false, false],
+      ]);
+      expect(listed.map((version) => version.token)).toEqual([latest.version, previous.version, tokenA]);
+      for (const version of listed) expect(version.createdAt).toBeInstanceOf(Date);
+      expect((await kv.get(id, previous.version)).values).toEqual(values("B"));
+      await expect(kv.get(id, tokenA)).rejects.toMatchObject({
+        code: "E_SECRET_NOT_FOUND",
+        message: `that version of secret ${id} was pruned (keepVersions 2)`,
+      });
+      // In the vault: A's version disabled, B's and C's enabled (anyone with the right may enable A again).
+      const inVault = [];
+      for await (const version of rawSdk().listPropertiesOfSecretVersions(name)) inVault.push(version);
+      expect(inVault.filter((version) => version.enabled !== false)).toHaveLength(2);
+      expect(inVault.find((version) => tokenA.endsWith(version.version ?? "-"))?.enabled).toBe(false);
+
+      await kv.rollback(id);
+      expect((await kv.get(id)).values).toEqual(values("B"));
+      expect((await kv.get(id, "previous")).values).toEqual(values("C"));
+      await expect(kv.get(id, latest.version)).resolves.toMatchObject({ values: values("C") });
+      await expect(kv.get(id, previous.version)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      expect((await kv.versions(id)).map((version) => version.readable)).toEqual([true, true, false, false]);
+    });
+
+    it("keepVersions 1 (default): an update leaves nothing earlier readable, and previous costs no request beyond the GET", async () => {
+      const kv = await versionedAdapter();
+      const id = randomUUID();
+      await kv.store(id, values("A"));
+      const tokenA = (await kv.get(id)).version ?? "";
+      await kv.update(id, values("B"));
+      await control().clearRequests();
+      await expect(kv.get(id, "previous")).rejects.toMatchObject({
+        code: "E_SECRET_NOT_FOUND",
+        message: `the previous version of secret ${id} is not kept (keepVersions 1)`,
+      });
+      await expect(kv.get(id, tokenA)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      const name = `${kv.prefix}-default-${id}`.toLowerCase();
+      expect((await secretRequests()).filter((request) => request.includes(name))).toEqual([
+        `GET /secrets/${name}/ 200`,
+        `GET /secrets/${name}/ 200`,
+      ]);
+      const listed = await kv.versions(id);
+      expect(listed.map((version) => [version.current, version.readable])).toEqual([
+        [true, true],
+        [false, false],
+      ]);
+      await expect(kv.get(id, "latest")).resolves.toMatchObject({ values: values("B"), version: listed[0]?.token });
+    });
+
+    it("refuses a malformed token before any request, and reports a version of a missing secret as not found", async () => {
+      const kv = await versionedAdapter({ keepVersions: 2 });
+      const id = randomUUID();
+      for (const token of ["", "abc", "x.123", `a.${"0".repeat(31)}`, `${"a".repeat(100)}.${"0".repeat(32)}`]) {
+        expect(kv.adapter.isVersionToken?.(token), token).toBe(false);
+        await expect(kv.get(id, token)).rejects.toMatchObject({ code: "E_INVALID_VERSION", field: "version" });
+      }
+      await expect(kv.get(id, `abc.${"0".repeat(32)}`)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await expect(kv.get(id, "previous")).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await expect(kv.versions(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    });
+
+    it("after delete (purged) and a new store, an old token is not found and no old version is listed", async () => {
+      const kv = await versionedAdapter({ keepVersions: 2 });
+      const id = randomUUID();
+      await kv.store(id, values("A"));
+      await kv.update(id, values("B"));
+      const oldTokens = (await kv.versions(id)).map((version) => version.token);
+      await kv.adapter.deleteSecretValues(id, {});
+      await expect(kv.versions(id)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await kv.store(id, values("C"));
+      for (const token of oldTokens) {
+        await expect(kv.get(id, token)).rejects.toMatchObject({
+          code: "E_SECRET_NOT_FOUND",
+          message: `that version of secret ${id} belongs to a secret deleted since (the id was stored again)`,
+        });
+      }
+      const listed = await kv.versions(id);
+      expect(listed).toHaveLength(1);
+      expect(oldTokens).not.toContain(listed[0]?.token);
+      await expect(kv.get(id, "previous")).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    });
+
+    describe("on a purge-protected vault", () => {
+      afterEach(async () => {
+        await control().configure({ purgeProtected: false });
+      });
+
+      it("after a soft delete and a store that recovers the old versions, none of them is read or listed, and all are disabled", async () => {
+        await control().configure({ purgeProtected: true });
+        const kv = await versionedAdapter({ keepVersions: 2, deletePolicy: "soft" });
+        const id = randomUUID();
+        const name = `${kv.prefix}-default-${id}`;
+        await kv.store(id, values("A"));
+        await kv.update(id, values("B"));
+        await kv.update(id, values("C"));
+        const oldTokens = (await kv.versions(id)).map((version) => version.token);
+        expect(oldTokens).toHaveLength(3);
+        await kv.adapter.deleteSecretValues(id, {});
+        // Key Vault finishes the deletion in the background: wait until it shows.
+        while (
+          !(await rawSdk()
+            .getDeletedSecret(name)
+            .catch(() => sleep(100).then(() => undefined)))
+        ) {}
+        await kv.store(id, values("D"));
+        // The recovered versions are back in the vault, but of the earlier incarnation.
+        const inVault = [];
+        for await (const version of rawSdk().listPropertiesOfSecretVersions(name)) inVault.push(version);
+        expect(inVault).toHaveLength(4);
+        expect(inVault.filter((version) => version.enabled !== false)).toHaveLength(1);
+        for (const token of oldTokens) {
+          await expect(kv.get(id, token)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+        }
+        // Even one enabled again by hand is not this secret's.
+        const cToken = oldTokens[0] ?? "";
+        await rawSdk().updateSecretProperties(name, cToken.split(".")[1] ?? "", { enabled: true });
+        await expect(kv.get(id, cToken)).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+        const listed = await kv.versions(id);
+        expect(listed).toHaveLength(1);
+        expect(listed[0]).toMatchObject({ current: true, readable: true });
+        await expect(kv.get(id, "previous")).rejects.toMatchObject({
+          code: "E_SECRET_NOT_FOUND",
+          message: `secret ${id} has no previous version`,
+        });
+        await kv.update(id, values("E"));
+        expect((await kv.get(id, "previous")).values).toEqual(values("D"));
+        expect(await kv.versions(id)).toHaveLength(2);
+      });
+    });
+
+    it("orders versions by their sequence, on a server that lists them in no time order and within one second", async () => {
+      // A server of this worktree's code, whose version list is in id order as Azure's is in no time order.
+      const own = await startKeyVaultServer({ deleteDelayMs: 0, recoverDelayMs: 0, purgeDelayMs: 0 });
+      try {
+        const kv = await versionedAdapter(
+          { keepVersions: 3 },
+          {
+            provider: "azure",
+            vaultUrl: own.vaultUrl,
+            caCertFile: own.caCertFile,
+            disableChallengeResourceVerification: true,
+            credential: {
+              tenantId: own.tenantId,
+              clientId: own.clientId,
+              clientSecret: own.clientSecret,
+              authorityHost: own.authorityHost,
+            },
+          },
+        );
+        const id = randomUUID();
+        await kv.store(id, values("0"));
+        const tokens = [(await kv.get(id)).version];
+        for (let index = 1; index < 8; index++) {
+          await kv.update(id, values(String(index)));
+          tokens.unshift((await kv.get(id)).version);
+          expect((await kv.get(id, "previous")).values).toEqual(values(String(index - 1)));
+        }
+        const listed = await kv.versions(id);
+        expect(listed.map((version) => version.token)).toEqual(tokens);
+        expect(listed.map((version) => version.readable)).toEqual([
+          true,
+          true,
+          true,
+          false,
+          false,
+          false,
+          false,
+          false,
+        ]);
+        await kv.adapter.close?.();
+      } finally {
+        await own.close();
+      }
+    });
   });
 
   it("deletes with purge and stores the same id again at once, retrying while Key Vault still holds the name (409)", async () => {

@@ -189,6 +189,41 @@ describe("secrets API through the real SecretClient", () => {
     expect(requestsTo(`/secrets/${name}/versions`)).toEqual(["GET 200", "GET 200"]);
   });
 
+  it("lists each version with its tags, content type and attributes, no value, in id order (not by time)", async () => {
+    const client = secretClient(server);
+    const name = uniqueName();
+    const written = [];
+    for (let index = 0; index < 5; index++) {
+      written.push(
+        await client.setSecret(name, `value-${index}`, { contentType: "text/plain", tags: { n: String(index) } }),
+      );
+    }
+    const first = written[0]?.properties.version ?? "";
+    await client.updateSecretProperties(name, first, { enabled: false });
+    const listed = [];
+    for await (const properties of client.listPropertiesOfSecretVersions(name)) listed.push(properties);
+    // Azure's order is deterministic but not chronological (azure-sdk-for-python#35923): by id here.
+    const ids = listed.map((properties) => properties.version ?? "");
+    expect(ids).toEqual([...ids].sort());
+    for (const properties of listed) {
+      const index = written.findIndex((secret) => secret.properties.version === properties.version);
+      expect(properties.tags).toEqual({ n: String(index) });
+      expect(properties.contentType).toBe("text/plain");
+      expect(properties.enabled).toBe(properties.version !== first);
+      expect(properties.createdOn).toBeInstanceOf(Date);
+      expect(properties.name).toBe(name);
+      expect("value" in properties).toBe(false);
+    }
+    const token = await managedIdentityToken(server);
+    const raw = await rawRequest(server, "GET", `/secrets/${name}/versions?${API}`, { token });
+    const items = (raw.body as { value: Array<Record<string, unknown>> }).value;
+    expect(items).toHaveLength(5);
+    for (const item of items) {
+      expect(item.id).toMatch(new RegExp(`^${server.vaultUrl}/secrets/${name}/[0-9a-f]{32}$`));
+      expect(item.value).toBeUndefined();
+    }
+  });
+
   it("treats names case-insensitively and keeps the case first used", async () => {
     const client = secretClient(server);
     const name = `Mixed-${randomUUID()}`;
@@ -315,6 +350,10 @@ describe("soft delete, purge and recover", () => {
   it("recovers through a poller that waits for the secret to come back", async () => {
     const client = secretClient(server);
     const name = uniqueName();
+    // Recovery brings back every version, with its enabled state.
+    const older = await client.setSecret(name, "older");
+    const disabled = await client.setSecret(name, "disabled");
+    await client.updateSecretProperties(name, disabled.properties.version ?? "", { enabled: false });
     const original = await client.setSecret(name, "keep-me", { contentType: "text/plain" });
     await (await client.beginDeleteSecret(name, POLL)).pollUntilDone();
     server.control.clearRequests();
@@ -332,8 +371,16 @@ describe("soft delete, purge and recover", () => {
     const secret = await client.getSecret(name);
     expect(secret.value).toBe("keep-me");
     expect(secret.properties.version).toBe(original.properties.version);
+    expect((await client.getSecret(name, { version: older.properties.version ?? "" })).value).toBe("older");
     expect(secret.properties.contentType).toBe("text/plain");
     expect((await rejection(client.getDeletedSecret(name))).statusCode).toBe(404);
+    const versions = [];
+    for await (const properties of client.listPropertiesOfSecretVersions(name)) versions.push(properties);
+    expect(versions).toHaveLength(3);
+    expect(versions.find((properties) => properties.version === disabled.properties.version)?.enabled).toBe(false);
+    expect((await rejection(client.getSecret(name, { version: disabled.properties.version ?? "" }))).statusCode).toBe(
+      403,
+    );
   });
 
   it("in purge-protected mode answers 403 to purge, reports Recoverable, and still recovers", async () => {

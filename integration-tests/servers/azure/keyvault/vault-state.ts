@@ -162,14 +162,20 @@ export class VaultState {
     );
   }
 
+  /**
+   * GET /secrets/{name}/versions: every version, enabled or not, with tags and attributes and no
+   * value. In version id order, not by time: Azure's order is "deterministic but not
+   * chronological" (azure-sdk-for-python#35923), and its `created` counts whole seconds, so a
+   * client must not take the list's order for the versions' history.
+   */
   listVersions(name: string, maxResults: number, skipToken: string | undefined): Page<unknown> {
     const secret = this.activeSecret(name);
-    const versions = secret ? secret.versions : [];
+    const versions = secret ? [...secret.versions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : [];
     return paginate(
       versions,
       maxResults,
       skipToken,
-      (version) => String(version.sequence).padStart(12, "0"),
+      (version) => version.id,
       (version) => this.versionItem(secret as StoredSecret, version),
     );
   }
