@@ -579,9 +579,11 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
     );
   }
   let hadSchema = false;
+  let found: unknown;
   try {
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    hadSchema = schemaVersion(db) !== undefined;
+    found = schemaVersion(db);
+    hadSchema = found !== undefined;
     restrictToOwner(path);
     db.exec("PRAGMA journal_mode = WAL");
     // NORMAL is durable in WAL mode except for the last commits before a power loss.
@@ -590,7 +592,7 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
     // the write lock (WAL lets readers pass a writer) and on a file that cannot be written; a
     // schema-1 store is migrated first, once.
     if (hadSchema) {
-      migrate(db, path);
+      if (String(found) !== SCHEMA_VERSION) migrate(db, path);
       return { db, hadSchema, readOnly: false };
     }
     if (expectSchema) {
@@ -627,7 +629,7 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
     // A store that cannot be written (a read-only file) can still be read: reads work, and each
     // write says why it cannot. One still at schema 1 is read as it is (see readSchemaOne).
     if (hadSchema && code.startsWith("SQLITE_READONLY")) {
-      const schemaOne = String(schemaVersion(db)) === "1";
+      const schemaOne = String(found) === "1";
       if (schemaOne) readSchemaOne(db);
       return { db, hadSchema, readOnly: true, schemaOne };
     }
@@ -647,10 +649,9 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
  * process migrating at the same moment waits for it and then finds schema 2, and one that
  * opened the file before goes on with its statements re-prepared by SQLite. Existing secrets
  * become version 1 of themselves (their incarnation is their created_at), readable as before.
- * A schema-2 database is only read here, so opening it writes nothing.
+ * Called only for a database found at another schema than 2, so opening a schema-2 one writes nothing.
  */
 function migrate(db: SqliteDatabase, path: string): void {
-  if (String(schemaVersion(db)) === SCHEMA_VERSION) return;
   transaction(db, "immediate", () => {
     const found = String(schemaVersion(db));
     if (found === SCHEMA_VERSION) return;

@@ -402,6 +402,15 @@ describe("a database of schema 1 (before versions)", () => {
     expect(schemaVersion(path)).toBe("1");
   });
 
+  it("refuses a database of a schema it does not know (made by a newer omnisecret)", async () => {
+    const path = schemaOneDatabase({});
+    withDatabase(path, (db) => db.exec("UPDATE omnisecret_meta SET value = '3' WHERE name = 'schema_version'"));
+    expect(() => localAdapter({ path, key: key.toString("base64") })).toThrow(
+      expect.objectContaining({ code: "E_CONFIG", field: "path" }),
+    );
+    expect(schemaVersion(path)).toBe("3");
+  });
+
   it("stays usable by an omnisecret from before versions, which cannot replace a version unseen", async () => {
     const [id, added] = [randomUUID(), randomUUID()];
     const path = schemaOneDatabase({ [id]: { v: "A" } });
