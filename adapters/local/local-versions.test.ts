@@ -243,6 +243,14 @@ describe("local store versions", () => {
     }
   });
 
+  it("takes keepVersions from 1 to 100, and 1 when unset", () => {
+    const parse = (keepVersions?: unknown) =>
+      v.safeParse(localOptionsSchema, { provider: "local", ...(keepVersions === undefined ? {} : { keepVersions }) });
+    expect(parse().output).toMatchObject({ keepVersions: 1 });
+    expect(parse(100).success).toBe(true);
+    for (const bad of [0, 101, 1.5, "2"]) expect(parse(bad).success, String(bad)).toBe(false);
+  });
+
   it("refuses a token of another shape, and says what is missing of an existing secret", async () => {
     const adapter = localAdapter({ path: freshPath(), keepVersions: 2 });
     for (const token of ["", "1", "abc.", ".1", "abc.0", "abc.x", "a b.1", `abc.${"9".repeat(20)}`]) {
