@@ -5,7 +5,25 @@
  * Several processes may use one database at once: WAL mode lets readers run beside a writer,
  * the busy timeout makes a writer wait for another's lock instead of failing, and every
  * operation is one statement, so each is atomic (a store is an INSERT that the primary key
- * lets only one process win); a conditional delete is one immediate transaction.
+ * lets only one process win); a conditional delete, and an update that keeps versions, is one
+ * immediate transaction.
+ *
+ * Versions (schema 2): `omnisecret_secrets` holds each secret's current values, its version
+ * number and its creation time (the incarnation in its version tokens); `omnisecret_versions`
+ * holds the earlier versions kept (`keepVersions` 2 or more), each encrypted with associated data
+ * that binds prefix, id, incarnation and number, so a row moved to another version, id or
+ * incarnation does not decrypt. Two triggers keep the tables in step whoever writes: a delete of a
+ * secret deletes its versions, and an update that does not advance the version number (an
+ * omnisecret from before versions) is refused instead of replacing a version unseen. A schema-1
+ * database is migrated in place when it is first opened for writing (one immediate transaction).
+ *
+ * SQL statements per operation (BEGIN and COMMIT not counted):
+ * - store: one INSERT. get (latest, previous or a token): one SELECT. list: one SELECT (after
+ *   a quick check). delete: one DELETE ... RETURNING (its trigger deletes the versions).
+ * - update: with keepVersions 1, one UPDATE (version = version + 1); with 2 or more, one
+ *   immediate transaction of SELECT (the current row), INSERT (it, re-encrypted as a version),
+ *   UPDATE and DELETE (the versions beyond keepVersions).
+ * - listSecretVersions: one SELECT.
  *
  * SQLite comes from `node:sqlite` where Node has it, else from better-sqlite3 (`./sqlite.ts`);
  * everything below is written once against that interface. A store whose database and key file
@@ -21,9 +39,13 @@ import {
   type CallOptions,
   ConfigError,
   errorCodeOf,
+  InvalidVersionError,
+  incarnationOf,
   PermissionDeniedError,
   ProviderUnavailableError,
   parseStoredValues,
+  parseVersionToken,
+  type ReadOptions,
   SecretAlreadyExistsError,
   SecretChangedError,
   SecretIntegrityError,
@@ -32,6 +54,8 @@ import {
   SecretStoreError,
   type SecretsAdapter,
   type SecretValues,
+  type SecretVersion,
+  versionToken,
 } from "../../src/kit/index.js";
 import type { ResolvedLocalOptions } from "./options.js";
 import { defaultLocalStorePath } from "./paths.js";
@@ -47,7 +71,10 @@ const driver = await loadSqliteDriver();
 const PROVIDER = "local";
 const KEY_BYTES = 32;
 const NONCE_BYTES = 12;
-const SCHEMA_VERSION = "1";
+/** "1": one table of current values. "2": versions (a `version` column, `omnisecret_versions`, two triggers). */
+const SCHEMA_VERSION = "2";
+/** The native part of a version token: the version number. */
+const VERSION_NUMBER = /^[1-9][0-9]{0,14}$/;
 // Encrypted with the key when the database is created, so a wrong key is detected on open
 // instead of surfacing later as unreadable secrets.
 const KEY_CHECK_PLAINTEXT = "omnisecret local store key check";
@@ -62,14 +89,57 @@ interface EncryptedRow {
   auth_tag: Buffer;
 }
 
+/** The current row of a secret. */
+interface CurrentRow extends EncryptedRow {
+  /** The incarnation: when this secret (not this version) was stored. */
+  created_at: number;
+  /** When the current version was made. */
+  updated_at: number;
+  version: number;
+}
+
+/** The current row's incarnation and number, with one kept version's ciphertext (nulls where none is kept). */
+interface VersionRow {
+  created_at: number;
+  current_version: number;
+  current_nonce: Buffer;
+  current_ciphertext: Buffer;
+  current_auth_tag: Buffer;
+  nonce: Buffer | null;
+  ciphertext: Buffer | null;
+  auth_tag: Buffer | null;
+}
+
+/** One line of a version listing: the current row, then each kept version (nulls when none is). */
+interface VersionListRow {
+  created_at: number;
+  updated_at: number;
+  current_version: number;
+  version: number | null;
+  version_created_at: number | null;
+}
+
+/**
+ * Incarnations of secrets this process deleted in the millisecond they were created, by database
+ * path, prefix and id: a new store of the id in that same millisecond takes the next one, so an
+ * old token never names the new secret's versions. (Another process doing the same within one
+ * millisecond is not seen.) Entries live until that store, so the map stays as small as such races.
+ */
+const deletedJustNow = new Map<string, number>();
+
 /** An opened database with its key and statements. */
 interface OpenStore {
   readonly db: SqliteDatabase;
   readonly key: Buffer;
   readonly insert: SqliteStatement<never>;
-  readonly select: SqliteStatement<EncryptedRow>;
+  readonly select: SqliteStatement<CurrentRow>;
+  /** A kept version by number, beside the current row. */
+  readonly selectVersion: SqliteStatement<VersionRow>;
+  readonly listVersions: SqliteStatement<VersionListRow>;
   readonly update: SqliteStatement<never>;
-  readonly delete: SqliteStatement<never>;
+  readonly insertVersion: SqliteStatement<never>;
+  readonly pruneVersions: SqliteStatement<never>;
+  readonly delete: SqliteStatement<{ created_at: number }>;
   readonly list: SqliteStatement<{ id: string }>;
   readonly quickCheck: SqliteStatement<{ quick_check: string }>;
 }
@@ -86,7 +156,12 @@ export class LocalAdapter implements SecretsAdapter {
   #closed = false;
 
   constructor(options: ResolvedLocalOptions, context: AdapterContext) {
-    this.capabilities = { maxValueBytes: options.maxValueBytes, conditionalDelete: true, list: true };
+    this.capabilities = {
+      maxValueBytes: options.maxValueBytes,
+      conditionalDelete: true,
+      list: true,
+      versions: true,
+    };
     this.#prefix = context.prefix;
     this.#options = options;
     this.path = options.path ?? defaultLocalStorePath();
@@ -105,7 +180,12 @@ export class LocalAdapter implements SecretsAdapter {
   ): Promise<void> {
     const store = this.#run(id, () => this.#open(true));
     const { nonce, ciphertext, authTag } = encrypt(store.key, serialized, this.#aad(id));
-    const now = Date.now();
+    let now = Date.now();
+    const deleted = deletedJustNow.get(this.#incarnationKey(id));
+    if (deleted !== undefined) {
+      deletedJustNow.delete(this.#incarnationKey(id));
+      if (deleted >= now) now = deleted + 1;
+    }
     try {
       this.#run(id, () => store.insert.run(this.#prefix, id, nonce, ciphertext, authTag, now, now));
     } catch (error) {
@@ -114,23 +194,96 @@ export class LocalAdapter implements SecretsAdapter {
     }
   }
 
-  async getSecretValues(id: string, _options?: CallOptions): Promise<SecretRead> {
+  async getSecretValues(id: string, options?: ReadOptions): Promise<SecretRead> {
+    const selector = options?.version ?? "latest";
     const store = this.#run(id, () => this.#open(false));
-    const row = store && this.#run(id, () => store.select.get(this.#prefix, id));
+    if (selector === "latest") {
+      const row = store && this.#run(id, () => store.select.get(this.#prefix, id));
+      if (!row) throw new SecretNotFoundError(id);
+      return { values: this.#decryptRow(store, row, id), version: this.#token(row.created_at, row.version) };
+    }
+    const wanted = selector === "previous" ? undefined : parseVersionToken(selector, VERSION_NUMBER);
+    // The facade passes only tokens isVersionToken accepted; another is a caller's mistake all the same.
+    if (selector !== "previous" && wanted === undefined) {
+      throw new InvalidVersionError(id, "is not a version token of the local store", { provider: PROVIDER });
+    }
+    const number = wanted === undefined ? -1 : Number(wanted.native);
+    // One SELECT: the current row with the version asked for (for "previous", the current one's number - 1).
+    const row = store && this.#run(id, () => store.selectVersion.get(number, number, this.#prefix, id));
     if (!row) throw new SecretNotFoundError(id);
-    return { values: this.#decryptRow(store, row, id) };
+    const incarnation = incarnationOf(row.created_at);
+    if (wanted !== undefined && wanted.incarnation !== incarnation) {
+      throw versionNotFound(id, "that version is gone: the secret it belonged to was deleted");
+    }
+    const version = wanted === undefined ? row.current_version - 1 : number;
+    if (version === row.current_version) {
+      const current = { nonce: row.current_nonce, ciphertext: row.current_ciphertext, auth_tag: row.current_auth_tag };
+      return { values: this.#decryptRow(store, current, id), version: this.#token(row.created_at, version) };
+    }
+    if (version < 1) throw versionNotFound(id, "it has no previous version: it was never updated");
+    if (version > row.current_version) throw versionNotFound(id, "it has no such version");
+    const kept = version > row.current_version - this.#options.keepVersions;
+    if (!kept || row.nonce === null || row.ciphertext === null || row.auth_tag === null) {
+      const which = wanted === undefined ? "its previous version" : "that version";
+      throw versionNotFound(
+        id,
+        `${which} is no longer kept (keepVersions is ${this.#options.keepVersions}: the ${this.#options.keepVersions === 1 ? "current version only" : `${this.#options.keepVersions} latest versions`})`,
+      );
+    }
+    const values = this.#decryptRow(
+      store,
+      { nonce: row.nonce, ciphertext: row.ciphertext, auth_tag: row.auth_tag },
+      id,
+      this.#versionAad(id, incarnation, version),
+    );
+    return { values, version: this.#token(row.created_at, version) };
   }
 
-  #decryptRow(store: OpenStore, row: EncryptedRow, id: string): SecretValues {
-    let serialized: string;
+  async listSecretVersions(id: string, _options?: CallOptions): Promise<readonly SecretVersion[]> {
+    const store = this.#run(id, () => this.#open(false));
+    const rows = store ? this.#run(id, () => store.listVersions.all(this.#options.keepVersions, this.#prefix, id)) : [];
+    const first = rows[0];
+    if (!first) throw new SecretNotFoundError(id);
+    const versions: SecretVersion[] = [
+      {
+        token: this.#token(first.created_at, first.current_version),
+        createdAt: new Date(first.updated_at),
+        current: true,
+        readable: true,
+      },
+    ];
+    for (const row of rows) {
+      if (row.version === null || row.version_created_at === null) continue;
+      versions.push({
+        token: this.#token(row.created_at, row.version),
+        createdAt: new Date(row.version_created_at),
+        current: false,
+        readable: true,
+      });
+    }
+    return versions;
+  }
+
+  isVersionToken(token: string): boolean {
+    return parseVersionToken(token, VERSION_NUMBER) !== undefined;
+  }
+
+  #token(createdAt: number, version: number): string {
+    return versionToken(incarnationOf(createdAt), version);
+  }
+
+  #decryptRow(store: OpenStore, row: EncryptedRow, id: string, aad: Buffer = this.#aad(id)): SecretValues {
+    return parseStoredValues(this.#decryptSerialized(store, row, id, aad), id, PROVIDER);
+  }
+
+  #decryptSerialized(store: OpenStore, row: EncryptedRow, id: string, aad: Buffer): string {
     try {
-      serialized = decrypt(store.key, row.nonce, row.ciphertext, row.auth_tag, this.#aad(id));
+      return decrypt(store.key, row.nonce, row.ciphertext, row.auth_tag, aad);
     } catch {
       throw new SecretIntegrityError(id, "its ciphertext did not authenticate with this store's key", {
         provider: PROVIDER,
       });
     }
-    return parseStoredValues(serialized, id, PROVIDER);
   }
 
   async updateSecretValues(
@@ -143,15 +296,52 @@ export class LocalAdapter implements SecretsAdapter {
     const store = this.#run(id, () => this.#open(false));
     if (!store) throw new SecretNotFoundError(id);
     const { nonce, ciphertext, authTag } = encrypt(store.key, serialized, this.#aad(id));
-    const result = this.#run(id, () => store.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id));
-    if (result.changes === 0) throw new SecretNotFoundError(id);
+    const keep = this.#options.keepVersions;
+    if (keep === 1) {
+      // Nothing to keep: one UPDATE, which also advances the version number.
+      const result = this.#run(id, () => store.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id));
+      if (result.changes === 0) throw new SecretNotFoundError(id);
+      return;
+    }
+    // One immediate transaction: the version replaced is the one kept, whatever other processes do.
+    this.#run(id, () =>
+      transaction(store.db, "immediate", () => {
+        const row = store.select.get(this.#prefix, id);
+        if (!row) throw new SecretNotFoundError(id);
+        // Re-encrypted with its number bound in, so it cannot be passed off as another version.
+        const replaced = this.#decryptSerialized(store, row, id, this.#aad(id));
+        const kept = encrypt(store.key, replaced, this.#versionAad(id, incarnationOf(row.created_at), row.version));
+        store.insertVersion.run(
+          this.#prefix,
+          id,
+          row.version,
+          kept.nonce,
+          kept.ciphertext,
+          kept.authTag,
+          row.updated_at,
+        );
+        store.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id);
+        // The new version is row.version + 1; the kept ones are the keep - 1 below it.
+        store.pruneVersions.run(this.#prefix, id, row.version + 1 - keep);
+      }),
+    );
   }
 
   async deleteSecretValues(id: string, _options?: CallOptions): Promise<void> {
     const store = this.#run(id, () => this.#open(false));
     if (!store) throw new SecretNotFoundError(id);
-    const result = this.#run(id, () => store.delete.run(this.#prefix, id));
-    if (result.changes === 0) throw new SecretNotFoundError(id);
+    const deleted = this.#run(id, () => store.delete.get(this.#prefix, id));
+    if (!deleted) throw new SecretNotFoundError(id);
+    this.#deleted(id, deleted.created_at);
+  }
+
+  /** Notes an incarnation deleted in the millisecond it began (see #deletedJustNow). */
+  #deleted(id: string, createdAt: number): void {
+    if (createdAt >= Date.now()) deletedJustNow.set(this.#incarnationKey(id), createdAt);
+  }
+
+  #incarnationKey(id: string): string {
+    return `${this.path}\u0000${this.#prefix}\u0000${id}`;
   }
 
   async deleteSecretValuesIfUnchanged(id: string, expected: SecretValues, _options?: CallOptions): Promise<void> {
@@ -165,7 +355,8 @@ export class LocalAdapter implements SecretsAdapter {
         if (!isDeepStrictEqual(this.#decryptRow(store, row, id), expected)) {
           throw new SecretChangedError(id, { provider: PROVIDER });
         }
-        store.delete.run(this.#prefix, id);
+        store.delete.get(this.#prefix, id);
+        this.#deleted(id, row.created_at);
       }),
     );
   }
@@ -216,6 +407,18 @@ export class LocalAdapter implements SecretsAdapter {
     return Buffer.from(`${this.#prefix}\u0000${id}`, "utf8");
   }
 
+  /**
+   * A kept version's: its prefix, id, incarnation and number, so a row moved to another version,
+   * id or incarnation (or made current) does not decrypt. Its first part tells it from a current
+   * row's, whose prefix can never hold `:`.
+   */
+  #versionAad(id: string, incarnation: string, version: number): Buffer {
+    return Buffer.from(
+      `omnisecret:version\u0000${this.#prefix}\u0000${id}\u0000${incarnation}\u0000${version}`,
+      "utf8",
+    );
+  }
+
   #run<T>(id: string | undefined, operation: () => T): T {
     try {
       return operation();
@@ -234,18 +437,41 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
   const keyFileExisted = existsSync(keyFilePath(path));
   const opened = openDatabase(path, options.busyTimeoutMs, keyFileExisted && options.key === undefined);
   const { db } = opened;
+  // A schema-1 file that cannot be written: its writes fail as SQLite's would, before any SQL.
+  const write = <Row>(sql: string): SqliteStatement<Row> => (opened.schemaOne ? READ_ONLY_STATEMENT : db.prepare(sql));
   try {
     return {
       db,
       key: resolveKey(db, path, options.key, opened.readOnly),
-      insert: db.prepare(
-        "INSERT INTO omnisecret_secrets (prefix, id, nonce, ciphertext, auth_tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      insert: write(
+        "INSERT INTO omnisecret_secrets (prefix, id, nonce, ciphertext, auth_tag, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
       ),
-      select: db.prepare("SELECT nonce, ciphertext, auth_tag FROM omnisecret_secrets WHERE prefix = ? AND id = ?"),
-      update: db.prepare(
-        "UPDATE omnisecret_secrets SET nonce = ?, ciphertext = ?, auth_tag = ?, updated_at = ? WHERE prefix = ? AND id = ?",
+      select: db.prepare(
+        "SELECT nonce, ciphertext, auth_tag, created_at, updated_at, version FROM omnisecret_secrets WHERE prefix = ? AND id = ?",
       ),
-      delete: db.prepare("DELETE FROM omnisecret_secrets WHERE prefix = ? AND id = ?"),
+      // The first two parameters: a version number twice, or -1 twice for the one before the current.
+      selectVersion: db.prepare(`
+        SELECT s.created_at, s.version AS current_version, s.nonce AS current_nonce,
+          s.ciphertext AS current_ciphertext, s.auth_tag AS current_auth_tag, v.nonce, v.ciphertext, v.auth_tag
+        FROM omnisecret_secrets s LEFT JOIN omnisecret_versions v
+          ON v.prefix = s.prefix AND v.id = s.id AND v.version = iif(? = -1, s.version - 1, ?)
+        WHERE s.prefix = ? AND s.id = ?`),
+      // The first parameter: keepVersions; only the versions within it are listed.
+      listVersions: db.prepare(`
+        SELECT s.created_at, s.updated_at, s.version AS current_version, v.version, v.created_at AS version_created_at
+        FROM omnisecret_secrets s LEFT JOIN omnisecret_versions v
+          ON v.prefix = s.prefix AND v.id = s.id AND v.version < s.version AND v.version > s.version - ?
+        WHERE s.prefix = ? AND s.id = ?
+        ORDER BY v.version DESC`),
+      update: write(
+        "UPDATE omnisecret_secrets SET nonce = ?, ciphertext = ?, auth_tag = ?, updated_at = ?, version = version + 1 WHERE prefix = ? AND id = ?",
+      ),
+      insertVersion: write(
+        "INSERT INTO omnisecret_versions (prefix, id, version, nonce, ciphertext, auth_tag, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
+      pruneVersions: write("DELETE FROM omnisecret_versions WHERE prefix = ? AND id = ? AND version <= ?"),
+      // Its trigger deletes the secret's kept versions with it.
+      delete: write("DELETE FROM omnisecret_secrets WHERE prefix = ? AND id = ? RETURNING created_at"),
       list: db.prepare("SELECT id FROM omnisecret_secrets WHERE prefix = ? ORDER BY id"),
       quickCheck: db.prepare("PRAGMA quick_check"),
     };
@@ -253,6 +479,16 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
     db.close();
     throw mapSqliteError(error, undefined, path) ?? error;
   }
+}
+
+const READ_ONLY_STATEMENT: SqliteStatement<never> = {
+  run: readOnlyFailure,
+  get: readOnlyFailure,
+  all: readOnlyFailure,
+};
+
+function readOnlyFailure(): never {
+  throw Object.assign(new Error("attempt to write a readonly database"), { code: "SQLITE_READONLY" });
 }
 
 function keyFilePath(databasePath: string): string {
@@ -311,6 +547,8 @@ interface OpenedDatabase {
   readonly hadSchema: boolean;
   /** Opened for reading only: the file cannot be written, so every write fails with E_PERMISSION_DENIED. */
   readonly readOnly: boolean;
+  /** Read-only and still at schema 1 (see readSchemaOne): there is nothing to prepare writes against. */
+  readonly schemaOne?: boolean;
 }
 
 /**
@@ -341,16 +579,22 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
     );
   }
   let hadSchema = false;
+  let found: unknown;
   try {
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-    hadSchema = schemaVersion(db) !== undefined;
+    found = schemaVersion(db);
+    hadSchema = found !== undefined;
     restrictToOwner(path);
     db.exec("PRAGMA journal_mode = WAL");
     // NORMAL is durable in WAL mode except for the last commits before a power loss.
     db.exec("PRAGMA synchronous = NORMAL");
     // An existing store is opened without writing, so reads work while another process holds
-    // the write lock (WAL lets readers pass a writer) and on a file that cannot be written.
-    if (hadSchema) return { db, hadSchema, readOnly: false };
+    // the write lock (WAL lets readers pass a writer) and on a file that cannot be written; a
+    // schema-1 store is migrated first, once.
+    if (hadSchema) {
+      if (String(found) !== SCHEMA_VERSION) migrate(db, path);
+      return { db, hadSchema, readOnly: false };
+    }
     if (expectSchema) {
       throw new SecretStoreError(
         "E_SECRET_INTEGRITY",
@@ -358,6 +602,8 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
         { provider: PROVIDER },
       );
     }
+    // The schema-1 tables, then the migration to 2: a process of an older omnisecret creating the
+    // same new store at this moment makes the same schema-1 tables, which are migrated here.
     db.exec(`
       CREATE TABLE IF NOT EXISTS omnisecret_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS omnisecret_secrets (
@@ -371,7 +617,8 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
         PRIMARY KEY (prefix, id)
       ) WITHOUT ROWID;
     `);
-    db.prepare("INSERT OR IGNORE INTO omnisecret_meta (name, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
+    db.prepare("INSERT OR IGNORE INTO omnisecret_meta (name, value) VALUES ('schema_version', '1')").run();
+    migrate(db, path);
     return { db, hadSchema, readOnly: false };
   } catch (error) {
     if (error instanceof SecretStoreError) {
@@ -380,8 +627,12 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
     }
     const code = sqliteErrorCode(error);
     // A store that cannot be written (a read-only file) can still be read: reads work, and each
-    // write says why it cannot.
-    if (hadSchema && code.startsWith("SQLITE_READONLY")) return { db, hadSchema, readOnly: true };
+    // write says why it cannot. One still at schema 1 is read as it is (see readSchemaOne).
+    if (hadSchema && code.startsWith("SQLITE_READONLY")) {
+      const schemaOne = String(found) === "1";
+      if (schemaOne) readSchemaOne(db);
+      return { db, hadSchema, readOnly: true, schemaOne };
+    }
     db.close();
     const mapped = mapSqliteError(error, undefined, path);
     if (mapped) throw mapped;
@@ -391,6 +642,75 @@ function openDatabase(path: string, busyTimeoutMs: number, expectSchema: boolean
       cause: error,
     });
   }
+}
+
+/**
+ * Brings a schema-1 database to schema 2, in place, in one immediate transaction: another
+ * process migrating at the same moment waits for it and then finds schema 2, and one that
+ * opened the file before goes on with its statements re-prepared by SQLite. Existing secrets
+ * become version 1 of themselves (their incarnation is their created_at), readable as before.
+ * Called only for a database found at another schema than 2, so opening a schema-2 one writes nothing.
+ */
+function migrate(db: SqliteDatabase, path: string): void {
+  transaction(db, "immediate", () => {
+    const found = String(schemaVersion(db));
+    if (found === SCHEMA_VERSION) return;
+    if (found !== "1") {
+      throw new ConfigError(
+        `the local store at ${path} has schema version ${found}, which this omnisecret does not know: it was made by a newer omnisecret`,
+        { provider: PROVIDER, field: "path" },
+      );
+    }
+    db.exec(`
+      ALTER TABLE omnisecret_secrets ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+      CREATE TABLE IF NOT EXISTS omnisecret_versions (
+        prefix TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        nonce BLOB NOT NULL,
+        ciphertext BLOB NOT NULL,
+        auth_tag BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (prefix, id, version)
+      ) WITHOUT ROWID;
+      CREATE TRIGGER IF NOT EXISTS omnisecret_versions_go_with_secret AFTER DELETE ON omnisecret_secrets
+      BEGIN
+        DELETE FROM omnisecret_versions WHERE prefix = old.prefix AND id = old.id;
+      END;
+      CREATE TRIGGER IF NOT EXISTS omnisecret_update_advances_version BEFORE UPDATE OF ciphertext ON omnisecret_secrets
+      WHEN new.version IS old.version
+      BEGIN
+        SELECT RAISE(ABORT, '${STALE_WRITER}');
+      END;
+      UPDATE omnisecret_meta SET value = '${SCHEMA_VERSION}' WHERE name = 'schema_version';
+    `);
+  });
+}
+
+/** What an update by an omnisecret from before versions meets on a schema-2 database. */
+const STALE_WRITER =
+  "this omnisecret local store keeps secret versions (schema 2): update omnisecret to change its secrets";
+
+/**
+ * A schema-1 database that cannot be written (so cannot be migrated) is read through temporary
+ * objects of this connection, which shadow the file's: its secrets as version 1, no kept
+ * versions. The file is not touched.
+ */
+function readSchemaOne(db: SqliteDatabase): void {
+  db.exec(`
+    CREATE TEMP VIEW omnisecret_secrets AS SELECT *, 1 AS version FROM main.omnisecret_secrets;
+    CREATE TEMP TABLE omnisecret_versions (
+      prefix TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, nonce BLOB NOT NULL,
+      ciphertext BLOB NOT NULL, auth_tag BLOB NOT NULL, created_at INTEGER NOT NULL,
+      PRIMARY KEY (prefix, id, version)) WITHOUT ROWID;
+  `);
+}
+
+/** A missing version of an existing secret: not found, saying why. */
+function versionNotFound(id: string, why: string): SecretNotFoundError {
+  const error = new SecretNotFoundError(id, { provider: PROVIDER });
+  error.message = `secret ${id}: ${why}`;
+  return error;
 }
 
 /** The schema version recorded in the database, if it has omnisecret's schema at all. */

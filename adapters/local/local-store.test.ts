@@ -123,8 +123,9 @@ describe("local store", () => {
     await store.storeSecretValues(a, { who: "a" });
     await store.storeSecretValues(b, { who: "b" });
     const db = driver.open(path);
+    // The version number advances too, as the schema requires of every write of a ciphertext.
     db.prepare(
-      "UPDATE omnisecret_secrets SET (nonce, ciphertext, auth_tag) = (SELECT nonce, ciphertext, auth_tag FROM omnisecret_secrets WHERE id = ?) WHERE id = ?",
+      "UPDATE omnisecret_secrets SET (nonce, ciphertext, auth_tag, version) = (SELECT nonce, ciphertext, auth_tag, version + 1 FROM omnisecret_secrets WHERE id = ?) WHERE id = ?",
     ).run(a, b);
     db.close();
     await expect(store.getSecretValues(b)).rejects.toMatchObject({ code: "E_SECRET_INTEGRITY", secretId: b });

@@ -22,6 +22,16 @@ export const localOptionsSchema = v.strictObject({
    */
   busyTimeoutMs: v.optional(integer(0), 5_000),
   /**
+   * Versions of each secret readable through omnisecret, the current one included (1-100): with
+   * 2, the values an update replaced stay readable as `"previous"` until the next update. Each
+   * kept version is a row of the database file (at most `maxValueBytes` each), so 100 bounds a
+   * secret's history at about 6.5 MB with the default limit; an update with 2 or more costs 4 SQL
+   * statements in one transaction instead of 1. Versions beyond it are deleted from the file at
+   * the next such update.
+   * @default 1
+   */
+  keepVersions: v.optional(integer(1, 100), 1),
+  /**
    * Limit on `JSON.stringify(values)` in UTF-8 bytes.
    * @default 65536
    */

@@ -8,6 +8,7 @@ export const localProvider = defineProvider({
     envField("local", "path", "string"),
     envField("local", "key", "string", { secret: true }),
     envField("local", "busyTimeoutMs", "integer"),
+    envField("local", "keepVersions", "integer"),
     envField("local", "maxValueBytes", "integer"),
   ],
   secretFields: ["key"],

@@ -8,6 +8,12 @@ import type { Minimums } from "../../../bench/lib/minimums.js";
 export const localMinimums: Minimums = {
   store: { requests: 1, why: "one INSERT; the primary key makes it atomic and refuses an existing id" },
   get: { requests: 1, why: "one SELECT" },
-  update: { requests: 1, why: "one UPDATE; zero changed rows means not found, so it never creates" },
-  delete: { requests: 1, why: "one DELETE; zero changed rows means not found" },
+  update: {
+    requests: 1,
+    why: "one UPDATE, which also advances the version number (keepVersions 1, the default: nothing to keep); zero changed rows means not found, so it never creates",
+  },
+  delete: {
+    requests: 1,
+    why: "one DELETE (its trigger removes the kept versions within the same statement); no row deleted means not found",
+  },
 };
