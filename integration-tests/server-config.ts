@@ -21,12 +21,25 @@ export function serverConfig(provider: string): Record<string, unknown> {
  * Runs the shared contract suite against a provider's test server, with the read cache off and
  * on, and the model-based randomized tests with the cache off.
  */
-export function testContractOnServer(provider: string, config: Record<string, unknown>): void {
+export function testContractOnServer(
+  provider: string,
+  config: Record<string, unknown>,
+  options: { readonly versions?: { readonly keepVersions: number } } = {},
+): void {
   const createAdapter = async ({ prefix }: { prefix: string }) =>
     (await createAdapterFromConfig({ ...config, prefix })).adapter;
   testSecretsAdapter(provider, { createAdapter });
   testSecretsAdapter(provider, { createAdapter, cache: { ttlMs: 60_000 } });
   testSecretsAdapterModel(provider, { createAdapter });
+  if (options.versions) {
+    // Versions (issue 23): the suites' rotation, history and token checks with keepVersions set.
+    const { keepVersions } = options.versions;
+    const keeping = async ({ prefix }: { prefix: string }) =>
+      (await createAdapterFromConfig({ ...config, prefix, keepVersions })).adapter;
+    const label = `${provider} (keepVersions ${keepVersions})`;
+    testSecretsAdapter(label, { createAdapter: keeping, versions: options.versions });
+    testSecretsAdapterModel(label, { createAdapter: keeping, versions: options.versions });
+  }
 }
 
 /**

@@ -51,6 +51,11 @@ describe("gcp adapter with an in-memory Secret Manager", () => {
       adapterOn(shared, { halfCreatedGraceMs: 2_000, verifyOwnership }, prefix);
     testSecretsAdapter(label, { createAdapter });
     testSecretsAdapterModel(label, { createAdapter });
+    // Versions (issue 23) on the fake only: the emulator answers UNIMPLEMENTED to ListSecretVersions.
+    const keepingTwo = ({ prefix }: { prefix: string }) =>
+      adapterOn(shared, { halfCreatedGraceMs: 2_000, verifyOwnership, keepVersions: 2 }, prefix);
+    testSecretsAdapter(`${label} (keepVersions 2)`, { createAdapter: keepingTwo, versions: { keepVersions: 2 } });
+    testSecretsAdapterModel(`${label} (keepVersions 2)`, { createAdapter: keepingTwo, versions: { keepVersions: 2 } });
   }
 
   it("names the secret <prefix>-<owner>-<uuid>, labels it, and sends the payload with its CRC32C", async () => {

@@ -29,3 +29,12 @@ testSecretsAdapterModel("local", {
     new LocalAdapter(v.parse(localOptionsSchema, { provider: "local", path: join(directory, "secrets.db") }), context),
   cache: { ttlMs: 60_000, maxEntries: 100 },
 });
+
+// Versions (issue 23): the shared suites' rotation, history and token checks on a store keeping 2.
+const keepingTwo = (context: { prefix: string }) =>
+  new LocalAdapter(
+    v.parse(localOptionsSchema, { provider: "local", path: join(directory, "versions.db"), keepVersions: 2 }),
+    context,
+  );
+testSecretsAdapter("local (keepVersions 2)", { createAdapter: keepingTwo, versions: { keepVersions: 2 } });
+testSecretsAdapterModel("local (keepVersions 2)", { createAdapter: keepingTwo, versions: { keepVersions: 2 } });

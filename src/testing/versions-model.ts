@@ -102,7 +102,9 @@ async function learnCurrent(model: Model, run: Run, slot: number, label: string)
     `${label}: one current version`,
   ).toHaveLength(1);
   const token = (current as { token: string }).token;
-  if (!model.tokens.some((recorded) => recorded.token === token)) {
+  // Tokens name a version of one id: two ids' tokens may be the same string (secrets stored in
+  // the same millisecond, where a token's incarnation is a creation time), so each slot keeps its own.
+  if (!model.tokens.some((recorded) => recorded.slot === slot && recorded.token === token)) {
     model.tokens.push({ token, slot, incarnation: secret.incarnation, ordinal: secret.count });
   }
   const expected = model.tokens

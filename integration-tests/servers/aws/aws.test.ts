@@ -31,7 +31,7 @@ const rawClient = new SecretsManagerClient({
 });
 afterAll(() => rawClient.destroy());
 
-testContractOnServer("aws", config);
+testContractOnServer("aws", config, { versions: { keepVersions: 2 } });
 
 describe("aws adapter against the Secrets Manager API", () => {
   const open = storeOpener(config, () => freshPrefix());

@@ -52,7 +52,7 @@ async function enableKv2(mount: string): Promise<void> {
 /** The requests `run` sent, counted on the wire (admin requests are fetch, counted too: none inside). */
 const requestsOf = requestsChosenBy;
 
-testContractOnServer("vault", config);
+testContractOnServer("vault", config, { versions: { keepVersions: 2 } });
 // Strict ownership changes which reads find a secret and how a store over a deleted one goes.
 testSecretsAdapter("vault with verifyOwnership", {
   createAdapter: async ({ prefix }) =>
