@@ -315,9 +315,8 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   ): Promise<void> {
     const current = await this.#owned(deadline, id);
     const replaced = lineageOf(current.properties.tags);
-    let written: KeyVaultSecret;
     try {
-      written = await this.#setSecret(deadline, id, values, serialized, {
+      await this.#setSecret(deadline, id, values, serialized, {
         incarnation: replaced.incarnation,
         sequence: replaced.sequence + 1,
       });
@@ -332,10 +331,20 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
       if (previous) await this.#disableVersion(deadline, id, previous);
       return;
     }
+    // Racing updates (Key Vault has no conditional write) each see the others' versions, and only
+    // Key Vault knows which one is current: ranking its own version first, each racer disabled the
+    // others', the current one included, and the secret read as missing (the model suite, three
+    // racing updates with keepVersions 2). So an update disables only the versions certainly out of
+    // the window: a sequence at least keepVersions below its own. A racer's version (the same
+    // sequence) or a later one is never touched, so the current one never is.
+    const lowestKept = replaced.sequence + 1 - this.#options.keepVersions + 1;
     const versions = await this.#versions(deadline, id);
-    const newest = written.properties.version?.toLowerCase() ?? "";
-    const kept = this.#history(id, versions, newest, replaced.incarnation).slice(0, this.#options.keepVersions);
-    await this.#disableAllBut(deadline, id, new Set(kept.map(versionOf)), versions);
+    for (const properties of this.#history(id, versions, "", replaced.incarnation)) {
+      const version = versionOf(properties);
+      if (properties.enabled !== false && version && lineageOf(properties.tags).sequence < lowestKept) {
+        await this.#disableVersion(deadline, id, version);
+      }
+    }
   }
 
   protected override async deleteValues(id: string, deadline: Deadline): Promise<void> {
