@@ -124,6 +124,13 @@ export const CONTENT_TYPE = "application/json";
 export const INCARNATION_TAG = "omnisecret-incarnation";
 /** On every version: 1 for a store's, one more than the version it replaced for an update's. */
 export const SEQUENCE_TAG = "omnisecret-sequence";
+/**
+ * On a version an update wrote: the version it replaced. Among versions of one sequence (racing
+ * updates, or the ones a rollback's update came after) the one the current version replaced is
+ * the one just before it: a rollback's "previous" is then the version it rolled back, not a racer
+ * of that version's round.
+ */
+export const REPLACES_TAG = "omnisecret-replaces";
 /** The incarnation of versions written before versions were tagged: one history, as before. */
 const UNTAGGED_INCARNATION = "0";
 /** A Key Vault version id: 32 hex digits. */
@@ -169,6 +176,8 @@ type Lookup =
 interface Lineage {
   readonly incarnation: string;
   readonly sequence: number;
+  /** The version an update replaced (what its GET found current), in lower case. */
+  readonly replaces?: string | undefined;
 }
 
 /** What each SDK call is given: the operation's abort signal and the per-attempt timeout. */
@@ -319,6 +328,7 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
       await this.#setSecret(deadline, id, values, serialized, {
         incarnation: replaced.incarnation,
         sequence: replaced.sequence + 1,
+        replaces: current.properties.version?.toLowerCase(),
       });
     } catch (error) {
       // 409: deleted since the read; an update never brings it back.
@@ -415,6 +425,7 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
           ...this.#ownership.marksFor(id),
           [INCARNATION_TAG]: lineage.incarnation,
           [SEQUENCE_TAG]: String(lineage.sequence),
+          ...(lineage.replaces ? { [REPLACES_TAG]: lineage.replaces } : {}),
         },
         ...callOptions,
       }),
@@ -486,6 +497,8 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     incarnation: string,
   ): SecretProperties[] {
     const rank = (properties: SecretProperties) => (versionOf(properties) === current ? 1 : 0);
+    const replacedByCurrent = versions.find((properties) => versionOf(properties) === current)?.tags?.[REPLACES_TAG];
+    const replaced = (properties: SecretProperties) => (versionOf(properties) === replacedByCurrent ? 1 : 0);
     return versions
       .filter(
         (properties) =>
@@ -497,6 +510,7 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
         (a, b) =>
           rank(b) - rank(a) ||
           lineageOf(b.tags).sequence - lineageOf(a.tags).sequence ||
+          replaced(b) - replaced(a) ||
           (b.createdOn?.getTime() ?? 0) - (a.createdOn?.getTime() ?? 0) ||
           (versionOf(b) < versionOf(a) ? -1 : versionOf(b) > versionOf(a) ? 1 : 0),
       );
