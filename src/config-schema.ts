@@ -118,7 +118,10 @@ const sharedCloudEntries = {
  * provider's options refer to it, and an editor shows the JSDoc above for these fields of every
  * provider (an object spread into another file's would lose it).
  */
-export interface CloudOptionEntries extends Readonly<typeof sharedCloudEntries> {
+// Type aliases, not interfaces: an interface has no implicit index signature, so a consumer's
+// tsc with skipLibCheck false refused `v.StrictObjectSchema<CloudOptionEntries & ...>` in the
+// emitted declarations ("does not satisfy the constraint 'ObjectEntries'"; the consumer smoke test).
+export type CloudOptionEntries = Readonly<typeof sharedCloudEntries> & {
   /**
    * Attempts for each request the provider answers with a passing failure (throttling, 5xx, no
    * answer, as the provider's page lists), the first included, with backoff.
@@ -126,10 +129,10 @@ export interface CloudOptionEntries extends Readonly<typeof sharedCloudEntries> 
    * and why)
    */
   readonly maxAttempts: v.OptionalSchema<ReturnType<typeof integer>, number>;
-}
+};
 
 /** The entry of a provider that can be pointed at a server over plain http. */
-export interface PlaintextRemoteEntries {
+export type PlaintextRemoteEntries = {
   /**
    * Allow plain, unencrypted traffic to a host other than this machine (a test server or an emulator
    * on another machine). Credentials (a token, a request's signature) and the values then cross the
@@ -137,20 +140,20 @@ export interface PlaintextRemoteEntries {
    * @default false
    */
   readonly allowPlaintextRemote: v.OptionalSchema<v.BooleanSchema<undefined>, false>;
-}
+};
 const plaintextRemoteEntries: PlaintextRemoteEntries = { allowPlaintextRemote: v.optional(v.boolean(), false) };
 
 const caCertFileSchema = v.optional(v.pipe(v.string(), v.minLength(1)));
 
 /** The entry of a provider whose server may have a private CA. */
-export interface CaCertFileEntries {
+export type CaCertFileEntries = {
   /**
    * PEM file of a CA to trust beside the system's and `NODE_EXTRA_CA_CERTS`'s, for a server with a
    * private CA. It adds trust; TLS is always verified.
    * @default none (the provider's page names a variable it is also read from)
    */
   readonly caCertFile: typeof caCertFileSchema;
-}
+};
 const caCertFileEntries: CaCertFileEntries = { caCertFile: caCertFileSchema };
 
 /** What a cloud provider takes of the shared options beyond `CloudOptionEntries`, and its `maxAttempts` default. */
