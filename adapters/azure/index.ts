@@ -108,6 +108,7 @@ import {
   toKeyVaultRequestError,
 } from "./errors.js";
 import { type AzureServiceVersion, isLoopbackUrl, type ResolvedAzureOptions } from "./options.js";
+import { newestFirst } from "./version-order.js";
 
 export type { AzureOptions } from "./options.js";
 export { AZURE_MAX_VALUE_BYTES } from "./options.js";
@@ -125,10 +126,9 @@ export const INCARNATION_TAG = "omnisecret-incarnation";
 /** On every version: 1 for a store's, one more than the version it replaced for an update's. */
 export const SEQUENCE_TAG = "omnisecret-sequence";
 /**
- * On a version an update wrote: the version it replaced. Among versions of one sequence (racing
- * updates, or the ones a rollback's update came after) the one the current version replaced is
- * the one just before it: a rollback's "previous" is then the version it rolled back, not a racer
- * of that version's round.
+ * On a version an update wrote: the version it replaced, which is older than it. With the
+ * current version and Key Vault's seconds it orders racing writes (`newestFirst`), so a
+ * rollback's "previous" is the version it rolled back, not a racer of that version's round.
  */
 export const REPLACES_TAG = "omnisecret-replaces";
 /** The incarnation of versions written before versions were tagged: one history, as before. */
@@ -487,8 +487,9 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
   }
 
   /**
-   * The versions of one incarnation, this owner's, newest first: `current` first, then by sequence,
-   * then by creation (racing updates share a sequence), then by id (Key Vault's times are seconds).
+   * The versions of one incarnation, this owner's, newest first: `current` first, then in a
+   * serial order the writes could have had (`newestFirst`: what replaced what, then Key Vault's
+   * seconds, then the sequence).
    */
   #history(
     id: string,
@@ -496,24 +497,21 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     current: string,
     incarnation: string,
   ): SecretProperties[] {
-    const rank = (properties: SecretProperties) => (versionOf(properties) === current ? 1 : 0);
-    const replacedByCurrent = versions.find((properties) => versionOf(properties) === current)?.tags?.[REPLACES_TAG];
-    const replaced = (properties: SecretProperties) => (versionOf(properties) === replacedByCurrent ? 1 : 0);
-    return versions
+    const ours = versions
       .filter(
         (properties) =>
           VERSION_ID.test(versionOf(properties)) &&
           this.#ownership.isOwned(properties.tags, id) &&
           lineageOf(properties.tags).incarnation === incarnation,
       )
-      .sort(
-        (a, b) =>
-          rank(b) - rank(a) ||
-          lineageOf(b.tags).sequence - lineageOf(a.tags).sequence ||
-          replaced(b) - replaced(a) ||
-          (b.createdOn?.getTime() ?? 0) - (a.createdOn?.getTime() ?? 0) ||
-          (versionOf(b) < versionOf(a) ? -1 : versionOf(b) > versionOf(a) ? 1 : 0),
-      );
+      .map((properties) => ({
+        properties,
+        version: versionOf(properties),
+        createdMs: properties.createdOn?.getTime() ?? 0,
+        sequence: lineageOf(properties.tags).sequence,
+        replaces: properties.tags?.[REPLACES_TAG]?.toLowerCase(),
+      }));
+    return newestFirst(ours, current).map(({ properties }) => properties);
   }
 
   /** Disables every enabled version not in `kept` (ids in lower case); `versions` when listed already. */

@@ -1,0 +1,77 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { newestFirst, type OrderedVersion } from "./version-order.js";
+
+const v = (version: string, sequence: number, replaces?: string, createdMs = 1_000): OrderedVersion => ({
+  version,
+  createdMs,
+  sequence,
+  replaces,
+});
+
+const order = (versions: readonly OrderedVersion[], current: string) =>
+  newestFirst(versions, current).map((entry) => entry.version);
+
+describe("newestFirst: the order of a Key Vault secret's versions", () => {
+  it("puts the current version first, then each version before the one it replaced", () => {
+    const chain = [v("s", 1), v("a", 2, "s"), v("b", 3, "a"), v("c", 4, "b")];
+    expect(order([...chain].reverse(), "c")).toEqual(["c", "b", "a", "s"]);
+    expect(order(chain, "c")).toEqual(["c", "b", "a", "s"]);
+  });
+
+  it("after racing updates and a rollback, the version the rollback replaced comes just after it", () => {
+    // Four racing updates of s in one second: w1 read w0 as current (sequence 3), the others read
+    // s; Key Vault made w2 current. Then a rollback r (sequence 3) replaced w2.
+    const racing = [v("s", 1), v("w0", 2, "s"), v("w1", 3, "w0"), v("w2", 2, "s"), v("w3", 2, "s")];
+    expect(order(racing, "w2")).toEqual(["w2", "w1", "w0", "w3", "s"]);
+    const rolledBack = [...racing, v("r", 3, "w2")];
+    // By sequence alone w1 (3) came before w2 (2): the rollback's "previous" was w1 again.
+    expect(order(rolledBack, "r")).toEqual(["r", "w2", "w1", "w0", "w3", "s"]);
+  });
+
+  it("puts a version created in a later second first, whatever its sequence", () => {
+    expect(
+      order([v("old", 9, undefined, 1_000), v("new", 1, undefined, 2_000), v("cur", 2, "new", 2_000)], "cur"),
+    ).toEqual(["cur", "new", "old"]);
+  });
+
+  it("keeps every version when tags changed by hand make a cycle", () => {
+    expect(order([v("a", 1, "b"), v("b", 1, "a"), v("c", 2, "a")], "c").sort()).toEqual(["a", "b", "c"]);
+  });
+
+  it("answers, for any serial history of racing updates, an order the writes could have had", () => {
+    // A history: each update reads the current version at some step and writes at a later one;
+    // Key Vault's current is the last write; seconds advance now and then.
+    const updates = fc.array(fc.record({ readLag: fc.nat(3), tick: fc.boolean() }), {
+      minLength: 1,
+      maxLength: 12,
+    });
+    fc.assert(
+      fc.property(updates, (plan) => {
+        const written: OrderedVersion[] = [v("v0", 1, undefined, 0)];
+        let second = 0;
+        for (const [index, { readLag, tick }] of plan.entries()) {
+          // The update read the version current `readLag` writes ago (a racer's stale read).
+          const read = written[Math.max(0, written.length - 1 - readLag)] as OrderedVersion;
+          if (tick) second += 1;
+          written.push(v(`v${index + 1}`, read.sequence + 1, read.version, second * 1_000));
+        }
+        const truth = written.map((entry) => entry.version);
+        // Key Vault lists versions in no time order.
+        const listed = [...written].sort((a, b) => (a.version < b.version ? -1 : 1));
+        const result = order(listed, truth.at(-1) as string);
+        expect([...result].sort()).toEqual([...truth].sort());
+        const position = new Map(result.map((version, at) => [version, at]));
+        expect(result[0]).toBe(truth.at(-1));
+        for (const entry of written) {
+          if (entry.replaces !== undefined)
+            expect(position.get(entry.version) as number).toBeLessThan(position.get(entry.replaces) as number);
+          for (const other of written) {
+            if (other.createdMs < entry.createdMs)
+              expect(position.get(entry.version) as number).toBeLessThan(position.get(other.version) as number);
+          }
+        }
+      }),
+    );
+  });
+});
