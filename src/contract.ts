@@ -77,7 +77,10 @@ export interface SecretVersion {
 export interface SecretRead {
   /** A fresh object the caller may change. */
   readonly values: SecretValues;
-  /** The token of the version read, where the adapter keeps versions (`capabilities.versions`). */
+  /**
+   * The token of the version read, where the adapter keeps versions (`capabilities.versions`) and
+   * knows it at no cost: a read of `"previous"` or of a token. The facade does not hand it out.
+   */
   readonly version?: string | undefined;
   /**
    * `false`: the read cache must not keep these values. The backup store says so of the answers

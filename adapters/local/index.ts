@@ -133,6 +133,8 @@ interface OpenStore {
   readonly key: Buffer;
   readonly insert: SqliteStatement<never>;
   readonly select: SqliteStatement<CurrentRow>;
+  /** The current values only: a get of the latest reads no more (its version token is not asked for). */
+  readonly selectValues: SqliteStatement<EncryptedRow>;
   /** A kept version by number, beside the current row. */
   readonly selectVersion: SqliteStatement<VersionRow>;
   readonly listVersions: SqliteStatement<VersionListRow>;
@@ -198,9 +200,11 @@ export class LocalAdapter implements SecretsAdapter {
     const selector = options?.version ?? "latest";
     const store = this.#run(id, () => this.#open(false));
     if (selector === "latest") {
-      const row = store && this.#run(id, () => store.select.get(this.#prefix, id));
+      // Without the version's token: the facade does not hand it out, and working it out on every
+      // get cost 6% of a get's throughput (bench, local get 91% -> 86% of raw SQLite's).
+      const row = store && this.#run(id, () => store.selectValues.get(this.#prefix, id));
       if (!row) throw new SecretNotFoundError(id);
-      return { values: this.#decryptRow(store, row, id), version: this.#token(row.created_at, row.version) };
+      return { values: this.#decryptRow(store, row, id) };
     }
     const wanted = selector === "previous" ? undefined : parseVersionToken(selector, VERSION_NUMBER);
     // The facade passes only tokens isVersionToken accepted; another is a caller's mistake all the same.
@@ -448,6 +452,9 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
       ),
       select: db.prepare(
         "SELECT nonce, ciphertext, auth_tag, created_at, updated_at, version FROM omnisecret_secrets WHERE prefix = ? AND id = ?",
+      ),
+      selectValues: db.prepare(
+        "SELECT nonce, ciphertext, auth_tag FROM omnisecret_secrets WHERE prefix = ? AND id = ?",
       ),
       // The first two parameters: a version number twice, or -1 twice for the one before the current.
       selectVersion: db.prepare(`
