@@ -11,6 +11,10 @@
  *   write ended does not put what it read into the cache: it may have read the old value.
  *   Another process's writes become visible once the entry expires.
  * - A not-found answer is cached only with `cacheNotFound`; other errors never are.
+ * - With `staleIfErrorMs`, values are kept `ttlMs + staleIfErrorMs` after they were read, but
+ *   `lookup` serves them within `ttlMs` only; beyond it, only `lookupStale` hands them out, which
+ *   the facade asks when the provider is unavailable (RFC 5861's stale-if-error). A write of this
+ *   process drops the entry as before, so a stale answer is never older than our own last write.
  */
 import { createRequire } from "node:module";
 import type { LRUCache } from "lru-cache";
@@ -38,6 +42,12 @@ export interface CacheOptions {
    * @default false
    */
   cacheNotFound?: boolean;
+  /**
+   * Milliseconds beyond `ttlMs` an entry is kept to answer a get whose provider is unavailable
+   * (`E_PROVIDER_UNAVAILABLE`, and nothing else); 0 turns that off.
+   * @default 0
+   */
+  staleIfErrorMs?: number;
 }
 
 export type ResolvedCacheOptions = Required<CacheOptions>;
@@ -47,6 +57,12 @@ export const DEFAULT_CACHE_MAX_ENTRIES = 1_000;
 /** What the cache holds for one id: its values (frozen), or the fact that it was not found. */
 export type CachedRead = { readonly values: Readonly<SecretValues> } | { readonly notFound: true };
 
+/** An entry: the answer, and when it was read from the provider (on the cache's clock). */
+interface Entry {
+  readonly read: CachedRead;
+  readonly readAt: number;
+}
+
 const NOT_FOUND: CachedRead = Object.freeze({ notFound: true as const });
 
 export interface ReadCacheClock {
@@ -55,7 +71,8 @@ export interface ReadCacheClock {
 
 export class ReadCache {
   readonly options: ResolvedCacheOptions;
-  readonly #entries: LRUCache<string, CachedRead>;
+  readonly #entries: LRUCache<string, Entry>;
+  readonly #now: () => number;
   /** A counter that orders reads and invalidations. */
   #clock = 0;
   /** Per id: how many gets are at the provider now, and when it was last invalidated meanwhile. */
@@ -67,11 +84,14 @@ export class ReadCache {
       ttlMs: options.ttlMs,
       maxEntries: options.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES,
       cacheNotFound: options.cacheNotFound ?? false,
+      staleIfErrorMs: options.staleIfErrorMs ?? 0,
     };
+    this.#now = clock ? () => clock.now() : () => performance.now();
     const LruCache = loadLruCache();
-    this.#entries = new LruCache<string, CachedRead>({
+    this.#entries = new LruCache<string, Entry>({
       max: this.options.maxEntries,
-      ttl: this.options.ttlMs,
+      // Kept for the stale window too; `lookup` checks the age against ttlMs itself.
+      ttl: this.options.ttlMs + this.options.staleIfErrorMs,
       // No timers per entry: expired entries are dropped when looked up, or pushed out by newer ones.
       ttlAutopurge: false,
       updateAgeOnGet: false,
@@ -81,7 +101,21 @@ export class ReadCache {
 
   /** The cached answer for an id, or undefined. Values are the frozen originals: copy before handing out. */
   lookup(id: string): CachedRead | undefined {
-    return this.#entries.get(id);
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    // The same bound as lru-cache's: an entry is fresh while its age is at most ttlMs.
+    if (this.options.staleIfErrorMs === 0 || this.#now() - entry.readAt <= this.options.ttlMs) return entry.read;
+    return undefined;
+  }
+
+  /**
+   * The values read for an id less than `ttlMs + staleIfErrorMs` ago, expired or not: for a get
+   * whose provider is unavailable. Never a not-found answer (that is no value to fall back on).
+   */
+  lookupStale(id: string): Readonly<SecretValues> | undefined {
+    if (this.options.staleIfErrorMs === 0) return undefined;
+    const read = this.#entries.get(id)?.read;
+    return read !== undefined && "values" in read ? read.values : undefined;
   }
 
   /**
@@ -98,12 +132,17 @@ export class ReadCache {
 
   /** Ends a get with values read from the provider; caches a frozen copy unless a write invalidated the id meanwhile. */
   completeRead(id: string, ticket: number, values: SecretValues): void {
-    if (this.#endRead(id, ticket)) this.#entries.set(id, { values: Object.freeze({ ...values }) });
+    if (this.#endRead(id, ticket)) {
+      this.#entries.set(id, { read: { values: Object.freeze({ ...values }) }, readAt: this.#now() });
+    }
   }
 
   /** Ends a get that found nothing; caches that only with `cacheNotFound`. */
   completeNotFound(id: string, ticket: number): void {
-    if (this.#endRead(id, ticket) && this.options.cacheNotFound) this.#entries.set(id, NOT_FOUND);
+    if (this.#endRead(id, ticket) && this.options.cacheNotFound) {
+      // ttlMs only: a not-found is never served stale.
+      this.#entries.set(id, { read: NOT_FOUND, readAt: this.#now() }, { ttl: this.options.ttlMs });
+    }
   }
 
   /** Ends a get that failed otherwise; nothing is cached. */
