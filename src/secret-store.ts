@@ -1,5 +1,6 @@
 import { debuglog, inspect, isDeepStrictEqual } from "node:util";
 import { createAdapterFromConfig, type StoreOptions } from "./adapter-factory.js";
+import { isAfterPrimaryNotFound } from "./backup-adapter.js";
 import { forEachConcurrently } from "./concurrency.js";
 import {
   type ConfigSources,
@@ -438,7 +439,7 @@ export class SecretStore {
       return result;
     }
     cache.abandonRead(id, ticket);
-    if (result.error.code !== "E_PROVIDER_UNAVAILABLE") return result;
+    if (result.error.code !== "E_PROVIDER_UNAVAILABLE" || isAfterPrimaryNotFound(result.error)) return result;
     // Looked up after the ticket ended: a write of this process meanwhile has dropped the entry.
     const stale = cache.lookupStale(id);
     if (stale === undefined) return result;

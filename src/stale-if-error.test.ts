@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { MemoryAdapter } from "../adapters/memory/index.js";
+import { BackupAdapter } from "./backup-adapter.js";
 import { configFromSources, resolveConfig } from "./config.js";
 import type { SecretsAdapter } from "./contract.js";
 import {
@@ -168,6 +169,30 @@ describe("stale-if-error", () => {
     await store.getSecretValues(id);
     await sleep(30);
     state.failWith = unavailable;
+    await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+  });
+
+  it("with a backup store: primary, then backup, then the stale entry; never stale once the primary said not found", async () => {
+    const primary = flakyAdapter();
+    const backup = flakyAdapter();
+    const adapter = new BackupAdapter(
+      { adapter: primary.adapter, provider: "first" },
+      { adapter: backup.adapter, provider: "second" },
+      { onBackupError: () => undefined, checkAfterWrite: false },
+    );
+    const store = SecretStore.fromAdapter(adapter, { cache: { ttlMs: 1, staleIfErrorMs: 60_000 } });
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    expect(await store.getSecretValues(id)).toEqual({ v: "1" });
+    await backup.inner.updateSecretValues(id, { v: "backup" }, '{"v":"backup"}', {});
+    await sleep(5);
+    primary.state.failWith = unavailable;
+    expect(await store.getSecretValues(id)).toEqual({ v: "backup" });
+    backup.state.failWith = unavailable;
+    expect(await store.getSecretValues(id)).toEqual({ v: "1" });
+    // The primary answers that the secret is gone (another process deleted it): no stale value.
+    primary.state.failWith = undefined;
+    await primary.inner.deleteSecretValues(id, {});
     await expect(store.getSecretValues(id)).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
   });
 
