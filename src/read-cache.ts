@@ -57,12 +57,6 @@ export const DEFAULT_CACHE_MAX_ENTRIES = 1_000;
 /** What the cache holds for one id: its values (frozen), or the fact that it was not found. */
 export type CachedRead = { readonly values: Readonly<SecretValues> } | { readonly notFound: true };
 
-/** An entry: the answer, and when it was read from the provider (on the cache's clock). */
-interface Entry {
-  readonly read: CachedRead;
-  readonly readAt: number;
-}
-
 const NOT_FOUND: CachedRead = Object.freeze({ notFound: true as const });
 
 export interface ReadCacheClock {
@@ -71,8 +65,7 @@ export interface ReadCacheClock {
 
 export class ReadCache {
   readonly options: ResolvedCacheOptions;
-  readonly #entries: LRUCache<string, Entry>;
-  readonly #now: () => number;
+  readonly #entries: LRUCache<string, CachedRead>;
   /** A counter that orders reads and invalidations. */
   #clock = 0;
   /** Per id: how many gets are at the provider now, and when it was last invalidated meanwhile. */
@@ -86,9 +79,8 @@ export class ReadCache {
       cacheNotFound: options.cacheNotFound ?? false,
       staleIfErrorMs: options.staleIfErrorMs ?? 0,
     };
-    this.#now = clock ? () => clock.now() : () => performance.now();
     const LruCache = loadLruCache();
-    this.#entries = new LruCache<string, Entry>({
+    this.#entries = new LruCache<string, CachedRead>({
       max: this.options.maxEntries,
       // Kept for the stale window too; `lookup` checks the age against ttlMs itself.
       ttl: this.options.ttlMs + this.options.staleIfErrorMs,
@@ -101,11 +93,12 @@ export class ReadCache {
 
   /** The cached answer for an id, or undefined. Values are the frozen originals: copy before handing out. */
   lookup(id: string): CachedRead | undefined {
-    const entry = this.#entries.get(id);
-    if (entry === undefined) return undefined;
-    // The same bound as lru-cache's: an entry is fresh while its age is at most ttlMs.
-    if (this.options.staleIfErrorMs === 0 || this.#now() - entry.readAt <= this.options.ttlMs) return entry.read;
-    return undefined;
+    const read = this.#entries.get(id);
+    // A not-found entry is kept ttlMs only, so lru-cache's own expiry is enough.
+    if (read === undefined || this.options.staleIfErrorMs === 0 || "notFound" in read) return read;
+    // Kept ttlMs + staleIfErrorMs: fresh while at least staleIfErrorMs of that is left (on
+    // lru-cache's clock, the one it expires entries by).
+    return this.#entries.getRemainingTTL(id) >= this.options.staleIfErrorMs ? read : undefined;
   }
 
   /**
@@ -114,7 +107,7 @@ export class ReadCache {
    */
   lookupStale(id: string): Readonly<SecretValues> | undefined {
     if (this.options.staleIfErrorMs === 0) return undefined;
-    const read = this.#entries.get(id)?.read;
+    const read = this.#entries.get(id);
     return read !== undefined && "values" in read ? read.values : undefined;
   }
 
@@ -133,7 +126,7 @@ export class ReadCache {
   /** Ends a get with values read from the provider; caches a frozen copy unless a write invalidated the id meanwhile. */
   completeRead(id: string, ticket: number, values: SecretValues): void {
     if (this.#endRead(id, ticket)) {
-      this.#entries.set(id, { read: { values: Object.freeze({ ...values }) }, readAt: this.#now() });
+      this.#entries.set(id, { values: Object.freeze({ ...values }) });
     }
   }
 
@@ -141,7 +134,7 @@ export class ReadCache {
   completeNotFound(id: string, ticket: number): void {
     if (this.#endRead(id, ticket) && this.options.cacheNotFound) {
       // ttlMs only: a not-found is never served stale.
-      this.#entries.set(id, { read: NOT_FOUND, readAt: this.#now() }, { ttl: this.options.ttlMs });
+      this.#entries.set(id, NOT_FOUND, { ttl: this.options.ttlMs });
     }
   }
 
