@@ -13,7 +13,8 @@
  * - A not-found answer is cached only with `cacheNotFound`; other errors never are.
  * - With `staleIfErrorMs`, values are kept `ttlMs + staleIfErrorMs` after they were read, but
  *   `lookup` serves them within `ttlMs` only; beyond it, only `lookupStale` hands them out, which
- *   the facade asks when the provider is unavailable (RFC 5861's stale-if-error). A write of this
+ *   the facade asks when the provider is unavailable (RFC 5861's stale-if-error). An entry beyond
+ *   that window is dropped when either looks it up (or pushed out by newer ones). A write of this
  *   process drops the entry as before, so a stale answer is never older than our own last write.
  */
 import { createRequire } from "node:module";
@@ -82,8 +83,9 @@ export class ReadCache {
     const LruCache = loadLruCache();
     this.#entries = new LruCache<string, CachedRead>({
       max: this.options.maxEntries,
-      // Kept for the stale window too; `lookup` checks the age against ttlMs itself.
-      ttl: this.options.ttlMs + this.options.staleIfErrorMs,
+      ttl: this.options.ttlMs,
+      // With stale-if-error an expired entry stays for `lookupStale`, which drops it beyond the window.
+      noDeleteOnStaleGet: this.options.staleIfErrorMs > 0,
       // No timers per entry: expired entries are dropped when looked up, or pushed out by newer ones.
       ttlAutopurge: false,
       updateAgeOnGet: false,
@@ -94,11 +96,9 @@ export class ReadCache {
   /** The cached answer for an id, or undefined. Values are the frozen originals: copy before handing out. */
   lookup(id: string): CachedRead | undefined {
     const read = this.#entries.get(id);
-    // A not-found entry is kept ttlMs only, so lru-cache's own expiry is enough.
-    if (read === undefined || this.options.staleIfErrorMs === 0 || "notFound" in read) return read;
-    // Kept ttlMs + staleIfErrorMs: fresh while at least staleIfErrorMs of that is left (on
-    // lru-cache's clock, the one it expires entries by).
-    return this.#entries.getRemainingTTL(id) >= this.options.staleIfErrorMs ? read : undefined;
+    // A miss leads to a read from the provider anyway; an entry beyond the stale window goes now.
+    if (read === undefined && this.options.staleIfErrorMs > 0) this.#dropBeyondStaleWindow(id);
+    return read;
   }
 
   /**
@@ -106,9 +106,17 @@ export class ReadCache {
    * whose provider is unavailable. Never a not-found answer (that is no value to fall back on).
    */
   lookupStale(id: string): Readonly<SecretValues> | undefined {
-    if (this.options.staleIfErrorMs === 0) return undefined;
-    const read = this.#entries.get(id);
+    if (this.options.staleIfErrorMs === 0 || this.#dropBeyondStaleWindow(id)) return undefined;
+    const read = this.#entries.get(id, { allowStale: true });
     return read !== undefined && "values" in read ? read.values : undefined;
+  }
+
+  /** Drops the id's entry if it expired more than `staleIfErrorMs` ago; says whether it did. */
+  #dropBeyondStaleWindow(id: string): boolean {
+    // Remaining TTL is negative once expired (lru-cache's clock; 0 for an absent id).
+    if (this.#entries.getRemainingTTL(id) >= -this.options.staleIfErrorMs) return false;
+    this.#entries.delete(id);
+    return true;
   }
 
   /**
@@ -133,8 +141,8 @@ export class ReadCache {
   /** Ends a get that found nothing; caches that only with `cacheNotFound`. */
   completeNotFound(id: string, ticket: number): void {
     if (this.#endRead(id, ticket) && this.options.cacheNotFound) {
-      // ttlMs only: a not-found is never served stale.
-      this.#entries.set(id, NOT_FOUND, { ttl: this.options.ttlMs });
+      // Kept past ttlMs like any entry with stale-if-error, but `lookupStale` never serves it.
+      this.#entries.set(id, NOT_FOUND);
     }
   }
 
