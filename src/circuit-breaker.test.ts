@@ -12,7 +12,7 @@ import {
   type SecretStoreError,
   SecretStoreError as StoreError,
 } from "./errors.js";
-import { SecretStore } from "./secret-store.js";
+import { circuitBreakersOf, SecretStore } from "./secret-store.js";
 
 /** A memory adapter whose calls can be made to fail with a given error, counting the calls that reach it. */
 function switchableAdapter(provider = "inner") {
@@ -285,6 +285,18 @@ describe("circuit breaker", () => {
     });
     expect(both.adapter).toBeInstanceOf(BackupAdapter);
     await both.adapter.close?.();
+
+    const store = await SecretStore.create({
+      provider: "memory",
+      circuitBreaker: {},
+      backup: { provider: "local", path: `${dir}/c.db` },
+    });
+    expect(circuitBreakersOf(store).map((breaker) => [breaker.side, breaker.state])).toEqual([
+      ["primary", "closed"],
+      ["backup", "closed"],
+    ]);
+    await store.close();
+    expect(circuitBreakersOf(await SecretStore.create({ provider: "memory" }))).toEqual([]);
 
     const own = await createAdapterFromConfig({
       provider: "memory",

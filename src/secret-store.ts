@@ -1,6 +1,7 @@
 import { debuglog, inspect, isDeepStrictEqual } from "node:util";
-import { createAdapterFromConfig, type StoreOptions } from "./adapter-factory.js";
+import { circuitBreakerOf, createAdapterFromConfig, type StoreOptions } from "./adapter-factory.js";
 import { isAfterPrimaryNotFound } from "./backup-adapter.js";
+import type { CircuitBreaker } from "./circuit-breaker.js";
 import { forEachConcurrently } from "./concurrency.js";
 import {
   type ConfigSources,
@@ -124,6 +125,16 @@ export interface StorePlace {
 
 const storePlaces = new WeakMap<SecretStore, StorePlace>();
 
+const storeBreakers = new WeakMap<SecretStore, readonly CircuitBreaker[]>();
+
+/**
+ * The circuit breakers of a store made from a config (the primary's, then the backup's), for
+ * telemetry: each has a `state` getter and `onStateChange`. Empty without `circuitBreaker`.
+ */
+export function circuitBreakersOf(store: SecretStore): readonly CircuitBreaker[] {
+  return storeBreakers.get(store) ?? [];
+}
+
 /** The place of a store made by this module (`undefined` for anything else). */
 export function placeOfStore(store: SecretStore): StorePlace | undefined {
   return storePlaces.get(store);
@@ -200,6 +211,8 @@ export class SecretStore {
       durable: sides[0]?.definition.durable !== false,
       provider: store.provider,
     });
+    const breakers = sides.map((side) => circuitBreakerOf(side.adapter)).filter((breaker) => breaker !== undefined);
+    if (breakers.length > 0) storeBreakers.set(store, breakers);
     return store;
   }
 
