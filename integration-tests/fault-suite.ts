@@ -8,13 +8,25 @@
  * E_PROVIDER_UNAVAILABLE within its bound; killed and restarted, errors are typed and the store
  * recovers.
  *
+ * With the read cache's `staleIfErrorMs` and a circuit breaker (issue 24): a blackholed server
+ * makes a get of a recently read secret answer its stale value (after the operation timeout
+ * with the breaker closed, and without a byte sent once it is open), a never-read secret and
+ * every write fail, and reads are fresh again once the server is back.
+ *
  * Each test has its own proxy and store, so the tests run concurrently.
  */
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { isDeepStrictEqual } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { isSecretStoreError, SecretStore, type SecretStoreError } from "../src/index.js";
+import {
+  type CircuitState,
+  isSecretStoreError,
+  SecretStore,
+  type SecretStoreError,
+  type StoreOptions,
+} from "../src/index.js";
 import { type Fault, FaultProxy } from "./harness/fault-proxy.js";
 import type { RunningServer } from "./harness/index.js";
 import { stopProcess } from "./harness/process.js";
@@ -124,11 +136,15 @@ export function testFaultsOnServer(
   });
 
   /** A proxy in front of `endpoint` and a store through it, with a fresh prefix. */
-  async function openThroughProxy(endpoint: Endpoint, overrides: Record<string, unknown> = FAULT_LIMITS) {
+  async function openThroughProxy(
+    endpoint: Endpoint,
+    overrides: Record<string, unknown> = FAULT_LIMITS,
+    storeOptions: StoreOptions = {},
+  ) {
     const proxy = await FaultProxy.start(endpoint);
     const prefix = `fault-${randomUUID().slice(0, 8)}`;
     const base = options.rewriteEndpoint(config, proxy.port);
-    const store = await SecretStore.create({ ...base, ...overrides, prefix });
+    const store = await SecretStore.create({ ...base, ...overrides, prefix }, storeOptions);
     opened.push({ proxy, store });
     return { proxy, store, prefix };
   }
@@ -208,6 +224,100 @@ export function testFaultsOnServer(
       );
       expect(outcome).toMatchObject({ ok: false, error: { code: "E_PROVIDER_UNAVAILABLE" } });
       expect(outcome.ms).toBeLessThan(30_000);
+    });
+  });
+
+  describe.concurrent(`${provider}: stale-if-error and the circuit breaker while the server is blackholed (issue 24)`, () => {
+    const cache = { ttlMs: 1, staleIfErrorMs: 600_000 };
+
+    it("breaker closed: stale value after the operation timeout; open: stale value with nothing sent, never-read and writes fail; back: fresh", {
+      timeout: 90_000,
+    }, async () => {
+      const states: CircuitState[] = [];
+      const { proxy, store, prefix } = await openThroughProxy(
+        target,
+        { ...FAULT_LIMITS, cache, circuitBreaker: { failureThreshold: 3, openMs: 3_000 } },
+        { onCircuitStateChange: (change) => states.push(change.state) },
+      );
+      const direct = await openDirect(prefix);
+      const id = randomUUID();
+      const neverRead = randomUUID();
+      await direct.storeSecretValues(id, { v: "1" });
+      await direct.storeSecretValues(neverRead, { v: "unread" });
+      expect(await store.getSecretValues(id)).toEqual({ v: "1" });
+      // Changed behind the store's back: an answer of "1" from now on is the stale entry's.
+      await direct.updateSecretValues(id, { v: "2" });
+
+      proxy.set({ kind: "blackhole" });
+      proxy.closeConnections();
+      // Breaker closed: each call waits out its operation timeout; the get is answered stale.
+      // (`fresh`: never a hit of the entry, however soon after the read; stale-if-error still applies.)
+      const closed = await outcomeOf(() => store.getSecretValues(id, { fresh: true }));
+      expect(closed).toMatchObject({ ok: true, value: { v: "1" } });
+      expect(await outcomeOf(() => store.getSecretValues(neverRead))).toMatchObject({
+        ok: false,
+        error: { code: "E_PROVIDER_UNAVAILABLE", provider },
+      });
+      // Writes go to other ids: a write of this process drops the id's entry, stale copy included.
+      expect(await outcomeOf(() => store.updateSecretValues(neverRead, { v: "lost" }))).toMatchObject({
+        ok: false,
+        error: { code: "E_PROVIDER_UNAVAILABLE", provider },
+      });
+      expect(states).toEqual(["open"]);
+
+      // Open: answered without a connection or a byte reaching the proxy.
+      const sent = { accepted: proxy.accepted, bytes: proxy.bytesFromClients };
+      const open = await outcomeOf(() => store.getSecretValues(id, { fresh: true }));
+      expect(open).toMatchObject({ ok: true, value: { v: "1" } });
+      const refused = await Promise.all([
+        outcomeOf(() => store.getSecretValues(neverRead)),
+        outcomeOf(() => store.storeSecretValues(randomUUID(), { v: "new" })),
+        outcomeOf(() => store.updateSecretValues(neverRead, { v: "lost" })),
+        outcomeOf(() => store.deleteSecretValues(neverRead)),
+      ]);
+      for (const outcome of refused) {
+        expect(outcome).toMatchObject({ ok: false, error: { code: "E_PROVIDER_UNAVAILABLE", provider } });
+        expect((outcome as { error: Error }).error.message).toMatch(/circuit breaker/);
+      }
+      expect({ accepted: proxy.accepted, bytes: proxy.bytesFromClients }).toEqual(sent);
+      console.log(
+        `[faults] ${provider}: stale get, server blackholed: breaker closed ${Math.round(closed.ms)} ms, open ${open.ms.toFixed(2)} ms`,
+      );
+
+      // Back: once the breaker's trial passes, reads are fresh.
+      proxy.pass();
+      await waitFor(async () => isDeepStrictEqual(await store.getSecretValues(id), { v: "2" }), 30_000);
+      expect(states.slice(-2)).toEqual(["half-open", "closed"]);
+      await store.updateSecretValues(id, { v: "3" });
+      expect(await direct.getSecretValues(id)).toEqual({ v: "3" });
+      expect(await store.getSecretValues(neverRead)).toEqual({ v: "unread" });
+    });
+
+    it("breaker open with long timeouts (20 s): the stale value comes before any request timeout could fire, nothing sent", {
+      // Well below the 20 s timeouts: a request to the blackhole would make this test time out.
+      timeout: 15_000,
+    }, async () => {
+      const { proxy, store, prefix } = await openThroughProxy(target, {
+        requestTimeoutMs: 20_000,
+        operationTimeoutMs: 20_000,
+        maxAttempts: 2,
+        cache,
+        circuitBreaker: { failureThreshold: 1, openMs: 600_000 },
+      });
+      const id = randomUUID();
+      await (await openDirect(prefix)).storeSecretValues(id, { v: "1" });
+      expect(await store.getSecretValues(id)).toEqual({ v: "1" });
+      // Reset connections fail fast: one unavailable get opens the breaker (and is answered stale).
+      // (`fresh`: the entry, read a moment ago, may still be within its 1 ms ttlMs.)
+      proxy.set({ kind: "reset" });
+      expect(await store.getSecretValues(id, { fresh: true })).toEqual({ v: "1" });
+      proxy.set({ kind: "blackhole" });
+      const sent = { accepted: proxy.accepted, bytes: proxy.bytesFromClients };
+      const open = await outcomeOf(() => store.getSecretValues(id, { fresh: true }));
+      expect(open).toMatchObject({ ok: true, value: { v: "1" } });
+      await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_PROVIDER_UNAVAILABLE" });
+      expect({ accepted: proxy.accepted, bytes: proxy.bytesFromClients }).toEqual(sent);
+      console.log(`[faults] ${provider}: stale get, breaker open, 20 s timeouts: ${open.ms.toFixed(2)} ms`);
     });
   });
 

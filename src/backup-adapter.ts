@@ -151,6 +151,18 @@ interface Lane {
   pending: number;
 }
 
+/**
+ * Errors of gets whose primary answered "not found" and whose backup then failed: the backup's
+ * error is thrown (the id may live on the backup alone), but the primary did answer, so the
+ * facade's stale-if-error must not bring back a value the primary no longer has.
+ */
+const primaryFoundNothing = new WeakSet<object>();
+
+/** Whether a get's error is the backup's failure after the primary answered "not found" (see above). */
+export function isAfterPrimaryNotFound(error: unknown): boolean {
+  return typeof error === "object" && error !== null && primaryFoundNothing.has(error);
+}
+
 /** Read failures of the primary that the backup answers instead. */
 const READ_FALLBACK_CODES = new Set(["E_PROVIDER_UNAVAILABLE", "E_SECRET_NOT_FOUND", "E_UNKNOWN"]);
 
@@ -415,7 +427,9 @@ export class BackupAdapter implements SecretsAdapter {
       this.#onEvent({ kind: "backup-read-failed", operation: "get", secretId: id, error: backup.error, served: false });
     }
     // The primary's answer stands: "not found" from a backup says nothing of an unavailable primary.
-    throw primary.error.code === "E_SECRET_NOT_FOUND" ? backup.error : primary.error;
+    if (primary.error.code !== "E_SECRET_NOT_FOUND") throw primary.error;
+    primaryFoundNothing.add(backup.error);
+    throw backup.error;
   }
 
   /**

@@ -27,7 +27,8 @@ export const DEFAULT_PREFIX = "omnisecret";
 
 /**
  * The opt-in read cache, a field every provider accepts (env `OMNISECRET_CACHE_TTL_MS`,
- * `OMNISECRET_CACHE_MAX_ENTRIES`, `OMNISECRET_CACHE_NOT_FOUND`). Off when absent.
+ * `OMNISECRET_CACHE_MAX_ENTRIES`, `OMNISECRET_CACHE_NOT_FOUND`,
+ * `OMNISECRET_CACHE_STALE_IF_ERROR_MS`). Off when absent.
  */
 export const cacheSchema = v.optional(
   v.strictObject({
@@ -44,6 +45,37 @@ export const cacheSchema = v.optional(
      * @default false
      */
     cacheNotFound: v.optional(v.boolean(), false),
+    /**
+     * Milliseconds beyond `ttlMs` a value is kept to answer a get whose provider is unavailable
+     * (`E_PROVIDER_UNAVAILABLE` only: never after a permission, not-found or integrity answer).
+     * 0: a get fails when the provider does.
+     * @default 0
+     */
+    staleIfErrorMs: v.optional(integer(0), 0),
+  }),
+);
+
+export const DEFAULT_CIRCUIT_FAILURE_THRESHOLD = 5;
+export const DEFAULT_CIRCUIT_OPEN_MS = 30_000;
+
+/**
+ * The opt-in circuit breaker of a store's adapter (the primary's, and the backup's of its own), a
+ * field every provider accepts (env `OMNISECRET_CIRCUIT_BREAKER_FAILURE_THRESHOLD`,
+ * `OMNISECRET_CIRCUIT_BREAKER_OPEN_MS`). Off when absent; `{}` turns it on with the defaults.
+ */
+export const circuitBreakerSchema = v.optional(
+  v.strictObject({
+    /**
+     * Consecutive `E_PROVIDER_UNAVAILABLE` failures (each one an operation that spent its
+     * attempts or its deadline) that open the breaker.
+     * @default 5
+     */
+    failureThreshold: v.optional(integer(1, 1_000), DEFAULT_CIRCUIT_FAILURE_THRESHOLD),
+    /**
+     * Milliseconds calls fail at once while the breaker is open; then one trial call decides.
+     * @default 30000
+     */
+    openMs: v.optional(integer(1, 3_600_000), DEFAULT_CIRCUIT_OPEN_MS),
   }),
 );
 
@@ -82,8 +114,10 @@ const sharedCloudEntries = {
    * @default "omnisecret"
    */
   prefix: prefixSchema,
-  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound?, staleIfErrorMs? }`. @default off */
   cache: cacheSchema,
+  /** The opt-in circuit breaker: `{ failureThreshold?, openMs? }`. @default off */
+  circuitBreaker: circuitBreakerSchema,
   /**
    * Which installation the secrets belong to, as ZenML's server id does: part of every secret's
    * name (`<prefix>/<owner>/<uuid>` or `<prefix>-<owner>-<uuid>`), so the name alone says whose it

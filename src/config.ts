@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as v from "valibot";
+import type { CircuitBreakerOptions } from "./circuit-breaker.js";
 import { cacheSchema, DEFAULT_OWNER } from "./config-schema.js";
 import type { EnvField } from "./env-fields.js";
 import { ConfigError } from "./errors.js";
@@ -20,13 +21,21 @@ import {
 export type { OmnisecretConfig, ProviderOptions } from "./providers.js";
 
 /** Fields every provider accepts; they survive a provider override of a config file. */
-const COMMON_FIELDS = ["prefix", "cache", "backup"] as const;
+const COMMON_FIELDS = ["prefix", "cache", "circuitBreaker", "backup"] as const;
 
-/** The read cache's variables, the same for every provider: `cache.<field>` and its type. */
+/** The variables of the read cache and the circuit breaker, the same for every provider: the field and its type. */
 const CACHE_ENV_FIELDS: readonly EnvField[] = [
   { field: "cache.ttlMs", names: ["OMNISECRET_CACHE_TTL_MS"], type: "integer" },
   { field: "cache.maxEntries", names: ["OMNISECRET_CACHE_MAX_ENTRIES"], type: "integer" },
   { field: "cache.cacheNotFound", names: ["OMNISECRET_CACHE_NOT_FOUND"], type: "boolean" },
+  { field: "cache.staleIfErrorMs", names: ["OMNISECRET_CACHE_STALE_IF_ERROR_MS"], type: "integer" },
+  // Not the cache's, but the same for every provider too.
+  {
+    field: "circuitBreaker.failureThreshold",
+    names: ["OMNISECRET_CIRCUIT_BREAKER_FAILURE_THRESHOLD"],
+    type: "integer",
+  },
+  { field: "circuitBreaker.openMs", names: ["OMNISECRET_CIRCUIT_BREAKER_OPEN_MS"], type: "integer" },
 ];
 
 export const DEFAULT_PROVIDER = "local";
@@ -36,6 +45,8 @@ export interface ResolvedConfig {
   readonly prefix: string;
   /** The read cache, when it is on. */
   readonly cache?: ResolvedCacheOptions | undefined;
+  /** The circuit breaker, when it is on. */
+  readonly circuitBreaker?: CircuitBreakerOptions | undefined;
   readonly [field: string]: unknown;
 }
 
@@ -74,6 +85,9 @@ export interface ResolvedStoreConfigs {
  * primary's location (same provider and same place, whatever the prefix): it would fail together
  * with the primary.
  *
+ * The backup's `circuitBreaker` is the primary's unless it sets its own: a breaker of its own,
+ * with the same settings.
+ *
  * The backup keeps the primary's namespace: its `prefix` and `owner` are the primary's unless its
  * own config sets them, so two applications with their own prefixes that share one backup config
  * never write one namespace there. A primary whose owner a backup provider cannot keep (it has no
@@ -100,6 +114,10 @@ export async function resolveConfigWithBackup(input: unknown): Promise<ResolvedS
     }
   }
   const backupInput = await inheritNamespace(primary, rawBackup as Record<string, unknown>);
+  // Each side has a breaker of its own (so an open primary still fails over), set like the primary's unless given.
+  if (backupInput.circuitBreaker === undefined && primary.config.circuitBreaker !== undefined) {
+    backupInput.circuitBreaker = { ...primary.config.circuitBreaker };
+  }
   let backup: { definition: ProviderDefinition; config: ResolvedConfig };
   try {
     backup = await resolveConfig(backupInput);

@@ -5,7 +5,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as v from "valibot";
-import { cacheSchema, integer, prefixSchema } from "./config-schema.js";
+import { cacheSchema, circuitBreakerSchema, integer, prefixSchema } from "./config-schema.js";
 import type { AdapterContext, AnySecretsAdapter, SecretsAdapter, SecretsAdapterFactory } from "./contract.js";
 import { ConfigError, ProviderUnavailableError } from "./errors.js";
 import { adapterProblems, contractAdapter } from "./legacy-adapter.js";
@@ -13,8 +13,10 @@ import { adapterProblems, contractAdapter } from "./legacy-adapter.js";
 export const customOptionsSchema = v.strictObject({
   provider: v.literal("custom"),
   prefix: prefixSchema,
-  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound?, staleIfErrorMs? }`. @default off */
   cache: cacheSchema,
+  /** The opt-in circuit breaker: `{ failureThreshold?, openMs? }`. @default off */
+  circuitBreaker: circuitBreakerSchema,
   /**
    * The adapter module: a file path (relative paths resolve against the working directory) or a
    * package name. Its default export is a factory `(options, context) => adapter` (sync or

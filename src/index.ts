@@ -1,5 +1,6 @@
 export { createAdapterFromConfig, type StoreOptions } from "./adapter-factory.js";
 export type { BackupEvent, BackupOptions } from "./backup-adapter.js";
+export type { CircuitBreakerOptions, CircuitState, CircuitStateChange } from "./circuit-breaker.js";
 export {
   type ConfigSources,
   configFromSources,
@@ -50,5 +51,5 @@ export {
 } from "./errors.js";
 export type { CacheOptions } from "./read-cache.js";
 export { providerNames } from "./registry.js";
-export { type GetManyOptions, type SecretReadResult, SecretStore } from "./secret-store.js";
+export { type GetManyOptions, type GetOptions, type SecretReadResult, SecretStore } from "./secret-store.js";
 export { canonicalSecretId } from "./validation.js";

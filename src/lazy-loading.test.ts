@@ -48,6 +48,15 @@ describe("lazy loading of providers", () => {
     expect(loaded).toContain("lru-cache");
   });
 
+  it("loads the circuit breaker's module only for a store with a breaker", () => {
+    const memory = { provider: "memory" };
+    const without = modulesLoadedFor(memory);
+    // The recorder must see omnisecret's own modules at all, or the absence proves nothing.
+    expect(without.ownModules).toContain("src/index.js");
+    expect(without.ownModules).not.toContain("src/circuit-breaker.js");
+    expect(modulesLoadedFor({ ...memory, circuitBreaker: {} }).ownModules).toContain("src/circuit-breaker.js");
+  });
+
   // A provider with no SDK of its own (the memory store) loads no one's, nor valibot's own file.
   for (const definition of providers.filter(
     (candidate) => candidate.sdkPackages.length === 0 && candidate !== customProvider,

@@ -247,6 +247,7 @@ describe("read cache configuration", () => {
         ttlMs: 5_000,
         maxEntries: 1_000,
         cacheNotFound: false,
+        staleIfErrorMs: 0,
       });
       expect((await resolveConfig(config)).config.cache).toBeUndefined();
     }

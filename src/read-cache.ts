@@ -11,6 +11,11 @@
  *   write ended does not put what it read into the cache: it may have read the old value.
  *   Another process's writes become visible once the entry expires.
  * - A not-found answer is cached only with `cacheNotFound`; other errors never are.
+ * - With `staleIfErrorMs`, values are kept `ttlMs + staleIfErrorMs` after they were read, but
+ *   `lookup` serves them within `ttlMs` only; beyond it, only `lookupStale` hands them out, which
+ *   the facade asks when the provider is unavailable (RFC 5861's stale-if-error). An entry beyond
+ *   that window is dropped when either looks it up (or pushed out by newer ones). A write of this
+ *   process drops the entry as before, so a stale answer is never older than our own last write.
  */
 import { createRequire } from "node:module";
 import type { LRUCache } from "lru-cache";
@@ -38,6 +43,12 @@ export interface CacheOptions {
    * @default false
    */
   cacheNotFound?: boolean;
+  /**
+   * Milliseconds beyond `ttlMs` an entry is kept to answer a get whose provider is unavailable
+   * (`E_PROVIDER_UNAVAILABLE`, and nothing else); 0 turns that off.
+   * @default 0
+   */
+  staleIfErrorMs?: number;
 }
 
 export type ResolvedCacheOptions = Required<CacheOptions>;
@@ -67,11 +78,14 @@ export class ReadCache {
       ttlMs: options.ttlMs,
       maxEntries: options.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES,
       cacheNotFound: options.cacheNotFound ?? false,
+      staleIfErrorMs: options.staleIfErrorMs ?? 0,
     };
     const LruCache = loadLruCache();
     this.#entries = new LruCache<string, CachedRead>({
       max: this.options.maxEntries,
       ttl: this.options.ttlMs,
+      // With stale-if-error an expired entry stays for `lookupStale`, which drops it beyond the window.
+      noDeleteOnStaleGet: this.options.staleIfErrorMs > 0,
       // No timers per entry: expired entries are dropped when looked up, or pushed out by newer ones.
       ttlAutopurge: false,
       updateAgeOnGet: false,
@@ -81,7 +95,28 @@ export class ReadCache {
 
   /** The cached answer for an id, or undefined. Values are the frozen originals: copy before handing out. */
   lookup(id: string): CachedRead | undefined {
-    return this.#entries.get(id);
+    const read = this.#entries.get(id);
+    // A miss leads to a read from the provider anyway; an entry beyond the stale window goes now.
+    if (read === undefined && this.options.staleIfErrorMs > 0) this.#dropBeyondStaleWindow(id);
+    return read;
+  }
+
+  /**
+   * The values read for an id less than `ttlMs + staleIfErrorMs` ago, expired or not: for a get
+   * whose provider is unavailable. Never a not-found answer (that is no value to fall back on).
+   */
+  lookupStale(id: string): Readonly<SecretValues> | undefined {
+    if (this.options.staleIfErrorMs === 0 || this.#dropBeyondStaleWindow(id)) return undefined;
+    const read = this.#entries.get(id, { allowStale: true });
+    return read !== undefined && "values" in read ? read.values : undefined;
+  }
+
+  /** Drops the id's entry if it expired more than `staleIfErrorMs` ago; says whether it did. */
+  #dropBeyondStaleWindow(id: string): boolean {
+    // Remaining TTL is negative once expired (lru-cache's clock; 0 for an absent id).
+    if (this.#entries.getRemainingTTL(id) >= -this.options.staleIfErrorMs) return false;
+    this.#entries.delete(id);
+    return true;
   }
 
   /**
@@ -98,12 +133,17 @@ export class ReadCache {
 
   /** Ends a get with values read from the provider; caches a frozen copy unless a write invalidated the id meanwhile. */
   completeRead(id: string, ticket: number, values: SecretValues): void {
-    if (this.#endRead(id, ticket)) this.#entries.set(id, { values: Object.freeze({ ...values }) });
+    if (this.#endRead(id, ticket)) {
+      this.#entries.set(id, { values: Object.freeze({ ...values }) });
+    }
   }
 
   /** Ends a get that found nothing; caches that only with `cacheNotFound`. */
   completeNotFound(id: string, ticket: number): void {
-    if (this.#endRead(id, ticket) && this.options.cacheNotFound) this.#entries.set(id, NOT_FOUND);
+    if (this.#endRead(id, ticket) && this.options.cacheNotFound) {
+      // Kept past ttlMs like any entry with stale-if-error, but `lookupStale` never serves it.
+      this.#entries.set(id, NOT_FOUND);
+    }
   }
 
   /** Ends a get that failed otherwise; nothing is cached. */

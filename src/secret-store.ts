@@ -1,5 +1,7 @@
 import { debuglog, inspect, isDeepStrictEqual } from "node:util";
-import { createAdapterFromConfig, type StoreOptions } from "./adapter-factory.js";
+import { circuitBreakerOf, createAdapterFromConfig, type StoreOptions } from "./adapter-factory.js";
+import { isAfterPrimaryNotFound } from "./backup-adapter.js";
+import type { CircuitBreaker } from "./circuit-breaker.js";
 import { forEachConcurrently } from "./concurrency.js";
 import {
   type ConfigSources,
@@ -47,7 +49,36 @@ export { createAdapterFromConfig, DEFAULT_MAX_VALUE_BYTES, redactValues, type St
 /** What `getManySecretValues` gives for one id: its values, or the typed error a get of it would throw. */
 export type SecretReadResult = { readonly values: SecretValues } | { readonly error: SecretStoreError };
 
+/** The options of `getSecretValues`: a `ReadOptions`, and `fresh`. */
+export interface GetOptions extends ReadOptions {
+  /**
+   * Skip the read cache's entry and read the provider (Powertools' `forceFetch`); what is read
+   * still refreshes the entry. If the provider is unavailable and `cache.staleIfErrorMs` is set,
+   * the entry still answers within its stale window: the configured fallback applies to every get
+   * (a caller who must never see a stale value uses a store without `staleIfErrorMs`). A
+   * `version` other than `"latest"` always reads the provider, with or without it.
+   * @default false
+   */
+  readonly fresh?: boolean | undefined;
+}
+
+/**
+ * Where a get's answer came from, for telemetry: memory (fresh entry), the provider, the backup
+ * store's backup, or the read cache's expired entry because the provider was unavailable
+ * (`cache.staleIfErrorMs`). Internal: filled in by `#getLatest` for a caller that passes one.
+ */
+export type ReadSource = "cache" | "provider" | "backup" | "stale-cache";
+export interface ReadOutcome {
+  source?: ReadSource;
+}
+
 export interface GetManyOptions extends CallOptions {
+  /**
+   * Skip the read cache's entries and read the provider, refreshing them, as `getSecretValues`'s
+   * `fresh` does (stale-if-error applying the same way).
+   * @default false
+   */
+  fresh?: boolean;
   /**
    * How many reads are at the provider at once (batches, where the adapter has a batch call).
    * @default 8
@@ -93,6 +124,16 @@ export interface StorePlace {
 }
 
 const storePlaces = new WeakMap<SecretStore, StorePlace>();
+
+const storeBreakers = new WeakMap<SecretStore, readonly CircuitBreaker[]>();
+
+/**
+ * The circuit breakers of a store made from a config (the primary's, then the backup's), for
+ * telemetry: each has a `state` getter and `onStateChange`. Empty without `circuitBreaker`.
+ */
+export function circuitBreakersOf(store: SecretStore): readonly CircuitBreaker[] {
+  return storeBreakers.get(store) ?? [];
+}
 
 /** The place of a store made by this module (`undefined` for anything else). */
 export function placeOfStore(store: SecretStore): StorePlace | undefined {
@@ -170,6 +211,8 @@ export class SecretStore {
       durable: sides[0]?.definition.durable !== false,
       provider: store.provider,
     });
+    const breakers = sides.map((side) => circuitBreakerOf(side.adapter)).filter((breaker) => breaker !== undefined);
+    if (breakers.length > 0) storeBreakers.set(store, breakers);
     return store;
   }
 
@@ -237,18 +280,34 @@ export class SecretStore {
    * cannot be one of this provider's is `InvalidVersionError`, before any request. Such reads
    * always go to the provider: the read cache holds only the latest values.
    */
-  async getSecretValues(id: string, options?: ReadOptions): Promise<SecretValues> {
+  // Not async: a promise fewer per get (a cached get is a few hundred nanoseconds); both branches reject, never throw.
+  getSecretValues(id: string, options?: GetOptions): Promise<SecretValues> {
     const version = options?.version;
     if (version !== undefined && version !== "latest") return this.#getVersion(id, version, options?.signal);
+    return this.#getLatest(id, options, undefined);
+  }
+
+  /**
+   * A get of the latest values: the read cache (unless `fresh`), then the adapter (the primary,
+   * then the backup store's backup), then, if that is unavailable, the cache's stale entry.
+   * `outcome.source` says which answered (for telemetry; the call does not depend on it).
+   */
+  async #getLatest(
+    id: string,
+    options: GetOptions | undefined,
+    outcome: ReadOutcome | undefined,
+  ): Promise<SecretValues> {
     const secretId = this.#validId(id, options?.signal);
     const cache = this.#cache;
     const call = callOptions(options?.signal);
     if (cache === undefined) {
       const read = await this.#call("get", secretId, call, () => this.#adapter.getSecretValues(secretId, call));
+      if (outcome) outcome.source = read.cacheable === false ? "backup" : "provider";
       return checkStoredValues(read.values, secretId, this.provider);
     }
-    const hit = this.#cachedResult(cache, secretId);
+    const hit = options?.fresh === true ? undefined : this.#cachedResult(cache, secretId);
     if (hit !== undefined) {
+      if (outcome) outcome.source = "cache";
       if ("values" in hit) return hit.values;
       throw hit.error;
     }
@@ -266,7 +325,7 @@ export class SecretStore {
       }
       result = { error };
     }
-    result = this.#settleRead(cache, secretId, ticket, result, answer);
+    result = this.#settleRead(cache, secretId, ticket, result, answer, outcome);
     if ("error" in result) throw result.error;
     return result.values;
   }
@@ -369,7 +428,8 @@ export class SecretStore {
    * Ends a read that went to the provider with ticket `ticket`, for a get and a batch read alike:
    * values are cached (unless the adapter read them with `cacheable: false`: a backup's) and handed
    * out as a copy, a not-found is cached as `cacheNotFound` says, and any other outcome (an
-   * integrity error included) only ends the ticket.
+   * integrity error included) only ends the ticket. An unavailable provider (and backup) is
+   * answered from the stale entry where `staleIfErrorMs` keeps one; no other error is.
    */
   #settleRead(
     cache: ReadCache,
@@ -377,14 +437,30 @@ export class SecretStore {
     ticket: number,
     result: SecretReadResult,
     answer: SecretRead | undefined,
+    outcome?: ReadOutcome,
   ): SecretReadResult {
-    if ("values" in result && answer?.cacheable !== false) {
+    if ("values" in result) {
+      if (outcome) outcome.source = answer?.cacheable === false ? "backup" : "provider";
+      if (answer?.cacheable === false) {
+        cache.abandonRead(id, ticket);
+        return result;
+      }
       cache.completeRead(id, ticket, result.values);
       return { values: { ...result.values } };
     }
-    if ("error" in result && result.error.code === "E_SECRET_NOT_FOUND") cache.completeNotFound(id, ticket);
-    else cache.abandonRead(id, ticket);
-    return result;
+    if (result.error.code === "E_SECRET_NOT_FOUND") {
+      cache.completeNotFound(id, ticket);
+      return result;
+    }
+    cache.abandonRead(id, ticket);
+    if (result.error.code !== "E_PROVIDER_UNAVAILABLE" || isAfterPrimaryNotFound(result.error)) return result;
+    // Looked up after the ticket ended: a write of this process meanwhile has dropped the entry.
+    const stale = cache.lookupStale(id);
+    if (stale === undefined) return result;
+    if (debug.enabled)
+      debug("%s get secret %s: provider unavailable, answered from the stale cache entry", this.provider, id);
+    if (outcome) outcome.source = "stale-cache";
+    return { values: { ...stale } };
   }
 
   /**
@@ -408,11 +484,13 @@ export class SecretStore {
     const results = new Map<string, SecretReadResult>(secretIds.map((id) => [id, { values: {} }]));
     const batchRead = this.#can.batchGet ? this.#adapter.getManySecretValues?.bind(this.#adapter) : undefined;
     const call = callOptions(signal);
+    const fresh = options.fresh === true;
     if (batchRead === undefined) {
+      const getOptions: GetOptions = fresh ? { ...call, fresh } : call;
       await forEachConcurrently(secretIds, concurrency, async (id) => {
         results.set(
           id,
-          await this.getSecretValues(id, call).then(
+          await this.#getLatest(id, getOptions, undefined).then(
             (values) => ({ values }),
             (error: unknown) => {
               // An abort rejects the whole call (with its reason); every other failure is the id's result.
@@ -427,7 +505,7 @@ export class SecretStore {
       const batches: string[][] = [];
       for (let start = 0; start < secretIds.length; start += size) batches.push(secretIds.slice(start, start + size));
       await forEachConcurrently(batches, concurrency, async (batch) => {
-        for (const [id, result] of await this.#readBatch(batch, batchRead, call)) results.set(id, result);
+        for (const [id, result] of await this.#readBatch(batch, batchRead, call, fresh)) results.set(id, result);
       });
     }
     if ((options.onMissing ?? "throw") === "throw") {
@@ -445,12 +523,13 @@ export class SecretStore {
     ids: readonly string[],
     batchRead: (ids: readonly string[], options: CallOptions) => Promise<ReadonlyMap<string, SecretRead | Error>>,
     call: CallOptions,
+    fresh: boolean,
   ): Promise<Map<string, SecretReadResult>> {
     const results = new Map<string, SecretReadResult>();
     const cache = this.#cache;
     const pending: { id: string; ticket: number | undefined }[] = [];
     for (const id of ids) {
-      const hit = cache && this.#cachedResult(cache, id);
+      const hit = cache && !fresh ? this.#cachedResult(cache, id) : undefined;
       if (hit === undefined) pending.push({ id, ticket: cache?.beginRead(id) });
       else results.set(id, hit);
     }

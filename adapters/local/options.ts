@@ -1,11 +1,13 @@
 import * as v from "valibot";
-import { cacheSchema, integer, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, circuitBreakerSchema, integer, prefixSchema } from "../../src/config-schema.js";
 
 export const localOptionsSchema = v.strictObject({
   provider: v.literal("local"),
   prefix: prefixSchema,
-  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound?, staleIfErrorMs? }`. @default off */
   cache: cacheSchema,
+  /** The opt-in circuit breaker: `{ failureThreshold?, openMs? }`. @default off */
+  circuitBreaker: circuitBreakerSchema,
   /**
    * Path of the SQLite database file.
    * @default `<XDG data dir>/omnisecret/secrets.db` (`$XDG_DATA_HOME`, else `~/.local/share` on Linux)

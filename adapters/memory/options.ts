@@ -1,11 +1,13 @@
 import * as v from "valibot";
-import { cacheSchema, integer, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, circuitBreakerSchema, integer, prefixSchema } from "../../src/config-schema.js";
 
 export const memoryOptionsSchema = v.strictObject({
   provider: v.literal("memory"),
   prefix: prefixSchema,
-  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
+  /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound?, staleIfErrorMs? }`. @default off */
   cache: cacheSchema,
+  /** The opt-in circuit breaker: `{ failureThreshold?, openMs? }`. @default off */
+  circuitBreaker: circuitBreakerSchema,
   /**
    * Limit on `JSON.stringify(values)` in UTF-8 bytes.
    * @default 65536

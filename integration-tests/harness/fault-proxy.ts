@@ -47,6 +47,9 @@ export class FaultProxy {
   #cutsLeft = 0;
   /** Responses `lose-response` has cut so far. */
   lostResponses = 0;
+  /** Connections accepted so far, and bytes clients sent: a test reads them to know that nothing was sent. */
+  accepted = 0;
+  bytesFromClients = 0;
 
   private constructor(server: Server, target: { host: string; port: number }) {
     this.#server = server;
@@ -115,6 +118,7 @@ export class FaultProxy {
   }
 
   #accept(client: Socket): void {
+    this.accepted += 1;
     client.on("error", () => undefined);
     const fault = this.#fault;
     if (fault.kind === "reset") {
@@ -150,6 +154,7 @@ export class FaultProxy {
   }
 
   #fromClient(connection: Connection, chunk: Buffer): void {
+    this.bytesFromClients += chunk.length;
     connection.requestOpen = true;
     if (this.#pending && this.#pending.answersLeft <= 0) this.set(this.#pending.fault);
     const fault = this.#fault;
