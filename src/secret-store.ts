@@ -33,6 +33,8 @@ import { MAX_VERSION_TOKEN_LENGTH } from "./kit/version-token.js";
 import { callOptions, contractAdapter, DEFAULT_MAX_VALUE_BYTES, resolveCapabilities } from "./legacy-adapter.js";
 import { type CacheOptions, ReadCache, type ResolvedCacheOptions } from "./read-cache.js";
 import type { ProviderDefinition } from "./registry.js";
+import type { CacheCounts, StoreTelemetry, TelemetryOptions, TracedOperation } from "./telemetry.js";
+import type { AnswerSource } from "./telemetry-hooks.js";
 import {
   canonicalSecretId,
   checkStoredValues,
@@ -107,6 +109,50 @@ async function placeKey(definition: ProviderDefinition, config: ResolvedConfig):
 // NODE_DEBUG=omnisecret shows operations and ids; never values, never credentials.
 const debug = debuglog("omnisecret");
 
+type TelemetryModule = typeof import("./telemetry.js");
+let telemetryModule: TelemetryModule | undefined;
+let loadingTelemetry: Promise<TelemetryModule | undefined> | undefined;
+
+/**
+ * `src/telemetry.ts` and `@opentelemetry/api` (an optional peer), imported once per process by
+ * the first store that has telemetry enabled, never at `import("omnisecret")`: a process without
+ * the api, or with telemetry off, loads none of it. Any failure to load means no telemetry.
+ */
+function loadTelemetry(): Promise<TelemetryModule | undefined> {
+  loadingTelemetry ??= import("./telemetry.js").then(
+    (loaded) => {
+      telemetryModule = loaded;
+      return loaded;
+    },
+    (error: unknown) => {
+      debug("telemetry off: @opentelemetry/api could not be loaded (%s)", (error as { code?: unknown })?.code);
+      return undefined;
+    },
+  );
+  return loadingTelemetry;
+}
+
+const telemetryWanted = (options: TelemetryOptions | undefined): boolean => options?.enabled !== false;
+
+/** The span operation of a facade operation. */
+const TRACED: Readonly<Partial<Record<Operation, TracedOperation>>> = {
+  store: "store",
+  get: "get",
+  update: "update",
+  delete: "delete",
+  "list versions of": "list_versions",
+};
+
+/**
+ * Where a get's answer came from, for its span. A backup's read is the one not to cache; the
+ * stale-if-error path (issue 24, "res") answers `{ values, source: "stale_cache" }` from inside
+ * the traced call, so the span and the duration metric say so.
+ */
+function readSource(read: unknown): AnswerSource {
+  const answer = read as { source?: AnswerSource; cacheable?: boolean } | undefined;
+  return answer?.source ?? (answer?.cacheable === false ? "backup" : "provider");
+}
+
 /**
  * The one API an application uses: store, get, update and delete a secret's values by its UUID,
  * whichever provider the configuration selects.
@@ -127,6 +173,10 @@ export class SecretStore {
   readonly #config: Record<string, unknown>;
   readonly #cache: ReadCache | undefined;
   readonly #can: ResolvedCapabilities;
+  /** Set once `@opentelemetry/api` has loaded (at create; for `fromAdapter`, when its import ends). */
+  #telemetry: StoreTelemetry | undefined;
+  /** The read cache's hits and misses, reported by telemetry's callback (plain integers: a hit costs an increment). */
+  #cacheCounts: CacheCounts = { hits: 0, misses: 0 };
   #closed = false;
 
   private constructor(
@@ -135,6 +185,7 @@ export class SecretStore {
     prefix: string,
     config: Record<string, unknown>,
     cache: ResolvedCacheOptions | undefined,
+    telemetry: { module: TelemetryModule; options: TelemetryOptions } | undefined,
   ) {
     this.#adapter = adapter;
     this.provider = provider;
@@ -142,6 +193,12 @@ export class SecretStore {
     this.#config = config;
     this.#cache = cache ? new ReadCache(cache) : undefined;
     this.#can = resolveCapabilities(adapter.capabilities);
+    if (telemetry) this.#useTelemetry(telemetry.module, telemetry.options);
+  }
+
+  #useTelemetry(module: TelemetryModule, options: TelemetryOptions): void {
+    this.#telemetry = new module.StoreTelemetry(this.provider, options);
+    this.#cacheCounts = this.#telemetry.cache;
   }
 
   /** Validates `config` (a `ConfigError` names the field at fault), loads the provider's adapter and builds the store. */
@@ -149,14 +206,19 @@ export class SecretStore {
     config: OmnisecretConfig | Record<string, unknown> = {},
     options: StoreOptions = {},
   ): Promise<SecretStore> {
+    // Loaded beside the adapter, not after it: cold start (the config decides whether it is used).
+    const given = (config as { telemetry?: TelemetryOptions }).telemetry;
+    const loading = telemetryWanted(given) ? loadTelemetry() : undefined;
     const { adapter, config: resolved, sides } = await createAdapterFromConfig(config, options);
     debug("created %s store with prefix %s", resolved.provider, resolved.prefix);
+    const telemetryModule = telemetryWanted(resolved.telemetry) ? await loading : undefined;
     const store = new SecretStore(
       adapter,
       adapter.provider ?? resolved.provider,
       resolved.prefix,
       resolved,
       resolved.cache,
+      telemetryModule && { module: telemetryModule, options: resolved.telemetry ?? {} },
     );
     let keys: Promise<readonly string[]> | undefined;
     storePlaces.set(store, {
@@ -189,7 +251,13 @@ export class SecretStore {
    */
   static fromAdapter(
     given: AnySecretsAdapter,
-    options: { provider?: string; prefix?: string; cache?: CacheOptions | undefined } = {},
+    options: {
+      provider?: string;
+      prefix?: string;
+      cache?: CacheOptions | undefined;
+      /** As the config field: on when `@opentelemetry/api` is installed, from when it has loaded. */
+      telemetry?: TelemetryOptions | undefined;
+    } = {},
   ): SecretStore {
     const adapter = contractAdapter(given);
     const provider = adapter.provider ?? options.provider ?? "custom";
@@ -200,7 +268,17 @@ export class SecretStore {
       options.prefix ?? "",
       { provider, ...(cache ? { cache } : {}) },
       cache,
+      undefined,
     );
+    if (telemetryWanted(options.telemetry)) {
+      // Synchronous: traced at once if another store loaded the api, else from when it has loaded.
+      const telemetry = options.telemetry ?? {};
+      if (telemetryModule) store.#useTelemetry(telemetryModule, telemetry);
+      else
+        void loadTelemetry().then((module) => {
+          if (module && !store.#closed) store.#useTelemetry(module, telemetry);
+        });
+    }
     // Whether such an adapter outlives the process is not known: it is taken to, as a custom adapter would.
     storePlaces.set(store, { keys: async () => [], adapters: [adapter, given], durable: true, provider });
     return store;
@@ -249,9 +327,11 @@ export class SecretStore {
     }
     const hit = this.#cachedResult(cache, secretId);
     if (hit !== undefined) {
+      this.#cacheCounts.hits += 1;
       if ("values" in hit) return hit.values;
       throw hit.error;
     }
+    this.#cacheCounts.misses += 1;
     const ticket = cache.beginRead(secretId);
     let answer: SecretRead | undefined;
     let result: SecretReadResult;
@@ -353,8 +433,14 @@ export class SecretStore {
    */
   async rollbackSecretValues(id: string, options?: CallOptions): Promise<void> {
     const signal = options?.signal;
-    const previous = await this.#getVersion(id, "previous", signal);
-    await this.updateSecretValues(id, previous, signal === undefined ? undefined : { signal });
+    const rollback = async () => {
+      const previous = await this.#getVersion(id, "previous", signal);
+      await this.updateSecretValues(id, previous, signal === undefined ? undefined : { signal });
+    };
+    const telemetry = this.#telemetry;
+    // Its get and update are spans of their own, under this one.
+    if (telemetry === undefined) return rollback();
+    return telemetry.run("rollback", this.#validId(id, signal), rollback);
   }
 
   /** The read cache's answer for `id`, if it has one: a copy of the values, or not found. */
@@ -451,21 +537,24 @@ export class SecretStore {
     const pending: { id: string; ticket: number | undefined }[] = [];
     for (const id of ids) {
       const hit = cache && this.#cachedResult(cache, id);
-      if (hit === undefined) pending.push({ id, ticket: cache?.beginRead(id) });
-      else results.set(id, hit);
+      if (hit === undefined) {
+        if (cache) this.#cacheCounts.misses += 1;
+        pending.push({ id, ticket: cache?.beginRead(id) });
+      } else {
+        this.#cacheCounts.hits += 1;
+        results.set(id, hit);
+      }
     }
     if (pending.length === 0) return results;
     debug("%s get batch of %d secrets", this.provider, pending.length);
     let answers: ReadonlyMap<string, SecretRead | Error> | undefined;
     let failure: SecretStoreError | undefined;
+    const pendingIds = pending.map(({ id }) => id);
+    const read = () => untilAborted(batchRead(pendingIds, call), call.signal);
+    const telemetry = this.#telemetry;
     try {
-      answers = await untilAborted(
-        batchRead(
-          pending.map(({ id }) => id),
-          call,
-        ),
-        call.signal,
-      );
+      // One span per batch; the ids' own failures are their results, not the span's.
+      answers = await (telemetry === undefined ? read() : telemetry.run("get_many", pendingIds, read));
     } catch (error) {
       if (call.signal?.aborted) {
         if (cache) for (const { id, ticket } of pending) if (ticket !== undefined) cache.abandonRead(id, ticket);
@@ -559,16 +648,29 @@ export class SecretStore {
     if (!this.#can.list || !adapter.listSecretIds) {
       throw new OperationNotSupportedError("listSecretIds", { provider: this.provider });
     }
+    // One span from the first page to the last; each page is read inside it, the caller's work between pages is not.
+    const traced = this.#telemetry?.begin("list", undefined);
+    const ids = adapter.listSecretIds(callOptions(signal))[Symbol.asyncIterator]();
+    let done = false;
+    let failure: unknown;
     try {
-      for await (const id of adapter.listSecretIds(callOptions(signal))) {
+      for (;;) {
+        const next = traced === undefined ? await ids.next() : await traced.within(() => ids.next());
+        if (next.done === true) break;
         // Also for an adapter that does not read the signal: the caller stops getting ids at once.
         signal?.throwIfAborted();
         // An adapter bug must not hand callers something that is not an id.
-        if (typeof id === "string" && isCanonicalSecretId(id)) yield id;
+        if (typeof next.value === "string" && isCanonicalSecretId(next.value)) yield next.value;
       }
+      done = true;
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      throw wrapUnknown(error, this.provider, "list");
+      done = true;
+      failure = signal?.aborted ? signal.reason : wrapUnknown(error, this.provider, "list");
+      throw failure;
+    } finally {
+      traced?.end(failure);
+      // The caller stopped early (a break): the adapter's listing ends too, as for-await would end it.
+      if (!done) await ids.return?.();
     }
   }
 
@@ -642,6 +744,25 @@ export class SecretStore {
     // Checked first: a call of the disabled logger with four arguments still copies them through
     // an iterator, on every operation.
     if (debug.enabled) debug("%s %s secret %s", this.provider, operation, secretId);
+    const telemetry = this.#telemetry;
+    const traced = TRACED[operation];
+    if (telemetry === undefined || traced === undefined)
+      return this.#callAdapter(operation, secretId, call, run, values);
+    return telemetry.run(
+      traced,
+      secretId,
+      () => this.#callAdapter(operation, secretId, call, run, values),
+      operation === "get" ? readSource : undefined,
+    );
+  }
+
+  async #callAdapter<T>(
+    operation: Operation,
+    secretId: string,
+    call: CallOptions,
+    run: () => Promise<T>,
+    values: SecretValues | undefined,
+  ): Promise<T> {
     const signal = call.signal;
     try {
       return await (signal === undefined ? run() : untilAborted(run(), signal));

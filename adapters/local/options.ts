@@ -1,11 +1,13 @@
 import * as v from "valibot";
-import { cacheSchema, integer, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, integer, prefixSchema, telemetrySchema } from "../../src/config-schema.js";
 
 export const localOptionsSchema = v.strictObject({
   provider: v.literal("local"),
   prefix: prefixSchema,
   /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
   cache: cacheSchema,
+  /** OpenTelemetry spans and metrics: `{ enabled?, includeSecretIds? }`. @default `{ enabled: true, includeSecretIds: false }` */
+  telemetry: telemetrySchema,
   /**
    * Path of the SQLite database file.
    * @default `<XDG data dir>/omnisecret/secrets.db` (`$XDG_DATA_HOME`, else `~/.local/share` on Linux)

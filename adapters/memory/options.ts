@@ -1,11 +1,13 @@
 import * as v from "valibot";
-import { cacheSchema, integer, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, integer, prefixSchema, telemetrySchema } from "../../src/config-schema.js";
 
 export const memoryOptionsSchema = v.strictObject({
   provider: v.literal("memory"),
   prefix: prefixSchema,
   /** The opt-in read cache: `{ ttlMs, maxEntries?, cacheNotFound? }`. @default off */
   cache: cacheSchema,
+  /** OpenTelemetry spans and metrics: `{ enabled?, includeSecretIds? }`. @default `{ enabled: true, includeSecretIds: false }` */
+  telemetry: telemetrySchema,
   /**
    * Limit on `JSON.stringify(values)` in UTF-8 bytes.
    * @default 65536

@@ -1,0 +1,261 @@
+/**
+ * OpenTelemetry traces and metrics of a `SecretStore`, through `@opentelemetry/api` (an optional
+ * peer). This module is imported by `loadTelemetry` only, once per process, the first time a
+ * store is made with telemetry enabled; if the api is not installed that import fails and the
+ * store runs without telemetry. With the api but no SDK registered, spans are non-recording and
+ * everything beyond starting one is skipped.
+ *
+ * Never recorded: a value, a credential, an error's message or stack (messages name ids), and a
+ * secret id unless `telemetry.includeSecretIds`.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Histogram,
+  type Meter,
+  type MeterProvider,
+  metrics,
+  type Span,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+import { isSecretStoreError } from "./errors.js";
+import { type AnswerSource, type OperationRecord, observeCircuits, setCurrentOperation } from "./telemetry-hooks.js";
+
+/** The `telemetry` config field. */
+export interface TelemetryOptions {
+  /**
+   * Spans and metrics through `@opentelemetry/api` when it is installed (and an SDK registered).
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Put secret ids on spans (`omnisecret.secret.id`) and record the exception of a failure
+   * (its message names the id). Off because in some teams ids are sensitive too.
+   * @default false
+   */
+  includeSecretIds?: boolean;
+}
+
+/** The span names' operations: `omnisecret.<operation>`. */
+export type TracedOperation =
+  | "store"
+  | "get"
+  | "update"
+  | "delete"
+  | "get_many"
+  | "list"
+  | "list_versions"
+  | "rollback";
+
+const SCOPE = "omnisecret";
+// Kept in step with package.json by hand: the instrumentation scope's version.
+const SCOPE_VERSION = "0.1.0";
+
+/** Hits and misses of one provider's read caches, counted in plain integers and reported by a callback. */
+export interface CacheCounts {
+  hits: number;
+  misses: number;
+}
+
+const records = new AsyncLocalStorage<Record>();
+const cacheCounts = new Map<string, CacheCounts>();
+const tracer: Tracer = trace.getTracer(SCOPE, SCOPE_VERSION);
+
+/**
+ * The instruments of the meter provider registered now. `metrics` has no proxy (unlike `trace`):
+ * a meter taken before an SDK is registered stays a no-op, so they are made again when the
+ * registered provider changes (an SDK registered after this module loaded).
+ */
+let instruments:
+  | { provider: MeterProvider; duration: Histogram; errors: ReturnType<Meter["createCounter"]> }
+  | undefined;
+
+function currentInstruments(): NonNullable<typeof instruments> {
+  const provider = metrics.getMeterProvider();
+  if (instruments?.provider === provider) return instruments;
+  const meter = provider.getMeter(SCOPE, SCOPE_VERSION);
+  const duration = meter.createHistogram("omnisecret.operation.duration", {
+    description: "Duration of omnisecret operations that reached a provider (cache hits excluded)",
+    unit: "s",
+  });
+  const errors = meter.createCounter("omnisecret.errors", {
+    description: "Failed omnisecret operations, by error code",
+    unit: "{error}",
+  });
+  const hits = meter.createObservableCounter("omnisecret.cache.hits", {
+    description: "Gets answered from the read cache",
+    unit: "{hit}",
+  });
+  const misses = meter.createObservableCounter("omnisecret.cache.misses", {
+    description: "Gets the read cache could not answer",
+    unit: "{miss}",
+  });
+  const circuit = meter.createObservableGauge("omnisecret.circuit.state", {
+    description: "Circuit breaker state per provider: 0 closed, 1 half open, 2 open",
+  });
+  // A hit costs one integer increment; the SDK reads the totals when it collects.
+  meter.addBatchObservableCallback(
+    (observer) => {
+      for (const [provider, counts] of cacheCounts) {
+        const attributes = { "omnisecret.provider": provider };
+        observer.observe(hits, counts.hits, attributes);
+        observer.observe(misses, counts.misses, attributes);
+      }
+    },
+    [hits, misses],
+  );
+  circuit.addCallback((observer) => {
+    for (const { provider, state } of observeCircuits()) observer.observe(state, { "omnisecret.provider": provider });
+  });
+  instruments = { provider, duration, errors };
+  return instruments;
+}
+
+/** The recording operation of this async context (the kit's hooks read it). */
+class Record implements OperationRecord {
+  requests = 0;
+  readonly provider: string;
+  /** The operation's span in the context it ran in: where its requests' spans nest. */
+  readonly context: Context;
+  /** An enclosing operation (a rollback's get and update): it counts their requests too. */
+  readonly #parent: Record | undefined;
+
+  constructor(span: Span, provider: string, parent: Record | undefined) {
+    this.provider = provider;
+    this.context = trace.setSpan(context.active(), span);
+    this.#parent = parent;
+  }
+
+  count(requests = 1): void {
+    for (let record: Record | undefined = this; record !== undefined; record = record.#parent) {
+      record.requests += requests;
+    }
+  }
+
+  attempt<T>(attempt: number, send: () => Promise<T>): Promise<T> {
+    this.count();
+    if (attempt < 2) return send();
+    const span = tracer.startSpan(
+      "omnisecret.retry",
+      { attributes: { "omnisecret.attempt": attempt, "omnisecret.provider": this.provider } },
+      this.context,
+    );
+    return context.with(trace.setSpan(this.context, span), send).then(
+      (result) => {
+        span.end();
+        return result;
+      },
+      (error: unknown) => {
+        // No message: a provider's error text may name the secret.
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+        throw error;
+      },
+    );
+  }
+}
+
+/** One operation in progress: `within` runs code inside its span (for each page of a list), `end` ends it. */
+export interface OperationHandle {
+  within<T>(run: () => Promise<T>): Promise<T>;
+  /** Ends the operation; `error` when it failed, `source` where a get's answer came from (default `provider`). */
+  end(error?: unknown, source?: AnswerSource): void;
+}
+
+/** A store's telemetry: its provider's cache counts and its operations' spans and metrics. */
+export class StoreTelemetry {
+  readonly cache: CacheCounts;
+  readonly #provider: string;
+  readonly #includeIds: boolean;
+
+  constructor(provider: string, options: TelemetryOptions) {
+    this.#provider = provider;
+    this.#includeIds = options.includeSecretIds === true;
+    let counts = cacheCounts.get(provider);
+    if (counts === undefined) {
+      counts = { hits: 0, misses: 0 };
+      cacheCounts.set(provider, counts);
+    }
+    this.cache = counts;
+    // Made now, so an SDK registered before the store is seen from its first operation.
+    currentInstruments();
+  }
+
+  /** Runs one operation that reaches the adapter under its span; `sourceOf` says where a get's answer came from. */
+  async run<T>(
+    operation: TracedOperation,
+    secretId: string | readonly string[] | undefined,
+    run: () => Promise<T>,
+    sourceOf?: (result: T) => AnswerSource,
+  ): Promise<T> {
+    const handle = this.begin(operation, secretId);
+    let result: T;
+    try {
+      result = await handle.within(run);
+    } catch (error) {
+      handle.end(error);
+      throw error;
+    }
+    handle.end(undefined, sourceOf?.(result));
+    return result;
+  }
+
+  begin(operation: TracedOperation, secretId: string | undefined | readonly string[]): OperationHandle {
+    const started = performance.now();
+    const span = tracer.startSpan(`omnisecret.${operation}`);
+    const recording = span.isRecording();
+    let record: Record | undefined;
+    if (recording) {
+      const attributes: Attributes = {
+        "omnisecret.provider": this.#provider,
+        "omnisecret.operation": operation,
+      };
+      if (this.#includeIds && secretId !== undefined) {
+        if (typeof secretId === "string") attributes["omnisecret.secret.id"] = secretId;
+        else attributes["omnisecret.secret.ids"] = [...secretId];
+      }
+      span.setAttributes(attributes);
+      record = new Record(span, this.#provider, records.getStore());
+    }
+    const provider = this.#provider;
+    const includeIds = this.#includeIds;
+    return {
+      within: (run) => {
+        if (record === undefined) return run();
+        const active = record;
+        return context.with(active.context, () => records.run(active, run));
+      },
+      end: (error, source) => {
+        const code = error === undefined ? undefined : errorCode(error);
+        const { duration, errors } = currentInstruments();
+        const attributes: Attributes = { "omnisecret.provider": provider, "omnisecret.operation": operation };
+        if (code !== undefined) {
+          attributes["omnisecret.error.code"] = code;
+          errors.add(1, attributes);
+        } else attributes["omnisecret.source"] = source ?? "provider";
+        duration.record((performance.now() - started) / 1_000, attributes);
+        if (record === undefined) return;
+        span.setAttribute("omnisecret.requests", record.requests);
+        if (code === undefined) span.setAttribute("omnisecret.source", source ?? "provider");
+        else {
+          span.setAttribute("omnisecret.error.code", code);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+          // The message and stack name the id (never a value): recorded only where ids may be.
+          if (includeIds && error instanceof Error) span.recordException(error);
+        }
+        span.end();
+      },
+    };
+  }
+}
+
+/** An error's stable code: a typed error's `code`; anything else is the caller's abort reason. */
+function errorCode(error: unknown): string {
+  return isSecretStoreError(error) ? error.code : "aborted";
+}
+
+setCurrentOperation(() => records.getStore());
