@@ -48,6 +48,22 @@ describe("lazy loading of providers", () => {
     expect(loaded).toContain("lru-cache");
   });
 
+  it("loads @opentelemetry/api (an optional peer) only for a store with telemetry enabled", () => {
+    // Installed here (a dev dependency), so a store with the default config loads it...
+    expect(packagesLoadedFor(defaultConfig())).toContain("@opentelemetry/api");
+    // ...and one with telemetry off loads none of OpenTelemetry.
+    const off = packagesLoadedFor({ ...defaultConfig(), telemetry: { enabled: false } });
+    expect(off).toContain("env-paths");
+    expect(off.filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
+  });
+
+  it("works as before when @opentelemetry/api is not installed: a store, get and delete succeed", () => {
+    // The probe fails (and execFileSync throws) if any of its operations does.
+    const loaded = modulesLoadedFor(defaultConfig(), { OMNISECRET_HIDE_PACKAGES: "@opentelemetry/api" });
+    expect(loaded.packages).toContain("env-paths");
+    expect(loaded.packages.filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
+  });
+
   // A provider with no SDK of its own (the memory store) loads no one's, nor valibot's own file.
   for (const definition of providers.filter(
     (candidate) => candidate.sdkPackages.length === 0 && candidate !== customProvider,
