@@ -6,29 +6,13 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Attributes, metrics } from "@opentelemetry/api";
-import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Attributes } from "@opentelemetry/api";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { afterEach, describe, expect, it } from "vitest";
+import { registerTestSdk } from "../test-support/otel.js";
 import { SecretStore } from "./secret-store.js";
 
-class TestReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
-const spans = new InMemorySpanExporter();
-const reader = new TestReader();
-
-beforeAll(() => {
-  const tracing = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-  tracing.register();
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-});
+const { spans, reader } = registerTestSdk();
 
 afterEach(() => spans.reset());
 
