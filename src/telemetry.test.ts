@@ -108,7 +108,8 @@ for (const [provider, config] of Object.entries(configs)) {
         if (span.status.code === 2) {
           expect(span.status.message).toBe(span.attributes["omnisecret.error.code"]);
           expect(span.attributes["omnisecret.source"]).toBeUndefined();
-        } else expect(span.attributes["omnisecret.source"]).toBe("provider");
+        } else if (span.name === "omnisecret.get") expect(span.attributes["omnisecret.source"]).toBe("provider");
+        else expect(span.attributes["omnisecret.source"]).toBeUndefined();
         expect(span.events).toEqual([]);
       }
       const [failedGet] = byName("omnisecret.get").filter((span) => span.status.code === 2);

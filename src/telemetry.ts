@@ -51,6 +51,7 @@ export type TracedOperation =
   | "list_versions"
   | "rollback";
 
+const READS: ReadonlySet<TracedOperation> = new Set(["get", "get_many"]);
 const SCOPE = "omnisecret";
 // Kept in step with package.json by hand: the instrumentation scope's version.
 const SCOPE_VERSION = "0.1.0";
@@ -233,15 +234,17 @@ export class StoreTelemetry {
         const code = error === undefined ? undefined : errorCode(error);
         const { duration, errors } = currentInstruments();
         const attributes: Attributes = { "omnisecret.provider": provider, "omnisecret.operation": operation };
+        // Where the answer came from: said of reads only (a write's answer is always the provider's).
+        const answered = code === undefined && READS.has(operation) ? (source ?? "provider") : undefined;
         if (code !== undefined) {
           attributes["omnisecret.error.code"] = code;
           errors.add(1, attributes);
-        } else attributes["omnisecret.source"] = source ?? "provider";
+        } else if (answered !== undefined) attributes["omnisecret.source"] = answered;
         duration.record((performance.now() - started) / 1_000, attributes);
         if (record === undefined) return;
         span.setAttribute("omnisecret.requests", record.requests);
-        if (code === undefined) span.setAttribute("omnisecret.source", source ?? "provider");
-        else {
+        if (answered !== undefined) span.setAttribute("omnisecret.source", answered);
+        if (code !== undefined) {
           span.setAttribute("omnisecret.error.code", code);
           span.setStatus({ code: SpanStatusCode.ERROR, message: code });
           // The message and stack name the id (never a value): recorded only where ids may be.
