@@ -10,6 +10,7 @@ import type { Attributes } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
 import { registerTestSdk } from "../test-support/otel.js";
+import { configFromSources } from "./config.js";
 import { SecretStore } from "./secret-store.js";
 
 const { spans, reader } = registerTestSdk();
@@ -179,5 +180,29 @@ describe("telemetry of the read cache and metrics", () => {
     await store.storeSecretValues(randomUUID(), { key: "v" });
     expect(spans.getFinishedSpans()).toEqual([]);
     await store.close();
+  });
+});
+
+describe("telemetry config", () => {
+  it("reads OMNISECRET_TELEMETRY_* for any provider; a backup has none of its own; bad values are ConfigErrors", async () => {
+    expect(
+      configFromSources({
+        env: {
+          OMNISECRET_PROVIDER: "memory",
+          OMNISECRET_TELEMETRY_ENABLED: "false",
+          OMNISECRET_TELEMETRY_INCLUDE_SECRET_IDS: "yes",
+        },
+      }),
+    ).toEqual({ provider: "memory", telemetry: { enabled: false, includeSecretIds: true } });
+    await expect(
+      SecretStore.create({ provider: "memory", backup: { provider: "memory", telemetry: { enabled: false } } }),
+    ).rejects.toMatchObject({ code: "E_CONFIG", field: "backup.telemetry" });
+    await expect(SecretStore.create({ provider: "memory", telemetry: { enabled: "no" } })).rejects.toMatchObject({
+      code: "E_CONFIG",
+      field: "telemetry.enabled",
+    });
+    await expect(SecretStore.create({ provider: "memory", telemetry: { sampled: true } })).rejects.toMatchObject({
+      code: "E_CONFIG",
+    });
   });
 });
