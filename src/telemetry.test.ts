@@ -194,6 +194,10 @@ describe("telemetry config", () => {
         },
       }),
     ).toEqual({ provider: "memory", telemetry: { enabled: false, includeSecretIds: true } });
+    // Shown by a store's inspect and toJSON, as the cache's fields are: nothing in it is secret.
+    const store = await SecretStore.create({ provider: "memory", telemetry: { includeSecretIds: true } });
+    expect(store.toJSON().telemetry).toEqual({ enabled: true, includeSecretIds: true });
+    await store.close();
     await expect(
       SecretStore.create({ provider: "memory", backup: { provider: "memory", telemetry: { enabled: false } } }),
     ).rejects.toMatchObject({ code: "E_CONFIG", field: "backup.telemetry" });
