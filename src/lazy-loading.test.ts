@@ -48,20 +48,32 @@ describe("lazy loading of providers", () => {
     expect(loaded).toContain("lru-cache");
   });
 
-  it("loads @opentelemetry/api (an optional peer) only for a store with telemetry enabled", () => {
-    // Installed here (a dev dependency), so a store with the default config loads it...
-    expect(packagesLoadedFor(defaultConfig())).toContain("@opentelemetry/api");
-    // ...and one with telemetry off loads none of OpenTelemetry.
-    const off = packagesLoadedFor({ ...defaultConfig(), telemetry: { enabled: false } });
-    expect(off).toContain("env-paths");
-    expect(off.filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
+  it("loads nothing of OpenTelemetry while no SDK is registered, though @opentelemetry/api is installed", () => {
+    const loaded = modulesLoadedFor(defaultConfig());
+    expect(loaded.packages).toContain("env-paths");
+    expect(loaded.packages.filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
+    expect(loaded.ownModules).not.toContain("src/telemetry.js");
+  });
+
+  it("loads its telemetry with an SDK registered, and not with telemetry off", () => {
+    const sdk = { OMNISECRET_PROBE_OTEL_SDK: "1" };
+    // The recorder must see it loaded at all, or the absence below proves nothing.
+    expect(modulesLoadedFor(defaultConfig(), sdk).ownModules).toContain("src/telemetry.js");
+    const off = modulesLoadedFor({ ...defaultConfig(), telemetry: { enabled: false } }, sdk);
+    expect(off.packages).toContain("env-paths");
+    expect(off.ownModules).not.toContain("src/telemetry.js");
   });
 
   it("works as before when @opentelemetry/api is not installed: a store, get and delete succeed", () => {
-    // The probe fails (and execFileSync throws) if any of its operations does.
-    const loaded = modulesLoadedFor(defaultConfig(), { OMNISECRET_HIDE_PACKAGES: "@opentelemetry/api" });
+    // An SDK's registry is set by hand (the SDK needs the api), so the store does try to load the
+    // api; the probe fails (and execFileSync throws) if any of its operations does.
+    const loaded = modulesLoadedFor(
+      { ...defaultConfig() },
+      { OMNISECRET_HIDE_PACKAGES: "@opentelemetry/api", OMNISECRET_PROBE_FAKE_OTEL_REGISTRY: "1" },
+    );
     expect(loaded.packages).toContain("env-paths");
     expect(loaded.packages.filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
+    expect(loaded.ownModules).toContain("src/telemetry.js");
   });
 
   // A provider with no SDK of its own (the memory store) loads no one's, nor valibot's own file.

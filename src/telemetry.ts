@@ -1,8 +1,8 @@
 /**
  * OpenTelemetry traces and metrics of a `SecretStore`, through `@opentelemetry/api` (an optional
- * peer). This module is imported by `loadTelemetry` only, once per process, the first time a
- * store is made with telemetry enabled; if the api is not installed that import fails and the
- * store runs without telemetry. With the api but no SDK registered, spans are non-recording and
+ * peer). This module is imported by `loadTelemetry` only, once per process, by the first store
+ * with telemetry enabled that finds an SDK registered; if the api is not installed that import
+ * fails and the store runs without telemetry. With the api but no SDK registered, spans are non-recording and
  * everything beyond starting one is skipped.
  *
  * Never recorded: a value, a credential, an error's message or stack (messages name ids), and a
