@@ -43,11 +43,16 @@ function jsFiles(directory) {
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
-// The package's own entry points, and every module some code imports with `import("./...")`.
+// The package's own entry points, and every module some code imports with `import("./...")`
+// (src/telemetry.js too: it imports @opentelemetry/api, an optional peer the core must not load).
 const packageEntries = ["src/index.js", "src/testing/index.js", "src/cli/main.js"].map((path) => join(dist, path));
 const lazyTargets = jsFiles(dist).filter((file) => {
   const path = relative(dist, file).split(sep).join("/");
-  return /^adapters\/[^/]+\/(index|options)\.js$/.test(path) || path === "src/custom-adapter.js";
+  return (
+    /^adapters\/[^/]+\/(index|options)\.js$/.test(path) ||
+    path === "src/custom-adapter.js" ||
+    path === "src/telemetry.js"
+  );
 });
 const entries = [...new Set([...packageEntries, ...lazyTargets])];
 

@@ -80,6 +80,28 @@ export const circuitBreakerSchema = v.optional(
 );
 
 /**
+ * OpenTelemetry spans and metrics (docs/telemetry.md), a field every provider accepts (env
+ * `OMNISECRET_TELEMETRY_ENABLED`, `OMNISECRET_TELEMETRY_INCLUDE_SECRET_IDS`). On by default, and
+ * then only at work when `@opentelemetry/api` is installed. Absent: the defaults.
+ */
+export const telemetrySchema = v.optional(
+  v.strictObject({
+    /**
+     * Spans and metrics through `@opentelemetry/api`, when it is installed and an SDK is
+     * registered; `false` never loads it.
+     * @default true
+     */
+    enabled: v.optional(v.boolean(), true),
+    /**
+     * Put secret ids on spans and record failures' exceptions (their messages name ids). Off
+     * because in some teams ids are sensitive too.
+     * @default false
+     */
+    includeSecretIds: v.optional(v.boolean(), false),
+  }),
+);
+
+/**
  * Which installation a secret belongs to, as ZenML's server id does. It becomes part of the
  * provider-native name (`<prefix>/<owner>/<uuid>` on AWS and Vault, `<prefix>-<owner>-<uuid>` on
  * GCP and Azure), so the name alone says whose a secret is and no read is needed before a call;
@@ -118,6 +140,8 @@ const sharedCloudEntries = {
   cache: cacheSchema,
   /** The opt-in circuit breaker: `{ failureThreshold?, openMs? }`. @default off */
   circuitBreaker: circuitBreakerSchema,
+  /** OpenTelemetry spans and metrics: `{ enabled?, includeSecretIds? }`. @default `{ enabled: true, includeSecretIds: false }` */
+  telemetry: telemetrySchema,
   /**
    * Which installation the secrets belong to, as ZenML's server id does: part of every secret's
    * name (`<prefix>/<owner>/<uuid>` or `<prefix>-<owner>-<uuid>`), so the name alone says whose it

@@ -21,9 +21,9 @@ import {
 export type { OmnisecretConfig, ProviderOptions } from "./providers.js";
 
 /** Fields every provider accepts; they survive a provider override of a config file. */
-const COMMON_FIELDS = ["prefix", "cache", "circuitBreaker", "backup"] as const;
+const COMMON_FIELDS = ["prefix", "cache", "circuitBreaker", "telemetry", "backup"] as const;
 
-/** The variables of the read cache and the circuit breaker, the same for every provider: the field and its type. */
+/** The variables of the read cache, the circuit breaker and telemetry, the same for every provider: the field and its type. */
 const CACHE_ENV_FIELDS: readonly EnvField[] = [
   { field: "cache.ttlMs", names: ["OMNISECRET_CACHE_TTL_MS"], type: "integer" },
   { field: "cache.maxEntries", names: ["OMNISECRET_CACHE_MAX_ENTRIES"], type: "integer" },
@@ -36,6 +36,8 @@ const CACHE_ENV_FIELDS: readonly EnvField[] = [
     type: "integer",
   },
   { field: "circuitBreaker.openMs", names: ["OMNISECRET_CIRCUIT_BREAKER_OPEN_MS"], type: "integer" },
+  { field: "telemetry.enabled", names: ["OMNISECRET_TELEMETRY_ENABLED"], type: "boolean" },
+  { field: "telemetry.includeSecretIds", names: ["OMNISECRET_TELEMETRY_INCLUDE_SECRET_IDS"], type: "boolean" },
 ];
 
 export const DEFAULT_PROVIDER = "local";
@@ -47,6 +49,8 @@ export interface ResolvedConfig {
   readonly cache?: ResolvedCacheOptions | undefined;
   /** The circuit breaker, when it is on. */
   readonly circuitBreaker?: CircuitBreakerOptions | undefined;
+  /** OpenTelemetry: on (when the api is installed) unless `enabled: false`. */
+  readonly telemetry?: { readonly enabled: boolean; readonly includeSecretIds: boolean } | undefined;
   readonly [field: string]: unknown;
 }
 
@@ -103,12 +107,12 @@ export async function resolveConfigWithBackup(input: unknown): Promise<ResolvedS
       field: "backup",
     });
   }
-  for (const field of ["backup", "cache"] as const) {
+  for (const field of ["backup", "cache", "telemetry"] as const) {
     if (field in rawBackup) {
       throw new ConfigError(
-        field === "cache"
-          ? 'field "backup.cache": the read cache is configured on the primary; it covers the backup too'
-          : 'field "backup.backup": a backup store has no backup of its own',
+        field === "backup"
+          ? 'field "backup.backup": a backup store has no backup of its own'
+          : `field "backup.${field}": ${field === "cache" ? "the read cache" : "telemetry"} is configured on the primary; it covers the backup too`,
         { provider: primary.definition.name, field: `backup.${field}` },
       );
     }

@@ -5,7 +5,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as v from "valibot";
-import { cacheSchema, circuitBreakerSchema, integer, prefixSchema } from "./config-schema.js";
+import { cacheSchema, circuitBreakerSchema, integer, prefixSchema, telemetrySchema } from "./config-schema.js";
 import type { AdapterContext, AnySecretsAdapter, SecretsAdapter, SecretsAdapterFactory } from "./contract.js";
 import { ConfigError, ProviderUnavailableError } from "./errors.js";
 import { adapterProblems, contractAdapter } from "./legacy-adapter.js";
@@ -17,6 +17,8 @@ export const customOptionsSchema = v.strictObject({
   cache: cacheSchema,
   /** The opt-in circuit breaker: `{ failureThreshold?, openMs? }`. @default off */
   circuitBreaker: circuitBreakerSchema,
+  /** OpenTelemetry spans and metrics: `{ enabled?, includeSecretIds? }`. @default `{ enabled: true, includeSecretIds: false }` */
+  telemetry: telemetrySchema,
   /**
    * The adapter module: a file path (relative paths resolve against the working directory) or a
    * package name. Its default export is a factory `(options, context) => adapter` (sync or

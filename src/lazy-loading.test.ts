@@ -57,6 +57,34 @@ describe("lazy loading of providers", () => {
     expect(modulesLoadedFor({ ...memory, circuitBreaker: {} }).ownModules).toContain("src/circuit-breaker.js");
   });
 
+  it("loads nothing of OpenTelemetry while no SDK is registered, though @opentelemetry/api is installed", () => {
+    const loaded = modulesLoadedFor(defaultConfig());
+    expect(loaded.packages).toContain("env-paths");
+    expect(loaded.packages.filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
+    expect(loaded.ownModules).not.toContain("src/telemetry.js");
+  });
+
+  it("loads its telemetry with an SDK registered, and not with telemetry off", () => {
+    const sdk = { OMNISECRET_PROBE_OTEL_SDK: "1" };
+    // The recorder must see it loaded at all, or the absence below proves nothing.
+    expect(modulesLoadedFor(defaultConfig(), sdk).ownModules).toContain("src/telemetry.js");
+    const off = modulesLoadedFor({ ...defaultConfig(), telemetry: { enabled: false } }, sdk);
+    expect(off.packages).toContain("env-paths");
+    expect(off.ownModules).not.toContain("src/telemetry.js");
+  });
+
+  it("works as before when @opentelemetry/api is not installed: a store, get and delete succeed", () => {
+    // An SDK's registry is set by hand (the SDK needs the api), so the store does try to load the
+    // api; the probe fails (and execFileSync throws) if any of its operations does.
+    const loaded = modulesLoadedFor(
+      { ...defaultConfig() },
+      { OMNISECRET_HIDE_PACKAGES: "@opentelemetry/api", OMNISECRET_PROBE_FAKE_OTEL_REGISTRY: "1" },
+    );
+    expect(loaded.packages).toContain("env-paths");
+    expect(loaded.packages.filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
+    expect(loaded.ownModules).toContain("src/telemetry.js");
+  });
+
   // A provider with no SDK of its own (the memory store) loads no one's, nor valibot's own file.
   for (const definition of providers.filter(
     (candidate) => candidate.sdkPackages.length === 0 && candidate !== customProvider,

@@ -93,7 +93,7 @@ describe("provider registration", () => {
     it(`${definition.name}: redactConfig shows each field of its options that is not secret, and only those`, async () => {
       // redactConfig shows a field only when it knows it is not secret: the common ones, and those with a
       // variable that is not marked secret. A field of neither kind would be hidden although it is harmless.
-      const shown = new Set(["provider", "prefix", "cache", "circuitBreaker"]);
+      const shown = new Set(["provider", "prefix", "cache", "circuitBreaker", "telemetry"]);
       for (const field of definition.envFields) if (!field.secret) shown.add(field.field.split(".")[0] as string);
       for (const field of Object.keys(await optionEntries(definition))) {
         expect(shown.has(field) || definition.secretFields.includes(field), `${field}: secret, or has a variable`).toBe(

@@ -35,6 +35,8 @@ import { MAX_VERSION_TOKEN_LENGTH } from "./kit/version-token.js";
 import { callOptions, contractAdapter, DEFAULT_MAX_VALUE_BYTES, resolveCapabilities } from "./legacy-adapter.js";
 import { type CacheOptions, ReadCache, type ResolvedCacheOptions } from "./read-cache.js";
 import type { ProviderDefinition } from "./registry.js";
+import type { CacheCounts, StoreTelemetry, TelemetryOptions, TracedOperation } from "./telemetry.js";
+import { type AnswerSource, reportCircuitState } from "./telemetry-hooks.js";
 import {
   canonicalSecretId,
   checkStoredValues,
@@ -63,13 +65,11 @@ export interface GetOptions extends ReadOptions {
 }
 
 /**
- * Where a get's answer came from, for telemetry: memory (fresh entry), the provider, the backup
- * store's backup, or the read cache's expired entry because the provider was unavailable
- * (`cache.staleIfErrorMs`). Internal: filled in by `#getLatest` for a caller that passes one.
+ * Where a read's answer came from, for its span: the provider, the backup store's backup, or the
+ * read cache's expired entry because they were unavailable (`cache.staleIfErrorMs`).
  */
-export type ReadSource = "cache" | "provider" | "backup" | "stale-cache";
-export interface ReadOutcome {
-  source?: ReadSource;
+interface ReadOutcome {
+  source?: AnswerSource;
 }
 
 export interface GetManyOptions extends CallOptions {
@@ -148,6 +148,68 @@ async function placeKey(definition: ProviderDefinition, config: ResolvedConfig):
 // NODE_DEBUG=omnisecret shows operations and ids; never values, never credentials.
 const debug = debuglog("omnisecret");
 
+type TelemetryModule = typeof import("./telemetry.js");
+let telemetryModule: TelemetryModule | undefined;
+let loadingTelemetry: Promise<TelemetryModule | undefined> | undefined;
+
+/**
+ * `src/telemetry.ts` and `@opentelemetry/api` (an optional peer), imported once per process, by
+ * the first store with telemetry enabled that finds an OpenTelemetry SDK registered (at create,
+ * or at an operation once one is), never at `import("omnisecret")`: a process without the api,
+ * without an SDK, or with telemetry off, loads none of it. Any failure to load means no telemetry.
+ */
+function loadTelemetry(): Promise<TelemetryModule | undefined> {
+  loadingTelemetry ??= import("./telemetry.js").then(
+    (loaded) => {
+      telemetryModule = loaded;
+      return loaded;
+    },
+    (error: unknown) => {
+      debug("telemetry off: @opentelemetry/api could not be loaded (%s)", (error as { code?: unknown })?.code);
+      return undefined;
+    },
+  );
+  return loadingTelemetry;
+}
+
+const telemetryWanted = (options: TelemetryOptions | undefined): boolean => options?.enabled !== false;
+
+/**
+ * Where every copy of `@opentelemetry/api` 1.x keeps what is registered (its global registry, by
+ * which separate copies of the api interoperate). Read without loading the api: with nothing
+ * registered there is nobody to report to, and loading it would cost every process that has it
+ * installed 45 more files at startup (a process creating a local store: x1.12 wall, +7 ms median).
+ */
+const OTEL_GLOBAL = Symbol.for("opentelemetry.js.api.1");
+
+/** Whether a tracer or meter provider (an SDK) is registered with the OpenTelemetry api. */
+function sdkRegistered(): boolean {
+  const registry = (globalThis as { [OTEL_GLOBAL]?: { trace?: unknown; metrics?: unknown } })[OTEL_GLOBAL];
+  return registry !== undefined && (registry.trace !== undefined || registry.metrics !== undefined);
+}
+
+/** The span operation of a facade operation. */
+const TRACED: Readonly<Partial<Record<Operation, TracedOperation>>> = {
+  store: "store",
+  get: "get",
+  update: "update",
+  delete: "delete",
+  "list versions of": "list_versions",
+};
+
+/** The `omnisecret.circuit.state` gauge's number for a breaker's state. */
+const CIRCUIT_GAUGE = { closed: 0, "half-open": 1, open: 2 } as const;
+
+/**
+ * Where a get's answer came from, for its span and duration metric: a backup's read is the one
+ * not to cache; a read through the cache says so itself (`#readThrough`: "stale_cache" when the
+ * expired entry answered for an unavailable provider).
+ */
+function readSource(read: unknown): AnswerSource {
+  const answer = read as { source?: AnswerSource; cacheable?: boolean } | undefined;
+  return answer?.source ?? (answer?.cacheable === false ? "backup" : "provider");
+}
+
 /**
  * The one API an application uses: store, get, update and delete a secret's values by its UUID,
  * whichever provider the configuration selects.
@@ -168,6 +230,15 @@ export class SecretStore {
   readonly #config: Record<string, unknown>;
   readonly #cache: ReadCache | undefined;
   readonly #can: ResolvedCapabilities;
+  /** Set once `@opentelemetry/api` has loaded and an SDK is registered. */
+  #telemetry: StoreTelemetry | undefined;
+  /** Telemetry enabled but not started: no SDK registered yet, or the api still loading. */
+  #pendingTelemetry: TelemetryOptions | undefined;
+  #telemetryLoading = false;
+  /** The read cache's hits and misses, reported by telemetry's callback (plain integers: a hit costs an increment). */
+  #cacheCounts: CacheCounts = { hits: 0, misses: 0 };
+  /** Stops the circuit-state gauge reporting this store's breakers (on close). */
+  #unreportCircuits: (() => void) | undefined;
   #closed = false;
 
   private constructor(
@@ -176,6 +247,7 @@ export class SecretStore {
     prefix: string,
     config: Record<string, unknown>,
     cache: ResolvedCacheOptions | undefined,
+    telemetry: TelemetryOptions | undefined,
   ) {
     this.#adapter = adapter;
     this.provider = provider;
@@ -183,6 +255,30 @@ export class SecretStore {
     this.#config = config;
     this.#cache = cache ? new ReadCache(cache) : undefined;
     this.#can = resolveCapabilities(adapter.capabilities);
+    this.#pendingTelemetry = telemetry;
+    this.#tracing();
+  }
+
+  /**
+   * The store's telemetry, if it is on; starts it when an SDK has been registered since (at once
+   * if the api is loaded, else from when its import ends: the operations meanwhile are not traced).
+   * While none is, one global lookup per operation.
+   */
+  #tracing(): StoreTelemetry | undefined {
+    const pending = this.#pendingTelemetry;
+    if (pending === undefined || !sdkRegistered()) return this.#telemetry;
+    if (telemetryModule !== undefined) {
+      this.#pendingTelemetry = undefined;
+      this.#telemetry = new telemetryModule.StoreTelemetry(this.provider, pending);
+      this.#cacheCounts = this.#telemetry.cache;
+    } else if (!this.#telemetryLoading) {
+      this.#telemetryLoading = true;
+      void loadTelemetry().then((loaded) => {
+        if (loaded === undefined) this.#pendingTelemetry = undefined;
+        else if (!this.#closed) this.#tracing();
+      });
+    }
+    return this.#telemetry;
   }
 
   /** Validates `config` (a `ConfigError` names the field at fault), loads the provider's adapter and builds the store. */
@@ -190,14 +286,21 @@ export class SecretStore {
     config: OmnisecretConfig | Record<string, unknown> = {},
     options: StoreOptions = {},
   ): Promise<SecretStore> {
+    // With an SDK registered, the api is loaded beside the adapter (cold start), so the store's
+    // first operation is traced; the config decides whether it is used.
+    const given = (config as { telemetry?: TelemetryOptions }).telemetry;
+    const loading = telemetryWanted(given) && sdkRegistered() ? loadTelemetry() : undefined;
     const { adapter, config: resolved, sides } = await createAdapterFromConfig(config, options);
     debug("created %s store with prefix %s", resolved.provider, resolved.prefix);
+    const wanted = telemetryWanted(resolved.telemetry);
+    if (wanted) await loading;
     const store = new SecretStore(
       adapter,
       adapter.provider ?? resolved.provider,
       resolved.prefix,
       resolved,
       resolved.cache,
+      wanted ? (resolved.telemetry ?? {}) : undefined,
     );
     let keys: Promise<readonly string[]> | undefined;
     storePlaces.set(store, {
@@ -212,7 +315,12 @@ export class SecretStore {
       provider: store.provider,
     });
     const breakers = sides.map((side) => circuitBreakerOf(side.adapter)).filter((breaker) => breaker !== undefined);
-    if (breakers.length > 0) storeBreakers.set(store, breakers);
+    if (breakers.length > 0) {
+      storeBreakers.set(store, breakers);
+      store.#unreportCircuits = reportCircuitState(() =>
+        breakers.map(({ provider, side, state }) => ({ provider, side, state: CIRCUIT_GAUGE[state] })),
+      );
+    }
     return store;
   }
 
@@ -232,7 +340,13 @@ export class SecretStore {
    */
   static fromAdapter(
     given: AnySecretsAdapter,
-    options: { provider?: string; prefix?: string; cache?: CacheOptions | undefined } = {},
+    options: {
+      provider?: string;
+      prefix?: string;
+      cache?: CacheOptions | undefined;
+      /** As the config field: on when `@opentelemetry/api` is installed and an SDK registered, from when the api has loaded. */
+      telemetry?: TelemetryOptions | undefined;
+    } = {},
   ): SecretStore {
     const adapter = contractAdapter(given);
     const provider = adapter.provider ?? options.provider ?? "custom";
@@ -243,6 +357,8 @@ export class SecretStore {
       options.prefix ?? "",
       { provider, ...(cache ? { cache } : {}) },
       cache,
+      // Synchronous: traced at once if another store loaded the api, else from when it has loaded.
+      telemetryWanted(options.telemetry) ? (options.telemetry ?? {}) : undefined,
     );
     // Whether such an adapter outlives the process is not known: it is taken to, as a custom adapter would.
     storePlaces.set(store, { keys: async () => [], adapters: [adapter, given], durable: true, provider });
@@ -284,38 +400,51 @@ export class SecretStore {
   getSecretValues(id: string, options?: GetOptions): Promise<SecretValues> {
     const version = options?.version;
     if (version !== undefined && version !== "latest") return this.#getVersion(id, version, options?.signal);
-    return this.#getLatest(id, options, undefined);
+    return this.#getLatest(id, options);
   }
 
   /**
    * A get of the latest values: the read cache (unless `fresh`), then the adapter (the primary,
    * then the backup store's backup), then, if that is unavailable, the cache's stale entry.
-   * `outcome.source` says which answered (for telemetry; the call does not depend on it).
    */
-  async #getLatest(
-    id: string,
-    options: GetOptions | undefined,
-    outcome: ReadOutcome | undefined,
-  ): Promise<SecretValues> {
+  async #getLatest(id: string, options: GetOptions | undefined): Promise<SecretValues> {
     const secretId = this.#validId(id, options?.signal);
     const cache = this.#cache;
     const call = callOptions(options?.signal);
     if (cache === undefined) {
       const read = await this.#call("get", secretId, call, () => this.#adapter.getSecretValues(secretId, call));
-      if (outcome) outcome.source = read.cacheable === false ? "backup" : "provider";
       return checkStoredValues(read.values, secretId, this.provider);
     }
     const hit = options?.fresh === true ? undefined : this.#cachedResult(cache, secretId);
     if (hit !== undefined) {
-      if (outcome) outcome.source = "cache";
+      this.#cacheCounts.hits += 1;
       if ("values" in hit) return hit.values;
       throw hit.error;
     }
+    this.#cacheCounts.misses += 1;
+    // Traced as a whole: the stale entry's answer comes after the adapter failed, and the span
+    // says where the answer came from.
+    const read = await this.#traced("get", secretId, () => this.#readThrough(cache, secretId, call), readSource);
+    return read.values;
+  }
+
+  /** A get that goes to the adapter, settled with the read cache (see `#settleRead`); says where its answer came from. */
+  async #readThrough(
+    cache: ReadCache,
+    secretId: string,
+    call: CallOptions,
+  ): Promise<{ values: SecretValues; source: AnswerSource }> {
     const ticket = cache.beginRead(secretId);
     let answer: SecretRead | undefined;
     let result: SecretReadResult;
     try {
-      answer = await this.#call("get", secretId, call, () => this.#adapter.getSecretValues(secretId, call));
+      answer = await this.#callAdapter(
+        "get",
+        secretId,
+        call,
+        () => this.#adapter.getSecretValues(secretId, call),
+        undefined,
+      );
       result = { values: checkStoredValues(answer.values, secretId, this.provider) };
     } catch (error) {
       if (!isSecretStoreError(error)) {
@@ -325,9 +454,10 @@ export class SecretStore {
       }
       result = { error };
     }
+    const outcome: ReadOutcome = {};
     result = this.#settleRead(cache, secretId, ticket, result, answer, outcome);
     if ("error" in result) throw result.error;
-    return result.values;
+    return { values: result.values, source: outcome.source ?? "provider" };
   }
 
   /**
@@ -412,8 +542,14 @@ export class SecretStore {
    */
   async rollbackSecretValues(id: string, options?: CallOptions): Promise<void> {
     const signal = options?.signal;
-    const previous = await this.#getVersion(id, "previous", signal);
-    await this.updateSecretValues(id, previous, signal === undefined ? undefined : { signal });
+    const rollback = async () => {
+      const previous = await this.#getVersion(id, "previous", signal);
+      await this.updateSecretValues(id, previous, signal === undefined ? undefined : { signal });
+    };
+    const telemetry = this.#tracing();
+    // Its get and update are spans of their own, under this one.
+    if (telemetry === undefined) return rollback();
+    return telemetry.run("rollback", this.#validId(id, signal), rollback);
   }
 
   /** The read cache's answer for `id`, if it has one: a copy of the values, or not found. */
@@ -459,7 +595,7 @@ export class SecretStore {
     if (stale === undefined) return result;
     if (debug.enabled)
       debug("%s get secret %s: provider unavailable, answered from the stale cache entry", this.provider, id);
-    if (outcome) outcome.source = "stale-cache";
+    if (outcome) outcome.source = "stale_cache";
     return { values: { ...stale } };
   }
 
@@ -490,7 +626,7 @@ export class SecretStore {
       await forEachConcurrently(secretIds, concurrency, async (id) => {
         results.set(
           id,
-          await this.#getLatest(id, getOptions, undefined).then(
+          await this.#getLatest(id, getOptions).then(
             (values) => ({ values }),
             (error: unknown) => {
               // An abort rejects the whole call (with its reason); every other failure is the id's result.
@@ -530,21 +666,24 @@ export class SecretStore {
     const pending: { id: string; ticket: number | undefined }[] = [];
     for (const id of ids) {
       const hit = cache && !fresh ? this.#cachedResult(cache, id) : undefined;
-      if (hit === undefined) pending.push({ id, ticket: cache?.beginRead(id) });
-      else results.set(id, hit);
+      if (hit === undefined) {
+        if (cache) this.#cacheCounts.misses += 1;
+        pending.push({ id, ticket: cache?.beginRead(id) });
+      } else {
+        this.#cacheCounts.hits += 1;
+        results.set(id, hit);
+      }
     }
     if (pending.length === 0) return results;
     debug("%s get batch of %d secrets", this.provider, pending.length);
     let answers: ReadonlyMap<string, SecretRead | Error> | undefined;
     let failure: SecretStoreError | undefined;
+    const pendingIds = pending.map(({ id }) => id);
+    const read = () => untilAborted(batchRead(pendingIds, call), call.signal);
+    const telemetry = this.#tracing();
     try {
-      answers = await untilAborted(
-        batchRead(
-          pending.map(({ id }) => id),
-          call,
-        ),
-        call.signal,
-      );
+      // One span per batch; the ids' own failures are their results, not the span's.
+      answers = await (telemetry === undefined ? read() : telemetry.run("get_many", pendingIds, read));
     } catch (error) {
       if (call.signal?.aborted) {
         if (cache) for (const { id, ticket } of pending) if (ticket !== undefined) cache.abandonRead(id, ticket);
@@ -638,16 +777,29 @@ export class SecretStore {
     if (!this.#can.list || !adapter.listSecretIds) {
       throw new OperationNotSupportedError("listSecretIds", { provider: this.provider });
     }
+    // One span from the first page to the last; each page is read inside it, the caller's work between pages is not.
+    const traced = this.#tracing()?.begin("list", undefined);
+    const ids = adapter.listSecretIds(callOptions(signal))[Symbol.asyncIterator]();
+    let done = false;
+    let failure: unknown;
     try {
-      for await (const id of adapter.listSecretIds(callOptions(signal))) {
+      for (;;) {
+        const next = traced === undefined ? await ids.next() : await traced.within(() => ids.next());
+        if (next.done === true) break;
         // Also for an adapter that does not read the signal: the caller stops getting ids at once.
         signal?.throwIfAborted();
         // An adapter bug must not hand callers something that is not an id.
-        if (typeof id === "string" && isCanonicalSecretId(id)) yield id;
+        if (typeof next.value === "string" && isCanonicalSecretId(next.value)) yield next.value;
       }
+      done = true;
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      throw wrapUnknown(error, this.provider, "list");
+      done = true;
+      failure = signal?.aborted ? signal.reason : wrapUnknown(error, this.provider, "list");
+      throw failure;
+    } finally {
+      traced?.end(failure);
+      // The caller stopped early (a break): the adapter's listing ends too, as for-await would end it.
+      if (!done) await ids.return?.();
     }
   }
 
@@ -656,6 +808,7 @@ export class SecretStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#cache?.clear();
+    this.#unreportCircuits?.();
     try {
       await this.#adapter.close?.();
     } catch (error) {
@@ -711,16 +864,44 @@ export class SecretStore {
    * One adapter call, its failure wrapped as a typed error. With a caller's signal, the call ends
    * when it aborts even if the adapter does not read it, and its reason is thrown as it is.
    */
-  async #call<T>(
+  #call<T>(
     operation: Operation,
     secretId: string,
     call: CallOptions,
     run: () => Promise<T>,
     values?: SecretValues,
   ): Promise<T> {
+    return this.#traced(
+      operation,
+      secretId,
+      () => this.#callAdapter(operation, secretId, call, run, values),
+      operation === "get" ? readSource : undefined,
+    );
+  }
+
+  /** Runs `run`, an operation that reaches the adapter, under its span when telemetry is on. */
+  #traced<T>(
+    operation: Operation,
+    secretId: string,
+    run: () => Promise<T>,
+    sourceOf: ((result: T) => AnswerSource) | undefined,
+  ): Promise<T> {
     // Checked first: a call of the disabled logger with four arguments still copies them through
     // an iterator, on every operation.
     if (debug.enabled) debug("%s %s secret %s", this.provider, operation, secretId);
+    const telemetry = this.#tracing();
+    const traced = TRACED[operation];
+    if (telemetry === undefined || traced === undefined) return run();
+    return telemetry.run(traced, secretId, run, sourceOf);
+  }
+
+  async #callAdapter<T>(
+    operation: Operation,
+    secretId: string,
+    call: CallOptions,
+    run: () => Promise<T>,
+    values: SecretValues | undefined,
+  ): Promise<T> {
     const signal = call.signal;
     try {
       return await (signal === undefined ? run() : untilAborted(run(), signal));

@@ -1,11 +1,21 @@
 // Usage: node --import ./record-imports.mjs load-probe.mjs '<config json>'
-// Creates a store from the built package, runs store/get/delete (unless OMNISECRET_PROBE_OPERATIONS=0),
+// Creates a store from the built package (after registering an OpenTelemetry SDK with
+// OMNISECRET_PROBE_OTEL_SDK=1), runs store/get/delete (unless OMNISECRET_PROBE_OPERATIONS=0),
 // and prints the npm packages and the package's own modules (paths below dist/) that were loaded.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { SecretStore } from "../dist/src/index.js";
 
+if (process.env.OMNISECRET_PROBE_OTEL_SDK === "1") {
+  // An OpenTelemetry SDK registered before the store, as an application that traces does.
+  const { NodeTracerProvider } = await import("@opentelemetry/sdk-trace-node");
+  new NodeTracerProvider().register();
+}
+if (process.env.OMNISECRET_PROBE_FAKE_OTEL_REGISTRY === "1") {
+  // What a registered SDK leaves in the api's global registry, without the api (hidden by the test).
+  globalThis[Symbol.for("opentelemetry.js.api.1")] = { version: "1.9.1", trace: {} };
+}
 const store = await SecretStore.create(JSON.parse(process.argv[2]));
 if (process.env.OMNISECRET_PROBE_OPERATIONS !== "0") {
   const id = randomUUID();

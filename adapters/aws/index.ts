@@ -63,6 +63,7 @@ import {
   type AdapterContext,
   backoffDelayMs,
   ConfigError,
+  currentOperation,
   type Deadline,
   DeadlineBoundAdapter,
   InvalidVersionError,
@@ -80,6 +81,7 @@ import {
   type SecretsAdapter,
   type SecretValues,
   type SecretVersion,
+  sendAttempt,
   versionToken,
 } from "../../src/kit/index.js";
 import { isPendingDeletion, mapAwsError, PROVIDER } from "./errors.js";
@@ -138,6 +140,24 @@ function requestRetryStrategy(maxAttempts: number): ConfiguredRetryStrategy {
 /** Thrown inside the re-create loop while AWS still holds a deleted secret's name. */
 class NameStillHeld extends Error {
   override name = "NameStillHeld";
+}
+
+/**
+ * Counts each attempt the SDK sends as one of the traced operation's requests, a retry under a
+ * child span: below the SDK's retry step, which numbers its attempts in the `amz-sdk-request`
+ * header. Nothing but one lookup when no span records.
+ */
+function countAttempts(client: SecretsManagerClient): void {
+  client.middlewareStack.add(
+    (next) => (args) => {
+      if (currentOperation() === undefined) return next(args);
+      const header = (args.request as { headers?: Record<string, string> }).headers?.["amz-sdk-request"];
+      const attempt = Number(/attempt=(\d+)/.exec(header ?? "")?.[1] ?? 1);
+      return sendAttempt(attempt, () => next(args));
+    },
+    // The retry middleware is at this step with a high priority: a low one runs inside its loop.
+    { step: "finalizeRequest", priority: "low", name: "omnisecretAttempts" },
+  );
 }
 
 /**
@@ -236,6 +256,8 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
           throwOnRequestTimeout: true,
         },
       });
+    // An injected client is the caller's: no middleware is added to it.
+    if (this.#ownsClient) countAttempts(this.#client);
     this.capabilities = {
       maxValueBytes: AWS_MAX_VALUE_BYTES,
       batchGet: !options.verifyOwnership,

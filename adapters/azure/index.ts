@@ -75,6 +75,7 @@ import {
 import {
   type AdapterCapabilities,
   type AdapterContext,
+  currentOperation,
   type Deadline,
   DeadlineBoundAdapter,
   InvalidVersionError,
@@ -96,6 +97,7 @@ import {
   type SecretsAdapter,
   type SecretValues,
   type SecretVersion,
+  sendAttempt,
   trustedCas,
   trustingAgent,
   versionToken,
@@ -765,8 +767,30 @@ function createClient(options: ResolvedAzureOptions): { client: SecretClient; ag
     // Every request of this client goes to the vault; an https agent cannot carry plain http.
     ...(agent && !insecure ? { agent } : {}),
     userAgentOptions: { userAgentPrefix: "omnisecret" },
+    // Below the SDK's retry policy: sees every attempt, for the operation's span (telemetry).
+    additionalPolicies: [{ policy: attemptsPolicy(), position: "perRetry" }],
   });
   return { client, agent };
+}
+
+type PipelinePolicy = NonNullable<SecretClientOptions["additionalPolicies"]>[number]["policy"];
+
+/**
+ * Counts each attempt of a request as one of the traced operation's requests, a retry under a
+ * child span (the SDK's retry policy sends the same request object again). Nothing but one
+ * lookup when no span records.
+ */
+function attemptsPolicy(): PipelinePolicy {
+  const attempts = new WeakMap<object, number>();
+  return {
+    name: "omnisecretAttempts",
+    sendRequest(request, next) {
+      if (currentOperation() === undefined) return next(request);
+      const attempt = (attempts.get(request) ?? 0) + 1;
+      attempts.set(request, attempt);
+      return sendAttempt(attempt, () => next(request));
+    },
+  };
 }
 
 export function createAzureAdapter(options: ResolvedAzureOptions, context: AdapterContext): SecretsAdapter {

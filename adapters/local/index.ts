@@ -38,6 +38,7 @@ import {
   type AdapterContext,
   type CallOptions,
   ConfigError,
+  currentOperation,
   errorCodeOf,
   InvalidVersionError,
   incarnationOf,
@@ -442,7 +443,9 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
   const opened = openDatabase(path, options.busyTimeoutMs, keyFileExisted && options.key === undefined);
   const { db } = opened;
   // A schema-1 file that cannot be written: its writes fail as SQLite's would, before any SQL.
-  const write = <Row>(sql: string): SqliteStatement<Row> => (opened.schemaOne ? READ_ONLY_STATEMENT : db.prepare(sql));
+  // Each statement run is one request of the operation's span (telemetry), as the header counts them.
+  const prepare = <Row>(sql: string): SqliteStatement<Row> => counted(db.prepare<Row>(sql));
+  const write = <Row>(sql: string): SqliteStatement<Row> => (opened.schemaOne ? READ_ONLY_STATEMENT : prepare(sql));
   try {
     return {
       db,
@@ -450,21 +453,19 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
       insert: write(
         "INSERT INTO omnisecret_secrets (prefix, id, nonce, ciphertext, auth_tag, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
       ),
-      select: db.prepare(
+      select: prepare(
         "SELECT nonce, ciphertext, auth_tag, created_at, updated_at, version FROM omnisecret_secrets WHERE prefix = ? AND id = ?",
       ),
-      selectValues: db.prepare(
-        "SELECT nonce, ciphertext, auth_tag FROM omnisecret_secrets WHERE prefix = ? AND id = ?",
-      ),
+      selectValues: prepare("SELECT nonce, ciphertext, auth_tag FROM omnisecret_secrets WHERE prefix = ? AND id = ?"),
       // The first two parameters: a version number twice, or -1 twice for the one before the current.
-      selectVersion: db.prepare(`
+      selectVersion: prepare(`
         SELECT s.created_at, s.version AS current_version, s.nonce AS current_nonce,
           s.ciphertext AS current_ciphertext, s.auth_tag AS current_auth_tag, v.nonce, v.ciphertext, v.auth_tag
         FROM omnisecret_secrets s LEFT JOIN omnisecret_versions v
           ON v.prefix = s.prefix AND v.id = s.id AND v.version = iif(? = -1, s.version - 1, ?)
         WHERE s.prefix = ? AND s.id = ?`),
       // The first parameter: keepVersions; only the versions within it are listed.
-      listVersions: db.prepare(`
+      listVersions: prepare(`
         SELECT s.created_at, s.updated_at, s.version AS current_version, v.version, v.created_at AS version_created_at
         FROM omnisecret_secrets s LEFT JOIN omnisecret_versions v
           ON v.prefix = s.prefix AND v.id = s.id AND v.version < s.version AND v.version > s.version - ?
@@ -479,13 +480,31 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
       pruneVersions: write("DELETE FROM omnisecret_versions WHERE prefix = ? AND id = ? AND version <= ?"),
       // Its trigger deletes the secret's kept versions with it.
       delete: write("DELETE FROM omnisecret_secrets WHERE prefix = ? AND id = ? RETURNING created_at"),
-      list: db.prepare("SELECT id FROM omnisecret_secrets WHERE prefix = ? ORDER BY id"),
-      quickCheck: db.prepare("PRAGMA quick_check"),
+      list: prepare("SELECT id FROM omnisecret_secrets WHERE prefix = ? ORDER BY id"),
+      quickCheck: prepare("PRAGMA quick_check"),
     };
   } catch (error) {
     db.close();
     throw mapSqliteError(error, undefined, path) ?? error;
   }
+}
+
+/** A statement whose runs count as requests of the operation being traced, if one is. */
+function counted<Row>(statement: SqliteStatement<Row>): SqliteStatement<Row> {
+  return {
+    run: (...params) => {
+      currentOperation()?.count();
+      return statement.run(...params);
+    },
+    get: (...params) => {
+      currentOperation()?.count();
+      return statement.get(...params);
+    },
+    all: (...params) => {
+      currentOperation()?.count();
+      return statement.all(...params);
+    },
+  };
 }
 
 const READ_ONLY_STATEMENT: SqliteStatement<never> = {

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { cacheSchema, circuitBreakerSchema, integer, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, circuitBreakerSchema, integer, prefixSchema, telemetrySchema } from "../../src/config-schema.js";
 
 export const localOptionsSchema = v.strictObject({
   provider: v.literal("local"),
@@ -8,6 +8,8 @@ export const localOptionsSchema = v.strictObject({
   cache: cacheSchema,
   /** The opt-in circuit breaker: `{ failureThreshold?, openMs? }`. @default off */
   circuitBreaker: circuitBreakerSchema,
+  /** OpenTelemetry spans and metrics: `{ enabled?, includeSecretIds? }`. @default `{ enabled: true, includeSecretIds: false }` */
+  telemetry: telemetrySchema,
   /**
    * Path of the SQLite database file.
    * @default `<XDG data dir>/omnisecret/secrets.db` (`$XDG_DATA_HOME`, else `~/.local/share` on Linux)

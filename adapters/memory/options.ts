@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { cacheSchema, circuitBreakerSchema, integer, prefixSchema } from "../../src/config-schema.js";
+import { cacheSchema, circuitBreakerSchema, integer, prefixSchema, telemetrySchema } from "../../src/config-schema.js";
 
 export const memoryOptionsSchema = v.strictObject({
   provider: v.literal("memory"),
@@ -8,6 +8,8 @@ export const memoryOptionsSchema = v.strictObject({
   cache: cacheSchema,
   /** The opt-in circuit breaker: `{ failureThreshold?, openMs? }`. @default off */
   circuitBreaker: circuitBreakerSchema,
+  /** OpenTelemetry spans and metrics: `{ enabled?, includeSecretIds? }`. @default `{ enabled: true, includeSecretIds: false }` */
+  telemetry: telemetrySchema,
   /**
    * Limit on `JSON.stringify(values)` in UTF-8 bytes.
    * @default 65536

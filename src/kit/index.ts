@@ -31,6 +31,7 @@ export {
   SecretTooLargeError,
 } from "../errors.js";
 export { isNetworkErrorCode, isTlsTrustErrorCode } from "../network-errors.js";
+export { currentOperation, type OperationRecord, sendAttempt } from "../telemetry-hooks.js";
 export { checkStoredValues, isCanonicalSecretId, parseStoredValues, secretNamePattern } from "../validation.js";
 export { redactValues } from "../wrap-unknown.js";
 export { MANAGED_BY_VALUE, type MarkKeys, type Marks, Ownership, type OwnershipOptions } from "./ownership.js";

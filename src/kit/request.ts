@@ -6,6 +6,7 @@
  */
 import type { Deadline } from "../deadline.js";
 import { retryWithBackoff } from "../retry.js";
+import { sendAttempt } from "../telemetry-hooks.js";
 
 /**
  * The waits between attempts: `initialDelayMs` before the first retry, doubled for each retry
@@ -103,7 +104,13 @@ export class RequestRunner {
     });
   }
 
-  #retry<T>(deadline: Deadline | undefined, attempt: () => Promise<T>): Promise<T> {
+  #retry<T>(deadline: Deadline | undefined, send: () => Promise<T>): Promise<T> {
+    // Each attempt is one request the operation's span counts, and a retry its child span.
+    let attempts = 0;
+    const attempt = () => {
+      attempts += 1;
+      return sendAttempt(attempts, send);
+    };
     const options = {
       ...this.#backoff,
       attempts: this.#policy.attempts,

@@ -1,0 +1,103 @@
+/**
+ * Telemetry against real servers, through the fault proxy: a get whose first answer is lost is
+ * retried, and its span shows two requests and a child span for the retry. Vault retries in the
+ * kit's RequestRunner, aws in its SDK (counted by a middleware below the SDK's retry step), azure
+ * in its SDK too (counted by a perRetry pipeline policy).
+ * Nothing recorded carries a value or, by default, an id.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { SecretStore } from "../src/index.js";
+import { registerTestSdk } from "../test-support/otel.js";
+import { FAULT_LIMITS } from "./fault-suite.js";
+import { FaultProxy } from "./harness/fault-proxy.js";
+import { serverConfig } from "./server-config.js";
+
+const { spans, reader } = registerTestSdk();
+
+const servers = {
+  vault: { field: "address", config: serverConfig("vault") },
+  aws: { field: "endpoint", config: serverConfig("aws") },
+  azure: { field: "vaultUrl", config: serverConfig("azure") },
+} as const;
+
+for (const [provider, { field, config }] of Object.entries(servers)) {
+  describe(`telemetry on ${provider}`, () => {
+    const opened: { proxy: FaultProxy; store: SecretStore }[] = [];
+    afterAll(async () => {
+      for (const { proxy, store } of opened) {
+        await store.close();
+        await proxy.close();
+      }
+    });
+
+    async function open(options: Record<string, unknown> = {}) {
+      const url = new URL(config[field] as string);
+      const proxy = await FaultProxy.start({ host: url.hostname, port: Number(url.port) });
+      const store = await SecretStore.create({
+        ...config,
+        [field]: `${url.protocol}//127.0.0.1:${proxy.port}`,
+        ...FAULT_LIMITS,
+        prefix: `otel-${randomUUID().slice(0, 8)}`,
+        ...options,
+      });
+      opened.push({ proxy, store });
+      return { proxy, store };
+    }
+
+    it("a retried get: two requests on its span, the retry a child span; no value, no id", async () => {
+      const { proxy, store } = await open();
+      const id = randomUUID();
+      const value = `seed-${randomUUID()}`;
+      await store.storeSecretValues(id, { key: value });
+      await store.getSecretValues(id); // warm: any sign-in or setup request happens here
+      spans.reset();
+      proxy.set({ kind: "lose-response", times: 1 });
+      expect(await store.getSecretValues(id)).toEqual({ key: value });
+      expect(proxy.lostResponses).toBe(1);
+      const finished = spans.getFinishedSpans();
+      const get = finished.find((span) => span.name === "omnisecret.get");
+      expect(get?.attributes).toMatchObject({
+        "omnisecret.provider": provider,
+        "omnisecret.operation": "get",
+        "omnisecret.requests": 2,
+        "omnisecret.source": "provider",
+      });
+      const retries = finished.filter((span) => span.name === "omnisecret.retry");
+      expect(retries).toHaveLength(1);
+      expect(retries[0]?.parentSpanContext?.spanId).toBe(get?.spanContext().spanId);
+      expect(retries[0]?.attributes["omnisecret.attempt"]).toBe(2);
+
+      await expect(store.getSecretValues(randomUUID())).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+      await store.deleteSecretValues(id);
+      const { resourceMetrics } = await reader.collect();
+      const texts = [
+        ...spans
+          .getFinishedSpans()
+          .map((span) => JSON.stringify([span.name, span.attributes, span.events, span.status])),
+        JSON.stringify(
+          resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics.map((metric) => metric.dataPoints)),
+        ),
+      ];
+      for (const text of texts) {
+        expect(text).not.toContain(value);
+        expect(text).not.toContain(id);
+      }
+    });
+
+    it("with includeSecretIds, the id is on the span", async () => {
+      const { store } = await open({ telemetry: { includeSecretIds: true } });
+      const id = randomUUID();
+      spans.reset();
+      await store.storeSecretValues(id, { key: "v" });
+      await store.deleteSecretValues(id);
+      // A retry span has no id: azure's first request of a client is sent twice (the SDK answers
+      // the vault's bearer challenge and replays it), counted as a second attempt.
+      const ids = spans
+        .getFinishedSpans()
+        .filter((span) => span.name !== "omnisecret.retry")
+        .map((span) => span.attributes["omnisecret.secret.id"]);
+      expect(ids).toEqual([id, id]);
+    });
+  });
+}
