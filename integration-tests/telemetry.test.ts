@@ -3,9 +3,12 @@
  * retried, and its span shows two requests and a child span for the retry. Vault retries in the
  * kit's RequestRunner, aws in its SDK (counted by a middleware below the SDK's retry step), azure
  * in its SDK too (counted by a perRetry pipeline policy).
- * Nothing recorded carries a value or, by default, an id.
+ * Nothing recorded carries a value or, by default, an id. Blackholed, with the read cache's
+ * `staleIfErrorMs` and a circuit breaker: the stale answer's span says so, and the circuit-state
+ * gauge shows the breaker open.
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { SecretStore } from "../src/index.js";
 import { registerTestSdk } from "../test-support/otel.js";
@@ -14,6 +17,21 @@ import { FaultProxy } from "./harness/fault-proxy.js";
 import { serverConfig } from "./server-config.js";
 
 const { spans, reader } = registerTestSdk();
+
+/** The circuit-state gauge's points now. */
+async function circuitStates(): Promise<{ provider: unknown; side: unknown; state: unknown }[]> {
+  const { resourceMetrics } = await reader.collect();
+  return resourceMetrics.scopeMetrics
+    .flatMap((scope) => scope.metrics)
+    .filter((metric) => metric.descriptor.name === "omnisecret.circuit.state")
+    .flatMap((metric) =>
+      metric.dataPoints.map((point) => ({
+        provider: point.attributes["omnisecret.provider"],
+        side: point.attributes["omnisecret.circuit.side"],
+        state: point.value,
+      })),
+    );
+}
 
 const servers = {
   vault: { field: "address", config: serverConfig("vault") },
@@ -82,6 +100,35 @@ for (const [provider, { field, config }] of Object.entries(servers)) {
       for (const text of texts) {
         expect(text).not.toContain(value);
         expect(text).not.toContain(id);
+      }
+    });
+
+    it("blackholed: a stale answer's span says stale_cache; the breaker's gauge says open", async () => {
+      const { proxy, store } = await open({
+        cache: { ttlMs: 1, staleIfErrorMs: 600_000 },
+        circuitBreaker: { failureThreshold: 1, openMs: 600_000 },
+      });
+      const id = randomUUID();
+      const value = `seed-${randomUUID()}`;
+      await store.storeSecretValues(id, { key: value });
+      await store.getSecretValues(id);
+      await sleep(5); // past ttlMs: the entry is stale from here on
+      proxy.set({ kind: "blackhole" });
+      try {
+        spans.reset();
+        // Closed: the request times out (FAULT_LIMITS), the stale entry answers, the breaker opens.
+        expect(await store.getSecretValues(id)).toEqual({ key: value });
+        // Open: no request at all.
+        const sent = proxy.accepted;
+        expect(await store.getSecretValues(id)).toEqual({ key: value });
+        expect(proxy.accepted).toBe(sent);
+        const gets = spans.getFinishedSpans().filter((span) => span.name === "omnisecret.get");
+        expect(gets.map((span) => span.attributes["omnisecret.source"])).toEqual(["stale_cache", "stale_cache"]);
+        expect(gets.map((span) => span.attributes["omnisecret.error.code"])).toEqual([undefined, undefined]);
+        expect(gets[1]?.attributes["omnisecret.requests"]).toBe(0);
+        expect(await circuitStates()).toContainEqual({ provider, side: "primary", state: 2 });
+      } finally {
+        proxy.set({ kind: "pass" });
       }
     });
 
