@@ -16,8 +16,8 @@
  * (run the dist/ already built).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { providerTestSides } from "../integration-tests/servers/index.js";
 import { setting } from "./lib/settings.js";
@@ -47,6 +47,21 @@ const servers = JSON.parse(readFileSync(join(root, "integration-tests", ".server
 >;
 // The bench runs under tsx; its loader must not follow into the probes.
 const { NODE_OPTIONS: _ignored, ...env } = process.env;
+
+/** The results file: what `npm run bench` leaves beside latest.md (the bench runs this after run.ts). */
+const report: string[] = [
+  "# What telemetry costs",
+  "",
+  `${cpus()[0]?.model.trim() ?? "CPU"}, ${cpus().length} cores, Node ${process.version}; ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC; \`npx tsx bench/telemetry.ts\` (its header says how it measures; [docs/telemetry.md](../../docs/telemetry.md#what-it-costs) how to read it).`,
+  "",
+  "Per mode, medians over fresh processes, each comparing in the same process a store with the mode's telemetry to one with it off: off is the A/A pair (its spread is the noise), nosdk has `@opentelemetry/api` installed and no SDK registered, sdk a real SDK registered (spans recorded, metrics aggregated). Targets: a cached get at most 50 ns more with an SDK; a get that reaches the provider within the A/A spread.",
+  "",
+  "| provider | mode | cached get, ns more than off | get that reaches the provider: ratio to off (range) | µs per get (off) |",
+  "| -------- | ---- | ---------------------------: | ---------------------------------------------------: | ---------------: |",
+];
+
+/** Said after the table: what registering an SDK costs every await, telemetry on or off. */
+const sdkOwnCosts: string[] = [];
 
 for (const provider of providers) {
   const side = providerTestSides.find((candidate) => candidate.provider === provider);
@@ -89,7 +104,15 @@ for (const provider of providers) {
   console.table(rows);
   const sdkItself = (field: "cachedNsOff" | "getUsOff") =>
     median(of("sdk").map((sample) => sample[field])) - median(of("off").map((sample) => sample[field]));
-  console.log(
-    `the SDK's own cost to a store with telemetry off (across processes): ${round(sdkItself("cachedNsOff"), 1)} ns per cached get, ${round(sdkItself("getUsOff"), 2)} µs per get`,
-  );
+  const sdkOwn = `the SDK's own cost to a store with telemetry off (across processes): ${round(sdkItself("cachedNsOff"), 1)} ns per cached get, ${round(sdkItself("getUsOff"), 2)} µs per get`;
+  console.log(sdkOwn);
+  for (const row of rows) {
+    report.push(
+      `| ${provider} | ${row.mode} | ${row["cached +ns"]} | x${row["get ratio"]} (${row["get ratio range"]}) | ${row["get µs"]} (${row["get µs, off"]}) |`,
+    );
+  }
+  sdkOwnCosts.push(`- ${provider}: ${sdkOwn}.`);
 }
+const resultsFile = join(root, "bench", "results", "telemetry.md");
+writeFileSync(resultsFile, `${[...report, "", ...sdkOwnCosts].join("\n")}\n`);
+log(`results written to ${resultsFile}`);
