@@ -20,6 +20,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { providerTestSides } from "../integration-tests/servers/index.js";
+import { table } from "./lib/report.js";
 import { setting } from "./lib/settings.js";
 import { median, round } from "./lib/stats.js";
 
@@ -56,9 +57,8 @@ const report: string[] = [
   "",
   "Per mode, medians over fresh processes, each comparing in the same process a store with the mode's telemetry to one with it off: off is the A/A pair (its spread is the noise), nosdk has `@opentelemetry/api` installed and no SDK registered, sdk a real SDK registered (spans recorded, metrics aggregated). Targets: a cached get at most 50 ns more with an SDK; a get that reaches the provider within the A/A spread.",
   "",
-  "| provider | mode | cached get, ns more than off | get that reaches the provider: ratio to off (range) | µs per get (off) |",
-  "| -------- | ---- | ---------------------------: | ---------------------------------------------------: | ---------------: |",
 ];
+const reportRows: string[][] = [];
 
 /** Said after the table: what registering an SDK costs every await, telemetry on or off. */
 const sdkOwnCosts: string[] = [];
@@ -107,12 +107,27 @@ for (const provider of providers) {
   const sdkOwn = `the SDK's own cost to a store with telemetry off (across processes): ${round(sdkItself("cachedNsOff"), 1)} ns per cached get, ${round(sdkItself("getUsOff"), 2)} µs per get`;
   console.log(sdkOwn);
   for (const row of rows) {
-    report.push(
-      `| ${provider} | ${row.mode} | ${row["cached +ns"]} | x${row["get ratio"]} (${row["get ratio range"]}) | ${row["get µs"]} (${row["get µs, off"]}) |`,
-    );
+    reportRows.push([
+      provider,
+      row.mode,
+      String(row["cached +ns"]),
+      `x${row["get ratio"]} (${row["get ratio range"]})`,
+      `${row["get µs"]} (${row["get µs, off"]})`,
+    ]);
   }
   sdkOwnCosts.push(`- ${provider}: ${sdkOwn}.`);
 }
 const resultsFile = join(root, "bench", "results", "telemetry.md");
-writeFileSync(resultsFile, `${[...report, "", ...sdkOwnCosts].join("\n")}\n`);
+const layout = table(
+  [
+    "provider",
+    "mode",
+    "cached get: ns more than off",
+    "get that reaches the provider: ratio to off (range)",
+    "us per get (off)",
+  ],
+  [false, false, true, true, true],
+  reportRows,
+);
+writeFileSync(resultsFile, `${[...report, ...layout, "", ...sdkOwnCosts].join("\n")}\n`);
 log(`results written to ${resultsFile}`);
