@@ -15,6 +15,7 @@ export const SECRET_STORE_ERROR_CODES = [
   "E_SECRET_TOO_LARGE",
   "E_SECRET_INTEGRITY",
   "E_INVALID_VERSION",
+  "E_INVALID_REFERENCE",
   "E_CONFIG",
   "E_PERMISSION_DENIED",
   "E_PROVIDER_UNAVAILABLE",
@@ -158,6 +159,18 @@ export class InvalidVersionError extends SecretStoreError {
   readonly field = "version";
   constructor(secretId: string | undefined, reason: string, options: SecretStoreErrorOptions = {}) {
     super("E_INVALID_VERSION", `version of ${describeSecret(secretId)} ${reason}`, { ...options, secretId });
+  }
+}
+
+/**
+ * A malformed `omnisecret://<uuid>/<key>` reference (src/references.ts): not a UUID, no key, bad
+ * percent-encoding. Refused before any request. The text itself is not echoed (a value pasted in
+ * the wrong place must not reach a log); the caller names where it was (a variable, a line).
+ */
+export class InvalidReferenceError extends SecretStoreError {
+  override name = "InvalidReferenceError";
+  constructor(reason: string, options: SecretStoreErrorOptions = {}) {
+    super("E_INVALID_REFERENCE", `invalid reference: ${reason}`, options);
   }
 }
 

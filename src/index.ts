@@ -32,6 +32,7 @@ export {
 } from "./copy-secrets.js";
 export {
   ConfigError,
+  InvalidReferenceError,
   InvalidSecretIdError,
   InvalidSecretValuesError,
   InvalidVersionError,
@@ -50,6 +51,14 @@ export {
   SecretTooLargeError,
 } from "./errors.js";
 export type { CacheOptions } from "./read-cache.js";
+export {
+  formatReference,
+  isReference,
+  parseReference,
+  type ResolveOptions,
+  resolveReferences,
+  type SecretReference,
+} from "./references.js";
 export { providerNames } from "./registry.js";
 export { type GetManyOptions, type GetOptions, type SecretReadResult, SecretStore } from "./secret-store.js";
 export { canonicalSecretId } from "./validation.js";

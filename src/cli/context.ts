@@ -18,6 +18,12 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Whether stdout is a terminal: `get --key` then ends its output with a newline, and `versions` prints a table. */
   readonly stdoutIsTty?: boolean;
+  /**
+   * The streams behind `stdout` and `stderr`, for `run`'s masked copy of its command's output
+   * (with backpressure); without them that copy goes through `stdout` and `stderr`.
+   */
+  readonly stdoutStream?: NodeJS.WritableStream | undefined;
+  readonly stderrStream?: NodeJS.WritableStream | undefined;
   /** The terminal behind stderr, for the progress bar of backup, restore and migrate; plain lines without it. */
   readonly progressStream?: NodeJS.WriteStream | undefined;
 }

@@ -111,6 +111,11 @@ const AFTER_QUOTE = /^[ \t]*(?:#.*)?$/;
  * (`--from-dotenv file.env`, say).
  */
 export function parseDotenv(text: string, source = "dotenv text"): SecretValues {
+  return Object.fromEntries([...parseDotenvLines(text, source)].map(([key, { value }]) => [key, value]));
+}
+
+/** `parseDotenv`, with the line each key is on (for `run --env-file`'s errors). */
+export function parseDotenvLines(text: string, source = "dotenv text"): Map<string, { value: string; line: number }> {
   // As dotenv does: CRLF and a lone CR are line breaks, and a byte order mark is no part of a key.
   const normalized = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
   const found = new Map<string, { value: string; line: number }>();
@@ -180,5 +185,5 @@ export function parseDotenv(text: string, source = "dotenv text"): SecretValues 
   if (Object.keys(reference).some((key) => !found.has(key))) {
     throw new DotenvError(`${source}: dotenv reads a key that is not on a line of its own; check the quotes`);
   }
-  return Object.fromEntries([...found].map(([key, { value }]) => [key, value]));
+  return found;
 }

@@ -9,5 +9,7 @@ const exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   stdoutIsTty: process.stdout.isTTY === true,
   progressStream: process.stderr,
+  stdoutStream: process.stdout,
+  stderrStream: process.stderr,
 });
 process.exitCode = exitCode;

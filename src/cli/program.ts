@@ -29,6 +29,7 @@ import { registerBackup } from "./verbs/backup.js";
 import { registerDelete } from "./verbs/delete.js";
 import { registerExport } from "./verbs/export.js";
 import { registerGet } from "./verbs/get.js";
+import { registerInject } from "./verbs/inject.js";
 import { registerList } from "./verbs/list.js";
 import { registerMigrate } from "./verbs/migrate.js";
 import { registerRestore } from "./verbs/restore.js";
@@ -51,6 +52,7 @@ const VERBS: readonly ((context: CliContext) => void)[] = [
   registerList,
   registerExport,
   registerRun,
+  registerInject,
   registerBackup,
   registerRestore,
   registerMigrate,
@@ -61,6 +63,7 @@ const BAD_INPUT_CODES: ReadonlySet<SecretStoreErrorCode> = new Set([
   "E_INVALID_SECRET_VALUES",
   "E_SECRET_TOO_LARGE",
   "E_INVALID_VERSION",
+  "E_INVALID_REFERENCE",
   "E_CONFIG",
   "E_SECRET_EXISTS",
 ]);
