@@ -59,8 +59,7 @@ export function registerRun(context: CliContext): void {
     .option(
       "--env-file <file>",
       "dotenv file of variables for the command, references resolved (repeatable; a later file wins)",
-      (file: string, files: string[]) => [...files, file],
-      [] as string[],
+      (file: string, files: string[] | undefined) => [...(files ?? []), file],
     )
     .option(
       "--no-masking",
@@ -82,7 +81,7 @@ export function registerRun(context: CliContext): void {
       if (program === undefined)
         throw usageError("give the command after --: omnisecret run [id...] -- <command> [args]");
       const base = withoutCredentials(context.io.env);
-      const fromFiles = readEnvFiles(options.envFile);
+      const fromFiles = readEnvFiles(options.envFile ?? []);
       const references = referencesIn(base, fromFiles);
       const plan: ReadPlan = { ids, references, options };
       const needsStore = ids.length > 0 || references.size > 0;
@@ -132,7 +131,7 @@ interface RunOptions {
   prefix?: string;
   allowOverride?: boolean;
   concurrency: number;
-  envFile: string[];
+  envFile?: string[];
   masking: boolean;
   watch?: number | true;
   gracePeriod: number;
@@ -298,12 +297,17 @@ async function runWatching(
     for (const value of Object.values(injected)) settings.output.masked.add(value);
     const child = startChild(settings.program, settings.args, settings.environment(injected), settings.output);
     const polling = new AbortController();
-    const outcome = await Promise.race([
-      child.exited.then((code) => ({ code })),
-      // Polls with fresh reads; to become store.watch (issue 25, the library side) once it exists.
-      pollForChange(context, store, plan, injected, settings.intervalMs, polling.signal).then((next) => ({ next })),
-    ]);
-    polling.abort();
+    let outcome: { code: number } | { next: Record<string, string> | undefined };
+    try {
+      outcome = await Promise.race([
+        child.exited.then((code) => ({ code })),
+        // Polls with fresh reads; to become store.watch (issue 25, the library side) once it exists.
+        pollForChange(context, store, plan, injected, settings.intervalMs, polling.signal).then((next) => ({ next })),
+      ]);
+    } finally {
+      // Also when the command could not start: no poll may outlive the store.
+      polling.abort();
+    }
     if ("code" in outcome) return outcome.code;
     if (outcome.next === undefined) return await child.exited;
     await stopChild(child, settings.graceMs);
