@@ -134,6 +134,59 @@ describe("omnisecret run with references and masking (built CLI)", () => {
   });
 });
 
+/** Resolves once `read()` includes `marker`, checking on every chunk of `stream`. */
+function waitFor(stream: NodeJS.ReadableStream, read: () => string, marker: string): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (read().includes(marker)) {
+        stream.off("data", check);
+        resolve();
+      }
+    };
+    stream.on("data", check);
+    check();
+  });
+}
+
+describe("omnisecret run --watch (built CLI)", () => {
+  it("kills a command that ignores SIGTERM after the grace period, and only warns when a secret is deleted", async () => {
+    const id = randomUUID();
+    await omnisecret(["store", id, `V=before-${randomUUID()}`]);
+    const script =
+      "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('value ' + process.env.V + ' ' + (process.env.V.startsWith('after') ? 'NEW' : 'OLD')); setInterval(() => {}, 1000);";
+    const child = spawn(
+      process.execPath,
+      [bin, "run", "--watch", "0.2", "--grace-period", "0.3", id, ...node(script)],
+      {
+        env,
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await waitFor(child.stdout, () => stdout, "OLD");
+    expect((await omnisecret(["update", id, `V=after-${randomUUID()}`])).code).toBe(EXIT_OK);
+    await waitFor(child.stdout, () => stdout, "NEW");
+    expect((await omnisecret(["delete", id])).code).toBe(EXIT_OK);
+    await waitFor(child.stderr, () => stderr, "E_SECRET_NOT_FOUND");
+    // SIGINT reaches the command, which has no handler for it: run ends with 128 + 2.
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(stdout).toBe(`value ${MASK} OLD\nignoring SIGTERM\nvalue ${MASK} NEW\n`);
+    expect(stderr.trimEnd().split("\n")).toEqual([
+      expect.stringMatching(
+        /^omnisecret: warning: --watch could not read the secrets \(E_SECRET_NOT_FOUND: .*the command keeps running/,
+      ),
+    ]);
+  });
+});
+
 describe("omnisecret inject (built CLI)", () => {
   it("renders a template to stdout or to a 0600 file, strict on missing keys and bad references", async () => {
     const id = randomUUID();
