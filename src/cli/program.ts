@@ -27,6 +27,7 @@ import {
 import { DotenvError } from "./dotenv.js";
 import { registerBackup } from "./verbs/backup.js";
 import { registerDelete } from "./verbs/delete.js";
+import { registerDiff } from "./verbs/diff.js";
 import { registerExport } from "./verbs/export.js";
 import { registerGet } from "./verbs/get.js";
 import { registerList } from "./verbs/list.js";
@@ -54,6 +55,7 @@ const VERBS: readonly ((context: CliContext) => void)[] = [
   registerBackup,
   registerRestore,
   registerMigrate,
+  registerDiff,
 ];
 
 const BAD_INPUT_CODES: ReadonlySet<SecretStoreErrorCode> = new Set([
