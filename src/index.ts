@@ -2,6 +2,14 @@ export { createAdapterFromConfig, type StoreOptions } from "./adapter-factory.js
 export type { BackupEvent, BackupOptions } from "./backup-adapter.js";
 export type { CircuitBreakerOptions, CircuitState, CircuitStateChange } from "./circuit-breaker.js";
 export {
+  type CompareEntry,
+  type CompareProgress,
+  type CompareStatus,
+  type CompareStoresOptions,
+  type CompareSummary,
+  compareStores,
+} from "./compare-stores.js";
+export {
   type ConfigSources,
   configFromSources,
   type OmnisecretConfig,

@@ -1,7 +1,9 @@
 /** What `backup`, `restore` and `migrate` share: their options, the copy with its progress, and its summary. */
 import type { Command } from "commander";
-import { type CopySummary, copySecrets, openPrimaryAndBackup } from "../copy-secrets.js";
+import { type CopyProgress, type CopySummary, copySecrets, openPrimaryAndBackup } from "../copy-secrets.js";
+import { errorCodeOf } from "../errors.js";
 import type { SecretStore } from "../secret-store.js";
+import { compareWithProgress, formatComparison } from "./comparing.js";
 import { type CliContext, CliExitError, EXIT_FAILURE, positiveInteger } from "./context.js";
 import { progressReporter } from "./progress.js";
 
@@ -37,7 +39,12 @@ export function registerBackupCopy(
   });
 }
 
-/** Copies every secret of `from` to `to` with a progress display, closes both, and prints the summary. */
+/**
+ * Copies every secret of `from` to `to` with a progress display, closes both, and prints the
+ * summary; with `closingDiff` (migrate), then compares the copied ids on both sides and prints
+ * that too, without changing the exit code (each copy was already read back and compared: this
+ * second look catches a write made on either side while the run went on).
+ */
 export async function copyBetween(
   context: CliContext,
   label: string,
@@ -45,18 +52,21 @@ export async function copyBetween(
   to: SecretStore,
   options: CopyCommandOptions,
   deleteSource: boolean,
+  closingDiff = false,
 ): Promise<void> {
   const { io } = context;
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-  const reporter = progressReporter({
+  const reporter = progressReporter<CopyProgress>({
     label,
+    counts: (progress) => `copied ${progress.copied}, skipped ${progress.skipped}, failed ${progress.failed}`,
     stream: io.progressStream,
     writeLine: (line) => io.stderr(`${line}\n`),
   });
   let summary: CopySummary;
+  let diffText = "";
   try {
     summary = await copySecrets(from, to, {
       concurrency: options.concurrency,
@@ -66,13 +76,19 @@ export async function copyBetween(
       signal: controller.signal,
       onProgress: (progress) => reporter.update(progress),
     });
+    reporter.stop();
+    if (closingDiff && !summary.dryRun && !summary.aborted && summary.copied.length > 0) {
+      diffText = deleteSource
+        ? "diff: not run, the copied secrets' sources were deleted\n"
+        : await closingComparison(context, from, to, summary.copied, options.concurrency);
+    }
   } finally {
     reporter.stop();
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
     await Promise.allSettled([from.close(), to.close()]);
   }
-  io.stdout(formatSummary(summary));
+  io.stdout(formatSummary(summary) + diffText);
   if (summary.failed.length > 0 || summary.aborted) {
     throw new CliExitError(
       summary.aborted
@@ -80,6 +96,22 @@ export async function copyBetween(
         : `${label}: ${summary.failed.length} of ${summary.total} secrets were not copied`,
       EXIT_FAILURE,
     );
+  }
+}
+
+async function closingComparison(
+  context: CliContext,
+  from: SecretStore,
+  to: SecretStore,
+  ids: readonly string[],
+  concurrency: number,
+): Promise<string> {
+  try {
+    const diff = await compareWithProgress(context, "diff", from, to, { concurrency, ids });
+    return `diff of the copied secrets: ${formatComparison(diff, false)}`;
+  } catch (error) {
+    // The copy itself is done and verified: a failed second look is reported, not an exit code.
+    return `diff of the copied secrets: not finished (${errorCodeOf(error) ?? "E_UNKNOWN"})\n`;
   }
 }
 

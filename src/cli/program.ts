@@ -27,6 +27,7 @@ import {
 import { DotenvError } from "./dotenv.js";
 import { registerBackup } from "./verbs/backup.js";
 import { registerDelete } from "./verbs/delete.js";
+import { registerDiff } from "./verbs/diff.js";
 import { registerExport } from "./verbs/export.js";
 import { registerGet } from "./verbs/get.js";
 import { registerInject } from "./verbs/inject.js";
@@ -56,6 +57,7 @@ const VERBS: readonly ((context: CliContext) => void)[] = [
   registerBackup,
   registerRestore,
   registerMigrate,
+  registerDiff,
 ];
 
 const BAD_INPUT_CODES: ReadonlySet<SecretStoreErrorCode> = new Set([

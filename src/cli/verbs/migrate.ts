@@ -20,7 +20,7 @@ export function registerMigrate(context: CliContext): void {
       await from.close();
       throw error;
     }
-    await copyBetween(context, "migrate", from, to, options, options.deleteSource === true);
+    await copyBetween(context, "migrate", from, to, options, options.deleteSource === true, true);
   });
 }
 

@@ -1,0 +1,69 @@
+/**
+ * Issue 25: `diff` through the built CLI between a local store and the vault test server:
+ * exactly the seeded differences, the exit codes, and no seeded value in its output, its
+ * `--verbose` output or its `NODE_DEBUG=omnisecret` log.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runBuiltCli, writeConfig } from "../src/cli/diff-cli.test-helper.js";
+import { seeded } from "../src/compare-stores.test-helper.js";
+import { SecretStore } from "../src/index.js";
+import { serverConfig } from "./server-config.js";
+
+const directory = mkdtempSync(join(tmpdir(), "omnisecret-diff-vault-"));
+const vaultConfig = { ...serverConfig("vault"), prefix: `diff-${randomUUID().slice(0, 8)}` };
+const localConfig = { provider: "local", path: join(directory, "local.db") };
+const stores: SecretStore[] = [];
+afterAll(async () => {
+  for (const store of stores) {
+    for await (const id of store.listSecretIds()) await store.deleteSecretValues(id);
+    await store.close();
+  }
+});
+
+describe("diff between local and vault, through the built CLI", () => {
+  it("reports exactly the seeded differences with exit 1, then 0 once they are repaired, and never a value", async () => {
+    const local = await SecretStore.create(localConfig);
+    const vault = await SecretStore.create(vaultConfig);
+    stores.push(local, vault);
+    const { ids, values } = await seeded(local, vault);
+    const args = ["diff", "--from", writeConfig(directory, localConfig), "--to", writeConfig(directory, vaultConfig)];
+
+    const plain = await runBuiltCli(args);
+    expect(plain.code).toBe(1);
+    expect(plain.stdout.split("\n").filter(Boolean).sort()).toEqual(
+      [
+        `differs ${ids.changed}: changed "password"`,
+        `differs ${ids.keyAdded}: only in to "extra"`,
+        `differs ${ids.keyRemoved}: only in from "gone"`,
+        `differs ${ids.normalization}: changed "name"`,
+        `only-in-from ${ids.onlyInFrom}`,
+        `only-in-to ${ids.onlyInTo}`,
+        "not identical: 8 secrets, same 2, differs 4, only in from 1, only in to 1, errors 0",
+      ].sort(),
+    );
+    const verbose = await runBuiltCli([...args, "--verbose", "--json"], { debug: true });
+    expect(verbose.code).toBe(1);
+    const parsed = JSON.parse(verbose.stdout) as { same: number; differs: number; entries: unknown[] };
+    expect(parsed).toMatchObject({ same: 2, differs: 4, onlyInFrom: 1, onlyInTo: 1, errors: 0, identical: false });
+    expect(verbose.stderr).toContain("OMNISECRET"); // the debug log ran: ids and operations only
+    const everything = [plain, verbose].map((run) => run.stdout + run.stderr).join("\n");
+    for (const value of values) expect(everything).not.toContain(value);
+    expect(everything).not.toMatch(/s3cr3t-/);
+
+    // Repaired: the vault side made the local side's copy.
+    for (const id of [ids.changed, ids.keyAdded, ids.keyRemoved, ids.normalization]) {
+      await vault.updateSecretValues(id, await local.getSecretValues(id));
+    }
+    await vault.storeSecretValues(ids.onlyInFrom, await local.getSecretValues(ids.onlyInFrom));
+    await vault.deleteSecretValues(ids.onlyInTo);
+    const repaired = await runBuiltCli(args);
+    expect(repaired).toMatchObject({
+      code: 0,
+      stdout: "identical: 7 secrets, same 7, differs 0, only in from 0, only in to 0, errors 0\n",
+    });
+  });
+});
