@@ -127,10 +127,12 @@ for (const provider of providers) {
         const stop = new AbortController();
         const changes = store.watch(ids, { intervalMs: 20, concurrency: 1, signal: stop.signal });
         const pending = changes.next();
-        await probe.untilAnswered(ids.length);
+        // The baseline: with revisions, each id's revision and values; without, its values.
+        const baseline = expected?.readsValue ? ids.length : 2 * ids.length;
+        await probe.untilAnswered(baseline);
         recordRequests();
         const polls = 3;
-        await probe.untilAnswered(ids.length * (polls + 1));
+        await probe.untilAnswered(baseline + ids.length * polls);
         // Read at once: the next poll starts only intervalMs after this one ended.
         const sent = requestLog().filter((request) => !isServerFault(request));
         // Not return(): an async generator runs it only after the next() in flight settles.

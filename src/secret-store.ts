@@ -816,8 +816,9 @@ export class SecretStore {
    *
    * A poll sends the adapter's revision request per id where it has one (`capabilities.revision`:
    * a metadata or version call, no value read) and reads the values only of an id whose revision
-   * moved; elsewhere it reads every id's values (the batch path) and compares HMAC digests of them
-   * under a key of this watch. Both bypass the read cache (fresh reads, which refresh its entries).
+   * moved (and every id's once, in the first poll, so a write of the same values is no event);
+   * elsewhere it reads every id's values (the batch path). Values are compared as HMAC digests
+   * under a key of this watch, never kept in plaintext. Both bypass the read cache (fresh reads, which refresh its entries).
    * Per-provider costs: docs/watching.md.
    *
    * Ends (the loop finishes, no error) when `signal` aborts, when the store is closed, or when the

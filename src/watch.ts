@@ -2,7 +2,8 @@
  * `SecretStore.watch`: polls a set of secrets and yields what changed since the poll before.
  *
  * Where the adapter has `getSecretRevision` (a metadata or version call that does not return the
- * value), a poll sends one of those per id and reads the values only of an id whose revision moved.
+ * value), a poll sends one of those per id and reads the values only of an id whose revision moved
+ * (and every id's once, in the first poll, to compare with).
  * Elsewhere a poll reads the values (the batch path, fresh) and compares them with what the poll
  * before read, as HMAC-SHA-256 digests under a key made for this watch: no plaintext copy is kept
  * between polls, and a digest says nothing about a value to anyone without the key.
@@ -131,7 +132,10 @@ async function pollValues(
   return changes;
 }
 
-/** With revisions: one revision request per id; the values read only where it moved. */
+/**
+ * With revisions: one revision request per id; the values read only where it moved, and once for
+ * the baseline, so that "changed" means the values differ, whichever path a provider takes.
+ */
 async function pollRevisions(
   source: WatchSource,
   revisionOf: (id: string, signal: AbortSignal) => Promise<string>,
@@ -162,9 +166,8 @@ async function pollRevisions(
     if (revision === undefined) {
       seen.set(id, MISSING);
       if (!first && before?.missing === false) changes.set(id, { id, kind: "deleted" });
-    } else if (first || before === undefined) {
-      seen.set(id, { missing: false, revision });
-    } else if (before.revision !== revision) {
+    } else if (first || before === undefined || before.revision !== revision) {
+      // The baseline reads the values too (once): a later write that leaves them as they were is then no event.
       moved.push(id);
     }
   }
@@ -180,14 +183,15 @@ async function pollRevisions(
       if (read === undefined) {
         // Gone between the revision and the read, or a revision of a deleted secret.
         seen.set(id, { missing: true, revision: revisions.get(id) });
-        if (before?.missing === false) changes.set(id, { id, kind: "deleted" });
+        if (!first && before?.missing === false) changes.set(id, { id, kind: "deleted" });
         continue;
       }
       const now = digest(read.values);
-      // The revision read before the values: a write in between shows again next poll, at worst
-      // once more with the same values (the digest then tells).
+      // The revision read before the values: a write in between moves it again, and the next
+      // poll's digest tells whether the values differ from these.
       seen.set(id, { missing: false, revision: revisions.get(id), digest: now });
-      if (before?.missing !== false) changes.set(id, { id, kind: "created", values: read.values });
+      if (first || before === undefined) continue;
+      if (before.missing) changes.set(id, { id, kind: "created", values: read.values });
       else if (before.digest !== now) changes.set(id, { id, kind: "changed", values: read.values });
     }
   }

@@ -586,8 +586,10 @@ export function testSecretsAdapter(name: string, options: SecretsAdapterSuiteOpt
       expect(await store.getSecretValues(kept)).toEqual({ v: "1" });
       const changes = store.watch([kept, later], { intervalMs: 50 });
       const first = changes.next();
-      // The baseline: both ids read once, and no event for what it found.
-      await probe.untilAnswered(probe.answered() + 2);
+      // The baseline: both ids read once (with revisions: both revisions, then the existing one's
+      // values), and no event for what it found.
+      const revisions = resolveCapabilities(probe.adapter.capabilities).revision;
+      await probe.untilAnswered(probe.answered() + (revisions ? 3 : 2));
       await writer.updateSecretValues(kept, { v: "2", added: "x" });
       expect(await first).toEqual({
         done: false,
@@ -620,7 +622,8 @@ export function testSecretsAdapter(name: string, options: SecretsAdapterSuiteOpt
       const aborted = store.watch([id], { intervalMs: hour, signal: controller.signal });
       const closed = store.watch([id], { intervalMs: hour });
       const pending = [aborted.next(), closed.next()];
-      await probe.untilAnswered(probe.answered() + 2);
+      const revisions = resolveCapabilities(probe.adapter.capabilities).revision;
+      await probe.untilAnswered(probe.answered() + (revisions ? 4 : 2));
       controller.abort();
       expect(await pending[0]).toEqual({ done: true, value: undefined });
       await store.close();
