@@ -45,19 +45,29 @@ describe("SecretStore.watch", () => {
     await store.close();
   });
 
-  it("ends with any other failure of a poll, thrown by the iterator", async () => {
+  /** A memory adapter whose revision requests, or gets, the test can make refuse. */
+  function refusing() {
     const inner = memory();
-    let denied = false;
+    const refuse = { revision: false, get: false };
     const adapter: SecretsAdapter = new Proxy(inner, {
       get(target, property) {
         const value = Reflect.get(target, property, target) as unknown;
         if (property === "getSecretRevision") {
           return (id: string) =>
-            denied ? Promise.reject(new PermissionDeniedError(id)) : target.getSecretRevision(id);
+            refuse.revision ? Promise.reject(new PermissionDeniedError(id)) : target.getSecretRevision(id);
+        }
+        if (property === "getSecretValues") {
+          return (id: string) =>
+            refuse.get ? Promise.reject(new PermissionDeniedError(id)) : target.getSecretValues(id);
         }
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
+    return { adapter, refuse };
+  }
+
+  it("reads values instead when the revision request is refused (a role without metadata access)", async () => {
+    const { adapter, refuse } = refusing();
     const probe = probeReads(adapter);
     const store = SecretStore.fromAdapter(probe.adapter);
     const id = randomUUID();
@@ -65,7 +75,25 @@ describe("SecretStore.watch", () => {
     const changes = store.watch([id], { intervalMs: 5 });
     const first = changes.next();
     await probe.untilAnswered(2);
-    denied = true;
+    refuse.revision = true;
+    // The refused revision, then the values read in its place.
+    await probe.untilAnswered(4);
+    await store.updateSecretValues(id, { v: "2" });
+    expect(await first).toEqual({ done: false, value: { id, kind: "changed", values: { v: "2" } } });
+    await store.close();
+  });
+
+  it("ends with any other failure of a poll, thrown by the iterator", async () => {
+    const { adapter, refuse } = refusing();
+    const probe = probeReads(adapter);
+    const store = SecretStore.fromAdapter(probe.adapter);
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    const changes = store.watch([id], { intervalMs: 5 });
+    const first = changes.next();
+    await probe.untilAnswered(2);
+    refuse.get = true;
+    await store.updateSecretValues(id, { v: "2" });
     await expect(first).rejects.toMatchObject({ code: "E_PERMISSION_DENIED", secretId: id });
     expect(await changes.next()).toEqual({ done: true, value: undefined });
     await store.close();

@@ -10,9 +10,13 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { debuglog } from "node:util";
 import { forEachConcurrently } from "./concurrency.js";
 import type { SecretValues } from "./contract.js";
 import { SecretStoreError } from "./errors.js";
+
+// NODE_DEBUG=omnisecret: ids and codes, never values.
+const debug = debuglog("omnisecret");
 
 /** The options of `SecretStore.watch`. */
 export interface WatchOptions {
@@ -83,13 +87,24 @@ export async function* watchSecrets(
     return createHmac("sha256", key).update(JSON.stringify(entries)).digest("base64");
   };
   const seen = new Map<string, Seen>();
+  let revision = source.revision;
   try {
     for (let first = true; ; first = false) {
       if (!first) await sleep(intervalMs, undefined, { signal: stop });
-      const changes =
-        source.revision === undefined
-          ? await pollValues(source, ids, seen, digest, first, stop)
-          : await pollRevisions(source, source.revision, ids, seen, digest, first, concurrency, stop);
+      let changes: SecretChange[] | undefined;
+      if (revision !== undefined) {
+        try {
+          changes = await pollRevisions(source, revision, ids, seen, digest, first, concurrency, stop);
+        } catch (error) {
+          // A role allowed to read values but not metadata (AWS without DescribeSecret, GCP's
+          // Secret Accessor without versions.get): this watch reads values from now on. What it
+          // saw so far has digests (the first poll read them), so nothing is lost.
+          if (!(error instanceof RevisionDenied)) throw error;
+          debug("watch: %s refused the revision request (%s); reading values instead", source.provider, error.cause);
+          revision = undefined;
+        }
+      }
+      changes ??= await pollValues(source, ids, seen, digest, first, stop);
       for (const change of changes) yield change;
     }
   } catch (error) {
@@ -154,6 +169,7 @@ async function pollRevisions(
       if (stop.aborted) throw error;
       const code = (error as SecretStoreError).code;
       if (code === "E_SECRET_NOT_FOUND") revisions.set(id, undefined);
+      else if (code === "E_PERMISSION_DENIED") throw new RevisionDenied(code, { cause: code });
       else if (code !== "E_PROVIDER_UNAVAILABLE") throw error;
     }
   });
@@ -198,6 +214,9 @@ async function pollRevisions(
   // In the order the ids were given.
   return ids.flatMap((id) => changes.get(id) ?? []);
 }
+
+/** The revision request was refused: the watch falls back to reading values. Carries the code only. */
+class RevisionDenied extends Error {}
 
 /** `intervalMs` and `concurrency` checked as `getManySecretValues` checks its options. */
 export function watchSettings(options: WatchOptions, provider: string): { intervalMs: number; concurrency: number } {
