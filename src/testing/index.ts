@@ -44,7 +44,8 @@ export interface SecretsAdapterSuiteOptions {
   cache?: CacheOptions;
   /**
    * Whether two adapters built with the same prefix see the same secrets, as two processes on
-   * one server do; the cache's second-store test needs it.
+   * one server do; the cache's second-store test needs it, and the watch tests write through a
+   * second store with it (through the watching store itself without it).
    * @default true
    */
   sharedStorage?: boolean;
