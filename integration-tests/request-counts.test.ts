@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countGrpcCalls, isServerFault, recordRequests, requestLog } from "../bench/lib/counters.js";
 import { MINIMUMS, type Operation } from "../bench/lib/minimums.js";
 import { SecretStore } from "../src/index.js";
+import { createAdapterFromConfig } from "../src/secret-store.js";
+import { probeReads } from "../src/testing/watch-probe.js";
 import { requestedProviders } from "./harness/index.js";
 import { serverConfig } from "./server-config.js";
 import { providerTestSides } from "./servers/index.js";
@@ -93,6 +95,57 @@ for (const provider of providers) {
       expect(get.length, get.join("\n")).toBeLessThanOrEqual(minimum("get") ?? 0);
       expect(update.length, update.join("\n")).toBeLessThanOrEqual(minimum("update") ?? 0);
       expect(del.length, del.join("\n")).toBeLessThanOrEqual(minimum("delete") ?? 0);
+    });
+  });
+}
+
+/**
+ * Issue 25: a watch's poll with nothing changed sends, per id, one revision request where the
+ * provider has a call that reads no value, and one read of the value where it has none (azure).
+ * Counted over three polls of two ids after the baseline; the probe says when a poll is over.
+ */
+const WATCH_POLL_REQUESTS: Readonly<Record<string, { requests: number; readsValue: boolean }>> = {
+  aws: { requests: 1, readsValue: false },
+  vault: { requests: 1, readsValue: false },
+  gcp: { requests: 1, readsValue: false },
+  azure: { requests: 1, readsValue: true },
+};
+
+for (const provider of providers) {
+  describe(`${provider}: a watch poll with nothing changed`, () => {
+    it("sends the expected requests per id, and reads a value only where the provider must", async () => {
+      const expected = WATCH_POLL_REQUESTS[provider];
+      expect(expected, `no watch cost stated for ${provider}`).toBeDefined();
+      if (provider === "gcp") countGrpcCalls();
+      const config = { ...serverConfig(provider), prefix: `rcw-${randomUUID().slice(0, 8)}` };
+      const { adapter } = await createAdapterFromConfig(config);
+      const probe = probeReads(adapter);
+      const store = SecretStore.fromAdapter(probe.adapter, { prefix: config.prefix });
+      const ids = [randomUUID(), randomUUID()];
+      try {
+        for (const id of ids) await store.storeSecretValues(id, { a: "1" });
+        const stop = new AbortController();
+        const changes = store.watch(ids, { intervalMs: 20, concurrency: 1, signal: stop.signal });
+        const pending = changes.next();
+        // The baseline: with revisions, each id's revision and values; without, its values.
+        const baseline = expected?.readsValue ? ids.length : 2 * ids.length;
+        await probe.untilAnswered(baseline);
+        recordRequests();
+        const polls = 3;
+        await probe.untilAnswered(baseline + ids.length * polls);
+        // Read at once: the next poll starts only intervalMs after this one ended.
+        const sent = requestLog().filter((request) => !isServerFault(request));
+        // Not return(): an async generator runs it only after the next() in flight settles.
+        stop.abort();
+        expect(await pending).toEqual({ done: true, value: undefined });
+        expect(sent.length, sent.join("\n")).toBe(polls * ids.length * (expected?.requests ?? 0));
+        // The revision path never reads the value (aws's requests all show as POST /: its count says it).
+        const valueReads = sent.filter((request) => /AccessSecretVersion|GetSecretValue|\/data\//.test(request));
+        if (!expected?.readsValue) expect(valueReads, sent.join("\n")).toEqual([]);
+      } finally {
+        for (const id of ids) await store.deleteSecretValues(id).catch(() => undefined);
+        await store.close();
+      }
     });
   });
 }

@@ -197,6 +197,7 @@ export class CircuitBreakerAdapter implements SecretsAdapter {
     if (!inner.deleteSecretValuesIfUnchanged) this.deleteSecretValuesIfUnchanged = undefined;
     if (!inner.listSecretIds) this.listSecretIds = undefined;
     if (!inner.listSecretVersions) this.listSecretVersions = undefined;
+    if (!inner.getSecretRevision) this.getSecretRevision = undefined;
     if (!inner.close) this.close = undefined;
   }
 
@@ -235,6 +236,12 @@ export class CircuitBreakerAdapter implements SecretsAdapter {
     this.breaker.run(id, options.signal, () => {
       if (!this.#inner.listSecretVersions) throw new Error("the adapter has no listSecretVersions");
       return this.#inner.listSecretVersions(id, options);
+    });
+
+  getSecretRevision? = (id: string, options: CallOptions): Promise<string> =>
+    this.breaker.run(id, options.signal, () => {
+      if (!this.#inner.getSecretRevision) throw new Error("the adapter has no getSecretRevision");
+      return this.#inner.getSecretRevision(id, options);
     });
 
   listSecretIds? = (options: CallOptions): AsyncIterable<string> => this.#list(options);

@@ -135,6 +135,13 @@ export interface AdapterCapabilities {
    * @default false
    */
   readonly versions?: boolean | undefined;
+  /**
+   * Whether the adapter has `getSecretRevision`: a request that tells whether a secret changed
+   * without reading its value (a metadata or version call). `SecretStore.watch` polls with it;
+   * without it, a watch reads the values and compares keyed digests of them.
+   * @default false
+   */
+  readonly revision?: boolean | undefined;
 }
 
 /** `AdapterCapabilities` with every default filled in, as the facade reads them. */
@@ -214,6 +221,16 @@ export interface SecretsAdapter {
    * Called only with `capabilities.versions`.
    */
   isVersionToken?(token: string): boolean;
+
+  /**
+   * An opaque string that changes whenever the secret's values change (a write of the same values
+   * may change it too), read without the value: a version id, number or etag with the secret's
+   * incarnation, so a secret deleted and stored again between two calls gives another one. Called
+   * only with `capabilities.revision`.
+   * - Existing id: its current revision.
+   * - Missing id: throws `SecretNotFoundError`.
+   */
+  getSecretRevision?(id: string, options: CallOptions): Promise<string>;
 
   /** Releases connections and handles. Optional; called once by `SecretStore.close()`. */
   close?(): Promise<void> | void;

@@ -257,6 +257,8 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
   protected deleteValuesIfUnchanged?(id: string, expected: SecretValues, deadline: Deadline): Promise<void>;
   /** With `capabilities.versions`: the secret's versions, newest first (see `listSecretVersions`). */
   protected listVersions?(id: string, deadline: Deadline): Promise<readonly SecretVersion[]>;
+  /** With `capabilities.revision`: the secret's revision, read without its value (see `getSecretRevision`). */
+  protected readRevision?(id: string, deadline: Deadline): Promise<string>;
   /** With `capabilities.batchGet`: one batch read, an entry per id (its values or its get's error). */
   protected readManyValues?(
     ids: readonly string[],
@@ -346,6 +348,15 @@ export abstract class DeadlineBoundAdapter implements SecretsAdapter {
       this.limits,
       { operation: "list versions of", secretId: id },
       (deadline) => this.#required(this.listVersions, "listSecretVersions")(id, deadline),
+      options.signal,
+    );
+  }
+
+  getSecretRevision(id: string, options: CallOptions = NO_OPTIONS): Promise<string> {
+    return withinDeadline(
+      this.limits,
+      { operation: "get revision of", secretId: id },
+      (deadline) => this.#required(this.readRevision, "getSecretRevision")(id, deadline),
       options.signal,
     );
   }

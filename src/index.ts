@@ -70,3 +70,4 @@ export {
 export { providerNames } from "./registry.js";
 export { type GetManyOptions, type GetOptions, type SecretReadResult, SecretStore } from "./secret-store.js";
 export { canonicalSecretId } from "./validation.js";
+export { DEFAULT_WATCH_INTERVAL_MS, type SecretChange, type WatchOptions } from "./watch.js";

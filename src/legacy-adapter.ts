@@ -57,6 +57,7 @@ export function resolveCapabilities(capabilities: AdapterCapabilities): Resolved
     maxBatchSize: Math.max(1, capabilities.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE),
     list: capabilities.list ?? false,
     versions: capabilities.versions ?? false,
+    revision: capabilities.revision ?? false,
   };
 }
 
@@ -68,6 +69,7 @@ const CAPABILITY_METHODS = {
   batchGet: ["getManySecretValues"],
   list: ["listSecretIds"],
   versions: ["listSecretVersions", "isVersionToken"],
+  revision: ["getSecretRevision"],
 } as const;
 
 /** What keeps `candidate` from being an adapter of either contract (empty if nothing does). */

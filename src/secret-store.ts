@@ -44,6 +44,7 @@ import {
   isCanonicalSecretId,
   serializeWithinLimit,
 } from "./validation.js";
+import { type SecretChange, type WatchOptions, watchSecrets, watchSettings } from "./watch.js";
 import { type Operation, redactValues, wrapUnknown } from "./wrap-unknown.js";
 
 export { createAdapterFromConfig, DEFAULT_MAX_VALUE_BYTES, redactValues, type StoreOptions };
@@ -240,6 +241,8 @@ export class SecretStore {
   /** Stops the circuit-state gauge reporting this store's breakers (on close). */
   #unreportCircuits: (() => void) | undefined;
   #closed = false;
+  /** Aborted by `close()`: ends every watch of this store. */
+  readonly #closing = new AbortController();
 
   private constructor(
     adapter: SecretsAdapter,
@@ -803,10 +806,60 @@ export class SecretStore {
     }
   }
 
+  /**
+   * Watches `ids` for changes: an async iterator of `{ id, kind, values? }`, `kind` being
+   * `"changed"` (values differ from the poll before), `"deleted"` or `"created"` (a missing id
+   * appeared), in the order of `ids` within a poll. `values` (on changed and created) are read once,
+   * fresh, when the change is seen. The first poll, at once, only learns where each id stands: no
+   * event for the initial state. Then a poll every `intervalMs` (30 s by default) after the last
+   * one ended.
+   *
+   * A poll sends the adapter's revision request per id where it has one (`capabilities.revision`:
+   * a metadata or version call, no value read) and reads the values only of an id whose revision
+   * moved (and every id's once, in the first poll, so a write of the same values is no event);
+   * elsewhere it reads every id's values (the batch path). Values are compared as HMAC digests
+   * under a key of this watch, never kept in plaintext. Both bypass the read cache (fresh reads, which refresh its entries).
+   * Per-provider costs: docs/watching.md.
+   *
+   * Ends (the loop finishes, no error) when `signal` aborts, when the store is closed, or when the
+   * consumer leaves the loop. A provider unavailable (after its retries) leaves the id as last seen
+   * until a later poll answers; any other failure (permission denied, integrity) is thrown by the
+   * iterator and ends the watch. Ids are validated at the call, before any request.
+   */
+  watch(ids: Iterable<string>, options: WatchOptions = {}): AsyncGenerator<SecretChange, void, undefined> {
+    const secretIds = [...new Set([...ids].map((id) => this.#validId(id, options.signal)))];
+    const { intervalMs, concurrency } = watchSettings(options, this.provider);
+    const stop =
+      options.signal === undefined ? this.#closing.signal : AbortSignal.any([this.#closing.signal, options.signal]);
+    const adapter = this.#adapter;
+    const revision =
+      this.#can.revision && adapter.getSecretRevision
+        ? (id: string, signal: AbortSignal) => {
+            const call = callOptions(signal);
+            return this.#call("get revision of", id, call, async () => {
+              if (adapter.getSecretRevision === undefined) throw new Error("the adapter has no getSecretRevision");
+              return adapter.getSecretRevision(id, call);
+            });
+          }
+        : undefined;
+    return watchSecrets(
+      {
+        provider: this.provider,
+        revision,
+        read: (some, signal) => this.getManySecretValues(some, { fresh: true, onMissing: "skip", concurrency, signal }),
+      },
+      secretIds,
+      intervalMs,
+      concurrency,
+      stop,
+    );
+  }
+
   /** Releases the adapter's connections. The store cannot be used afterwards; a second call does nothing. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     this.#cache?.clear();
     this.#unreportCircuits?.();
     try {

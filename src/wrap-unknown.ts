@@ -6,7 +6,16 @@ import { inspect } from "node:util";
 import type { SecretValues } from "./contract.js";
 import { isSecretStoreError, SecretIntegrityError, SecretStoreError } from "./errors.js";
 
-export type Operation = "store" | "get" | "update" | "delete" | "list" | "list versions of" | "close" | "create";
+export type Operation =
+  | "store"
+  | "get"
+  | "update"
+  | "delete"
+  | "list"
+  | "list versions of"
+  | "get revision of"
+  | "close"
+  | "create";
 
 /**
  * Typed errors pass through (with the provider filled in, and the call's values cut out); anything else becomes a

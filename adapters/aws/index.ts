@@ -22,6 +22,9 @@
  * not touched either: get 2, update 2, delete 3; no batch (it would fetch values before their
  * tags are seen), so getMany is a get per id, 2 requests each.
  *
+ * getSecretRevision (what a watch polls): 1, DescribeSecret by name (tags checked with
+ * `verifyOwnership`); no value is read.
+ *
  * list: ListSecrets, one request per page, filtered on the name prefix `<prefix>/<owner>/`.
  *
  * Versions: AWS labels the current version AWSCURRENT and moves AWSPREVIOUS to the one current
@@ -264,7 +267,28 @@ export class AwsSecretsAdapter extends DeadlineBoundAdapter {
       maxBatchSize: AWS_MAX_BATCH_SIZE,
       list: true,
       versions: true,
+      revision: true,
     };
+  }
+
+  /**
+   * DescribeSecret: the AWSCURRENT version's id (a new one on every PutSecretValue), after the
+   * ARN (a new one for a secret stored again). Not LastChangedDate: it counts whole seconds.
+   */
+  protected override async readRevision(id: string, deadline: Deadline): Promise<string> {
+    const described = await this.#send(id, () =>
+      this.#client.send(new DescribeSecretCommand({ SecretId: this.#ownership.nameOf(id) }), within(deadline)),
+    );
+    if (described.DeletedDate || !described.ARN) throw new SecretNotFoundError(id, { provider: PROVIDER });
+    if (this.#options.verifyOwnership && !this.#ownership.isOwned(marksOf(described.Tags), id)) {
+      throw new SecretNotFoundError(id, { provider: PROVIDER });
+    }
+    const current = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) =>
+      stages.includes("AWSCURRENT"),
+    );
+    // A secret without a current version (created without a value outside omnisecret): get finds nothing either.
+    if (current === undefined) throw new SecretNotFoundError(id, { provider: PROVIDER });
+    return `${described.ARN}.${current[0]}`;
   }
 
   protected override async storeValues(

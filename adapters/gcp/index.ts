@@ -14,6 +14,7 @@
  *   version N-keepVersions is destroyed (or disabled) without listing the versions.
  * - delete 1: DeleteSecret by name: of racing deletes one wins, the others get NOT_FOUND.
  * - list: ListSecrets filtered on the name prefix `<prefix>-<owner>-`, one request per page.
+ * - getSecretRevision (what a watch polls) 1: GetSecretVersion of `latest`, its metadata only.
  *
  * Versions: an update adds version N and the `keepVersions` newest stay enabled (readable through
  * omnisecret); older ones are pruned as above. A version token is `<incarnation>.<N>`, the
@@ -159,7 +160,12 @@ function insecureChannelCredentials(): unknown {
 
 export class GcpSecretsAdapter extends DeadlineBoundAdapter {
   readonly provider = PROVIDER;
-  readonly capabilities: AdapterCapabilities = { maxValueBytes: GCP_MAX_VALUE_BYTES, list: true, versions: true };
+  readonly capabilities: AdapterCapabilities = {
+    maxValueBytes: GCP_MAX_VALUE_BYTES,
+    list: true,
+    versions: true,
+    revision: true,
+  };
   #client: SecretManagerServiceClient;
   #ready: Promise<void> | undefined;
   /** The setup has succeeded: requests go straight to the client, without waiting on `#ready` again. */
@@ -253,6 +259,33 @@ export class GcpSecretsAdapter extends DeadlineBoundAdapter {
 
   isVersionToken(token: string): boolean {
     return parseVersionToken(token, VERSION_NUMBER) !== undefined;
+  }
+
+  /**
+   * GetSecretVersion of `latest`: the version's metadata, never its payload. Its name (the number
+   * `latest` resolves to) moves on every AddSecretVersion; its createTime, to the nanosecond,
+   * tells a secret stored again (numbered from 1 again). Not the secret's etag: adding a version
+   * does not change the secret, and the emulator answers no etag. A latest version not enabled
+   * (or none) is what get answers not found for.
+   */
+  protected override async readRevision(id: string, deadline: Deadline): Promise<string> {
+    const name = this.#options.verifyOwnership ? (await this.#getOwned(id, deadline)).name : this.nameOf(id);
+    let version: protos.google.cloud.secretmanager.v1.ISecretVersion;
+    try {
+      [version] = await this.#send(
+        deadline,
+        id,
+        (options) => this.#client.getSecretVersion({ name: `${name}/versions/latest` }, options),
+        "idempotent",
+      );
+    } catch (error) {
+      const code = grpcCode(error);
+      if (code === Status.NOT_FOUND || code === Status.FAILED_PRECONDITION)
+        throw this.#notFound(id, `secret ${id} not found`, error);
+      throw this.#map(error, id);
+    }
+    if (String(version.state) !== "ENABLED" || !version.name) throw this.#notFound(id, `secret ${id} not found`);
+    return `${version.name}@${version.createTime?.seconds ?? ""}.${version.createTime?.nanos ?? ""}`;
   }
 
   /**

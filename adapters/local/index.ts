@@ -23,7 +23,8 @@
  * - update: with keepVersions 1, one UPDATE (version = version + 1); with 2 or more, one
  *   immediate transaction of SELECT (the current row), INSERT (it, re-encrypted as a version),
  *   UPDATE and DELETE (the versions beyond keepVersions).
- * - listSecretVersions: one SELECT.
+ * - listSecretVersions: one SELECT. getSecretRevision (what a watch polls): one SELECT of the
+ *   version columns, nothing decrypted.
  *
  * SQLite comes from `node:sqlite` where Node has it, else from better-sqlite3 (`./sqlite.ts`);
  * everything below is written once against that interface. A store whose database and key file
@@ -139,6 +140,7 @@ interface OpenStore {
   /** A kept version by number, beside the current row. */
   readonly selectVersion: SqliteStatement<VersionRow>;
   readonly listVersions: SqliteStatement<VersionListRow>;
+  readonly selectRevision: SqliteStatement<{ created_at: number; version: number; updated_at: number }>;
   readonly update: SqliteStatement<never>;
   readonly insertVersion: SqliteStatement<never>;
   readonly pruneVersions: SqliteStatement<never>;
@@ -164,6 +166,7 @@ export class LocalAdapter implements SecretsAdapter {
       conditionalDelete: true,
       list: true,
       versions: true,
+      revision: true,
     };
     this.#prefix = context.prefix;
     this.#options = options;
@@ -267,6 +270,14 @@ export class LocalAdapter implements SecretsAdapter {
       });
     }
     return versions;
+  }
+
+  async getSecretRevision(id: string, _options?: CallOptions): Promise<string> {
+    const store = this.#run(id, () => this.#open(false));
+    const row = store && this.#run(id, () => store.selectRevision.get(this.#prefix, id));
+    if (!row) throw new SecretNotFoundError(id);
+    // updated_at too: a schema-1 database's view numbers every row version 1.
+    return `${row.created_at}.${row.version}.${row.updated_at}`;
   }
 
   isVersionToken(token: string): boolean {
@@ -457,6 +468,9 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
         "SELECT nonce, ciphertext, auth_tag, created_at, updated_at, version FROM omnisecret_secrets WHERE prefix = ? AND id = ?",
       ),
       selectValues: prepare("SELECT nonce, ciphertext, auth_tag FROM omnisecret_secrets WHERE prefix = ? AND id = ?"),
+      selectRevision: prepare(
+        "SELECT created_at, version, updated_at FROM omnisecret_secrets WHERE prefix = ? AND id = ?",
+      ),
       // The first two parameters: a version number twice, or -1 twice for the one before the current.
       selectVersion: prepare(`
         SELECT s.created_at, s.version AS current_version, s.nonce AS current_nonce,

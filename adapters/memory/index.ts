@@ -63,7 +63,13 @@ export class MemoryAdapter implements SecretsAdapter {
     _context?: AdapterContext,
   ) {
     this.#keepVersions = options.keepVersions ?? 1;
-    this.capabilities = { maxValueBytes: options.maxValueBytes, conditionalDelete: true, list: true, versions: true };
+    this.capabilities = {
+      maxValueBytes: options.maxValueBytes,
+      conditionalDelete: true,
+      list: true,
+      versions: true,
+      revision: true,
+    };
   }
 
   // Every call finishes before it returns, so a caller's signal (checked by the facade first) has
@@ -176,6 +182,12 @@ export class MemoryAdapter implements SecretsAdapter {
       current: index === 0,
       readable: true,
     }));
+  }
+
+  async getSecretRevision(id: string, _options?: CallOptions): Promise<string> {
+    const secret = this.#secrets.get(id);
+    if (secret === undefined) throw new SecretNotFoundError(id);
+    return versionToken(secret.incarnation, secret.current.number);
   }
 
   isVersionToken(token: string): boolean {

@@ -7,6 +7,7 @@ import { MemoryAdapter } from "./index.js";
 testSecretsAdapter("memory", {
   createAdapter: () => new MemoryAdapter({ maxValueBytes: 65_536 }),
   versions: { keepVersions: 1 },
+  sharedStorage: false,
 });
 testSecretsAdapter("memory", {
   createAdapter: () => new MemoryAdapter({ maxValueBytes: 65_536 }),
@@ -25,6 +26,7 @@ for (const keepVersions of [2, 3]) {
   testSecretsAdapter(`memory, keepVersions ${keepVersions}`, {
     createAdapter: () => new MemoryAdapter({ maxValueBytes: 65_536, keepVersions }),
     versions: { keepVersions },
+    sharedStorage: false,
   });
   testSecretsAdapter(`memory, keepVersions ${keepVersions}`, {
     createAdapter: () => new MemoryAdapter({ maxValueBytes: 65_536, keepVersions }),

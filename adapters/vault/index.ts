@@ -103,6 +103,8 @@
  * apart from the old (an old token of version N could read the new secret's version N).
  * A version whose latest read finds a tombstone not destroyed is a deleted secret: not found, as get.
  *
+ * getSecretRevision (what a watch polls): 1, the read of the metadata (no value read).
+ *
  * Every operation is bounded by `operationTimeoutMs`, each request by `requestTimeoutMs`.
  */
 import type { Agent as HttpsAgent } from "node:https";
@@ -275,6 +277,7 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       conditionalDelete: true,
       list: true,
       versions: true,
+      revision: true,
     };
     // The options type describes an injected client structurally, so it compiles without node-vault.
     const made = options.client
@@ -460,6 +463,25 @@ export class VaultAdapter extends DeadlineBoundAdapter {
       first: (Number.isSafeInteger(storedOver) && storedOver > 0 ? storedOver : 0) + 1,
       versions: metadata.versions ?? {},
     };
+  }
+
+  /**
+   * One read of the metadata: `created_time` (the path's life) and `current_version`, which every
+   * write (a store over a tombstone, an update, a delete's tombstone) moves on. A current version
+   * destroyed or deleted is a deleted secret; a tombstone whose destroy failed still looks live
+   * here, so its revision moves and the watch's read of the values finds it deleted.
+   */
+  protected override async readRevision(id: string, deadline: Deadline): Promise<string> {
+    const metadata = await this.#readMetadata(deadline, id);
+    const current = metadata?.versions?.[String(metadata.current_version)];
+    const deletedAt = Date.parse(current?.deletion_time ?? "");
+    if (!metadata || !current || current.destroyed || deletedAt <= Date.now()) {
+      throw new SecretNotFoundError(id, { provider: PROVIDER });
+    }
+    if (this.#options.verifyOwnership && !this.#ownership.isOwned(metadata.custom_metadata, id)) {
+      throw new SecretNotFoundError(id, { provider: PROVIDER });
+    }
+    return `${metadata.created_time ?? ""}.${metadata.current_version}`;
   }
 
   /** The secret's metadata, or undefined when there is none (404). */

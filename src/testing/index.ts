@@ -20,6 +20,7 @@ import { MAX_VERSION_TOKEN_LENGTH } from "../kit/version-token.js";
 import { contractAdapter, resolveCapabilities } from "../legacy-adapter.js";
 import type { CacheOptions } from "../read-cache.js";
 import { SecretStore } from "../secret-store.js";
+import { probeReads, type ReadProbe } from "./watch-probe.js";
 
 export { type BackupStoreModelOptions, testBackupStoreModel } from "./backup-model.js";
 export { type FaultOptions, type FaultyAdapter, withFaults } from "./faults.js";
@@ -43,7 +44,8 @@ export interface SecretsAdapterSuiteOptions {
   cache?: CacheOptions;
   /**
    * Whether two adapters built with the same prefix see the same secrets, as two processes on
-   * one server do; the cache's second-store test needs it.
+   * one server do; the cache's second-store test needs it, and the watch tests write through a
+   * second store with it (through the watching store itself without it).
    * @default true
    */
   sharedStorage?: boolean;
@@ -563,6 +565,72 @@ export function testSecretsAdapter(name: string, options: SecretsAdapterSuiteOpt
         await expectCode(store.getSecretValues(id), "E_SECRET_NOT_FOUND");
       });
     }
+
+    /** A store whose reads a probe counts (to know when a watch's poll is over), on a fresh prefix, and a second store on it. */
+    async function watchedStores(): Promise<{ store: SecretStore; writer: SecretStore; probe: ReadProbe }> {
+      const prefix = `ct-${randomUUID().slice(0, 8)}`;
+      const probe = probeReads(await options.createAdapter({ prefix }));
+      const store = SecretStore.fromAdapter(probe.adapter, { prefix, cache });
+      opened.push(store);
+      // Another store on the same storage stands for another process writing.
+      const writer = options.sharedStorage === false ? store : await openStore(prefix, undefined);
+      return { store, writer, probe };
+    }
+
+    it("watch: yields another store's update with its values, a new secret and a delete, nothing for the initial state", {
+      timeout,
+    }, async () => {
+      const { store, writer, probe } = await watchedStores();
+      const [kept, later] = [randomUUID(), randomUUID()];
+      await writer.storeSecretValues(kept, { v: "1" });
+      // A cached entry of the old values must not hide the change: the watch reads fresh.
+      expect(await store.getSecretValues(kept)).toEqual({ v: "1" });
+      const changes = store.watch([kept, later], { intervalMs: 50 });
+      const first = changes.next();
+      // The baseline: both ids read once (with revisions: both revisions, then the existing one's
+      // values), and no event for what it found.
+      const revisions = resolveCapabilities(probe.adapter.capabilities).revision;
+      await probe.untilAnswered(probe.answered() + (revisions ? 3 : 2));
+      await writer.updateSecretValues(kept, { v: "2", added: "x" });
+      expect(await first).toEqual({
+        done: false,
+        value: { id: kept, kind: "changed", values: { v: "2", added: "x" } },
+      });
+      await writer.storeSecretValues(later, { n: "new" });
+      expect(await changes.next()).toEqual({
+        done: false,
+        value: { id: later, kind: "created", values: { n: "new" } },
+      });
+      await writer.deleteSecretValues(kept);
+      expect(await changes.next()).toEqual({ done: false, value: { id: kept, kind: "deleted" } });
+      await writer.updateSecretValues(later, { n: "newer" });
+      for await (const change of changes) {
+        expect(change).toEqual({ id: later, kind: "changed", values: { n: "newer" } });
+        break;
+      }
+      // Left by break: ended for good.
+      expect(await changes.next()).toEqual({ done: true, value: undefined });
+    });
+
+    it("watch: ends on the signal's abort and on the store's close, even while waiting for the next poll", {
+      timeout,
+    }, async () => {
+      const { store, probe } = await watchedStores();
+      const id = randomUUID();
+      await store.storeSecretValues(id, { a: "1" });
+      const hour = 3_600_000;
+      const controller = new AbortController();
+      const aborted = store.watch([id], { intervalMs: hour, signal: controller.signal });
+      const closed = store.watch([id], { intervalMs: hour });
+      const pending = [aborted.next(), closed.next()];
+      const revisions = resolveCapabilities(probe.adapter.capabilities).revision;
+      await probe.untilAnswered(probe.answered() + (revisions ? 4 : 2));
+      controller.abort();
+      expect(await pending[0]).toEqual({ done: true, value: undefined });
+      await store.close();
+      expect(await pending[1]).toEqual({ done: true, value: undefined });
+      expect(() => store.watch([id])).toThrow(/closed/);
+    });
 
     if (cache && options.sharedStorage !== false) {
       it("shows another store's update only after the cache's TTL", { timeout: timeout + 15_000 }, async () => {

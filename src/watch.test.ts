@@ -1,0 +1,112 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { MemoryAdapter } from "../adapters/memory/index.js";
+import type { SecretsAdapter } from "./contract.js";
+import { PermissionDeniedError } from "./errors.js";
+import { SecretStore } from "./secret-store.js";
+import { withFaults } from "./testing/faults.js";
+import { probeReads } from "./testing/watch-probe.js";
+
+const memory = () => new MemoryAdapter({ maxValueBytes: 65_536 });
+
+describe("SecretStore.watch", () => {
+  it("with revisions: a write of the same values is no event; the values are read only once the revision moved", async () => {
+    const probe = probeReads(memory());
+    const store = SecretStore.fromAdapter(probe.adapter);
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    const changes = store.watch([id], { intervalMs: 5 });
+    const first = changes.next();
+    // The baseline: the revision and the values.
+    await probe.untilAnswered(2);
+    await store.updateSecretValues(id, { v: "1" });
+    // The poll that sees the revision moved: its revision, then the read of the values.
+    await probe.untilAnswered(4);
+    await store.updateSecretValues(id, { v: "2" });
+    expect(await first).toEqual({ done: false, value: { id, kind: "changed", values: { v: "2" } } });
+    await store.close();
+  });
+
+  it("without revisions: polls read the values; an unavailable provider is looked at again next poll", async () => {
+    const faulty = withFaults(memory());
+    expect(faulty.capabilities.revision).toBeUndefined();
+    const probe = probeReads(faulty);
+    const store = SecretStore.fromAdapter(probe.adapter);
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    const changes = store.watch([id], { intervalMs: 5 });
+    const first = changes.next();
+    await probe.untilAnswered(1);
+    faulty.down = true;
+    await probe.untilAnswered(3);
+    faulty.down = false;
+    await store.updateSecretValues(id, { v: "2" });
+    expect(await first).toEqual({ done: false, value: { id, kind: "changed", values: { v: "2" } } });
+    await store.close();
+  });
+
+  /** A memory adapter whose revision requests, or gets, the test can make refuse. */
+  function refusing() {
+    const inner = memory();
+    const refuse = { revision: false, get: false };
+    const adapter: SecretsAdapter = new Proxy(inner, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target) as unknown;
+        if (property === "getSecretRevision") {
+          return (id: string) =>
+            refuse.revision ? Promise.reject(new PermissionDeniedError(id)) : target.getSecretRevision(id);
+        }
+        if (property === "getSecretValues") {
+          return (id: string) =>
+            refuse.get ? Promise.reject(new PermissionDeniedError(id)) : target.getSecretValues(id);
+        }
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    return { adapter, refuse };
+  }
+
+  it("reads values instead when the revision request is refused (a role without metadata access)", async () => {
+    const { adapter, refuse } = refusing();
+    const probe = probeReads(adapter);
+    const store = SecretStore.fromAdapter(probe.adapter);
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    const changes = store.watch([id], { intervalMs: 5 });
+    const first = changes.next();
+    await probe.untilAnswered(2);
+    refuse.revision = true;
+    // The refused revision, then the values read in its place.
+    await probe.untilAnswered(4);
+    await store.updateSecretValues(id, { v: "2" });
+    expect(await first).toEqual({ done: false, value: { id, kind: "changed", values: { v: "2" } } });
+    await store.close();
+  });
+
+  it("ends with any other failure of a poll, thrown by the iterator", async () => {
+    const { adapter, refuse } = refusing();
+    const probe = probeReads(adapter);
+    const store = SecretStore.fromAdapter(probe.adapter);
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    const changes = store.watch([id], { intervalMs: 5 });
+    const first = changes.next();
+    await probe.untilAnswered(2);
+    refuse.get = true;
+    await store.updateSecretValues(id, { v: "2" });
+    await expect(first).rejects.toMatchObject({ code: "E_PERMISSION_DENIED", secretId: id });
+    expect(await changes.next()).toEqual({ done: true, value: undefined });
+    await store.close();
+  });
+
+  it("refuses bad ids and options at the call, before any request", () => {
+    const probe = probeReads(memory());
+    const store = SecretStore.fromAdapter(probe.adapter);
+    expect(() => store.watch(["not-a-uuid"])).toThrow(expect.objectContaining({ code: "E_INVALID_SECRET_ID" }));
+    expect(() => store.watch([randomUUID()], { intervalMs: 0 })).toThrow(expect.objectContaining({ code: "E_CONFIG" }));
+    expect(() => store.watch([randomUUID()], { concurrency: 1.5 })).toThrow(
+      expect.objectContaining({ code: "E_CONFIG" }),
+    );
+    expect(probe.answered()).toBe(0);
+  });
+});
