@@ -110,7 +110,7 @@ import {
   toKeyVaultRequestError,
 } from "./errors.js";
 import { type AzureServiceVersion, isLoopbackUrl, type ResolvedAzureOptions } from "./options.js";
-import { newestFirst } from "./version-order.js";
+import { newestFirst, type OrderedVersion, outsideEveryWindow } from "./version-order.js";
 
 export type { AzureOptions } from "./options.js";
 export { AZURE_MAX_VALUE_BYTES } from "./options.js";
@@ -345,17 +345,14 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     }
     // Racing updates (Key Vault has no conditional write) each see the others' versions, and only
     // Key Vault knows which one is current: ranking its own version first, each racer disabled the
-    // others', the current one included, and the secret read as missing (the model suite, three
-    // racing updates with keepVersions 2). So an update disables only the versions certainly out of
-    // the window: a sequence at least keepVersions below its own. A racer's version (the same
-    // sequence) or a later one is never touched, so the current one never is.
-    const lowestKept = replaced.sequence + 1 - this.#options.keepVersions + 1;
-    const versions = await this.#versions(deadline, id);
-    for (const properties of this.#history(id, versions, "", replaced.incarnation)) {
-      const version = versionOf(properties);
-      if (properties.enabled !== false && version && lineageOf(properties.tags).sequence < lowestKept) {
-        await this.#disableVersion(deadline, id, version);
-      }
+    // others', the current one included (the model suite, three racing updates with keepVersions
+    // 2). Ranking by sequence failed too: a slow racer that read an old version has a low sequence
+    // but may land in a later second, where the order puts it inside the window. So an update
+    // disables only the versions every order places beyond the window (`outsideEveryWindow`); the
+    // rest are disabled by a later update, once enough versions are certainly newer.
+    const ours = this.#incarnationVersions(id, await this.#versions(deadline, id), replaced.incarnation);
+    for (const { properties, version } of outsideEveryWindow(ours, this.#options.keepVersions)) {
+      if (properties.enabled !== false) await this.#disableVersion(deadline, id, version);
     }
   }
 
@@ -499,7 +496,17 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
     current: string,
     incarnation: string,
   ): SecretProperties[] {
-    const ours = versions
+    const ours = this.#incarnationVersions(id, versions, incarnation);
+    return newestFirst(ours, current).map(({ properties }) => properties);
+  }
+
+  /** This owner's versions of one incarnation, with what the order needs to know of each. */
+  #incarnationVersions(
+    id: string,
+    versions: readonly SecretProperties[],
+    incarnation: string,
+  ): (OrderedVersion & { readonly properties: SecretProperties })[] {
+    return versions
       .filter(
         (properties) =>
           VERSION_ID.test(versionOf(properties)) &&
@@ -513,7 +520,6 @@ export class AzureKeyVaultAdapter extends DeadlineBoundAdapter {
         sequence: lineageOf(properties.tags).sequence,
         replaces: properties.tags?.[REPLACES_TAG]?.toLowerCase(),
       }));
-    return newestFirst(ours, current).map(({ properties }) => properties);
   }
 
   /** Disables every enabled version not in `kept` (ids in lower case); `versions` when listed already. */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { newestFirst, type OrderedVersion } from "./version-order.js";
+import { newestFirst, type OrderedVersion, outsideEveryWindow } from "./version-order.js";
 
 const v = (version: string, sequence: number, replaces?: string, createdMs = 1_000): OrderedVersion => ({
   version,
@@ -71,6 +71,65 @@ describe("newestFirst: the order of a Key Vault secret's versions", () => {
               expect(position.get(entry.version) as number).toBeLessThan(position.get(other.version) as number);
           }
         }
+      }),
+    );
+  });
+});
+
+describe("outsideEveryWindow: the versions an update may disable", () => {
+  const outside = (versions: readonly OrderedVersion[], keep: number) =>
+    outsideEveryWindow(versions, keep)
+      .map((entry) => entry.version)
+      .sort();
+
+  it("serial updates: every version but the latest keepVersions", () => {
+    const chain = [v("s", 1), v("a", 2, "s"), v("b", 3, "a"), v("c", 4, "b")];
+    expect(outside(chain, 2)).toEqual(["a", "s"]);
+    expect(outside(chain, 3)).toEqual(["s"]);
+    expect(outside(chain, 1)).toEqual(["a", "b", "s"]);
+  });
+
+  it("never a slow racer's version that landed in a later second, whatever its sequence", () => {
+    // w read s and wrote; x read w, y read x (sequence 4), all in second 1; slow read s long ago
+    // and wrote in second 2, last: Key Vault's current. By sequence, slow (2) was out of y's window.
+    const versions = [
+      v("s", 1, undefined, 0),
+      v("w", 2, "s", 1_000),
+      v("x", 3, "w", 1_000),
+      v("y", 4, "x", 1_000),
+      v("slow", 2, "s", 2_000),
+    ];
+    expect(outside(versions, 2)).toEqual(["s", "w", "x"]);
+    expect(order(versions, "slow").slice(0, 2)).toEqual(["slow", "y"]);
+  });
+
+  it("after any history of racing updates, each pruning with what it listed, the window is intact", () => {
+    // Each update reads the version current `readLag` writes ago, writes, and lists the versions
+    // after `listLag` more writes landed; it disables what `outsideEveryWindow` names of those.
+    const updates = fc.array(fc.record({ readLag: fc.nat(3), listLag: fc.nat(3), tick: fc.boolean() }), {
+      minLength: 1,
+      maxLength: 12,
+    });
+    fc.assert(
+      fc.property(updates, fc.integer({ min: 2, max: 4 }), (plan, keep) => {
+        const written: OrderedVersion[] = [v("v0", 1, undefined, 0)];
+        let second = 0;
+        for (const [index, { readLag, tick }] of plan.entries()) {
+          const read = written[Math.max(0, written.length - 1 - readLag)] as OrderedVersion;
+          if (tick) second += 1;
+          written.push(v(`v${index + 1}`, read.sequence + 1, read.version, second * 1_000));
+        }
+        const disabled = new Set<string>();
+        for (const [index, { listLag }] of plan.entries()) {
+          const listed = written.slice(0, Math.min(written.length, index + 2 + listLag));
+          for (const entry of outsideEveryWindow(listed, keep)) disabled.add(entry.version);
+        }
+        const current = (written.at(-1) as OrderedVersion).version;
+        const window = order(written, current).slice(0, keep);
+        for (const version of window) expect(disabled.has(version), `${version} in the window`).toBe(false);
+        // Without races (each update read the latest and listed at once) nothing stays beyond it.
+        if (plan.every(({ readLag, listLag }) => readLag === 0 && listLag === 0))
+          expect(disabled.size).toBe(Math.max(0, written.length - keep));
       }),
     );
   });

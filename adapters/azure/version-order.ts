@@ -62,3 +62,27 @@ export function newestFirst<T extends OrderedVersion>(versions: readonly T[], cu
   }
   return ordered;
 }
+
+/**
+ * The versions every serial order places at `keep` or beyond, so disabling them never hides a
+ * version `newestFirst` would show in the window of `keep`, now or after later writes: those with
+ * at least `keep` versions certainly newer (replacing them, directly or through others, or created
+ * in a later second). The current version is never one of them: nothing is certainly newer than
+ * the last write. A racer's version that merely has a lower sequence is not certainly older: a
+ * slow update can read an old version and still land last or in a later second.
+ */
+export function outsideEveryWindow<T extends OrderedVersion>(versions: readonly T[], keep: number): T[] {
+  const byVersion = new Map(versions.map((entry) => [entry.version, entry]));
+  const newer = new Map<string, Set<string>>(versions.map((entry) => [entry.version, new Set<string>()]));
+  for (const entry of versions) {
+    // Every version `entry` replaced, directly or through a chain; tags changed by hand may loop.
+    const seen = new Set<string>([entry.version]);
+    for (let older = entry.replaces; older !== undefined && !seen.has(older); ) {
+      seen.add(older);
+      newer.get(older)?.add(entry.version);
+      older = byVersion.get(older)?.replaces;
+    }
+    for (const other of versions) if (other.createdMs > entry.createdMs) newer.get(entry.version)?.add(other.version);
+  }
+  return versions.filter((entry) => (newer.get(entry.version)?.size ?? 0) >= keep);
+}
