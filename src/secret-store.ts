@@ -811,8 +811,9 @@ export class SecretStore {
    * `"changed"` (values differ from the poll before), `"deleted"` or `"created"` (a missing id
    * appeared), in the order of `ids` within a poll. `values` (on changed and created) are read once,
    * fresh, when the change is seen. The first poll, at once, only learns where each id stands: no
-   * event for the initial state. Then a poll every `intervalMs` (30 s by default) after the last
-   * one ended.
+   * event for the initial state; with `since` (the values the caller read itself) it compares
+   * with those instead and yields what differs. Then a poll every `intervalMs` (30 s by default)
+   * after the last one ended.
    *
    * A poll sends the adapter's revision request per id where it has one (`capabilities.revision`:
    * a metadata or version call, no value read) and reads the values only of an id whose revision
@@ -823,8 +824,9 @@ export class SecretStore {
    *
    * Ends (the loop finishes, no error) when `signal` aborts, when the store is closed, or when the
    * consumer leaves the loop. A provider unavailable (after its retries) leaves the id as last seen
-   * until a later poll answers; any other failure (permission denied, integrity) is thrown by the
-   * iterator and ends the watch. Ids are validated at the call, before any request.
+   * until a later poll answers (the error goes to `onError`); any other failure (permission
+   * denied, integrity) is thrown by the iterator and ends the watch. Ids are validated at the
+   * call, before any request.
    */
   watch(ids: Iterable<string>, options: WatchOptions = {}): AsyncGenerator<SecretChange, void, undefined> {
     const secretIds = [...new Set([...ids].map((id) => this.#validId(id, options.signal)))];
@@ -842,6 +844,11 @@ export class SecretStore {
             });
           }
         : undefined;
+    // Copied at the call, under canonical ids: the caller may change its map while the watch runs.
+    const since =
+      options.since === undefined
+        ? undefined
+        : new Map([...options.since].map(([id, values]) => [this.#validId(id, options.signal), values] as const));
     return watchSecrets(
       {
         provider: this.provider,
@@ -849,9 +856,7 @@ export class SecretStore {
         read: (some, signal) => this.getManySecretValues(some, { fresh: true, onMissing: "skip", concurrency, signal }),
       },
       secretIds,
-      intervalMs,
-      concurrency,
-      stop,
+      { intervalMs, concurrency, stop, since, onError: options.onError },
     );
   }
 

@@ -99,6 +99,60 @@ describe("SecretStore.watch", () => {
     await store.close();
   });
 
+  it("since: the first poll, at once, compares with the caller's values, and yields only what differs", async () => {
+    const probe = probeReads(memory());
+    const store = SecretStore.fromAdapter(probe.adapter);
+    const [same, moved, appeared, gone] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await store.storeSecretValues(same, { v: "1" });
+    await store.storeSecretValues(moved, { v: "1" });
+    await store.storeSecretValues(gone, { v: "1" });
+    // What the caller read; then writes land before the watch starts.
+    const since = new Map([
+      [same, { v: "1" }],
+      [moved, { v: "1" }],
+      [gone, { v: "1" }],
+    ]);
+    await store.updateSecretValues(moved, { v: "2" });
+    await store.storeSecretValues(appeared, { v: "new" });
+    await store.deleteSecretValues(gone);
+    const changes = store.watch([same, moved, appeared, gone], { intervalMs: 3_600_000, since });
+    since.clear(); // copied at the call
+    expect(await changes.next()).toEqual({ done: false, value: { id: moved, kind: "changed", values: { v: "2" } } });
+    expect(await changes.next()).toEqual({
+      done: false,
+      value: { id: appeared, kind: "created", values: { v: "new" } },
+    });
+    expect(await changes.next()).toEqual({ done: false, value: { id: gone, kind: "deleted" } });
+    // Four revisions, then the values of the three that exist: nothing more before the next poll.
+    expect(probe.answered()).toBe(7);
+    await store.close();
+    expect(await changes.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it("onError hears of each unavailable poll the watch outlives", async () => {
+    const faulty = withFaults(memory());
+    const probe = probeReads(faulty);
+    const store = SecretStore.fromAdapter(probe.adapter);
+    const id = randomUUID();
+    await store.storeSecretValues(id, { v: "1" });
+    const heard: string[] = [];
+    const changes = store.watch([id], {
+      intervalMs: 5,
+      since: new Map([[id, { v: "1" }]]),
+      onError: (error) => heard.push(`${error.code} ${error.secretId}`),
+    });
+    const first = changes.next();
+    await probe.untilAnswered(1);
+    faulty.down = true;
+    // Three failed reads: the third starts only after the second's poll has ended.
+    await probe.untilAnswered(4);
+    faulty.down = false;
+    expect(heard.slice(0, 2)).toEqual([`E_PROVIDER_UNAVAILABLE ${id}`, `E_PROVIDER_UNAVAILABLE ${id}`]);
+    await store.updateSecretValues(id, { v: "2" });
+    expect(await first).toEqual({ done: false, value: { id, kind: "changed", values: { v: "2" } } });
+    await store.close();
+  });
+
   it("refuses bad ids and options at the call, before any request", () => {
     const probe = probeReads(memory());
     const store = SecretStore.fromAdapter(probe.adapter);

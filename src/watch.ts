@@ -3,7 +3,7 @@
  *
  * Where the adapter has `getSecretRevision` (a metadata or version call that does not return the
  * value), a poll sends one of those per id and reads the values only of an id whose revision moved
- * (and every id's once, in the first poll, to compare with).
+ * (and every id's once, in the first poll, to compare with, or with the caller's `since`).
  * Elsewhere a poll reads the values (the batch path, fresh) and compares them with what the poll
  * before read, as HMAC-SHA-256 digests under a key made for this watch: no plaintext copy is kept
  * between polls, and a digest says nothing about a value to anyone without the key.
@@ -32,6 +32,18 @@ export interface WatchOptions {
    * @default 8
    */
   readonly concurrency?: number | undefined;
+  /**
+   * The values the caller already holds, by id (an id left out: the caller found it missing). The
+   * first poll, at once, then compares with these and yields what differs, so nothing written
+   * between the caller's read and the watch's start is missed; without it the first poll only
+   * learns where each id stands. Costs that first poll one read of the values per existing id.
+   */
+  readonly since?: ReadonlyMap<string, SecretValues> | undefined;
+  /**
+   * Called with each failure the watch outlives (`E_PROVIDER_UNAVAILABLE`, the id left as last
+   * seen), for a caller that reports outages; a typed error naming the id, never a value.
+   */
+  readonly onError?: ((error: SecretStoreError) => void) | undefined;
 }
 
 /**
@@ -69,32 +81,53 @@ interface Seen {
 
 const MISSING: Seen = { missing: true };
 
+/** How `watchSecrets` polls: the checked options, and `stop`, which ends it. */
+export interface WatchLoop {
+  readonly intervalMs: number;
+  readonly concurrency: number;
+  readonly stop: AbortSignal;
+  readonly since?: ReadonlyMap<string, SecretValues> | undefined;
+  readonly onError?: ((error: SecretStoreError) => void) | undefined;
+}
+
 /**
  * Yields the changes of `ids` between polls, from the second poll on (the first only learns where
- * each id stands). Ends when `stop` aborts; throws a poll's failure unless it is
- * `E_PROVIDER_UNAVAILABLE`, which leaves the id as it was seen and is looked at again next poll.
+ * each id stands), or from the first with `since`. Ends when `stop` aborts; throws a poll's
+ * failure unless it is `E_PROVIDER_UNAVAILABLE`, which leaves the id as it was seen, goes to
+ * `onError`, and is looked at again next poll.
  */
 export async function* watchSecrets(
   source: WatchSource,
   ids: readonly string[],
-  intervalMs: number,
-  concurrency: number,
-  stop: AbortSignal,
+  loop: WatchLoop,
 ): AsyncGenerator<SecretChange, void, undefined> {
+  const { intervalMs, concurrency, stop, since } = loop;
   const key = randomBytes(32);
   const digest = (values: SecretValues): string => {
     const entries = Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return createHmac("sha256", key).update(JSON.stringify(entries)).digest("base64");
   };
   const seen = new Map<string, Seen>();
+  // The caller's values stand for a poll before the first, without revisions: the first poll's
+  // revision then differs from none, so it reads the values (after taking the revision, so a
+  // write meanwhile moves it again) and compares them with the caller's.
+  for (const id of since === undefined ? [] : ids) {
+    const values = since?.get(id);
+    seen.set(id, values === undefined ? MISSING : { missing: false, digest: digest(values) });
+  }
+  const unavailable = (error: SecretStoreError): void => {
+    if (error.code !== "E_PROVIDER_UNAVAILABLE") throw error;
+    loop.onError?.(error);
+  };
   let revision = source.revision;
   try {
-    for (let first = true; ; first = false) {
-      if (!first) await sleep(intervalMs, undefined, { signal: stop });
+    for (let poll = 0; ; poll += 1) {
+      if (poll > 0) await sleep(intervalMs, undefined, { signal: stop });
+      const first = poll === 0 && since === undefined;
       let changes: SecretChange[] | undefined;
       if (revision !== undefined) {
         try {
-          changes = await pollRevisions(source, revision, ids, seen, digest, first, concurrency, stop);
+          changes = await pollRevisions(source, revision, ids, seen, digest, first, concurrency, stop, unavailable);
         } catch (error) {
           // A role allowed to read values but not metadata (AWS without DescribeSecret, GCP's
           // Secret Accessor without versions.get): this watch reads values from now on. What it
@@ -104,7 +137,7 @@ export async function* watchSecrets(
           revision = undefined;
         }
       }
-      changes ??= await pollValues(source, ids, seen, digest, first, stop);
+      changes ??= await pollValues(source, ids, seen, digest, first, stop, unavailable);
       for (const change of changes) yield change;
     }
   } catch (error) {
@@ -123,14 +156,15 @@ async function pollValues(
   digest: (values: SecretValues) => string,
   first: boolean,
   stop: AbortSignal,
+  unavailable: (error: SecretStoreError) => void,
 ): Promise<SecretChange[]> {
   const reads = await source.read(ids, stop);
   const changes: SecretChange[] = [];
   for (const id of ids) {
     const read = reads.get(id);
     if (read !== undefined && "error" in read) {
-      if (read.error.code === "E_PROVIDER_UNAVAILABLE") continue;
-      throw read.error;
+      unavailable(read.error);
+      continue;
     }
     const before = seen.get(id);
     if (read === undefined) {
@@ -160,6 +194,7 @@ async function pollRevisions(
   first: boolean,
   concurrency: number,
   stop: AbortSignal,
+  unavailable: (error: SecretStoreError) => void,
 ): Promise<SecretChange[]> {
   const revisions = new Map<string, string | undefined>();
   await forEachConcurrently(ids, concurrency, async (id) => {
@@ -170,7 +205,7 @@ async function pollRevisions(
       const code = (error as SecretStoreError).code;
       if (code === "E_SECRET_NOT_FOUND") revisions.set(id, undefined);
       else if (code === "E_PERMISSION_DENIED") throw new RevisionDenied(code, { cause: code });
-      else if (code !== "E_PROVIDER_UNAVAILABLE") throw error;
+      else unavailable(error as SecretStoreError);
     }
   });
   const moved: string[] = [];
@@ -193,8 +228,8 @@ async function pollRevisions(
       const read = reads.get(id);
       const before = seen.get(id);
       if (read !== undefined && "error" in read) {
-        if (read.error.code === "E_PROVIDER_UNAVAILABLE") continue;
-        throw read.error;
+        unavailable(read.error);
+        continue;
       }
       if (read === undefined) {
         // Gone between the revision and the read, or a revision of a deleted secret.
