@@ -196,6 +196,7 @@ const TRACED: Readonly<Partial<Record<Operation, TracedOperation>>> = {
   update: "update",
   delete: "delete",
   "list versions of": "list_versions",
+  "get revision of": "get_revision",
 };
 
 /** The `omnisecret.circuit.state` gauge's number for a breaker's state. */

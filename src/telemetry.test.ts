@@ -68,6 +68,13 @@ async function exercise(store: SecretStore): Promise<{ ids: string[]; values: st
   expect(await store.getSecretValues(a)).toEqual({ [`k-${v1}`]: v1 });
   await store.updateSecretValues(a, { key: v3 });
   await store.getManySecretValues([a, b, missing], { onMissing: "skip" });
+  // A watch starting from values b no longer holds: its first poll sends a revision request per
+  // id (one span each, the missing id's failing), then reads b and yields the change.
+  const stop = new AbortController();
+  const watch = store.watch([b, missing], { since: new Map([[b, { key: v1 }]]), signal: stop.signal });
+  expect((await watch.next()).value).toEqual({ id: b, kind: "changed", values: { key: v2 } });
+  stop.abort();
+  await watch.return();
   for await (const _ of store.listSecretIds()) {
     // every id
   }
@@ -102,6 +109,11 @@ for (const [provider, config] of Object.entries(configs)) {
       expect(byName("omnisecret.list")).toHaveLength(1);
       expect(byName("omnisecret.list_versions")).toHaveLength(1);
       expect(byName("omnisecret.rollback")).toHaveLength(1);
+      const revisions = byName("omnisecret.get_revision");
+      expect(revisions).toHaveLength(2);
+      expect(revisions.filter((span) => span.status.code === 2).map((span) => span.status.message)).toEqual([
+        "E_SECRET_NOT_FOUND",
+      ]);
       for (const span of finished) {
         expect(span.attributes["omnisecret.provider"]).toBe(provider);
         expect(span.attributes["omnisecret.operation"]).toBe(span.name.slice("omnisecret.".length));
@@ -123,6 +135,7 @@ for (const [provider, config] of Object.entries(configs)) {
         // One SQL statement each, as the adapter's header counts them (BEGIN and COMMIT not).
         expect(byName("omnisecret.store")[0]?.attributes["omnisecret.requests"]).toBe(1);
         expect(byName("omnisecret.get")[0]?.attributes["omnisecret.requests"]).toBe(1);
+        for (const span of revisions) expect(span.attributes["omnisecret.requests"]).toBe(1);
         expect(rollback?.attributes["omnisecret.requests"]).toBeGreaterThanOrEqual(2);
       }
     });

@@ -51,7 +51,8 @@ export type TracedOperation =
   | "get_many"
   | "list"
   | "list_versions"
-  | "rollback";
+  | "rollback"
+  | "get_revision";
 
 const READS: ReadonlySet<TracedOperation> = new Set(["get", "get_many"]);
 const SCOPE = "omnisecret";
