@@ -11,6 +11,7 @@ import { pipeline } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "commander";
+import type { SecretValues } from "../../contract.js";
 import { errorCodeOf, isSecretStoreError, SecretNotFoundError } from "../../errors.js";
 import { providers } from "../../providers.js";
 import { looksLikeReference, parseReference, readReferences } from "../../references.js";
@@ -101,7 +102,7 @@ export function registerRun(context: CliContext): void {
         let injected: Record<string, string> = {};
         if (needsStore) {
           await context.withStore(command, async (store) => {
-            injected = await readVariables(context, store, plan, false);
+            injected = await variablesFrom(context, plan, await readSecrets(store, plan));
           });
         }
         for (const value of Object.values(injected)) output.masked.add(value);
@@ -137,7 +138,7 @@ interface RunOptions {
   gracePeriod: number;
 }
 
-/** `--watch`'s interval when none is given, in seconds: one read per secret (or batch) per interval. */
+/** `--watch`'s interval when none is given, in seconds: one revision check per secret per interval (docs/watching.md). */
 const DEFAULT_WATCH_SECONDS = 10;
 /** How long a command restarted by `--watch` has to end after SIGTERM, in seconds. */
 const DEFAULT_GRACE_SECONDS = 10;
@@ -202,26 +203,32 @@ interface ReadPlan {
   readonly options: RunOptions;
 }
 
+/** The secrets `run` reads: the ids, then the referenced secrets (the store reads each once). */
+function secretsOf(plan: ReadPlan): string[] {
+  const referenced = [...new Set(plan.references.values())].map((text) => parseReference(text).secretId);
+  return [...plan.ids, ...referenced];
+}
+
+/** One read of every secret `run` needs (missing ones left out), through the batch path. */
+function readSecrets(store: SecretStore, plan: ReadPlan): Promise<Map<string, SecretReadResult>> {
+  return store.getManySecretValues(secretsOf(plan), { concurrency: plan.options.concurrency, onMissing: "skip" });
+}
+
 /**
- * The variables `run` injects: each reference's value under its variable, then each id's keys
- * (which win). One `getManySecretValues` for the ids and the referenced secrets together, so a
- * secret is read once however often it is named.
+ * The variables `run` injects, from the secrets read: each reference's value under its variable,
+ * then each id's keys (which win). Throws for a missing secret or key, and for what cannot be a
+ * variable.
  */
-async function readVariables(
+async function variablesFrom(
   context: CliContext,
-  store: SecretStore,
   plan: ReadPlan,
-  fresh: boolean,
+  results: ReadonlyMap<string, SecretReadResult>,
 ): Promise<Record<string, string>> {
   const { ids, references, options } = plan;
-  const referencedIds = [...new Set(references.values())].map((text) => parseReference(text).secretId);
-  const results = await store.getManySecretValues([...ids, ...referencedIds], {
-    concurrency: options.concurrency,
-    fresh,
-    onMissing: "skip",
-  });
   const variables: Record<string, string> = {};
-  const resolved = await readReferences(references.values(), { getManySecretValues: async () => results });
+  const resolved = await readReferences(references.values(), {
+    getManySecretValues: async () => new Map(results),
+  });
   for (const [name, text] of references) {
     const value = resolved.get(text) as string;
     if (value.includes("\0")) {
@@ -281,10 +288,11 @@ interface WatchSettings {
 }
 
 /**
- * `run --watch`: starts the command, and every interval reads what it was given afresh; when a
- * value changed, stops it (SIGTERM, the grace period, SIGKILL) and starts it again with the new
- * values. Ends with the command's code once it exits by itself. A read that fails (a deleted
- * secret, an unreachable provider) is a warning: the command keeps running with what it has.
+ * `run --watch`: starts the command, and watches what it was given (`store.watch`, starting from
+ * the values read for it: an unchanged interval costs the revision checks only); when a variable
+ * changed, stops it (SIGTERM, the grace period, SIGKILL) and starts it again with the new values.
+ * Ends with the command's code once it exits by itself. A read that fails (a deleted secret, an
+ * unreachable provider) is a warning: the command keeps running with what it has.
  */
 async function runWatching(
   context: CliContext,
@@ -292,60 +300,94 @@ async function runWatching(
   plan: ReadPlan,
   settings: WatchSettings,
 ): Promise<number> {
-  let injected = await readVariables(context, store, plan, false);
-  for (;;) {
-    for (const value of Object.values(injected)) settings.output.masked.add(value);
-    const child = startChild(settings.program, settings.args, settings.environment(injected), settings.output);
-    const polling = new AbortController();
-    let outcome: { code: number } | { next: Record<string, string> | undefined };
-    try {
-      outcome = await Promise.race([
+  const secrets = await readSecrets(store, plan);
+  let injected = await variablesFrom(context, plan, secrets);
+  const polling = new AbortController();
+  const updates = variableUpdates(context, store, plan, { secrets, injected }, settings.intervalMs, polling.signal);
+  let update = updates.next();
+  try {
+    for (;;) {
+      for (const value of Object.values(injected)) settings.output.masked.add(value);
+      const child = startChild(settings.program, settings.args, settings.environment(injected), settings.output);
+      const outcome = await Promise.race([
         child.exited.then((code) => ({ code })),
-        // Polls with fresh reads; to become store.watch (issue 25, the library side) once it exists.
-        pollForChange(context, store, plan, injected, settings.intervalMs, polling.signal).then((next) => ({ next })),
+        update.then((next) => ({ next: next.done ? undefined : next.value })),
       ]);
-    } finally {
-      // Also when the command could not start: no poll may outlive the store.
-      polling.abort();
+      if ("code" in outcome) return outcome.code;
+      if (outcome.next === undefined) return await child.exited;
+      await stopChild(child, settings.graceMs);
+      injected = outcome.next;
+      update = updates.next();
     }
-    if ("code" in outcome) return outcome.code;
-    if (outcome.next === undefined) return await child.exited;
-    await stopChild(child, settings.graceMs);
-    injected = outcome.next;
+  } finally {
+    // Also when the command could not start: no poll may outlive the store.
+    polling.abort();
+    await update.catch(() => undefined);
   }
 }
 
-/** Resolves with the new variables once they differ from `current`; undefined once `signal` aborts. */
-async function pollForChange(
+/**
+ * Yields the variables each time a watched secret's change makes them differ from those injected
+ * last, until `signal` aborts. Each change is applied to `secrets` and the variables computed
+ * again from them (references resolved from the values read). A failure (a deleted secret, a
+ * variable that cannot be, a provider unreachable or refusing) is a warning, each distinct message
+ * once in a row; a watch ended by a failure starts again an interval later, from the values known.
+ */
+async function* variableUpdates(
   context: CliContext,
   store: SecretStore,
   plan: ReadPlan,
-  current: Record<string, string>,
+  start: { secrets: Map<string, SecretReadResult>; injected: Record<string, string> },
   intervalMs: number,
   signal: AbortSignal,
-): Promise<Record<string, string> | undefined> {
+): AsyncGenerator<Record<string, string>, void, undefined> {
+  const { secrets } = start;
+  let injected = start.injected;
   let warned = "";
+  const warn = (error: unknown) => {
+    const message = redactValues(
+      `omnisecret: warning: --watch could not read the secrets (${isSecretStoreError(error) ? `${error.code}: ` : ""}${error instanceof Error ? error.message : String(error)}); the command keeps running with the values it has\n`,
+      context.seenValues,
+    );
+    if (message !== warned) context.io.stderr(message);
+    warned = message;
+  };
   for (;;) {
+    const since = new Map<string, SecretValues>();
+    for (const [id, result] of secrets) if ("values" in result) since.set(id, result.values);
+    try {
+      const changes = store.watch(secretsOf(plan), {
+        intervalMs,
+        concurrency: plan.options.concurrency,
+        signal,
+        since,
+        onError: warn,
+      });
+      for await (const change of changes) {
+        if (change.kind === "deleted") secrets.delete(change.id);
+        else secrets.set(change.id, { values: change.values });
+        let next: Record<string, string>;
+        try {
+          next = await variablesFrom(context, plan, secrets);
+        } catch (error) {
+          warn(error);
+          continue;
+        }
+        warned = "";
+        if (sameVariables(injected, next)) continue;
+        injected = next;
+        yield next;
+      }
+      return;
+    } catch (error) {
+      if (signal.aborted) return;
+      warn(error);
+    }
     try {
       await sleep(intervalMs, undefined, { signal });
     } catch {
-      return undefined;
+      return;
     }
-    let next: Record<string, string>;
-    try {
-      next = await readVariables(context, store, plan, true);
-    } catch (error) {
-      if (signal.aborted) return undefined;
-      const message = redactValues(
-        `omnisecret: warning: --watch could not read the secrets (${isSecretStoreError(error) ? `${error.code}: ` : ""}${error instanceof Error ? error.message : String(error)}); the command keeps running with the values it has\n`,
-        context.seenValues,
-      );
-      if (message !== warned) context.io.stderr(message);
-      warned = message;
-      continue;
-    }
-    warned = "";
-    if (!sameVariables(current, next)) return next;
   }
 }
 
