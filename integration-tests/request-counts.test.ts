@@ -7,9 +7,14 @@
  * The providers are those whose servers the harness started (OMNISECRET_TEST_SERVERS, or all).
  */
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countGrpcCalls, isServerFault, recordRequests, requestLog } from "../bench/lib/counters.js";
 import { MINIMUMS, type Operation } from "../bench/lib/minimums.js";
+import { runCli } from "../src/cli/program.js";
 import { SecretStore } from "../src/index.js";
 import { createAdapterFromConfig } from "../src/secret-store.js";
 import { probeReads } from "../src/testing/watch-probe.js";
@@ -111,6 +116,9 @@ const WATCH_POLL_REQUESTS: Readonly<Record<string, { requests: number; readsValu
   azure: { requests: 1, readsValue: true },
 };
 
+/** A request that reads a value, as the request log names it (aws by its target); on azure every GET of a secret does. */
+const VALUE_READ = /AccessSecretVersion|GetSecretValue|\/data\/|GET \/secrets\//;
+
 for (const provider of providers) {
   describe(`${provider}: a watch poll with nothing changed`, () => {
     it("sends the expected requests per id, and reads a value only where the provider must", async () => {
@@ -139,11 +147,90 @@ for (const provider of providers) {
         stop.abort();
         expect(await pending).toEqual({ done: true, value: undefined });
         expect(sent.length, sent.join("\n")).toBe(polls * ids.length * (expected?.requests ?? 0));
-        // The revision path never reads the value (aws's requests all show as POST /: its count says it).
-        const valueReads = sent.filter((request) => /AccessSecretVersion|GetSecretValue|\/data\//.test(request));
+        // The revision path never reads the value.
+        const valueReads = sent.filter((request) => VALUE_READ.test(request));
         if (!expected?.readsValue) expect(valueReads, sent.join("\n")).toEqual([]);
       } finally {
         for (const id of ids) await store.deleteSecretValues(id).catch(() => undefined);
+        await store.close();
+      }
+    });
+  });
+}
+
+/** Resolves once `done()` holds, looking again every few milliseconds (a wait, not an assertion on time). */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await sleep(5);
+}
+
+/**
+ * `run --watch` polls through `store.watch`, starting from the values it read for its command: an
+ * interval with nothing changed costs the revision check of each secret and no value read (azure
+ * excepted, whose check is a read); after an update, one read of the values and a restart. The
+ * CLI runs in this process, so its requests are on the log; its command is a real process.
+ */
+for (const provider of providers) {
+  describe(`${provider}: run --watch`, () => {
+    it("sends only the revision checks while nothing changes, and reads the values once after an update", async () => {
+      const expected = WATCH_POLL_REQUESTS[provider];
+      expect(expected, `no watch cost stated for ${provider}`).toBeDefined();
+      if (provider === "gcp") countGrpcCalls();
+      const config = { ...serverConfig(provider), prefix: `rcr-${randomUUID().slice(0, 8)}` };
+      const configFile = join(mkdtempSync(join(tmpdir(), "omnisecret-run-watch-")), "config.json");
+      writeFileSync(configFile, JSON.stringify(config));
+      const store = await SecretStore.create(config);
+      const id = randomUUID();
+      await store.storeSecretValues(id, { V: `before-${randomUUID()}` });
+      // Says which value it got and its pid (for the test to end it); exits 0 on SIGTERM.
+      const script =
+        "console.log('pid ' + process.pid + ' ' + (process.env.V.startsWith('after') ? 'NEW' : 'OLD')); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);";
+      let stdout = "";
+      let stderr = "";
+      const sent = () => requestLog().filter((request) => !isServerFault(request));
+      const valueReads = (log: readonly string[]) => log.filter((request) => VALUE_READ.test(request)).length;
+      try {
+        recordRequests();
+        const running = runCli(["run", "--watch", "0.02", id, "--", process.execPath, "-e", script], {
+          stdout: (text) => {
+            stdout += text;
+          },
+          stderr: (text) => {
+            stderr += text;
+          },
+          readStdin: async () => "",
+          env: { OMNISECRET_CONFIG: configFile },
+        });
+        // run's read, the watch's first poll at once (the revision, then the values compared with
+        // run's, so an update in between would be seen), then three intervals with nothing changed.
+        await until(() => stdout.includes("OLD") && sent().length >= 3 + 3);
+        const unchanged = sent();
+        // On azure every check is a read (and a client's first request brings its token
+        // requests): only the restart below is checked there.
+        if (!expected?.readsValue) {
+          expect(valueReads(unchanged), unchanged.join("\n")).toBe(2);
+          // After the first poll's read: revision checks only.
+          const afterStartup = unchanged.slice(unchanged.findLastIndex((request) => VALUE_READ.test(request)) + 1);
+          expect(afterStartup.length, unchanged.join("\n")).toBeGreaterThanOrEqual(3);
+          expect(valueReads(afterStartup), unchanged.join("\n")).toBe(0);
+        }
+        await store.updateSecretValues(id, { V: `after-${randomUUID()}` });
+        recordRequests();
+        await until(() => stdout.includes("NEW"));
+        const beforeRestart = sent().length;
+        await until(() => sent().length >= beforeRestart + 3);
+        const changed = sent();
+        // The read of the new values; the watch goes on across the restart, with no read of its own.
+        if (!expected?.readsValue) {
+          expect(valueReads(changed), changed.join("\n")).toBeLessThanOrEqual(1);
+          expect(valueReads(changed.slice(beforeRestart)), changed.join("\n")).toBe(0);
+        }
+        const pid = Number(/pid (\d+) NEW/.exec(stdout)?.[1]);
+        process.kill(pid, "SIGTERM");
+        expect(await running).toBe(0);
+        expect(stdout).toMatch(/^pid \d+ OLD\npid \d+ NEW\n$/);
+        expect(stderr).toBe("");
+      } finally {
+        await store.deleteSecretValues(id).catch(() => undefined);
         await store.close();
       }
     });

@@ -29,7 +29,7 @@ import { createRequire } from "node:module";
 import { Socket } from "node:net";
 
 let count = 0;
-/** What was sent since `recordRequests()` was called: `METHOD path` for HTTP, the method path for gRPC. */
+/** What was sent since `recordRequests()` was called: `METHOD path` for HTTP (AWS's with its target), the method path for gRPC. */
 let log: string[] | undefined;
 let serverFaults = 0;
 /** Where each HTTP request in flight stands in the log, to mark it if its answer is a 5xx. */
@@ -42,8 +42,12 @@ function counted(description: string): void {
 }
 
 subscribe("http.client.request.start", (message) => {
-  const { request } = message as { request?: { method?: string; path?: string } };
-  counted(`${request?.method ?? "?"} ${request?.path ?? "?"}`);
+  const { request } = message as {
+    request?: { method?: string; path?: string; getHeader?: (name: string) => unknown };
+  };
+  // AWS sends every operation as POST /: its target header says which one.
+  const target = request?.getHeader?.("x-amz-target");
+  counted(`${request?.method ?? "?"} ${request?.path ?? "?"}${typeof target === "string" ? ` ${target}` : ""}`);
   if (request && log) logEntries.set(request, { log, index: log.length - 1 });
 });
 subscribe("http.client.response.finish", (message) => {
