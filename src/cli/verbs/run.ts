@@ -68,7 +68,7 @@ export function registerRun(context: CliContext): void {
     )
     .option(
       "--watch [seconds]",
-      `re-read the secrets every interval and restart the command when a value changed (default ${DEFAULT_WATCH_SECONDS})`,
+      `check the secrets for changes every interval (no value read where the provider allows) and restart the command when a value changed (default ${DEFAULT_WATCH_SECONDS})`,
       (text: string) => seconds(text, "--watch"),
     )
     .option(
