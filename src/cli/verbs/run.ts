@@ -331,7 +331,7 @@ async function runWatching(
  * last, until `signal` aborts. Each change is applied to `secrets` and the variables computed
  * again from them (references resolved from the values read). A failure (a deleted secret, a
  * variable that cannot be, a provider unreachable or refusing) is a warning, each distinct message
- * once in a row; a watch ended by a failure starts again an interval later, from the values known.
+ * once; a watch ended by a failure starts again an interval later, from the values known.
  */
 async function* variableUpdates(
   context: CliContext,
@@ -343,14 +343,16 @@ async function* variableUpdates(
 ): AsyncGenerator<Record<string, string>, void, undefined> {
   const { secrets } = start;
   let injected = start.injected;
-  let warned = "";
+  // Each message once until the variables can be computed again: an outage of several secrets
+  // goes to onError once per secret per poll, and must not print a pair of lines every interval.
+  const warned = new Set<string>();
   const warn = (error: unknown) => {
     const message = redactValues(
       `omnisecret: warning: --watch could not read the secrets (${isSecretStoreError(error) ? `${error.code}: ` : ""}${error instanceof Error ? error.message : String(error)}); the command keeps running with the values it has\n`,
       context.seenValues,
     );
-    if (message !== warned) context.io.stderr(message);
-    warned = message;
+    if (!warned.has(message)) context.io.stderr(message);
+    warned.add(message);
   };
   for (;;) {
     const since = new Map<string, SecretValues>();
@@ -373,7 +375,7 @@ async function* variableUpdates(
           warn(error);
           continue;
         }
-        warned = "";
+        warned.clear();
         if (sameVariables(injected, next)) continue;
         injected = next;
         yield next;
