@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countGrpcCalls, isServerFault, recordRequests, requestLog } from "../bench/lib/counters.js";
 import { MINIMUMS, type Operation } from "../bench/lib/minimums.js";
 import { runCli } from "../src/cli/program.js";
-import { SecretStore } from "../src/index.js";
+import { formatReference, SecretStore } from "../src/index.js";
 import { createAdapterFromConfig } from "../src/secret-store.js";
 import { probeReads } from "../src/testing/watch-probe.js";
 import { requestedProviders } from "./harness/index.js";
@@ -166,12 +166,13 @@ async function until(done: () => boolean): Promise<void> {
 /**
  * `run --watch` polls through `store.watch`, starting from the values it read for its command: an
  * interval with nothing changed costs the revision check of each secret and no value read (azure
- * excepted, whose check is a read); after an update, one read of the values and a restart. The
- * CLI runs in this process, so its requests are on the log; its command is a real process.
+ * excepted, whose check is a read); an update costs one read of the values, and restarts the
+ * command only if a variable it gets changed (here a reference's key). The CLI runs in this
+ * process, so its requests are on the log; its command is a real process.
  */
 for (const provider of providers) {
   describe(`${provider}: run --watch`, () => {
-    it("sends only the revision checks while nothing changes, and reads the values once after an update", async () => {
+    it("sends only the revision checks while nothing changes, reads the values once after an update, restarts only for a variable's change", async () => {
       const expected = WATCH_POLL_REQUESTS[provider];
       expect(expected, `no watch cost stated for ${provider}`).toBeDefined();
       if (provider === "gcp") countGrpcCalls();
@@ -180,17 +181,19 @@ for (const provider of providers) {
       writeFileSync(configFile, JSON.stringify(config));
       const store = await SecretStore.create(config);
       const id = randomUUID();
-      await store.storeSecretValues(id, { V: `before-${randomUUID()}` });
-      // Says which value it got and its pid (for the test to end it); exits 0 on SIGTERM.
+      await store.storeSecretValues(id, { V: `before-${randomUUID()}`, OTHER: "1" });
+      // Says which value it got and its pid (for the test to end it); on SIGTERM says so and exits 0
+      // (run passes its output on before it starts the next command).
       const script =
-        "console.log('pid ' + process.pid + ' ' + (process.env.V.startsWith('after') ? 'NEW' : 'OLD')); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);";
+        "console.log('pid ' + process.pid + ' ' + (process.env.V.startsWith('after') ? 'NEW' : 'OLD')); process.on('SIGTERM', () => { console.log('stopping'); process.exit(0); }); setInterval(() => {}, 1000);";
       let stdout = "";
       let stderr = "";
       const sent = () => requestLog().filter((request) => !isServerFault(request));
       const valueReads = (log: readonly string[]) => log.filter((request) => VALUE_READ.test(request)).length;
       try {
         recordRequests();
-        const running = runCli(["run", "--watch", "0.02", id, "--", process.execPath, "-e", script], {
+        // The command gets V through a reference: OTHER, of the same secret, is none of its variables.
+        const running = runCli(["run", "--watch", "0.02", "--", process.execPath, "-e", script], {
           stdout: (text) => {
             stdout += text;
           },
@@ -198,7 +201,7 @@ for (const provider of providers) {
             stderr += text;
           },
           readStdin: async () => "",
-          env: { OMNISECRET_CONFIG: configFile },
+          env: { OMNISECRET_CONFIG: configFile, V: formatReference(id, "V") },
         });
         // run's read, the watch's first poll at once (the revision, then the values compared with
         // run's, so an update in between would be seen), then three intervals with nothing changed.
@@ -213,7 +216,20 @@ for (const provider of providers) {
           expect(afterStartup.length, unchanged.join("\n")).toBeGreaterThanOrEqual(3);
           expect(valueReads(afterStartup), unchanged.join("\n")).toBe(0);
         }
-        await store.updateSecretValues(id, { V: `after-${randomUUID()}` });
+        // OTHER changes: the watch reads the values, and the command keeps running. Waited for
+        // until a request follows a read of the new values (on azure, where every request reads,
+        // three requests: one of them is such a read, and one follows it).
+        const kept = (await store.getSecretValues(id)).V as string;
+        await store.updateSecretValues(id, { V: kept, OTHER: "2" });
+        recordRequests();
+        await until(() => {
+          const log = sent();
+          const read = log.findIndex((request) => VALUE_READ.test(request));
+          return expected?.readsValue ? log.length >= 3 : read >= 0 && read < log.length - 1;
+        });
+        if (!expected?.readsValue) expect(valueReads(sent()), sent().join("\n")).toBe(1);
+        expect(stdout).toMatch(/^pid \d+ OLD\n$/);
+        await store.updateSecretValues(id, { V: `after-${randomUUID()}`, OTHER: "2" });
         recordRequests();
         await until(() => stdout.includes("NEW"));
         const beforeRestart = sent().length;
@@ -227,7 +243,7 @@ for (const provider of providers) {
         const pid = Number(/pid (\d+) NEW/.exec(stdout)?.[1]);
         process.kill(pid, "SIGTERM");
         expect(await running).toBe(0);
-        expect(stdout).toMatch(/^pid \d+ OLD\npid \d+ NEW\n$/);
+        expect(stdout).toMatch(/^pid \d+ OLD\nstopping\npid \d+ NEW\nstopping\n$/);
         expect(stderr).toBe("");
       } finally {
         await store.deleteSecretValues(id).catch(() => undefined);
