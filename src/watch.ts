@@ -86,7 +86,8 @@ export interface WatchLoop {
   readonly intervalMs: number;
   readonly concurrency: number;
   readonly stop: AbortSignal;
-  readonly since?: ReadonlyMap<string, SecretValues> | undefined;
+  /** The watch's own copy of `WatchOptions.since`: cleared once digested, so no plaintext stays for the watch's life. */
+  readonly since?: Map<string, SecretValues> | undefined;
   readonly onError?: ((error: SecretStoreError) => void) | undefined;
 }
 
@@ -101,7 +102,8 @@ export async function* watchSecrets(
   ids: readonly string[],
   loop: WatchLoop,
 ): AsyncGenerator<SecretChange, void, undefined> {
-  const { intervalMs, concurrency, stop, since } = loop;
+  const { intervalMs, concurrency, stop } = loop;
+  const since = loop.since !== undefined;
   const key = randomBytes(32);
   const digest = (values: SecretValues): string => {
     const entries = Object.entries(values).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -111,10 +113,11 @@ export async function* watchSecrets(
   // The caller's values stand for a poll before the first, without revisions: the first poll's
   // revision then differs from none, so it reads the values (after taking the revision, so a
   // write meanwhile moves it again) and compares them with the caller's.
-  for (const id of since === undefined ? [] : ids) {
-    const values = since?.get(id);
+  for (const id of since ? ids : []) {
+    const values = loop.since?.get(id);
     seen.set(id, values === undefined ? MISSING : { missing: false, digest: digest(values) });
   }
+  loop.since?.clear();
   const unavailable = (error: SecretStoreError): void => {
     if (error.code !== "E_PROVIDER_UNAVAILABLE") throw error;
     loop.onError?.(error);
@@ -123,7 +126,7 @@ export async function* watchSecrets(
   try {
     for (let poll = 0; ; poll += 1) {
       if (poll > 0) await sleep(intervalMs, undefined, { signal: stop });
-      const first = poll === 0 && since === undefined;
+      const first = poll === 0 && !since;
       let changes: SecretChange[] | undefined;
       if (revision !== undefined) {
         try {
