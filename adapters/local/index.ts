@@ -5,8 +5,7 @@
  * Several processes may use one database at once: WAL mode lets readers run beside a writer,
  * the busy timeout makes a writer wait for another's lock instead of failing, and every
  * operation is one statement, so each is atomic (a store is an INSERT that the primary key
- * lets only one process win); a conditional delete, and an update that keeps versions, is one
- * immediate transaction.
+ * lets only one process win); a conditional delete, and an update, is one immediate transaction.
  *
  * Versions (schema 2): `omnisecret_secrets` holds each secret's current values, its version
  * number and its creation time (the incarnation in its version tokens); `omnisecret_versions`
@@ -20,9 +19,9 @@
  * SQL statements per operation (BEGIN and COMMIT not counted):
  * - store: one INSERT. get (latest, previous or a token): one SELECT. list: one SELECT (after
  *   a quick check). delete: one DELETE ... RETURNING (its trigger deletes the versions).
- * - update: with keepVersions 1, one UPDATE (version = version + 1); with 2 or more, one
- *   immediate transaction of SELECT (the current row), INSERT (it, re-encrypted as a version),
- *   UPDATE and DELETE (the versions beyond keepVersions).
+ * - update: one immediate transaction of UPDATE (version = version + 1) and DELETE (the versions
+ *   beyond keepVersions, also those a larger keepVersions left); with 2 or more, a SELECT (the
+ *   current row) and an INSERT (it, re-encrypted as a version) come first.
  * - listSecretVersions: one SELECT. getSecretRevision (what a watch polls): one SELECT of the
  *   version columns, nothing decrypted.
  *
@@ -141,7 +140,7 @@ interface OpenStore {
   readonly selectVersion: SqliteStatement<VersionRow>;
   readonly listVersions: SqliteStatement<VersionListRow>;
   readonly selectRevision: SqliteStatement<{ created_at: number; version: number; updated_at: number }>;
-  readonly update: SqliteStatement<never>;
+  readonly update: SqliteStatement<{ version: number }>;
   readonly insertVersion: SqliteStatement<never>;
   readonly pruneVersions: SqliteStatement<never>;
   readonly delete: SqliteStatement<{ created_at: number }>;
@@ -313,32 +312,31 @@ export class LocalAdapter implements SecretsAdapter {
     if (!store) throw new SecretNotFoundError(id);
     const { nonce, ciphertext, authTag } = encrypt(store.key, serialized, this.#aad(id));
     const keep = this.#options.keepVersions;
-    if (keep === 1) {
-      // Nothing to keep: one UPDATE, which also advances the version number.
-      const result = this.#run(id, () => store.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id));
-      if (result.changes === 0) throw new SecretNotFoundError(id);
-      return;
-    }
-    // One immediate transaction: the version replaced is the one kept, whatever other processes do.
+    // One immediate transaction: the version replaced is the one kept, whatever other processes
+    // do, and the rows beyond keepVersions leave the file with it, also those an earlier, larger
+    // keepVersions left: a user who asked to keep fewer finds no old ciphertext on disk after.
     this.#run(id, () =>
       transaction(store.db, "immediate", () => {
-        const row = store.select.get(this.#prefix, id);
-        if (!row) throw new SecretNotFoundError(id);
-        // Re-encrypted with its number bound in, so it cannot be passed off as another version.
-        const replaced = this.#decryptSerialized(store, row, id, this.#aad(id));
-        const kept = encrypt(store.key, replaced, this.#versionAad(id, incarnationOf(row.created_at), row.version));
-        store.insertVersion.run(
-          this.#prefix,
-          id,
-          row.version,
-          kept.nonce,
-          kept.ciphertext,
-          kept.authTag,
-          row.updated_at,
-        );
-        store.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id);
-        // The new version is row.version + 1; the kept ones are the keep - 1 below it.
-        store.pruneVersions.run(this.#prefix, id, row.version + 1 - keep);
+        if (keep > 1) {
+          const row = store.select.get(this.#prefix, id);
+          if (!row) throw new SecretNotFoundError(id);
+          // Re-encrypted with its number bound in, so it cannot be passed off as another version.
+          const replaced = this.#decryptSerialized(store, row, id, this.#aad(id));
+          const kept = encrypt(store.key, replaced, this.#versionAad(id, incarnationOf(row.created_at), row.version));
+          store.insertVersion.run(
+            this.#prefix,
+            id,
+            row.version,
+            kept.nonce,
+            kept.ciphertext,
+            kept.authTag,
+            row.updated_at,
+          );
+        }
+        const updated = store.update.get(nonce, ciphertext, authTag, Date.now(), this.#prefix, id);
+        if (!updated) throw new SecretNotFoundError(id);
+        // The kept ones are the keep - 1 below the new version.
+        store.pruneVersions.run(this.#prefix, id, updated.version - keep);
       }),
     );
   }
@@ -486,7 +484,7 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
         WHERE s.prefix = ? AND s.id = ?
         ORDER BY v.version DESC`),
       update: write(
-        "UPDATE omnisecret_secrets SET nonce = ?, ciphertext = ?, auth_tag = ?, updated_at = ?, version = version + 1 WHERE prefix = ? AND id = ?",
+        "UPDATE omnisecret_secrets SET nonce = ?, ciphertext = ?, auth_tag = ?, updated_at = ?, version = version + 1 WHERE prefix = ? AND id = ? RETURNING version",
       ),
       insertVersion: write(
         "INSERT INTO omnisecret_versions (prefix, id, version, nonce, ciphertext, auth_tag, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -143,7 +143,7 @@ describe("local store versions", () => {
     expect(kept).toBe(1);
   });
 
-  it("keeps nothing with keepVersions 1, and sends the same single statement per operation as before", async () => {
+  it("keeps nothing with keepVersions 1: one statement for store, get and delete, two for update", async () => {
     const path = freshPath();
     let adapter!: LocalAdapter;
     const id = randomUUID();
@@ -167,7 +167,8 @@ describe("local store versions", () => {
     await counted("get", () => get(adapter, id));
     await counted("update", () => update(adapter, id, { v: "B" }));
     await counted("delete", () => adapter.deleteSecretValues(id, {}));
-    expect(counts).toEqual({ store: 1, get: 1, update: 1, delete: 1 });
+    // The update's second statement deletes the rows a larger keepVersions left (none here).
+    expect(counts).toEqual({ store: 1, get: 1, update: 2, delete: 1 });
 
     const single = localAdapter({ path });
     await store(single, id, { v: "A" });
@@ -180,6 +181,30 @@ describe("local store versions", () => {
       (db) => db.prepare<{ n: number }>("SELECT count(*) AS n FROM omnisecret_versions").get()?.n,
     );
     expect(kept).toBe(0);
+  });
+
+  it("removes from the file, at the next update, the versions a lowered keepVersions no longer keeps", async () => {
+    const path = freshPath();
+    const id = randomUUID();
+    const rowsOf = () =>
+      withDatabase(path, (db) =>
+        ["omnisecret_secrets", "omnisecret_versions"].map(
+          (table) => db.prepare<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE id = ?`).get(id)?.n,
+        ),
+      );
+    const three = localAdapter({ path, keepVersions: 3 });
+    await store(three, id, { v: "A" });
+    for (const v of ["B", "C", "D"]) await update(three, id, { v });
+    three.close();
+    expect(rowsOf()).toEqual([1, 2]);
+
+    const one = localAdapter({ path, keepVersions: 1 });
+    await expect(get(one, id, "previous")).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    expect(rowsOf()).toEqual([1, 2]); // hidden, not yet removed: reads change nothing
+    await update(one, id, { v: "E" });
+    expect(rowsOf()).toEqual([1, 0]);
+    one.close();
+    expect((await get(localAdapter({ path, keepVersions: 3 }), id)).values).toEqual({ v: "E" });
   });
 
   it("sends four statements for an update that keeps versions, one for a versioned get or list", async () => {
