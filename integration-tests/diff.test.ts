@@ -1,7 +1,8 @@
 /**
  * Issue 25: `diff` through the built CLI between a local store and the vault test server:
  * exactly the seeded differences, the exit codes, and no seeded value in its output, its
- * `--verbose` output or its `NODE_DEBUG=omnisecret` log.
+ * `--verbose` output or its `NODE_DEBUG=omnisecret` log. And compareStores on each test server
+ * while another client deletes, changes and creates secrets between the lists and the reads.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -9,9 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runBuiltCli, writeConfig } from "../src/cli/diff-cli.test-helper.js";
-import { seeded } from "../src/compare-stores.test-helper.js";
-import { SecretStore } from "../src/index.js";
+import { expectComparisonThroughRaces, seeded } from "../src/compare-stores.test-helper.js";
+import { createAdapterFromConfig, SecretStore } from "../src/index.js";
+import { requestedProviders } from "./harness/index.js";
 import { serverConfig } from "./server-config.js";
+import { providerTestSides } from "./servers/index.js";
 
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-diff-vault-"));
 const vaultConfig = { ...serverConfig("vault"), prefix: `diff-${randomUUID().slice(0, 8)}` };
@@ -66,4 +69,24 @@ describe("diff between local and vault, through the built CLI", () => {
       stdout: "identical: 7 secrets, same 7, differs 0, only in from 0, only in to 0, errors 0\n",
     });
   });
+});
+
+const servers = requestedProviders().filter((provider) =>
+  providerTestSides.some((side) => side.provider === provider && side.server),
+);
+
+describe("compareStores through races, on each test server", () => {
+  for (const provider of servers) {
+    it(`${provider}: a secret deleted after the lists is only in the other store, never same nor a failure`, async () => {
+      // Two places on one server (two prefixes); each compared store's reads wait for the races.
+      const side = async () => {
+        const config = { ...serverConfig(provider), prefix: `race-${randomUUID().slice(0, 8)}` };
+        const other = await SecretStore.create(config);
+        stores.push(other);
+        const { adapter } = await createAdapterFromConfig(config);
+        return { adapter, options: { prefix: config.prefix }, other };
+      };
+      await expectComparisonThroughRaces(await side(), await side());
+    });
+  }
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { type CompareProgress, compareStores } from "./compare-stores.js";
-import { seeded } from "./compare-stores.test-helper.js";
+import { expectComparisonThroughRaces, seeded } from "./compare-stores.test-helper.js";
 import type { SecretRead, SecretsAdapter } from "./contract.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { createAdapterFromConfig, SecretStore } from "./secret-store.js";
@@ -78,6 +78,16 @@ describe("compareStores", () => {
       entries: [],
       identical: true,
     });
+  });
+
+  it("settles secrets deleted, changed or created by another client between the lists and the reads (local files)", async () => {
+    const side = async () => {
+      const config = { provider: "local", path: join(directory, `${randomUUID()}.db`) };
+      // Two adapters on one file, each with its own connection, as two processes would have.
+      const { adapter } = await createAdapterFromConfig(config);
+      return { adapter, other: await SecretStore.create(config) };
+    };
+    await expectComparisonThroughRaces(await side(), await side());
   });
 
   it("gives a failed read its own `error` entry and compares the rest", async () => {
