@@ -5,29 +5,17 @@
  * `verifyOwnership`) fails.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SecretStore } from "../../../src/index.js";
-import { FAULT_LIMITS, testFaultsOnServer } from "../../fault-suite.js";
-import { FaultProxy } from "../../harness/fault-proxy.js";
+import { faultProxyOpener, testFaultsOnServer } from "../../fault-suite.js";
 import { startServer } from "../../harness/index.js";
 import { freePort } from "../../harness/process.js";
 import { serverConfig } from "../../server-config.js";
 
 const config = serverConfig("vault");
 
-function endpointOf(server: Record<string, unknown>) {
-  const url = new URL(server.address as string);
-  return { host: url.hostname, port: Number(url.port) };
-}
-
-function rewriteEndpoint(server: Record<string, unknown>, port: number) {
-  return { ...server, address: `http://127.0.0.1:${port}` };
-}
-
 let privatePort: number | undefined;
 testFaultsOnServer("vault", config, {
-  endpointOf,
-  rewriteEndpoint,
   async startPrivateServer() {
     privatePort ??= await freePort();
     const { OMNISECRET_TEST_VAULT_ADDR: _external, ...env } = process.env;
@@ -45,24 +33,7 @@ async function admin(path: string): Promise<any> {
 }
 
 describe("vault store when the network fails between its requests (issue 12, item 4)", () => {
-  const opened: { proxy: FaultProxy; store: SecretStore }[] = [];
-  afterAll(async () => {
-    for (const { proxy, store } of opened) {
-      await store.close();
-      await proxy.close();
-    }
-  });
-  async function open(options: Record<string, unknown> = {}) {
-    const proxy = await FaultProxy.start(endpointOf(config));
-    const store = await SecretStore.create({
-      ...rewriteEndpoint(config, proxy.port),
-      ...FAULT_LIMITS,
-      prefix: `item4-${randomUUID().slice(0, 8)}`,
-      ...options,
-    });
-    opened.push({ proxy, store });
-    return { proxy, store };
-  }
+  const open = faultProxyOpener("vault", config, "item4");
 
   it("succeeds when the answer to its write is lost and the retry meets the version it made", async () => {
     const { proxy, store } = await open();
