@@ -8,8 +8,9 @@ import { SecretStore } from "./secret-store.js";
 import { markedSecretValue } from "./testing/index.js";
 
 /**
- * Two stores holding the same secrets but for one of each kind of difference; returns the ids
- * and every value written, so that a test can check none of them shows.
+ * Two stores holding the same secrets but for one of each kind of difference; returns the ids,
+ * every value written (so that a test can check none of them shows), and the lines `diff` prints
+ * for them, sorted.
  */
 export async function seeded(from: SecretStore, to: SecretStore) {
   const values: string[] = [];
@@ -45,7 +46,22 @@ export async function seeded(from: SecretStore, to: SecretStore) {
   await to.storeSecretValues(ids.normalization, { name: value(`${values.at(-1)?.slice(0, -1)}e\u0301`) });
   await from.storeSecretValues(ids.onlyInFrom, { only: value() });
   await to.storeSecretValues(ids.onlyInTo, { only: value() });
-  return { ids, values };
+  const diffLines = [
+    `differs ${ids.changed}: changed "password"`,
+    `differs ${ids.keyAdded}: only in to "extra"`,
+    `differs ${ids.keyRemoved}: only in from "gone"`,
+    `differs ${ids.normalization}: changed "name"`,
+    `only-in-from ${ids.onlyInFrom}`,
+    `only-in-to ${ids.onlyInTo}`,
+    "not identical: 8 secrets, same 2, differs 4, only in from 1, only in to 1, errors 0",
+  ].sort();
+  return { ids, values, diffLines };
+}
+
+/** Fails if `text` holds any of `values`, or anything `markedSecretValue` made. */
+export function expectNoValueIn(text: string, values: readonly string[]): void {
+  for (const value of values) expect(text).not.toContain(value);
+  expect(text).not.toMatch(/s3cr3t-/);
 }
 
 /** One side of a raced comparison. */

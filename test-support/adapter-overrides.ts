@@ -3,7 +3,7 @@
  * tests that count, fail or delay one operation of a real adapter without writing out every
  * other method of the contract by hand.
  */
-import type { AnySecretsAdapter, SecretsAdapter } from "../src/contract.js";
+import type { AnySecretsAdapter, SecretRead, SecretsAdapter } from "../src/contract.js";
 import { contractAdapter } from "../src/legacy-adapter.js";
 
 export function overrideAdapter(
@@ -49,4 +49,36 @@ export function once(work: () => Promise<void>): () => Promise<void> {
     running ??= work();
     return running;
   };
+}
+
+/** An adapter with a batch read made of its single gets, and what it was asked. */
+export interface BatchReads {
+  readonly adapter: SecretsAdapter;
+  /** The ids of each batch read, in order. */
+  readonly batches: string[][];
+  /** Single gets (not those a batch made). */
+  singleGets: number;
+}
+
+/**
+ * `given` with a batch read of at most `maxBatchSize` ids, made of its single gets and answering
+ * each id on its own (its values, or its get's error) as a provider's batch call does: the facade's
+ * batch path on a store that has none.
+ */
+export function withBatchReads(given: AnySecretsAdapter, maxBatchSize: number): BatchReads {
+  const reads = { batches: [] as string[][], singleGets: 0 };
+  const adapter = overrideAdapter(given, (inner) => ({
+    capabilities: { ...inner.capabilities, batchGet: true, maxBatchSize },
+    getSecretValues: (id, options) => {
+      reads.singleGets += 1;
+      return inner.getSecretValues(id, options);
+    },
+    getManySecretValues: async (ids, options) => {
+      reads.batches.push([...ids]);
+      const answers = new Map<string, SecretRead | Error>();
+      for (const id of ids) answers.set(id, await inner.getSecretValues(id, options).catch((error: Error) => error));
+      return answers;
+    },
+  }));
+  return Object.assign(reads, { adapter });
 }
