@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import * as v from "valibot";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SecretsAdapter } from "../../src/contract.js";
+import { storeValues as store, updateValues as update } from "../../test-support/adapter-calls.js";
 import { LocalAdapter } from "./index.js";
 import { localOptionsSchema } from "./options.js";
 import { loadSqliteDriver, type SqliteDatabase } from "./sqlite.js";
@@ -46,11 +47,6 @@ function localAdapter(options: Record<string, unknown>, prefix = "omnisecret"): 
   return adapter;
 }
 
-const json = (values: Record<string, string>) => JSON.stringify(values);
-const store = (adapter: SecretsAdapter, id: string, values: Record<string, string>) =>
-  adapter.storeSecretValues(id, values, json(values), {});
-const update = (adapter: SecretsAdapter, id: string, values: Record<string, string>) =>
-  adapter.updateSecretValues(id, values, json(values), {});
 const get = (adapter: SecretsAdapter, id: string, version?: string) => adapter.getSecretValues(id, { version });
 
 function withDatabase<T>(path: string, work: (db: SqliteDatabase) => T): T {

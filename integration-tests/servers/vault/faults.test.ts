@@ -11,6 +11,7 @@ import { faultProxyOpener, testFaultsOnServer } from "../../fault-suite.js";
 import { startServer } from "../../harness/index.js";
 import { freePort } from "../../harness/process.js";
 import { serverConfig } from "../../server-config.js";
+import { vaultAdmin } from "./admin.js";
 
 const config = serverConfig("vault");
 
@@ -23,14 +24,9 @@ testFaultsOnServer("vault", config, {
   },
 });
 
-/** A request with the server's root token, as an operator would send it. */
-// biome-ignore lint/suspicious/noExplicitAny: Vault's JSON answers, read field by field below
-async function admin(path: string): Promise<any> {
-  const response = await fetch(`${config.address as string}/v1/${path}`, {
-    headers: { "X-Vault-Token": config.token as string },
-  });
-  return response.json();
-}
+/** A read with the server's root token, as an operator would send it: the answer's body. */
+const rootRequest = vaultAdmin(config);
+const admin = async (path: string) => (await rootRequest("GET", path)).body;
 
 describe("vault store when the network fails between its requests (issue 12, item 4)", () => {
   const open = faultProxyOpener("vault", config, "item4");
