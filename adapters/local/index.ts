@@ -5,7 +5,8 @@
  * Several processes may use one database at once: WAL mode lets readers run beside a writer,
  * the busy timeout makes a writer wait for another's lock instead of failing, and every
  * operation is one statement, so each is atomic (a store is an INSERT that the primary key
- * lets only one process win); a conditional delete, and an update, is one immediate transaction.
+ * lets only one process win); a conditional delete, and an update that keeps versions, is one
+ * immediate transaction.
  *
  * Versions (schema 2): `omnisecret_secrets` holds each secret's current values, its version
  * number and its creation time (the incarnation in its version tokens); `omnisecret_versions`
@@ -19,9 +20,10 @@
  * SQL statements per operation (BEGIN and COMMIT not counted):
  * - store: one INSERT. get (latest, previous or a token): one SELECT. list: one SELECT (after
  *   a quick check). delete: one DELETE ... RETURNING (its trigger deletes the versions).
- * - update: one immediate transaction of UPDATE (version = version + 1) and DELETE (the versions
- *   beyond keepVersions, also those a larger keepVersions left); with 2 or more, a SELECT (the
- *   current row) and an INSERT (it, re-encrypted as a version) come first.
+ * - update: with keepVersions 1, one UPDATE (version = version + 1); with 2 or more, one
+ *   immediate transaction of SELECT (the current row), INSERT (it, re-encrypted as a version) and
+ *   UPDATE. Either way a TEMP trigger of the adapter's connection deletes, inside the UPDATE, the
+ *   versions beyond its keepVersions, also those a larger keepVersions left (see openStore).
  * - listSecretVersions: one SELECT. getSecretRevision (what a watch polls): one SELECT of the
  *   version columns, nothing decrypted.
  *
@@ -140,9 +142,8 @@ interface OpenStore {
   readonly selectVersion: SqliteStatement<VersionRow>;
   readonly listVersions: SqliteStatement<VersionListRow>;
   readonly selectRevision: SqliteStatement<{ created_at: number; version: number; updated_at: number }>;
-  readonly update: SqliteStatement<{ version: number }>;
+  readonly update: SqliteStatement<never>;
   readonly insertVersion: SqliteStatement<never>;
-  readonly pruneVersions: SqliteStatement<never>;
   readonly delete: SqliteStatement<{ created_at: number }>;
   readonly list: SqliteStatement<{ id: string }>;
   readonly quickCheck: SqliteStatement<{ quick_check: string }>;
@@ -312,31 +313,32 @@ export class LocalAdapter implements SecretsAdapter {
     if (!store) throw new SecretNotFoundError(id);
     const { nonce, ciphertext, authTag } = encrypt(store.key, serialized, this.#aad(id));
     const keep = this.#options.keepVersions;
-    // One immediate transaction: the version replaced is the one kept, whatever other processes
-    // do, and the rows beyond keepVersions leave the file with it, also those an earlier, larger
-    // keepVersions left: a user who asked to keep fewer finds no old ciphertext on disk after.
+    if (keep === 1) {
+      // Nothing to keep: one UPDATE, which also advances the version number (and whose trigger
+      // deletes the versions a larger keepVersions left).
+      const result = this.#run(id, () => store.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id));
+      if (result.changes === 0) throw new SecretNotFoundError(id);
+      return;
+    }
+    // One immediate transaction: the version replaced is the one kept, whatever other processes do.
     this.#run(id, () =>
       transaction(store.db, "immediate", () => {
-        if (keep > 1) {
-          const row = store.select.get(this.#prefix, id);
-          if (!row) throw new SecretNotFoundError(id);
-          // Re-encrypted with its number bound in, so it cannot be passed off as another version.
-          const replaced = this.#decryptSerialized(store, row, id, this.#aad(id));
-          const kept = encrypt(store.key, replaced, this.#versionAad(id, incarnationOf(row.created_at), row.version));
-          store.insertVersion.run(
-            this.#prefix,
-            id,
-            row.version,
-            kept.nonce,
-            kept.ciphertext,
-            kept.authTag,
-            row.updated_at,
-          );
-        }
-        const updated = store.update.get(nonce, ciphertext, authTag, Date.now(), this.#prefix, id);
-        if (!updated) throw new SecretNotFoundError(id);
-        // The kept ones are the keep - 1 below the new version.
-        store.pruneVersions.run(this.#prefix, id, updated.version - keep);
+        const row = store.select.get(this.#prefix, id);
+        if (!row) throw new SecretNotFoundError(id);
+        // Re-encrypted with its number bound in, so it cannot be passed off as another version.
+        const replaced = this.#decryptSerialized(store, row, id, this.#aad(id));
+        const kept = encrypt(store.key, replaced, this.#versionAad(id, incarnationOf(row.created_at), row.version));
+        store.insertVersion.run(
+          this.#prefix,
+          id,
+          row.version,
+          kept.nonce,
+          kept.ciphertext,
+          kept.authTag,
+          row.updated_at,
+        );
+        // Its trigger deletes what keepVersions no longer keeps.
+        store.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id);
       }),
     );
   }
@@ -456,6 +458,19 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
   const prepare = <Row>(sql: string): SqliteStatement<Row> => counted(db.prepare<Row>(sql));
   const write = <Row>(sql: string): SqliteStatement<Row> => (opened.schemaOne ? READ_ONLY_STATEMENT : prepare(sql));
   try {
+    if (!opened.schemaOne) {
+      // This connection's updates delete, within their own statement (atomic with it, one statement
+      // still), the versions beyond its keepVersions: also those a larger keepVersions left, so a
+      // user who lowered it finds no old ciphertext in the file once a secret is updated. TEMP: the
+      // number is this adapter's, and the file's schema stays what every omnisecret knows. (SQLite
+      // allows no schema name on the table a trigger's DELETE names; no temp table has this name.)
+      db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS omnisecret_prune_versions
+        AFTER UPDATE OF version ON main.omnisecret_secrets
+        BEGIN
+          DELETE FROM omnisecret_versions
+          WHERE prefix = new.prefix AND id = new.id AND version <= new.version - ${options.keepVersions};
+        END`);
+    }
     return {
       db,
       key: resolveKey(db, path, options.key, opened.readOnly),
@@ -484,12 +499,11 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
         WHERE s.prefix = ? AND s.id = ?
         ORDER BY v.version DESC`),
       update: write(
-        "UPDATE omnisecret_secrets SET nonce = ?, ciphertext = ?, auth_tag = ?, updated_at = ?, version = version + 1 WHERE prefix = ? AND id = ? RETURNING version",
+        "UPDATE omnisecret_secrets SET nonce = ?, ciphertext = ?, auth_tag = ?, updated_at = ?, version = version + 1 WHERE prefix = ? AND id = ?",
       ),
       insertVersion: write(
         "INSERT INTO omnisecret_versions (prefix, id, version, nonce, ciphertext, auth_tag, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
-      pruneVersions: write("DELETE FROM omnisecret_versions WHERE prefix = ? AND id = ? AND version <= ?"),
       // Its trigger deletes the secret's kept versions with it.
       delete: write("DELETE FROM omnisecret_secrets WHERE prefix = ? AND id = ? RETURNING created_at"),
       list: prepare("SELECT id FROM omnisecret_secrets WHERE prefix = ? ORDER BY id"),

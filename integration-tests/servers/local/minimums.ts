@@ -9,8 +9,8 @@ export const localMinimums: Minimums = {
   store: { requests: 1, why: "one INSERT; the primary key makes it atomic and refuses an existing id" },
   get: { requests: 1, why: "one SELECT" },
   update: {
-    requests: 2,
-    why: "one UPDATE, which also advances the version number (keepVersions 1, the default: nothing to keep; zero changed rows means not found, so it never creates), and in its transaction one DELETE of the versions a larger keepVersions left, so no old ciphertext stays in the file",
+    requests: 1,
+    why: "one UPDATE, which also advances the version number (keepVersions 1, the default: nothing to keep) and whose trigger deletes versions a larger keepVersions left; zero changed rows means not found, so it never creates",
   },
   delete: {
     requests: 1,
