@@ -30,17 +30,10 @@ import {
 import { type Fault, FaultProxy } from "./harness/fault-proxy.js";
 import type { RunningServer } from "./harness/index.js";
 import { stopProcess } from "./harness/process.js";
-
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
+import { storeOpener } from "./server-config.js";
+import { serverEndpoint } from "./servers/index.js";
 
 export interface FaultSuiteOptions {
-  /** Where the server of `config` listens. */
-  endpointOf(config: Record<string, unknown>): Endpoint;
-  /** `config` pointed at 127.0.0.1:`port` (the proxy) instead. */
-  rewriteEndpoint(config: Record<string, unknown>, port: number): Record<string, unknown>;
   /**
    * Starts a server of this provider for this file alone, to freeze and kill (the shared one
    * serves other test files meanwhile). Without it the frozen and killed server tests are left out.
@@ -50,6 +43,51 @@ export interface FaultSuiteOptions {
 
 /** Short limits, so that every fault ends quickly: the bound each operation is held to. */
 export const FAULT_LIMITS = { requestTimeoutMs: 500, operationTimeoutMs: 2_000, maxAttempts: 2 } as const;
+/** A store opened through a fault proxy of its own. */
+export interface ProxiedStore {
+  readonly proxy: FaultProxy;
+  readonly store: SecretStore;
+  readonly prefix: string;
+}
+
+/**
+ * Returns a function that starts a fault proxy in front of `provider`'s server (of `config`, or
+ * at `endpoint`) and opens a store through it: `config` pointed at the proxy, `limits` (default
+ * FAULT_LIMITS), a fresh prefix `<label>-xxxxxxxx`, then `overrides`. Every proxy and store it
+ * opened is closed after the file's tests.
+ */
+export function faultProxyOpener(
+  provider: string,
+  config: Record<string, unknown>,
+  label: string,
+): (
+  overrides?: Record<string, unknown>,
+  options?: {
+    endpoint?: { host: string; port: number };
+    limits?: Record<string, unknown>;
+    storeOptions?: StoreOptions;
+  },
+) => Promise<ProxiedStore> {
+  const endpoint = serverEndpoint(provider);
+  const opened: ProxiedStore[] = [];
+  afterAll(async () => {
+    for (const { proxy, store } of opened) {
+      await store.close().catch(() => undefined);
+      await proxy.close();
+    }
+  });
+  return async (overrides = {}, options = {}) => {
+    const proxy = await FaultProxy.start(options.endpoint ?? endpoint.of(config));
+    const prefix = `${label}-${randomUUID().slice(0, 8)}`;
+    const store = await SecretStore.create(
+      { ...endpoint.through(config, proxy.port), ...(options.limits ?? FAULT_LIMITS), prefix, ...overrides },
+      options.storeOptions,
+    );
+    opened.push({ proxy, store, prefix });
+    return { proxy, store, prefix };
+  };
+}
+
 /** Time allowed beyond operationTimeoutMs: timers and a loaded machine. */
 const SLACK_MS = 1_500;
 const BOUND_MS = FAULT_LIMITS.operationTimeoutMs + SLACK_MS;
@@ -124,47 +162,23 @@ async function settledState(store: SecretStore, id: string): Promise<Record<stri
 export function testFaultsOnServer(
   provider: string,
   config: Record<string, unknown>,
-  options: FaultSuiteOptions,
+  options: FaultSuiteOptions = {},
 ): void {
-  const target = options.endpointOf(config);
-  const opened: { proxy: FaultProxy; store: SecretStore }[] = [];
-  afterAll(async () => {
-    for (const { proxy, store } of opened) {
-      await store.close().catch(() => undefined);
-      await proxy.close();
-    }
-  });
-
-  /** A proxy in front of `endpoint` and a store through it, with a fresh prefix. */
-  async function openThroughProxy(
-    endpoint: Endpoint,
-    overrides: Record<string, unknown> = FAULT_LIMITS,
-    storeOptions: StoreOptions = {},
-  ) {
-    const proxy = await FaultProxy.start(endpoint);
-    const prefix = `fault-${randomUUID().slice(0, 8)}`;
-    const base = options.rewriteEndpoint(config, proxy.port);
-    const store = await SecretStore.create({ ...base, ...overrides, prefix }, storeOptions);
-    opened.push({ proxy, store });
-    return { proxy, store, prefix };
-  }
-
+  const endpoint = serverEndpoint(provider);
+  const openThroughProxy = faultProxyOpener(provider, config, "fault");
   /**
    * A store on the same server and prefix, not through the proxy and with the default limits:
    * it writes what a test needs before the fault, so that set-up is not held to the fault's short
    * limits (a client's first request may include signing in, as on Azure).
    */
-  async function openDirect(prefix: string) {
-    const store = await SecretStore.create({ ...config, prefix });
-    opened.push({ proxy: { close: async () => undefined } as FaultProxy, store });
-    return store;
-  }
+  const openDirectStore = storeOpener(config, () => "unused");
+  const openDirect = (prefix: string) => openDirectStore({ prefix });
 
   describe.concurrent(`${provider}: network faults between the adapter and the server`, () => {
     for (const { name, fault, alwaysFails } of FAULTS) {
       for (const operation of OPERATIONS) {
         it(`${name}: ${operation} ends typed within the bound, nothing half-made, acknowledged writes readable`, async () => {
-          const { proxy, store, prefix } = await openThroughProxy(target);
+          const { proxy, store, prefix } = await openThroughProxy();
           const id = randomUUID();
           const before = { v: `before-${randomUUID()}` };
           const after = { v: `after-${randomUUID()}` };
@@ -213,7 +227,7 @@ export function testFaultsOnServer(
     it("with default limits, an operation against a server that never answers ends in E_PROVIDER_UNAVAILABLE within 30 s", {
       timeout: 45_000,
     }, async () => {
-      const { proxy, store } = await openThroughProxy(target, {});
+      const { proxy, store } = await openThroughProxy({}, { limits: {} });
       const id = randomUUID();
       await store.storeSecretValues(id, { v: "1" });
       proxy.set({ kind: "blackhole" });
@@ -235,9 +249,8 @@ export function testFaultsOnServer(
     }, async () => {
       const states: CircuitState[] = [];
       const { proxy, store, prefix } = await openThroughProxy(
-        target,
-        { ...FAULT_LIMITS, cache, circuitBreaker: { failureThreshold: 3, openMs: 3_000 } },
-        { onCircuitStateChange: (change) => states.push(change.state) },
+        { cache, circuitBreaker: { failureThreshold: 3, openMs: 3_000 } },
+        { storeOptions: { onCircuitStateChange: (change) => states.push(change.state) } },
       );
       const direct = await openDirect(prefix);
       const id = randomUUID();
@@ -297,7 +310,7 @@ export function testFaultsOnServer(
       // Well below the 20 s timeouts: a request to the blackhole would make this test time out.
       timeout: 15_000,
     }, async () => {
-      const { proxy, store, prefix } = await openThroughProxy(target, {
+      const { proxy, store, prefix } = await openThroughProxy({
         requestTimeoutMs: 20_000,
         operationTimeoutMs: 20_000,
         maxAttempts: 2,
@@ -338,7 +351,7 @@ export function testFaultsOnServer(
     }, async () => {
       server = await startPrivateServer();
       const pid = server.pid as number;
-      const { store } = await openThroughProxy(options.endpointOf(server.config));
+      const { store } = await openThroughProxy({}, { endpoint: endpoint.of(server.config) });
       const id = randomUUID();
       await store.storeSecretValues(id, { v: "1" });
       signalGroup(pid, "SIGSTOP");
@@ -370,7 +383,7 @@ export function testFaultsOnServer(
       timeout: 120_000,
     }, async () => {
       server ??= await startPrivateServer();
-      const { proxy, store } = await openThroughProxy(options.endpointOf(server.config));
+      const { proxy, store } = await openThroughProxy({}, { endpoint: endpoint.of(server.config) });
       await store.storeSecretValues(randomUUID(), { v: "1" });
       await stopProcess(server.pid as number, 0);
       proxy.closeConnections();
@@ -385,7 +398,7 @@ export function testFaultsOnServer(
       }
       // An in-memory server loses its data on restart: only recovery is asserted.
       server = await startPrivateServer();
-      proxy.retarget(options.endpointOf(server.config));
+      proxy.retarget(endpoint.of(server.config));
       const id = randomUUID();
       await waitFor(async () => (await outcomeOf(() => store.storeSecretValues(id, { v: "after" }))).ok);
       expect(await store.getSecretValues(id)).toEqual({ v: "after" });

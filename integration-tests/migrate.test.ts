@@ -18,47 +18,20 @@ import { SecretStore as Store } from "../src/secret-store.js";
 import { FaultProxy } from "./harness/fault-proxy.js";
 import { requestedProviders } from "./harness/index.js";
 import { serverConfig } from "./server-config.js";
-import { providerTestSides } from "./servers/index.js";
+import { providerTestSides, serverEndpoint } from "./servers/index.js";
 
 const COUNT = 1_000;
 const CONCURRENCY = 16;
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-migrate-"));
 
-/** Where each server listens, how to point a config at the proxy instead, and short limits so a fault ends fast. */
-const endpoints: Record<
-  string,
-  {
-    of(config: Record<string, unknown>): { host: string; port: number };
-    through(config: Record<string, unknown>, port: number): Record<string, unknown>;
-    limits: Record<string, number>;
-  }
-> = {
-  aws: {
-    of: (config) => hostPort(config.endpoint as string),
-    through: (config, port) => ({ ...config, endpoint: `http://127.0.0.1:${port}` }),
-    limits: { requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, maxAttempts: 2 },
-  },
-  vault: {
-    of: (config) => hostPort(config.address as string),
-    through: (config, port) => ({ ...config, address: `http://127.0.0.1:${port}` }),
-    limits: { requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, maxAttempts: 2 },
-  },
-  gcp: {
-    of: (config) => ({ host: config.apiEndpoint as string, port: config.port as number }),
-    through: (config, port) => ({ ...config, apiEndpoint: "127.0.0.1", port }),
-    limits: { requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, maxAttempts: 2 },
-  },
-  azure: {
-    of: (config) => hostPort(config.vaultUrl as string),
-    through: (config, port) => ({ ...config, vaultUrl: `https://127.0.0.1:${port}` }),
-    limits: { requestTimeoutMs: 2_000, maxAttempts: 2 },
-  },
+/** Short limits, so that a fault ends fast. */
+const SHORT_LIMITS = { requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, maxAttempts: 2 };
+const limits: Record<string, Record<string, number>> = {
+  aws: SHORT_LIMITS,
+  vault: SHORT_LIMITS,
+  gcp: SHORT_LIMITS,
+  azure: { requestTimeoutMs: 2_000, maxAttempts: 2 },
 };
-
-function hostPort(url: string): { host: string; port: number } {
-  const parsed = new URL(url);
-  return { host: parsed.hostname, port: Number(parsed.port) };
-}
 
 const opened: { close(): Promise<void> }[] = [];
 afterAll(async () => {
@@ -102,8 +75,7 @@ const serverProviders = providerTestSides
 
 describe.each(serverProviders)("migrate 1,000 secrets local <-> %s", (provider) => {
   const config = serverConfig(provider);
-  const endpoint = endpoints[provider];
-  if (!endpoint) throw new Error(`migrate.test.ts: no endpoint rewrite for provider ${provider}; add one`);
+  const endpoint = serverEndpoint(provider);
 
   it("forward with the server cut off halfway, back with an abort halfway; the reruns complete, nothing lost or doubled", async () => {
     const started = performance.now();
@@ -111,7 +83,7 @@ describe.each(serverProviders)("migrate 1,000 secrets local <-> %s", (provider) 
     const prefix = `mig-${randomUUID().slice(0, 8)}`;
     const proxy = await FaultProxy.start(endpoint.of(config));
     opened.push(proxy);
-    const remoteConfig = { ...endpoint.through(config, proxy.port), ...endpoint.limits, prefix };
+    const remoteConfig = { ...endpoint.through(config, proxy.port), ...limits[provider], prefix };
     let remote = await open(remoteConfig);
     const written = new Map<string, SecretValues>();
     for (let index = 0; index < COUNT; index += 1) {

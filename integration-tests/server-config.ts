@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, expect, inject, it } from "vitest";
-import { createAdapterFromConfig, SecretStore } from "../src/index.js";
+import { createAdapterFromConfig, SecretStore, type SecretsAdapter } from "../src/index.js";
 import { testSecretsAdapter, testSecretsAdapterModel } from "../src/testing/index.js";
 
 /**
@@ -40,6 +40,27 @@ export function testContractOnServer(
     testSecretsAdapter(label, { createAdapter: keeping, versions: options.versions });
     testSecretsAdapterModel(label, { createAdapter: keeping, versions: options.versions });
   }
+}
+
+/**
+ * Returns a function that makes an adapter on the test server with a fresh prefix
+ * `<label>-xxxxxxxx` (and any overrides), for tests that drive an adapter without the facade;
+ * every adapter it made is closed after the file's tests.
+ */
+export function adapterOpener(
+  config: Record<string, unknown>,
+  label: string,
+): (overrides?: Record<string, unknown>) => Promise<{ adapter: SecretsAdapter; prefix: string }> {
+  const adapters: SecretsAdapter[] = [];
+  afterAll(async () => {
+    for (const adapter of adapters) await adapter.close?.();
+  });
+  return async (overrides = {}) => {
+    const prefix = `${label}-${randomUUID().slice(0, 8)}`;
+    const { adapter } = await createAdapterFromConfig({ ...config, prefix, ...overrides });
+    adapters.push(adapter);
+    return { adapter, prefix };
+  };
 }
 
 /**

@@ -9,11 +9,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, describe, expect, it } from "vitest";
-import { SecretStore } from "../src/index.js";
+import { describe, expect, it } from "vitest";
 import { registerTestSdk } from "../test-support/otel.js";
-import { FAULT_LIMITS } from "./fault-suite.js";
-import { FaultProxy } from "./harness/fault-proxy.js";
+import { faultProxyOpener } from "./fault-suite.js";
 import { serverConfig } from "./server-config.js";
 
 const { spans, reader } = registerTestSdk();
@@ -33,35 +31,9 @@ async function circuitStates(): Promise<{ provider: unknown; side: unknown; stat
     );
 }
 
-const servers = {
-  vault: { field: "address", config: serverConfig("vault") },
-  aws: { field: "endpoint", config: serverConfig("aws") },
-  azure: { field: "vaultUrl", config: serverConfig("azure") },
-} as const;
-
-for (const [provider, { field, config }] of Object.entries(servers)) {
+for (const provider of ["vault", "aws", "azure"]) {
   describe(`telemetry on ${provider}`, () => {
-    const opened: { proxy: FaultProxy; store: SecretStore }[] = [];
-    afterAll(async () => {
-      for (const { proxy, store } of opened) {
-        await store.close();
-        await proxy.close();
-      }
-    });
-
-    async function open(options: Record<string, unknown> = {}) {
-      const url = new URL(config[field] as string);
-      const proxy = await FaultProxy.start({ host: url.hostname, port: Number(url.port) });
-      const store = await SecretStore.create({
-        ...config,
-        [field]: `${url.protocol}//127.0.0.1:${proxy.port}`,
-        ...FAULT_LIMITS,
-        prefix: `otel-${randomUUID().slice(0, 8)}`,
-        ...options,
-      });
-      opened.push({ proxy, store });
-      return { proxy, store };
-    }
+    const open = faultProxyOpener(provider, serverConfig(provider), "otel");
 
     it("a retried get: two requests on its span, the retry a child span; no value, no id", async () => {
       const { proxy, store } = await open();

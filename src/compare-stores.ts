@@ -14,6 +14,11 @@
  * cache; a batch call where the provider has one), at most `concurrency` reads at each store at
  * once. An id one list alone holds is not read at all.
  *
+ * Writes by others in between: the lists are a snapshot, so an id created after them is not in
+ * the run. An id both lists held that a read finds gone is only in the other store (a delete in
+ * between: never `same`, never an error); gone from both, it is left out, as an `ids` entry
+ * neither holds is: no store holds it, so there is nothing to be the same or to differ.
+ *
  * Comparing a store with itself is allowed: it reads everything twice and reports every id
  * `same` (save what changes between the two reads).
  */

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { MemoryAdapter } from "../adapters/memory/index.js";
-import type { SecretRead, SecretsAdapter, SecretValues } from "./contract.js";
+import { overrideAdapter, withBatchReads } from "../test-support/adapter-overrides.js";
+import type { SecretsAdapter, SecretValues } from "./contract.js";
 import { type CopyProgress, copySecrets, openPrimaryAndBackup } from "./copy-secrets.js";
 import { ProviderUnavailableError } from "./errors.js";
 import { createAdapterFromConfig, SecretStore } from "./secret-store.js";
@@ -184,22 +185,16 @@ describe("getManySecretValues", () => {
     let inFlight = 0;
     let most = 0;
     const broken = randomUUID();
-    const counting: SecretsAdapter = {
-      capabilities: {},
-      storeSecretValues: (id, values, serialized, options) =>
-        adapter.storeSecretValues(id, values, serialized, options),
+    const counting = overrideAdapter(adapter, (inner) => ({
       getSecretValues: async (id, options) => {
         inFlight += 1;
         most = Math.max(most, inFlight);
         await new Promise((resolve) => setTimeout(resolve, 5));
         inFlight -= 1;
         if (id === broken) throw new ProviderUnavailableError(id);
-        return adapter.getSecretValues(id, options);
+        return inner.getSecretValues(id, options);
       },
-      updateSecretValues: (id, values, serialized, options) =>
-        adapter.updateSecretValues(id, values, serialized, options),
-      deleteSecretValues: (id, options) => adapter.deleteSecretValues(id, options),
-    };
+    }));
     const store = SecretStore.fromAdapter(counting, { provider: "memory" });
     const ids = Array.from({ length: 30 }, () => randomUUID());
     for (const id of [...ids, broken]) await store.storeSecretValues(id, { id });
@@ -211,28 +206,9 @@ describe("getManySecretValues", () => {
 
   it("uses an adapter's batch call in batches of maxBatchSize, honouring the read cache", async () => {
     const { adapter } = await createAdapterFromConfig({ provider: "memory" });
-    const batches: string[][] = [];
-    let singleGets = 0;
-    const batching: SecretsAdapter = {
-      capabilities: { batchGet: true, maxBatchSize: 4 },
-      storeSecretValues: (id, values, serialized, options) =>
-        adapter.storeSecretValues(id, values, serialized, options),
-      getSecretValues: (id, options) => {
-        singleGets += 1;
-        return adapter.getSecretValues(id, options);
-      },
-      updateSecretValues: (id, values, serialized, options) =>
-        adapter.updateSecretValues(id, values, serialized, options),
-      deleteSecretValues: (id, options) => adapter.deleteSecretValues(id, options),
-      getManySecretValues: async (ids, options) => {
-        batches.push([...ids]);
-        const answers = new Map<string, SecretRead | Error>();
-        for (const id of ids)
-          answers.set(id, await adapter.getSecretValues(id, options).catch((error: Error) => error));
-        return answers;
-      },
-    };
-    const store = SecretStore.fromAdapter(batching, { provider: "memory", cache: { ttlMs: 60_000 } });
+    const reads = withBatchReads(adapter, 4);
+    const { batches } = reads;
+    const store = SecretStore.fromAdapter(reads.adapter, { provider: "memory", cache: { ttlMs: 60_000 } });
     const ids = Array.from({ length: 10 }, () => randomUUID());
     for (const id of ids) await store.storeSecretValues(id, { id });
     expect(await store.getSecretValues(ids[0] as string)).toEqual({ id: ids[0] }); // cached now
@@ -241,7 +217,7 @@ describe("getManySecretValues", () => {
     expect(results.size).toBe(10);
     expect(batches.flat().sort()).toEqual([...ids.slice(1), missing].sort());
     expect(batches.every((batch) => batch.length <= 4)).toBe(true);
-    expect(singleGets).toBe(1);
+    expect(reads.singleGets).toBe(1);
     // Everything read in the batches is cached now.
     await store.getManySecretValues(ids);
     expect(batches.flat()).toHaveLength(10);

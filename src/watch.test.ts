@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { MemoryAdapter } from "../adapters/memory/index.js";
-import type { SecretsAdapter } from "./contract.js";
+import { overrideAdapter } from "../test-support/adapter-overrides.js";
+import type { AnySecretsAdapter, SecretsAdapter } from "./contract.js";
 import { PermissionDeniedError } from "./errors.js";
 import { SecretStore } from "./secret-store.js";
 import { withFaults } from "./testing/faults.js";
@@ -9,14 +10,22 @@ import { probeReads } from "./testing/watch-probe.js";
 
 const memory = () => new MemoryAdapter({ maxValueBytes: 65_536 });
 
+/**
+ * A store on `adapter` seen through a read probe, one secret in it (`{ v: "1" }`) and a watch of
+ * it polling every 5 ms, whose first event is asked for at once.
+ */
+async function watching(adapter: AnySecretsAdapter) {
+  const probe = probeReads(adapter);
+  const store = SecretStore.fromAdapter(probe.adapter);
+  const id = randomUUID();
+  await store.storeSecretValues(id, { v: "1" });
+  const changes = store.watch([id], { intervalMs: 5 });
+  return { probe, store, id, changes, first: changes.next() };
+}
+
 describe("SecretStore.watch", () => {
   it("with revisions: a write of the same values is no event; the values are read only once the revision moved", async () => {
-    const probe = probeReads(memory());
-    const store = SecretStore.fromAdapter(probe.adapter);
-    const id = randomUUID();
-    await store.storeSecretValues(id, { v: "1" });
-    const changes = store.watch([id], { intervalMs: 5 });
-    const first = changes.next();
+    const { probe, store, id, first } = await watching(memory());
     // The baseline: the revision and the values.
     await probe.untilAnswered(2);
     await store.updateSecretValues(id, { v: "1" });
@@ -30,12 +39,7 @@ describe("SecretStore.watch", () => {
   it("without revisions: polls read the values; an unavailable provider is looked at again next poll", async () => {
     const faulty = withFaults(memory());
     expect(faulty.capabilities.revision).toBeUndefined();
-    const probe = probeReads(faulty);
-    const store = SecretStore.fromAdapter(probe.adapter);
-    const id = randomUUID();
-    await store.storeSecretValues(id, { v: "1" });
-    const changes = store.watch([id], { intervalMs: 5 });
-    const first = changes.next();
+    const { probe, store, id, first } = await watching(faulty);
     await probe.untilAnswered(1);
     faulty.down = true;
     await probe.untilAnswered(3);
@@ -47,33 +51,21 @@ describe("SecretStore.watch", () => {
 
   /** A memory adapter whose revision requests, or gets, the test can make refuse. */
   function refusing() {
-    const inner = memory();
     const refuse = { revision: false, get: false };
-    const adapter: SecretsAdapter = new Proxy(inner, {
-      get(target, property) {
-        const value = Reflect.get(target, property, target) as unknown;
-        if (property === "getSecretRevision") {
-          return (id: string) =>
-            refuse.revision ? Promise.reject(new PermissionDeniedError(id)) : target.getSecretRevision(id);
-        }
-        if (property === "getSecretValues") {
-          return (id: string) =>
-            refuse.get ? Promise.reject(new PermissionDeniedError(id)) : target.getSecretValues(id);
-        }
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const adapter = overrideAdapter(memory(), (inner) => ({
+      getSecretRevision: (id, options) =>
+        refuse.revision
+          ? Promise.reject(new PermissionDeniedError(id))
+          : (inner.getSecretRevision as NonNullable<SecretsAdapter["getSecretRevision"]>)(id, options),
+      getSecretValues: (id, options) =>
+        refuse.get ? Promise.reject(new PermissionDeniedError(id)) : inner.getSecretValues(id, options),
+    }));
     return { adapter, refuse };
   }
 
   it("reads values instead when the revision request is refused (a role without metadata access)", async () => {
     const { adapter, refuse } = refusing();
-    const probe = probeReads(adapter);
-    const store = SecretStore.fromAdapter(probe.adapter);
-    const id = randomUUID();
-    await store.storeSecretValues(id, { v: "1" });
-    const changes = store.watch([id], { intervalMs: 5 });
-    const first = changes.next();
+    const { probe, store, id, first } = await watching(adapter);
     await probe.untilAnswered(2);
     refuse.revision = true;
     // The refused revision, then the values read in its place.
@@ -85,12 +77,7 @@ describe("SecretStore.watch", () => {
 
   it("ends with any other failure of a poll, thrown by the iterator", async () => {
     const { adapter, refuse } = refusing();
-    const probe = probeReads(adapter);
-    const store = SecretStore.fromAdapter(probe.adapter);
-    const id = randomUUID();
-    await store.storeSecretValues(id, { v: "1" });
-    const changes = store.watch([id], { intervalMs: 5 });
-    const first = changes.next();
+    const { probe, store, id, changes, first } = await watching(adapter);
     await probe.untilAnswered(2);
     refuse.get = true;
     await store.updateSecretValues(id, { v: "2" });

@@ -21,8 +21,9 @@
  * - store: one INSERT. get (latest, previous or a token): one SELECT. list: one SELECT (after
  *   a quick check). delete: one DELETE ... RETURNING (its trigger deletes the versions).
  * - update: with keepVersions 1, one UPDATE (version = version + 1); with 2 or more, one
- *   immediate transaction of SELECT (the current row), INSERT (it, re-encrypted as a version),
- *   UPDATE and DELETE (the versions beyond keepVersions).
+ *   immediate transaction of SELECT (the current row), INSERT (it, re-encrypted as a version) and
+ *   UPDATE. Either way a TEMP trigger of the adapter's connection deletes, inside the UPDATE, the
+ *   versions beyond its keepVersions, also those a larger keepVersions left (see openStore).
  * - listSecretVersions: one SELECT. getSecretRevision (what a watch polls): one SELECT of the
  *   version columns, nothing decrypted.
  *
@@ -143,7 +144,6 @@ interface OpenStore {
   readonly selectRevision: SqliteStatement<{ created_at: number; version: number; updated_at: number }>;
   readonly update: SqliteStatement<never>;
   readonly insertVersion: SqliteStatement<never>;
-  readonly pruneVersions: SqliteStatement<never>;
   readonly delete: SqliteStatement<{ created_at: number }>;
   readonly list: SqliteStatement<{ id: string }>;
   readonly quickCheck: SqliteStatement<{ quick_check: string }>;
@@ -314,7 +314,8 @@ export class LocalAdapter implements SecretsAdapter {
     const { nonce, ciphertext, authTag } = encrypt(store.key, serialized, this.#aad(id));
     const keep = this.#options.keepVersions;
     if (keep === 1) {
-      // Nothing to keep: one UPDATE, which also advances the version number.
+      // Nothing to keep: one UPDATE, which also advances the version number (and whose trigger
+      // deletes the versions a larger keepVersions left).
       const result = this.#run(id, () => store.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id));
       if (result.changes === 0) throw new SecretNotFoundError(id);
       return;
@@ -336,9 +337,8 @@ export class LocalAdapter implements SecretsAdapter {
           kept.authTag,
           row.updated_at,
         );
+        // Its trigger deletes what keepVersions no longer keeps.
         store.update.run(nonce, ciphertext, authTag, Date.now(), this.#prefix, id);
-        // The new version is row.version + 1; the kept ones are the keep - 1 below it.
-        store.pruneVersions.run(this.#prefix, id, row.version + 1 - keep);
       }),
     );
   }
@@ -458,6 +458,19 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
   const prepare = <Row>(sql: string): SqliteStatement<Row> => counted(db.prepare<Row>(sql));
   const write = <Row>(sql: string): SqliteStatement<Row> => (opened.schemaOne ? READ_ONLY_STATEMENT : prepare(sql));
   try {
+    if (!opened.schemaOne) {
+      // This connection's updates delete, within their own statement (atomic with it, one statement
+      // still), the versions beyond its keepVersions: also those a larger keepVersions left, so a
+      // user who lowered it finds no old ciphertext in the file once a secret is updated. TEMP: the
+      // number is this adapter's, and the file's schema stays what every omnisecret knows. (SQLite
+      // allows no schema name on the table a trigger's DELETE names; no temp table has this name.)
+      db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS omnisecret_prune_versions
+        AFTER UPDATE OF version ON main.omnisecret_secrets
+        BEGIN
+          DELETE FROM omnisecret_versions
+          WHERE prefix = new.prefix AND id = new.id AND version <= new.version - ${options.keepVersions};
+        END`);
+    }
     return {
       db,
       key: resolveKey(db, path, options.key, opened.readOnly),
@@ -491,7 +504,6 @@ function openStore(path: string, options: ResolvedLocalOptions): OpenStore {
       insertVersion: write(
         "INSERT INTO omnisecret_versions (prefix, id, version, nonce, ciphertext, auth_tag, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
-      pruneVersions: write("DELETE FROM omnisecret_versions WHERE prefix = ? AND id = ? AND version <= ?"),
       // Its trigger deletes the secret's kept versions with it.
       delete: write("DELETE FROM omnisecret_secrets WHERE prefix = ? AND id = ? RETURNING created_at"),
       list: prepare("SELECT id FROM omnisecret_secrets WHERE prefix = ? ORDER BY id"),

@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import * as v from "valibot";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SecretsAdapter } from "../../src/contract.js";
+import { storeValues as store, updateValues as update } from "../../test-support/adapter-calls.js";
 import { LocalAdapter } from "./index.js";
 import { localOptionsSchema } from "./options.js";
 import { loadSqliteDriver, type SqliteDatabase } from "./sqlite.js";
@@ -46,11 +47,6 @@ function localAdapter(options: Record<string, unknown>, prefix = "omnisecret"): 
   return adapter;
 }
 
-const json = (values: Record<string, string>) => JSON.stringify(values);
-const store = (adapter: SecretsAdapter, id: string, values: Record<string, string>) =>
-  adapter.storeSecretValues(id, values, json(values), {});
-const update = (adapter: SecretsAdapter, id: string, values: Record<string, string>) =>
-  adapter.updateSecretValues(id, values, json(values), {});
 const get = (adapter: SecretsAdapter, id: string, version?: string) => adapter.getSecretValues(id, { version });
 
 function withDatabase<T>(path: string, work: (db: SqliteDatabase) => T): T {
@@ -182,7 +178,31 @@ describe("local store versions", () => {
     expect(kept).toBe(0);
   });
 
-  it("sends four statements for an update that keeps versions, one for a versioned get or list", async () => {
+  it("removes from the file, at the next update, the versions a lowered keepVersions no longer keeps", async () => {
+    const path = freshPath();
+    const id = randomUUID();
+    const rowsOf = () =>
+      withDatabase(path, (db) =>
+        ["omnisecret_secrets", "omnisecret_versions"].map(
+          (table) => db.prepare<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE id = ?`).get(id)?.n,
+        ),
+      );
+    const three = localAdapter({ path, keepVersions: 3 });
+    await store(three, id, { v: "A" });
+    for (const v of ["B", "C", "D"]) await update(three, id, { v });
+    three.close();
+    expect(rowsOf()).toEqual([1, 2]);
+
+    const one = localAdapter({ path, keepVersions: 1 });
+    await expect(get(one, id, "previous")).rejects.toMatchObject({ code: "E_SECRET_NOT_FOUND" });
+    expect(rowsOf()).toEqual([1, 2]); // hidden, not yet removed: reads change nothing
+    await update(one, id, { v: "E" });
+    expect(rowsOf()).toEqual([1, 0]);
+    one.close();
+    expect((await get(localAdapter({ path, keepVersions: 3 }), id)).values).toEqual({ v: "E" });
+  });
+
+  it("sends three statements for an update that keeps versions, one for a versioned get or list", async () => {
     const path = freshPath();
     const id = randomUUID();
     let adapter!: LocalAdapter;
@@ -191,7 +211,8 @@ describe("local store versions", () => {
       return adapter;
     };
     await store(localAdapter({ path }), id, { v: "A" });
-    expect(await statementsOf(() => update(adapter, id, { v: "B" }), open)).toBe(4);
+    // SELECT, INSERT and UPDATE: the UPDATE's trigger deletes the versions beyond keepVersions.
+    expect(await statementsOf(() => update(adapter, id, { v: "B" }), open)).toBe(3);
     expect(await statementsOf(async () => void (await get(adapter, id, "previous")), open)).toBe(1);
     expect(await statementsOf(async () => void (await adapter.listSecretVersions(id, {})), open)).toBe(1);
     expect(await statementsOf(() => adapter.deleteSecretValues(id, {}), open)).toBe(1);

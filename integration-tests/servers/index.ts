@@ -20,10 +20,32 @@ import { localMinimums } from "./local/minimums.js";
 import { vaultMinimums } from "./vault/minimums.js";
 import { hashicorpVaultServer, vaultServer } from "./vault/server.js";
 
+/** Where a server's config says it listens, and that config pointed at another port of 127.0.0.1 (a fault proxy's). */
+export interface ServerEndpoint {
+  of(config: Record<string, unknown>): { host: string; port: number };
+  through(config: Record<string, unknown>, port: number): Record<string, unknown>;
+}
+
+/** The endpoint of a provider whose config names its server by a URL in `field`. */
+function urlEndpoint(field: string): ServerEndpoint {
+  return {
+    of(config) {
+      const url = new URL(config[field] as string);
+      return { host: url.hostname, port: Number(url.port) };
+    },
+    through: (config, port) => ({
+      ...config,
+      [field]: `${new URL(config[field] as string).protocol}//127.0.0.1:${port}`,
+    }),
+  };
+}
+
 export interface ProviderTestSide {
   readonly provider: string;
   /** The server the integration tests start; absent for the stores embedded in the process. */
   readonly server?: ServerDefinition;
+  /** Where `server`'s config points, for the fault proxy's tests (set wherever `server` is). */
+  readonly endpoint?: ServerEndpoint;
   /** Other servers of the provider, started only when asked for (see `ServerDefinition.enabledBy`). */
   readonly optInServers?: readonly ServerDefinition[];
   /**
@@ -106,6 +128,7 @@ export const providerTestSides: readonly ProviderTestSide[] = [
   {
     provider: "aws",
     server: awsServer,
+    endpoint: urlEndpoint("endpoint"),
     portVariable: "OMNISECRET_TEST_AWS_PORT",
     loadBenchRaw: async () => (await import("./aws/bench-raw.js")).createRawAws,
     minimumRequests: awsMinimums,
@@ -122,6 +145,7 @@ export const providerTestSides: readonly ProviderTestSide[] = [
   {
     provider: "vault",
     server: vaultServer,
+    endpoint: urlEndpoint("address"),
     optInServers: [hashicorpVaultServer],
     portVariable: "OMNISECRET_TEST_VAULT_PORT",
     loadBenchRaw: async () => (await import("./vault/bench-raw.js")).createRawVault,
@@ -135,6 +159,10 @@ export const providerTestSides: readonly ProviderTestSide[] = [
   {
     provider: "gcp",
     server: gcpServer,
+    endpoint: {
+      of: (config) => ({ host: config.apiEndpoint as string, port: config.port as number }),
+      through: (config, port) => ({ ...config, apiEndpoint: "127.0.0.1", port }),
+    },
     loadBenchRaw: async () => (await import("./gcp/bench-raw.js")).createRawGcp,
     minimumRequests: gcpMinimums,
     loadScaleRaw: async () => (await import("./gcp/scale-raw.js")).createGcpScaleRaw,
@@ -150,6 +178,8 @@ export const providerTestSides: readonly ProviderTestSide[] = [
   {
     provider: "azure",
     server: azureServer,
+    // TLS passes through the plain TCP proxy unchanged; the certificate names 127.0.0.1 whatever the port.
+    endpoint: urlEndpoint("vaultUrl"),
     loadBenchRaw: async () => (await import("./azure/bench-raw.js")).createRawAzure,
     minimumRequests: azureMinimums,
     loadScaleRaw: async () => (await import("./azure/scale-raw.js")).createAzureScaleRaw,
@@ -176,4 +206,11 @@ export function benchSideConfig<Shared>(
 ): Record<string, unknown> | Shared {
   const side = providerTestSides.find((candidate) => candidate.provider === provider);
   return side?.benchConfig ? { ...side.benchConfig(scratch), provider } : shared;
+}
+
+/** The endpoint of a server-backed provider's test server; throws for one without (a missing entry above). */
+export function serverEndpoint(provider: string): ServerEndpoint {
+  const endpoint = providerTestSides.find((side) => side.provider === provider)?.endpoint;
+  if (!endpoint) throw new Error(`integration-tests/servers/index.ts: no endpoint for provider ${provider}; add one`);
+  return endpoint;
 }

@@ -6,27 +6,17 @@ import { randomUUID } from "node:crypto";
 import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, describe, expect, it } from "vitest";
 import { SecretStore } from "../../../src/index.js";
-import { FAULT_LIMITS, testFaultsOnServer } from "../../fault-suite.js";
+import { faultProxyOpener, testFaultsOnServer } from "../../fault-suite.js";
 import { FaultProxy } from "../../harness/fault-proxy.js";
 import { startServer } from "../../harness/index.js";
 import { freePort } from "../../harness/process.js";
 import { serverConfig } from "../../server-config.js";
+import { serverEndpoint } from "../index.js";
 
 const config = serverConfig("aws");
 
-function endpointOf(server: Record<string, unknown>) {
-  const url = new URL(server.endpoint as string);
-  return { host: url.hostname, port: Number(url.port) };
-}
-
-function rewriteEndpoint(server: Record<string, unknown>, port: number) {
-  return { ...server, endpoint: `http://127.0.0.1:${port}` };
-}
-
 let privatePort: number | undefined;
 testFaultsOnServer("aws", config, {
-  endpointOf,
-  rewriteEndpoint,
   async startPrivateServer() {
     privatePort ??= await freePort();
     const { OMNISECRET_TEST_AWS_ENDPOINT: _external, ...env } = process.env;
@@ -43,14 +33,10 @@ describe("aws writes whose answer is lost", () => {
     }
   });
 
+  const open = faultProxyOpener("aws", config, "lost");
+
   it("succeeds when the answer to its create is lost, however the server answers the retry", async () => {
-    const proxy = await FaultProxy.start(endpointOf(config));
-    const store = await SecretStore.create({
-      ...rewriteEndpoint(config, proxy.port),
-      ...FAULT_LIMITS,
-      prefix: `lost-${randomUUID().slice(0, 8)}`,
-    });
-    opened.push({ proxy, store });
+    const { proxy, store } = await open();
     const id = randomUUID();
     proxy.set({ kind: "lose-response", times: 1 });
     // AWS answers the SDK's retry (same ClientRequestToken) with success, LocalStack with
@@ -61,13 +47,7 @@ describe("aws writes whose answer is lost", () => {
   });
 
   it("still refuses an id someone else stored, when its own answer was lost", async () => {
-    const proxy = await FaultProxy.start(endpointOf(config));
-    const store = await SecretStore.create({
-      ...rewriteEndpoint(config, proxy.port),
-      ...FAULT_LIMITS,
-      prefix: `lost-${randomUUID().slice(0, 8)}`,
-    });
-    opened.push({ proxy, store });
+    const { proxy, store } = await open();
     const id = randomUUID();
     await store.storeSecretValues(id, { owner: "first" });
     proxy.set({ kind: "lose-response", times: 1 });
@@ -77,7 +57,7 @@ describe("aws writes whose answer is lost", () => {
 
   it("reports a delete whose answer is lost as unavailable, never not found, and frees the id", async () => {
     for (const verifyOwnership of [false, true]) {
-      const proxy = await FaultProxy.start(endpointOf(config));
+      const proxy = await FaultProxy.start(serverEndpoint("aws").of(config));
       // The answer to the deciding DeleteSecret (after strict mode's DescribeSecret) is lost once.
       const client = new SecretsManagerClient({
         region: config.region as string,

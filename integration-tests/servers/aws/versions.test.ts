@@ -12,9 +12,13 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { afterAll, describe, expect, it } from "vitest";
 import { requestsChosenBy } from "../../../bench/lib/counters.js";
-import type { SecretsAdapter, SecretValues } from "../../../src/index.js";
-import { createAdapterFromConfig } from "../../../src/index.js";
-import { serverConfig } from "../../server-config.js";
+import type { SecretsAdapter } from "../../../src/index.js";
+import {
+  readValues as read,
+  storeValues as store,
+  updateValues as update,
+} from "../../../test-support/adapter-calls.js";
+import { adapterOpener, serverConfig } from "../../server-config.js";
 
 const config = serverConfig("aws");
 const rawClient = new SecretsManagerClient({
@@ -22,25 +26,9 @@ const rawClient = new SecretsManagerClient({
   endpoint: config.endpoint as string,
   credentials: { ...(config.credentials as { accessKeyId: string; secretAccessKey: string }) },
 });
-const adapters: SecretsAdapter[] = [];
-afterAll(async () => {
-  rawClient.destroy();
-  for (const adapter of adapters) await adapter.close?.();
-});
+afterAll(() => rawClient.destroy());
+const open = adapterOpener(config, "iv");
 
-async function open(overrides: Record<string, unknown> = {}): Promise<{ adapter: SecretsAdapter; prefix: string }> {
-  const prefix = `iv-${randomUUID().slice(0, 8)}`;
-  const { adapter } = await createAdapterFromConfig({ ...config, prefix, ...overrides });
-  adapters.push(adapter);
-  return { adapter, prefix };
-}
-
-const store = (adapter: SecretsAdapter, id: string, values: SecretValues) =>
-  adapter.storeSecretValues(id, values, JSON.stringify(values), {});
-const update = (adapter: SecretsAdapter, id: string, values: SecretValues) =>
-  adapter.updateSecretValues(id, values, JSON.stringify(values), {});
-const read = async (adapter: SecretsAdapter, id: string, version?: string) =>
-  (await adapter.getSecretValues(id, version === undefined ? {} : { version })).values;
 const versionsOf = (adapter: SecretsAdapter, id: string) => {
   if (!adapter.listSecretVersions) throw new Error("the aws adapter has no listSecretVersions");
   return adapter.listSecretVersions(id, {});

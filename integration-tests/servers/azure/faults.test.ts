@@ -8,12 +8,4 @@ import { serverConfig } from "../../server-config.js";
 
 const config = serverConfig("azure");
 
-testFaultsOnServer("azure", config, {
-  endpointOf(server) {
-    const url = new URL(server.vaultUrl as string);
-    return { host: url.hostname, port: Number(url.port) };
-  },
-  rewriteEndpoint(server, port) {
-    return { ...server, vaultUrl: `https://127.0.0.1:${port}` };
-  },
-});
+testFaultsOnServer("azure", config);

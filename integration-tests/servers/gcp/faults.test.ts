@@ -19,8 +19,6 @@ import { serverConfig } from "../../server-config.js";
 const config = serverConfig("gcp");
 
 testFaultsOnServer("gcp", config, {
-  endpointOf: (server) => ({ host: server.apiEndpoint as string, port: server.port as number }),
-  rewriteEndpoint: (server, port) => ({ ...server, apiEndpoint: "127.0.0.1", port }),
   async startPrivateServer() {
     const { OMNISECRET_TEST_GCP_ENDPOINT: _external, ...env } = process.env;
     return startServer("gcp", { env });

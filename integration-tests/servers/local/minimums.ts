@@ -10,7 +10,7 @@ export const localMinimums: Minimums = {
   get: { requests: 1, why: "one SELECT" },
   update: {
     requests: 1,
-    why: "one UPDATE, which also advances the version number (keepVersions 1, the default: nothing to keep); zero changed rows means not found, so it never creates",
+    why: "one UPDATE, which also advances the version number (keepVersions 1, the default: nothing to keep) and whose trigger deletes versions a larger keepVersions left; zero changed rows means not found, so it never creates",
   },
   delete: {
     requests: 1,

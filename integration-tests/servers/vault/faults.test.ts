@@ -5,29 +5,18 @@
  * `verifyOwnership`) fails.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SecretStore } from "../../../src/index.js";
-import { FAULT_LIMITS, testFaultsOnServer } from "../../fault-suite.js";
-import { FaultProxy } from "../../harness/fault-proxy.js";
+import { faultProxyOpener, testFaultsOnServer } from "../../fault-suite.js";
 import { startServer } from "../../harness/index.js";
 import { freePort } from "../../harness/process.js";
 import { serverConfig } from "../../server-config.js";
+import { vaultAdmin } from "./admin.js";
 
 const config = serverConfig("vault");
 
-function endpointOf(server: Record<string, unknown>) {
-  const url = new URL(server.address as string);
-  return { host: url.hostname, port: Number(url.port) };
-}
-
-function rewriteEndpoint(server: Record<string, unknown>, port: number) {
-  return { ...server, address: `http://127.0.0.1:${port}` };
-}
-
 let privatePort: number | undefined;
 testFaultsOnServer("vault", config, {
-  endpointOf,
-  rewriteEndpoint,
   async startPrivateServer() {
     privatePort ??= await freePort();
     const { OMNISECRET_TEST_VAULT_ADDR: _external, ...env } = process.env;
@@ -35,34 +24,12 @@ testFaultsOnServer("vault", config, {
   },
 });
 
-/** A request with the server's root token, as an operator would send it. */
-// biome-ignore lint/suspicious/noExplicitAny: Vault's JSON answers, read field by field below
-async function admin(path: string): Promise<any> {
-  const response = await fetch(`${config.address as string}/v1/${path}`, {
-    headers: { "X-Vault-Token": config.token as string },
-  });
-  return response.json();
-}
+/** A read with the server's root token, as an operator would send it: the answer's body. */
+const rootRequest = vaultAdmin(config);
+const admin = async (path: string) => (await rootRequest("GET", path)).body;
 
 describe("vault store when the network fails between its requests (issue 12, item 4)", () => {
-  const opened: { proxy: FaultProxy; store: SecretStore }[] = [];
-  afterAll(async () => {
-    for (const { proxy, store } of opened) {
-      await store.close();
-      await proxy.close();
-    }
-  });
-  async function open(options: Record<string, unknown> = {}) {
-    const proxy = await FaultProxy.start(endpointOf(config));
-    const store = await SecretStore.create({
-      ...rewriteEndpoint(config, proxy.port),
-      ...FAULT_LIMITS,
-      prefix: `item4-${randomUUID().slice(0, 8)}`,
-      ...options,
-    });
-    opened.push({ proxy, store });
-    return { proxy, store };
-  }
+  const open = faultProxyOpener("vault", config, "item4");
 
   it("succeeds when the answer to its write is lost and the retry meets the version it made", async () => {
     const { proxy, store } = await open();

@@ -18,6 +18,7 @@ import {
   storeOpener,
   testContractOnServer,
 } from "../../server-config.js";
+import { vaultAdmin } from "./admin.js";
 import { createRawVault } from "./bench-raw.js";
 
 const config = serverConfig("vault");
@@ -25,17 +26,8 @@ const address = config.address as string;
 const rootToken = config.token as string;
 const freshName = (kind: string) => `${kind}-${randomUUID().slice(0, 8)}`;
 
-/** A request with the root token, for the setup a Vault operator would do. */
-// biome-ignore lint/suspicious/noExplicitAny: Vault's JSON answers, read field by field below
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${address}/v1/${path}`, {
-    method,
-    headers: { "X-Vault-Token": rootToken, "Content-Type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
+/** Requests with the root token, for the setup a Vault operator would do. */
+const admin = vaultAdmin(config);
 
 async function enableKv2(mount: string): Promise<void> {
   const enabled = await admin("POST", `sys/mounts/${mount}`, { type: "kv", options: { version: "2" } });

@@ -6,45 +6,24 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { requestsChosenBy } from "../../../bench/lib/counters.js";
-import { createAdapterFromConfig, type SecretsAdapter, type SecretValues } from "../../../src/index.js";
-import { serverConfig } from "../../server-config.js";
+import type { SecretsAdapter } from "../../../src/index.js";
+import {
+  readValues as get,
+  storeValues as store,
+  updateValues as update,
+} from "../../../test-support/adapter-calls.js";
+import { adapterOpener, serverConfig } from "../../server-config.js";
+import { vaultAdmin } from "./admin.js";
 
 const config = serverConfig("vault");
-const address = config.address as string;
-const rootToken = config.token as string;
 
-const adapters: SecretsAdapter[] = [];
-afterAll(async () => {
-  for (const adapter of adapters) await adapter.close?.();
-});
+const open = adapterOpener(config, "versions");
 
-async function open(overrides: Record<string, unknown> = {}): Promise<{ adapter: SecretsAdapter; prefix: string }> {
-  const prefix = `versions-${randomUUID().slice(0, 8)}`;
-  const { adapter } = await createAdapterFromConfig({ ...config, prefix, ...overrides });
-  adapters.push(adapter);
-  return { adapter, prefix };
-}
+/** Requests with the root token, for what an operator (or another tool) does beside omnisecret. */
+const admin = vaultAdmin(config);
 
-/** A request with the root token, for what an operator (or another tool) does beside omnisecret. */
-// biome-ignore lint/suspicious/noExplicitAny: Vault's JSON answers, read field by field below
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${address}/v1/${path}`, {
-    method,
-    headers: { "X-Vault-Token": rootToken, "Content-Type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-const store = (adapter: SecretsAdapter, id: string, values: SecretValues) =>
-  adapter.storeSecretValues(id, values, JSON.stringify(values), {});
-const update = (adapter: SecretsAdapter, id: string, values: SecretValues) =>
-  adapter.updateSecretValues(id, values, JSON.stringify(values), {});
-const get = async (adapter: SecretsAdapter, id: string, version?: string) =>
-  (await adapter.getSecretValues(id, version === undefined ? {} : { version })).values;
 const versionsOf = (adapter: SecretsAdapter, id: string) => adapter.listSecretVersions?.(id, {}) ?? [];
 
 describe("vault versions (keepVersions)", () => {
