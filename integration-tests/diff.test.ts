@@ -9,7 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runBuiltCli, writeConfig } from "../src/cli/diff-cli.test-helper.js";
+import { runBuiltCli, writeConfig } from "../src/cli/built-cli.test-helper.js";
 import { expectComparisonThroughRaces, expectNoValueIn, seeded } from "../src/compare-stores.test-helper.js";
 import { createAdapterFromConfig, SecretStore } from "../src/index.js";
 import { requestedProviders } from "./harness/index.js";

@@ -58,9 +58,12 @@ export async function seeded(from: SecretStore, to: SecretStore) {
   return { ids, values, diffLines };
 }
 
-/** Fails if `text` holds any of `values`, or anything `markedSecretValue` made. */
+/** Fails if `text` holds any of `values`, raw or JSON-escaped, or anything `markedSecretValue` made. */
 export function expectNoValueIn(text: string, values: readonly string[]): void {
-  for (const value of values) expect(text).not.toContain(value);
+  for (const value of values) {
+    expect(text).not.toContain(value);
+    expect(text).not.toContain(JSON.stringify(value).slice(1, -1));
+  }
   expect(text).not.toMatch(/s3cr3t-/);
 }
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectNoValueIn, seeded } from "../compare-stores.test-helper.js";
 import { SecretStore } from "../secret-store.js";
-import { runBuiltCli, writeConfig } from "./diff-cli.test-helper.js";
+import { runBuiltCli, writeConfig } from "./built-cli.test-helper.js";
 
 const directory = mkdtempSync(join(tmpdir(), "omnisecret-diff-cli-"));
 const localConfig = () => ({ provider: "local", path: join(directory, `${randomUUID()}.db`) });

@@ -1,4 +1,4 @@
-/** The built CLI run as a user runs it, for the `diff` tests between local stores and against a server. */
+/** The built CLI run as a user runs it, for the tests of `diff`, `run` and `inject` that check what it prints. */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
