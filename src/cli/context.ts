@@ -92,6 +92,9 @@ export function createContext(
   initiallyVerbose: boolean,
 ): CliContext {
   const seenValues: SecretValues = {};
+  // Each value under a name of its own: keyed by its key alone, the password of a second secret
+  // (`export` of two ids, `run` of two) would replace the first one's, no longer redacted.
+  let remembered = 0;
   // Known before parsing, so that an error commander reports can carry its causes too.
   let verbose = initiallyVerbose;
   // Where the store's config comes from: the environment, and the global options as given.
@@ -111,9 +114,10 @@ export function createContext(
       return addGlobalOptions(command ?? program.command(name), { hidden: true });
     },
     remember(values) {
-      Object.entries(values).forEach(([key, value], index) => {
-        seenValues[`${index}:${key}`] = value;
-      });
+      for (const [key, value] of Object.entries(values)) {
+        seenValues[`${remembered}:${key}`] = value;
+        remembered += 1;
+      }
       return values;
     },
     globalOptions(command) {
