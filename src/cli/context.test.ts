@@ -9,6 +9,8 @@ describe("the CLI context's remembered values", () => {
     const context = createContext(io, new Command(), (command) => command, false);
     context.remember({ password: "first-secret-value", user: "first-user" });
     context.remember({ password: "second-secret-value" });
+    // A re-read of the same values (run --watch) adds nothing.
+    context.remember({ password: "first-secret-value", user: "first-user" });
     expect(Object.values(context.seenValues).sort()).toEqual([
       "first-secret-value",
       "first-user",

@@ -93,8 +93,9 @@ export function createContext(
 ): CliContext {
   const seenValues: SecretValues = {};
   // Each value under a name of its own: keyed by its key alone, the password of a second secret
-  // (`export` of two ids, `run` of two) would replace the first one's, no longer redacted.
-  let remembered = 0;
+  // (`export` of two ids, `run` of two) would replace the first one's, no longer redacted. A value
+  // already held is not added again, so `run --watch` re-reading the same values does not grow it.
+  const remembered = new Set<string>();
   // Known before parsing, so that an error commander reports can carry its causes too.
   let verbose = initiallyVerbose;
   // Where the store's config comes from: the environment, and the global options as given.
@@ -115,8 +116,9 @@ export function createContext(
     },
     remember(values) {
       for (const [key, value] of Object.entries(values)) {
-        seenValues[`${remembered}:${key}`] = value;
-        remembered += 1;
+        if (remembered.has(value)) continue;
+        seenValues[`${remembered.size}:${key}`] = value;
+        remembered.add(value);
       }
       return values;
     },
