@@ -40,7 +40,8 @@
  *   current version), PUT a new version, PATCH the version it replaced disabled (`pruneAction:
  *   "disable"`): 3, or 2 with `"none"`. With `keepVersions` above 1, a GET of the versions
  *   replaces the knowledge of which one to disable: GET, PUT, GET versions (one per 25), then a
- *   PATCH per enabled version beyond `keepVersions` (usually one): 4 or more.
+ *   PATCH per enabled version certainly beyond the window (`outsideEveryWindow`): one after a
+ *   serial update, 4 in all; after racing updates none or several, until a later update.
  * - list versions: GET the secret (its current version), GET /secrets/<name>/versions: 2 or more.
  * - delete: DELETE the secret (404: not found), GET deletedsecrets/<name> until the deletion
  *   shows (the SDK looks once at once, then this adapter every 500 ms, for 5 s at most), then

@@ -12,6 +12,22 @@ const v = (version: string, sequence: number, replaces?: string, createdMs = 1_0
 const order = (versions: readonly OrderedVersion[], current: string) =>
   newestFirst(versions, current).map((entry) => entry.version);
 
+/**
+ * The versions a history of racing updates writes, in the order they land (Key Vault's current is
+ * the last): each update reads the version current `readLag` writes ago (a racer's stale read) and
+ * writes; seconds advance when `tick`.
+ */
+function writeHistory(plan: readonly { readonly readLag: number; readonly tick: boolean }[]): OrderedVersion[] {
+  const written: OrderedVersion[] = [v("v0", 1, undefined, 0)];
+  let second = 0;
+  for (const [index, { readLag, tick }] of plan.entries()) {
+    const read = written[Math.max(0, written.length - 1 - readLag)] as OrderedVersion;
+    if (tick) second += 1;
+    written.push(v(`v${index + 1}`, read.sequence + 1, read.version, second * 1_000));
+  }
+  return written;
+}
+
 describe("newestFirst: the order of a Key Vault secret's versions", () => {
   it("puts the current version first, then each version before the one it replaced", () => {
     const chain = [v("s", 1), v("a", 2, "s"), v("b", 3, "a"), v("c", 4, "b")];
@@ -48,14 +64,7 @@ describe("newestFirst: the order of a Key Vault secret's versions", () => {
     });
     fc.assert(
       fc.property(updates, (plan) => {
-        const written: OrderedVersion[] = [v("v0", 1, undefined, 0)];
-        let second = 0;
-        for (const [index, { readLag, tick }] of plan.entries()) {
-          // The update read the version current `readLag` writes ago (a racer's stale read).
-          const read = written[Math.max(0, written.length - 1 - readLag)] as OrderedVersion;
-          if (tick) second += 1;
-          written.push(v(`v${index + 1}`, read.sequence + 1, read.version, second * 1_000));
-        }
+        const written = writeHistory(plan);
         const truth = written.map((entry) => entry.version);
         // Key Vault lists versions in no time order.
         const listed = [...written].sort((a, b) => (a.version < b.version ? -1 : 1));
@@ -112,13 +121,7 @@ describe("outsideEveryWindow: the versions an update may disable", () => {
     });
     fc.assert(
       fc.property(updates, fc.integer({ min: 2, max: 4 }), (plan, keep) => {
-        const written: OrderedVersion[] = [v("v0", 1, undefined, 0)];
-        let second = 0;
-        for (const [index, { readLag, tick }] of plan.entries()) {
-          const read = written[Math.max(0, written.length - 1 - readLag)] as OrderedVersion;
-          if (tick) second += 1;
-          written.push(v(`v${index + 1}`, read.sequence + 1, read.version, second * 1_000));
-        }
+        const written = writeHistory(plan);
         const disabled = new Set<string>();
         for (const [index, { listLag }] of plan.entries()) {
           const listed = written.slice(0, Math.min(written.length, index + 2 + listLag));
